@@ -1,0 +1,339 @@
+"""Command line: a thin layer over the core. ``ids-desktop-cli --help`` lists the commands.
+
+Exit codes: 0 success, 2 user error (bad or unsupported input; one line on stderr),
+1 internal error (one line on stderr, the traceback goes to the crash log), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ids_desktop import APP_NAME, __version__
+from ids_desktop.config import DEFAULTS
+from ids_desktop.errors import CancelledError, IdsError
+
+PROG = "ids-desktop-cli"
+EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _UsageError(IdsError):
+    """Bad command-line usage (argparse's own errors are turned into this)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would exit 2 with usage; keep one line
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class ProgressBar:
+    """A tqdm progress bar on stderr when it is a terminal; silent otherwise.
+
+    Called as a core ``progress(done, total, stage)`` hook.
+    """
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._bar: Any = None
+        self._stage: str | None = None
+
+    def __call__(self, done: float, total: float | None, stage: str) -> None:
+        if not self.enabled:
+            return
+        if stage != self._stage:
+            self.close()
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=False, dynamic_ncols=True)
+            self._stage = stage
+        bar = self._bar
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+            self._stage = None
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _warn(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ids_desktop.core.ingest import ingest, write_flows
+
+    bar = ProgressBar()
+    start = time.perf_counter()
+    try:
+        result = ingest(
+            args.path,
+            args.format,
+            progress=bar,
+            idle_timeout=args.idle_timeout,
+            active_timeout=args.active_timeout,
+        )
+        if args.out:
+            write_flows(result, args.out)
+    finally:
+        bar.close()
+    seconds = round(time.perf_counter() - start, 3)
+    if args.json:
+        _print_json(
+            {
+                "format": result.format,
+                "flows": int(len(result.frame)),
+                "labelled": result.labelled,
+                "label_counts": result.label_counts(),
+                "warnings": list(result.warnings),
+                "seconds": seconds,
+            }
+        )
+        return EXIT_OK
+    _warn(result.warnings)
+    print(f"{args.path}: {result.format}, {len(result.frame):,} flows in {seconds:.2f} s")
+    counts = result.label_counts()
+    if counts:
+        print("labels:")
+        width = max(len(k) for k in counts)
+        for label, n in counts.items():
+            print(f"  {label:<{width}}  {n:>10,}")
+    if args.out:
+        print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_formats(args: argparse.Namespace) -> int:
+    from ids_desktop.core.ingest import list_formats
+
+    formats = list_formats()
+    if args.json:
+        _print_json({"formats": formats})
+        return EXIT_OK
+    width = max(len(f["name"]) for f in formats)
+    for f in formats:
+        print(f"{f['name']:<{width}}  {f['kind']:<7}  {f['description']}")
+    return EXIT_OK
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from ids_desktop.core.analysis import analyze
+
+    bar = ProgressBar()
+    try:
+        summary, flows = analyze(args.path, model=args.model, threshold=args.threshold, progress=bar)
+        if args.out:
+            from ids_desktop.core.ingest.tables import write_frame
+
+            write_frame(flows, Path(args.out))
+    finally:
+        bar.close()
+    if args.json:
+        _print_json(summary)
+        return EXIT_OK
+    _warn(summary.get("warnings", []))
+    print(
+        f"{args.path}: {summary['flows']:,} flows, {summary['flagged']:,} flagged "
+        f"by model '{summary['model']}' in {summary['seconds']:.2f} s"
+    )
+    for cls, n in summary["by_class"].items():
+        print(f"  {cls:<16} {n:>10,}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ids_desktop.core.analysis import evaluate
+
+    bar = ProgressBar()
+    try:
+        report = evaluate(args.path, model=args.model, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        _print_json(report)
+        return EXIT_OK
+    b = report["binary"]
+    print(f"model {report['model']} on {report['n']:,} flows")
+    print(
+        f"attack: precision {b['precision']:.4f}  recall {b['recall']:.4f}  f1 {b['f1']:.4f}  "
+        f"accuracy {b['accuracy']:.4f}  FAR {b['far']:.4f}  ROC-AUC {b['roc_auc']:.4f}"
+    )
+    for name, m in report["per_class"].items():
+        print(
+            f"  {name:<14} P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}  "
+            f"n {m['support']:,}"
+        )
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ids_desktop.core.model.training import train
+
+    bar = ProgressBar()
+    try:
+        result = train(args.format, [Path(p) for p in args.data], Path(args.out), seed=args.seed, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from ids_desktop.core.model.bundle import list_bundles
+
+    bundles = list_bundles()
+    if args.json:
+        _print_json({"models": bundles})
+        return EXIT_OK
+    if not bundles:
+        print("no model bundles found")
+    for b in bundles:
+        headline = b.get("headline", {})
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in headline.items() if isinstance(v, float))
+        print(f"{b['name']:<14} serves {b.get('feature_format', '?'):<12} {shown}")
+    return EXIT_OK
+
+
+# --- parser and main ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=f"{APP_NAME}: offline network intrusion detection.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="print tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("ingest", help="read a capture or flow table into the canonical flow table")
+    p.add_argument("path", help="a .pcap/.pcapng capture or a dataset CSV (see 'formats')")
+    p.add_argument("--format", help="force an input format by name (default: detect)")
+    p.add_argument("--out", help="write the flows to FILE.csv or FILE.parquet")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument(
+        "--idle-timeout", type=float, default=DEFAULTS.idle_timeout,
+        help=f"capture flow idle timeout in seconds (default {DEFAULTS.idle_timeout:g})",
+    )
+    p.add_argument(
+        "--active-timeout", type=float, default=DEFAULTS.active_timeout,
+        help=f"capture flow active timeout in seconds (default {DEFAULTS.active_timeout:g})",
+    )
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("formats", help="list the supported input formats")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_formats)
+
+    p = sub.add_parser("analyze", help="run the model bundle on a capture or flow table")
+    p.add_argument("path")
+    p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
+    p.add_argument("--threshold", type=float, help="decision threshold on the attack probability")
+    p.add_argument("--out", help="write every flow with its verdict to FILE.csv or FILE.parquet")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("evaluate", help="score a bundle on a labelled file")
+    p.add_argument("path")
+    p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a model bundle (seeded, deterministic)")
+    p.add_argument("--format", required=True, help="feature format, e.g. unsw-nb15")
+    p.add_argument("--data", nargs="+", required=True, help="labelled training files")
+    p.add_argument("--out", required=True, help="bundle folder to write, e.g. models/unsw-nb15")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("models", help="list the model bundles and their headline metrics")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the command; return the exit code (never raises)."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "command", None):
+            build_parser().print_help()
+            return EXIT_USER
+        return int(args.func(args))
+    except CancelledError:
+        print(f"{PROG}: cancelled", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except IdsError as exc:
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USER
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit 1
+        log = _write_crash_log()
+        if debug:
+            traceback.print_exc()
+        where = f"; details in {log}" if log else ""
+        print(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}{where}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "(no message)"
+
+
+def _write_crash_log() -> Path | None:
+    from ids_desktop.paths import crash_log_path
+
+    path = crash_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {PROG} {__version__}\n")
+            fh.write(traceback.format_exc())
+        return path
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point (``ids-desktop-cli``)."""
+    multiprocessing.freeze_support()  # nfstream starts worker processes; frozen builds need this
+    code = run(argv)
+    sys.stdout.flush()
+    return code
+
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Headless core: ingest, model, explain and report. Never imports Qt or pyqtgraph."""

@@ -1,0 +1,1 @@
+"""Qt layer: windows, models and workers over the headless core."""

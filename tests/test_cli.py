@@ -1,0 +1,152 @@
+"""The command line: exit codes, one-line errors, and the exact --json keys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ids_desktop import __version__, cli
+
+UNSW_HEADER = (
+    "id,dur,proto,service,state,spkts,dpkts,sbytes,dbytes,rate,sttl,dttl,sload,dload,sloss,dloss,"
+    "sinpkt,dinpkt,sjit,djit,swin,stcpb,dtcpb,dwin,tcprtt,synack,ackdat,smean,dmean,trans_depth,"
+    "response_body_len,ct_srv_src,ct_state_ttl,ct_dst_ltm,ct_src_dport_ltm,ct_dst_sport_ltm,"
+    "ct_dst_src_ltm,is_ftp_login,ct_ftp_cmd,ct_flw_http_mthd,ct_src_ltm,ct_srv_dst,is_sm_ips_ports,"
+    "attack_cat,label"
+)
+
+
+def write_unsw(path: Path, rows: list[tuple[str, int]]) -> Path:
+    """A tiny UNSW-NB15 partition file: one row per (attack_cat, label)."""
+    n_numeric = len(UNSW_HEADER.split(",")) - 6  # id, proto, service, state, attack_cat, label
+    lines = [UNSW_HEADER]
+    for i, (cat, label) in enumerate(rows, start=1):
+        nums = ",".join(str((i * 7 + j) % 13) for j in range(n_numeric - 1))
+        lines.append(f"{i},0.5,tcp,http,FIN,{nums},{cat},{label}")
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ids_desktop.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("ingest", "formats", "analyze", "evaluate", "train", "models"):
+        assert command in out
+
+
+def test_no_command_is_a_usage_error() -> None:
+    assert cli.run([]) == 2
+
+
+def test_unknown_command_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(["frobnicate"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ids-desktop-cli: error:")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("missing.csv", None, "no such file"),
+        ("empty.csv", b"", "empty"),
+        ("random.pcap", bytes(range(256)) * 8, "not a packet capture"),
+        ("image.bin", b"\x89PNG\r\n\x1a\n" + bytes(200), "neither a packet capture"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes | None, needle: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    assert cli.run(["ingest", str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert needle in lines[0]
+
+
+def test_folder_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(["ingest", str(tmp_path)]) == 2
+    assert "folder" in capsys.readouterr().err
+
+
+def test_internal_error_exits_1_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ids_desktop.core.ingest as ingest_mod
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(ingest_mod, "ingest", boom)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    path = write_unsw(tmp_path / "t.csv", [("Normal", 0)])
+    assert cli.run(["ingest", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == [err.strip()]
+    assert "internal error: RuntimeError: simulated bug" in err
+    assert (tmp_path / "xdg" / "ids-desktop" / "crash.log").read_text().count("simulated bug") >= 1
+
+
+def test_formats_json_lists_every_format(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(["formats", "--json"]) == 0
+    names = {f["name"] for f in json.loads(capsys.readouterr().out)["formats"]}
+    expected = {
+        "pcap", "pcapng", "cic-ids2017", "cic-ids2017-traffic", "cic-ids2017-cleaned",
+        "unsw-nb15", "unsw-nb15-raw", "ton-iot", "nsl-kdd", "nsl-kdd-arff", "ids-desktop",
+    }
+    assert expected <= names
+
+
+def test_ingest_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
+    path = write_unsw(tmp_path / "tiny.csv", [("Normal", 0), ("Normal", 0), ("Exploits", 1)])
+    proc = run_cli("ingest", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    obj = json.loads(proc.stdout)
+    assert set(obj) == {"format", "flows", "labelled", "label_counts", "warnings", "seconds"}
+    assert obj["format"] == "unsw-nb15"
+    assert obj["flows"] == 3
+    assert obj["labelled"] is True
+    assert obj["label_counts"] == {"Normal": 2, "Exploits": 1}
+    assert isinstance(obj["warnings"], list)
+    assert isinstance(obj["seconds"], float)
+
+
+def test_ingest_out_round_trips(tmp_path: Path) -> None:
+    src = write_unsw(tmp_path / "tiny.csv", [("Normal", 0), ("DoS", 1)])
+    for suffix in (".csv", ".parquet"):
+        out = tmp_path / f"flows{suffix}"
+        proc = run_cli("ingest", str(src), "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+        again = json.loads(run_cli("ingest", str(out), "--json").stdout)
+        assert again["format"] == "ids-desktop"
+        assert again["flows"] == 2
+        assert again["label_counts"] == {"Normal": 1, "DoS": 1}
+
+
+def test_forced_wrong_format_is_a_user_error(tmp_path: Path) -> None:
+    path = write_unsw(tmp_path / "tiny.csv", [("Normal", 0)])
+    proc = run_cli("ingest", str(path), "--format", "nsl-kdd")
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
