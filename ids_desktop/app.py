@@ -1,18 +1,33 @@
-"""GUI entry point. Until the main window lands, it explains itself and shows the CLI help."""
+"""GUI entry point: freeze_support, excepthook, QApplication, MainWindow."""
 
 from __future__ import annotations
 
 import multiprocessing
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    multiprocessing.freeze_support()
-    from ids_desktop import cli
+    multiprocessing.freeze_support()  # first: nfstream starts worker processes in frozen builds
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtWidgets import QApplication
 
-    print("IDS Desktop: the window is not built yet; here is the command line.\n", file=sys.stderr)
-    return cli.main(["--help"] if not argv else argv)
+    from ids_desktop import APP_NAME
+    from ids_desktop.gui.errors import install_excepthook
+    from ids_desktop.gui.main_window import MainWindow
+
+    no_crash_dialog = "--no-crash-dialog" in argv
+    files = [a for a in argv if not a.startswith("--")]
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("IDS Desktop")
+    install_excepthook(show_dialog=not no_crash_dialog)
+    window = MainWindow()
+    window.show()
+    for f in files:
+        window.open_path(Path(f))
+    return int(app.exec())
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The main window opens files in the background, into tabs, and remembers them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytestmark = pytest.mark.gui
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from ids_desktop.gui.main_window import AnalysisTab, MainWindow  # noqa: E402
+from tests.test_cli import write_unsw  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    return win
+
+
+def test_open_csv_fills_table_and_recent(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1)])
+    tab = window.open_path(path)
+    with qtbot.waitSignal(tab.closed_work, timeout=30_000):
+        pass
+    assert tab.result is not None
+    assert tab.model.rowCount() == 3
+    assert window.recent_files()[0] == str(path.resolve())
+    assert window.tabs.count() == 1 and isinstance(window.tabs.widget(0), AnalysisTab)
+
+
+def test_bad_file_shows_error_not_crash(window, qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    shown: list[str] = []
+    monkeypatch.setattr(
+        "ids_desktop.gui.errors.QMessageBox.warning", lambda parent, title, text: shown.append(text)
+    )
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"\x00\x01garbage" * 50)
+    tab = window.open_path(bad)
+    with qtbot.waitSignal(tab.closed_work, timeout=30_000):
+        pass
+    assert tab.result is None
+    assert shown and "not a packet capture" in shown[0]
