@@ -1,0 +1,1 @@
+"""Reports built from an analysis: CSV for spreadsheets, JSON Lines for SIEMs, PDF for people."""

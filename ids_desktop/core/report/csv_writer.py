@@ -1,0 +1,119 @@
+"""CSV of analysed flows, safe to open in Excel (OWASP CSV-injection advice)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ids_desktop.core.atomic import atomic_text
+from ids_desktop.core.tasks import Progress, check_cancel
+
+#: Cells starting with these can be read as formulas by spreadsheet software.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+#: Report columns: (header, source column or None when derived).
+CSV_COLUMNS: tuple[str, ...] = (
+    "flow_id",
+    "first_seen",
+    "last_seen",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "protocol",
+    "application",
+    "server_name",
+    "user_agent",
+    "pred_class",
+    "pred_score",
+    "anomaly_score",
+    "flagged",
+    "label_original",
+    "explanation",
+)
+
+
+def neutralise(value: object) -> object:
+    """Prefix a text cell that a spreadsheet could run as a formula with an apostrophe.
+
+    Numbers are returned as they are, so real negative numbers stay numbers; a text cell that
+    is just a plain number (``"-3.5"``) is left alone too.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def report_frame(flows: pd.DataFrame, explanations: dict[int, str] | None = None) -> pd.DataFrame:
+    """The report's columns from an analysis frame (missing sources become empty columns).
+
+    ``server_name`` is nDPI's requested server name (TLS SNI or HTTP Host); ``user_agent`` the
+    HTTP user agent; ``explanation`` the plain-language sentence for a flow, when given.
+    """
+    out = pd.DataFrame(index=flows.index)
+    sources = {"server_name": "requested_server_name", "user_agent": "user_agent"}
+    for column in CSV_COLUMNS:
+        source = sources.get(column, column)
+        if column == "explanation":
+            texts = explanations or {}
+            out[column] = flows["flow_id"].map(lambda fid: texts.get(int(fid), ""))
+        elif source in flows.columns:
+            out[column] = flows[source]
+        else:
+            out[column] = pd.Series(pd.NA, index=flows.index, dtype="object")
+    for column in ("first_seen", "last_seen"):
+        seconds = pd.to_numeric(out[column], errors="coerce")
+        stamps = pd.to_datetime(seconds, unit="s", utc=True)
+        out[column] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").where(seconds.notna(), "")
+    return out
+
+
+def write_csv(
+    flows: pd.DataFrame,
+    out: str | Path,
+    *,
+    flagged_only: bool = True,
+    explanations: dict[int, str] | None = None,
+    progress: Progress | None = None,
+    cancel: object | None = None,
+    chunk_rows: int = 50_000,
+) -> Path:
+    """Write the flagged flows (or all flows) as an Excel-safe CSV, atomically.
+
+    Parameters
+    ----------
+    flows
+        An analysis frame: canonical columns plus ``pred_class``, ``pred_score``,
+        ``anomaly_score`` and ``flagged``.
+    out
+        Target path; it appears only when the whole file is written.
+    flagged_only
+        Only rows with ``flagged`` true (the default), else every row.
+    explanations
+        ``flow_id`` -> plain-language sentence, for the ``explanation`` column.
+    """
+    rows = flows
+    if flagged_only and "flagged" in flows.columns:
+        rows = flows[flows["flagged"].fillna(False).astype(bool)]
+    table = report_frame(rows, explanations)
+    text_columns = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c].dtype)]
+    total = len(table)
+    with atomic_text(out, newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(table.columns)
+        for start in range(0, max(total, 1), chunk_rows):
+            check_cancel(cancel)
+            chunk = table.iloc[start : start + chunk_rows].copy()
+            for column in text_columns:
+                chunk[column] = chunk[column].map(neutralise, na_action="ignore")
+            values = chunk.astype(object).where(chunk.notna(), "").to_numpy()
+            writer.writerows(values)
+            if progress is not None:
+                progress(min(start + chunk_rows, total), total, "writing CSV")
+    return Path(out)

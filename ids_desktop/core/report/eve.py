@@ -1,0 +1,133 @@
+"""JSON Lines alerts in Suricata EVE style, so SIEMs (Elastic, Splunk, ...) ingest them as is."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ids_desktop.core.atomic import atomic_text
+from ids_desktop.core.tasks import Progress, check_cancel
+
+PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "IPv6-ICMP", 47: "GRE", 50: "ESP", 132: "SCTP"}
+
+#: Readable categories for the family vocabulary (Suricata's classtype style).
+CATEGORIES = {
+    "dos": "Denial of Service",
+    "ddos": "Distributed Denial of Service",
+    "scan": "Network Scan / Reconnaissance",
+    "brute_force": "Password Brute Force",
+    "web_attack": "Web Application Attack",
+    "botnet": "Botnet / Command and Control",
+    "infiltration": "Infiltration",
+    "exploit": "Exploit Attempt",
+    "backdoor": "Backdoor",
+    "shellcode": "Shellcode",
+    "worm": "Worm",
+    "fuzzing": "Fuzzing",
+    "generic": "Generic Attack",
+    "analysis": "Analysis / Probing",
+    "ransomware": "Ransomware",
+    "mitm": "Man in the Middle",
+    "r2l": "Remote to Local",
+    "u2r": "User to Root",
+    "attack": "Anomalous Traffic",
+    "benign": "Anomalous Traffic",
+}
+
+
+def severity(score: float) -> int:
+    """Suricata severity: 1 high (p >= 0.9), 2 medium (p >= 0.7), 3 low."""
+    if score >= 0.9:
+        return 1
+    if score >= 0.7:
+        return 2
+    return 3
+
+
+def _iso(seconds: Any) -> str | None:
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return None
+    stamp = pd.Timestamp(float(seconds), unit="s", tz="UTC")
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def alerts(
+    flows: pd.DataFrame,
+    *,
+    model: str,
+    contributions: Mapping[int, Sequence[Mapping[str, Any]]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """One EVE ``alert`` event per flagged flow of an analysis frame."""
+    flagged = flows[flows["flagged"].fillna(False).astype(bool)] if "flagged" in flows else flows
+    columns = flagged.columns
+    for row in flagged.itertuples(index=False):
+        rec = dict(zip(columns, row, strict=True))
+        cls = str(_scalar(rec.get("pred_class")) or "attack")
+        score = float(_scalar(rec.get("pred_score")) or 0.0)
+        proto = _scalar(rec.get("protocol"))
+        flow_id = int(rec["flow_id"])
+        app = _scalar(rec.get("application"))
+        event = {
+            "timestamp": _iso(_scalar(rec.get("first_seen"))),
+            "flow_id": flow_id,
+            "event_type": "alert",
+            "src_ip": _scalar(rec.get("src_ip")),
+            "src_port": _scalar(rec.get("src_port")),
+            "dest_ip": _scalar(rec.get("dst_ip")),
+            "dest_port": _scalar(rec.get("dst_port")),
+            "proto": PROTO_NAMES.get(int(proto), str(int(proto))) if proto is not None else None,
+            "app_proto": str(app).lower() if app else None,
+            "alert": {
+                "action": "allowed",
+                "signature": f"IDS Desktop ML {cls} detection",
+                "category": CATEGORIES.get(cls, "Anomalous Traffic"),
+                "severity": severity(score),
+            },
+            "ml": {
+                "model": model,
+                "class": cls,
+                "score": round(score, 6),
+                "anomaly_score": _round(_scalar(rec.get("anomaly_score"))),
+                "top_contributions": list((contributions or {}).get(flow_id, [])),
+            },
+        }
+        yield event
+
+
+def _round(value: Any) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def write_jsonl(
+    flows: pd.DataFrame,
+    out: str | Path,
+    *,
+    model: str,
+    contributions: Mapping[int, Sequence[Mapping[str, Any]]] | None = None,
+    progress: Progress | None = None,
+    cancel: object | None = None,
+) -> Path:
+    """Write one EVE alert per flagged flow as JSON Lines, atomically."""
+    total = int(flows["flagged"].fillna(False).astype(bool).sum()) if "flagged" in flows else len(flows)
+    with atomic_text(out, newline="\n") as fh:
+        for i, event in enumerate(alerts(flows, model=model, contributions=contributions), start=1):
+            fh.write(json.dumps(event, ensure_ascii=False) + "\n")
+            if i % 10_000 == 0:
+                check_cancel(cancel)
+                if progress is not None:
+                    progress(i, total, "writing alerts")
+        check_cancel(cancel)
+    return Path(out)
