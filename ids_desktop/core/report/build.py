@@ -1,0 +1,143 @@
+"""Results -> a plain ``ReportData`` value that the PDF writer (and anything else) renders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ids_desktop import __version__
+
+
+@dataclass
+class ExplanationItem:
+    """One explained flow, as the report shows it.
+
+    Attributes
+    ----------
+    flow_id
+        The flow's id in the analysis frame.
+    sentence
+        The plain-language explanation.
+    contributions
+        ``(label, signed weight)`` pairs, largest magnitude first.
+    """
+
+    flow_id: int
+    sentence: str
+    contributions: list[tuple[str, float]]
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows, as plain data (no Qt, no reportlab objects)."""
+
+    file_name: str
+    file_size: int
+    file_sha256: str
+    input_format: str
+    time_range: tuple[float, float] | None
+    analysed_at: str
+    app_version: str
+    model_name: str
+    model_version: str
+    model_headline: dict[str, float]
+    flows: int
+    flagged: int
+    flagged_by_class: dict[str, int]
+    class_distribution: dict[str, int]
+    top_sources: list[tuple[str, int]]
+    top_destinations: list[tuple[str, int]]
+    top_ports: list[tuple[str, int]]
+    top_applications: list[tuple[str, int]]
+    flagged_over_time: list[tuple[float, int]]
+    top_flagged: pd.DataFrame
+    explanations: list[ExplanationItem] = field(default_factory=list)
+    evaluation: dict[str, Any] | None = None
+    model_card_summary: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _top(series: pd.Series, n: int) -> list[tuple[str, int]]:
+    counts = series.dropna().astype(str).value_counts().head(n)
+    return [(str(k), int(v)) for k, v in counts.items()]
+
+
+def build_report(
+    flows: pd.DataFrame,
+    *,
+    source: Path,
+    input_format: str,
+    model_meta: dict[str, Any],
+    top_n: int = 200,
+    explanations: list[ExplanationItem] | None = None,
+    evaluation: dict[str, Any] | None = None,
+    warnings: list[str] | None = None,
+    time_bins: int = 48,
+) -> ReportData:
+    """Summarise an analysis frame for a report.
+
+    Parameters
+    ----------
+    flows
+        Canonical columns plus ``pred_class``, ``pred_score``, ``anomaly_score``, ``flagged``.
+    source
+        The analysed file (its size and SHA-256 go on the cover).
+    model_meta
+        The bundle's metadata (``name``, ``version``, ``metrics``/``headline``, card summary).
+    top_n
+        How many flagged flows the table lists, highest score first.
+    """
+    flagged_mask = flows["flagged"].fillna(False).astype(bool).to_numpy()
+    flagged = flows[flagged_mask]
+    times = pd.to_numeric(flows["first_seen"], errors="coerce")
+    time_range = (float(times.min()), float(pd.to_numeric(flows["last_seen"], errors="coerce").max())) if times.notna().any() else None
+    over_time: list[tuple[float, int]] = []
+    ftimes = pd.to_numeric(flagged["first_seen"], errors="coerce").dropna().to_numpy()
+    if time_range is not None and len(ftimes):
+        lo, hi = time_range
+        hi = max(hi, lo + 1e-3)
+        counts, edges = np.histogram(ftimes, bins=time_bins, range=(lo, hi))
+        over_time = [(float(edges[i]), int(c)) for i, c in enumerate(counts)]
+    ports = flagged["dst_port"] if "dst_port" in flagged else pd.Series(dtype="Int64")
+    order = flagged.sort_values(["pred_score", "anomaly_score"], ascending=False, kind="stable")
+    headline = model_meta.get("headline") or {}
+    return ReportData(
+        file_name=source.name,
+        file_size=source.stat().st_size if source.exists() else 0,
+        file_sha256=sha256_of(source) if source.exists() else "",
+        input_format=input_format,
+        time_range=time_range,
+        analysed_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        app_version=__version__,
+        model_name=str(model_meta.get("name", "?")),
+        model_version=str(model_meta.get("version", model_meta.get("format_version", "?"))),
+        model_headline={k: float(v) for k, v in headline.items() if isinstance(v, (int, float))},
+        flows=len(flows),
+        flagged=int(flagged_mask.sum()),
+        flagged_by_class=dict(_top(flagged["pred_class"], 50)),
+        class_distribution=dict(_top(flows["pred_class"], 50)),
+        top_sources=_top(flagged["src_ip"], 10),
+        top_destinations=_top(flagged["dst_ip"], 10),
+        top_ports=_top(ports, 10),
+        top_applications=_top(flagged["application"], 10),
+        flagged_over_time=over_time,
+        top_flagged=order.head(top_n),
+        explanations=list(explanations or []),
+        evaluation=evaluation,
+        model_card_summary=str(model_meta.get("card_summary", "")),
+        warnings=list(warnings or []),
+    )
