@@ -1,0 +1,1 @@
+"""Per-flow LIME explanations: which features, and which earlier flows, drove a verdict."""
