@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pandas as pd
 from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from ids_desktop import APP_NAME, __version__
-from ids_desktop.core.ingest import IngestResult, ingest
+from ids_desktop.core.workflow import Analysis, run_analysis
+from ids_desktop.gui.charts.explanation import ExplanationChart
 from ids_desktop.gui.errors import show_error
 from ids_desktop.gui.flow_table import FlowTableModel
 from ids_desktop.gui.workers import Worker
@@ -39,21 +40,26 @@ OPEN_FILTER = (
 
 
 class AnalysisTab(QWidget):
-    """One opened file: its progress while loading, then its flows table.
+    """One opened file: its progress while loading, then its flows table and explanations.
 
     Signals:
-        loaded(object): the ingest result arrived.
+        loaded(object): the :class:`Analysis` arrived.
         closed_work(): the worker finished (success, error or cancel).
+        explained(object): an explanation for the selected flow arrived.
     """
 
     loaded = Signal(object)
     closed_work = Signal()
+    explained = Signal(object)
 
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.path = path
-        self.result: IngestResult | None = None
+        self.analysis: Analysis | None = None
         self.worker: Worker | None = None
+        self.explain_worker: Worker | None = None
+        self._explainer: object | None = None
+        self._explanations: dict[int, object] = {}
         self._started = 0.0
 
         self.progress = QProgressBar()
@@ -81,6 +87,21 @@ class AnalysisTab(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.summary = QLabel("")
+        self.chart = ExplanationChart()
+        self.explanation_text = QLabel("Select a flagged flow to see why it was flagged.")
+        self.explanation_text.setWordWrap(True)
+        self.explanation_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        details = QWidget()
+        details_layout = QHBoxLayout(details)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        details_layout.addWidget(self.chart, 3)
+        details_layout.addWidget(self.explanation_text, 2)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.table.selectionModel().currentRowChanged.connect(self._on_row_changed)
         self.filter_edit.textChanged.connect(self._apply_filter)
         self.flagged_only.toggled.connect(self._apply_filter)
         find = QAction(self, shortcut=QKeySequence.StandardKey.Find)
@@ -90,12 +111,12 @@ class AnalysisTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(filters)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addWidget(self.summary)
 
     def start(self, pool: QThreadPool | None = None) -> None:
         self._started = time.monotonic()
-        self.worker = Worker(ingest, self.path)
+        self.worker = Worker(run_analysis, self.path)
         sig = self.worker.signals
         sig.progress_changed.connect(self._on_progress)
         sig.result_ready.connect(self._on_result)
@@ -110,16 +131,22 @@ class AnalysisTab(QWidget):
         if self.worker is not None:
             self.stage.setText("cancelling…")
             self.worker.cancel()
+        if self.explain_worker is not None:
+            self.explain_worker.cancel()
 
     @property
     def busy(self) -> bool:
-        return self.worker is not None
+        return self.worker is not None or self.explain_worker is not None
+
+    @property
+    def result(self):  # type: ignore[no-untyped-def]
+        return None if self.analysis is None else self.analysis.result
 
     def _apply_filter(self) -> None:
         self.model.set_filter(self.filter_edit.text(), flagged_only=self.flagged_only.isChecked())
         shown = self.model.rowCount()
-        if self.result is not None:
-            self.summary.setText(f"{self.result.format}: {shown:,} of {len(self.result.frame):,} flows shown")
+        if self.analysis is not None:
+            self.summary.setText(f"{self.result.format}: {shown:,} of {len(self.analysis.flows):,} flows shown")
 
     def _on_progress(self, done: float, total: object, stage: str) -> None:
         if isinstance(total, (int, float)) and total > 0:
@@ -134,15 +161,81 @@ class AnalysisTab(QWidget):
             self.progress.setRange(0, 0)
             self.stage.setText(f"{stage}: {done:,.0f}")
 
-    def _on_result(self, result: IngestResult) -> None:
-        self.result = result
-        self.model.set_frame(result.frame)
-        self.table.resizeColumnsToContents()
+    def _on_result(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        result = analysis.result
+        self.model.set_frame(analysis.flows)
         warn = f" — {len(result.warnings)} warning(s)" if result.warnings else ""
-        self.summary.setText(f"{result.format}: {len(result.frame):,} flows{warn}")
+        if analysis.summary is not None:
+            s = analysis.summary
+            verdict = f"{s['flagged']:,} flagged by model '{s['model']}'"
+            self.model.sort(self.model.columns().index("pred_score"), Qt.SortOrder.DescendingOrder)
+            self.table.horizontalHeader().setSortIndicator(
+                self.model.columns().index("pred_score"), Qt.SortOrder.DescendingOrder
+            )
+            if s["flagged"]:
+                self.flagged_only.setChecked(True)
+        else:
+            verdict = f"no verdicts ({analysis.note})"
+            self.flagged_only.setEnabled(False)
+            self.explanation_text.setText("No model serves this input, so there is nothing to explain.")
+        self.table.resizeColumnsToContents()
+        self.summary.setText(f"{result.format}: {len(analysis.flows):,} flows, {verdict}{warn}")
         if result.warnings:
             self.summary.setToolTip("\n".join(result.warnings))
-        self.loaded.emit(result)
+        self.loaded.emit(analysis)
+
+    # --- explanations ----------------------------------------------------------------------
+    def _on_row_changed(self, current, previous) -> None:  # type: ignore[no-untyped-def]
+        if self.analysis is None or self.analysis.summary is None or not current.isValid():
+            return
+        row = self.model.row_of(current.row())
+        self.explain(row)
+
+    def explain(self, row: int) -> None:
+        """Explain frame row ``row`` in the background (cached per row)."""
+        if row in self._explanations:
+            self._show_explanation(self._explanations[row])
+            return
+        if self.explain_worker is not None:
+            self.explain_worker.cancel()
+        self.explanation_text.setText("Explaining…")
+        worker = Worker(self._explain_job, row)
+        worker.signals.result_ready.connect(lambda exp, r=row: self._on_explained(r, exp))
+        worker.signals.errored.connect(self._on_explain_error)
+        worker.signals.finished.connect(lambda w=worker: self._explain_finished(w))
+        self.explain_worker = worker
+        worker.start()
+
+    def _explain_job(self, row: int, *, progress, cancel):  # type: ignore[no-untyped-def]
+        from ids_desktop.core.analysis import get_bundle
+        from ids_desktop.core.explain.service import BundleExplainer
+
+        if self._explainer is None:
+            analysis = self.analysis
+            assert analysis is not None and analysis.summary is not None
+            bundle = get_bundle(analysis.summary["model"], analysis.result.feature_format)
+            self._explainer = BundleExplainer(bundle, analysis.result.frame, analysis.result.temporal)
+        return self._explainer.explain_row(row, cancel=cancel)  # type: ignore[attr-defined]
+
+    def _on_explained(self, row: int, exp: object) -> None:
+        self._explanations[row] = exp
+        self._show_explanation(exp)
+        self.explained.emit(exp)
+
+    def _show_explanation(self, exp) -> None:  # type: ignore[no-untyped-def]
+        self.chart.set_contributions([(c.label, c.weight) for c in exp.contributions])
+        self.explanation_text.setText(
+            f"{exp.sentence}\n\nLocal fidelity R² {exp.fidelity_r2:.2f}, "
+            f"{exp.num_samples} samples, seed {exp.seed}."
+        )
+
+    def _on_explain_error(self, exc: BaseException) -> None:
+        self.explanation_text.setText(f"No explanation: {exc}")
+
+    def _explain_finished(self, worker: Worker) -> None:
+        if self.explain_worker is worker:
+            self.explain_worker = None
 
     def _on_error(self, exc: BaseException) -> None:
         self.stage.setText("failed")
@@ -236,8 +329,10 @@ class MainWindow(QMainWindow):
         tab.start()
         return tab
 
-    def _on_loaded(self, path: Path, result: IngestResult) -> None:
-        self.statusBar().showMessage(f"{path.name}: {len(result.frame):,} flows ({result.format})", 10000)
+    def _on_loaded(self, path: Path, analysis: Analysis) -> None:
+        self.statusBar().showMessage(
+            f"{path.name}: {len(analysis.flows):,} flows ({analysis.result.format})", 10000
+        )
 
     def close_tab(self, index: int) -> None:
         widget = self.tabs.widget(index)
@@ -290,8 +385,3 @@ class MainWindow(QMainWindow):
         QThreadPool.globalInstance().waitForDone(10_000)
         self.settings.setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)
-
-
-def frame_of(tab: AnalysisTab) -> pd.DataFrame:
-    """The frame a tab shows (empty before loading)."""
-    return tab.model.frame

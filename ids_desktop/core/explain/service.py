@@ -1,0 +1,222 @@
+"""Explain flows of an analysis with a model bundle: windows, units, background, cache."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
+from ids_desktop.core.model import sequences
+from ids_desktop.errors import ModelError
+
+BACKGROUND_FILE = "background.npy"
+DEFAULT_SAMPLES = 1000
+
+#: Feature-name hints for units: suffix or exact CIC names -> (unit, factor to seconds or None).
+_TIME_UNITS = (("_ms", "ms"), ("Duration", "µs"), ("IAT", "µs"), ("Active", "µs"), ("Idle", "µs"))
+
+
+def load_background(bundle_path: Path) -> np.ndarray:
+    """The ``(n, T, F)`` background sample a bundle saved at training time."""
+    path = Path(bundle_path) / BACKGROUND_FILE
+    if not path.is_file():
+        raise ModelError(
+            f"{bundle_path}: the bundle has no {BACKGROUND_FILE} for explanations; "
+            "retrain it with this version of the app"
+        )
+    data = np.load(path, allow_pickle=False)
+    if data.ndim != 3:
+        raise ModelError(f"{path}: background must be (n, T, F), got shape {data.shape}")
+    return data.astype(np.float64)
+
+
+def readable_name(name: str) -> str:
+    """``ctx_gap`` -> ``gap since host's previous flow``; others unchanged."""
+    return "gap since host's previous flow" if name == "ctx_gap" else name
+
+
+def format_quantity(name: str, raw: float) -> str:
+    """A raw value with a unit where the feature name says which (ms, µs, s)."""
+    if not np.isfinite(raw):
+        return "missing"
+    for hint, unit in _TIME_UNITS:
+        if name.endswith(hint) if hint.startswith("_") else hint in name:
+            seconds = raw / (1000.0 if unit == "ms" else 1_000_000.0)
+            return _seconds(seconds)
+    if name in ("dur", "duration", "ctx_gap"):
+        return _seconds(raw)
+    if abs(raw - round(raw)) < 1e-9 and abs(raw) < 1e15:
+        return f"{int(round(raw)):,}"
+    return f"{raw:.3g}"
+
+
+def _seconds(s: float) -> str:
+    a = abs(s)
+    if a >= 1:
+        return f"{s:.3g} s"
+    if a >= 1e-3:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s * 1e6:.3g} µs"
+
+
+class BundleExplainer:
+    """Explain any row of an analysed frame against a loaded bundle's verdict.
+
+    Parameters
+    ----------
+    bundle
+        A loaded :class:`ids_desktop.core.model.bundle.Bundle`.
+    frame, temporal
+        The analysed canonical frame and whether it has real per-host time order.
+    num_samples, top_k
+        LIME neighbourhood size (one batched model call) and contributions kept.
+    """
+
+    def __init__(
+        self,
+        bundle: Any,
+        frame: pd.DataFrame,
+        temporal: bool,
+        *,
+        num_samples: int = DEFAULT_SAMPLES,
+        top_k: int = 10,
+    ) -> None:
+        self.bundle = bundle
+        self.frame = frame
+        self.temporal = bool(temporal)
+        self.seq_len = int(bundle.seq_len)
+        self.x = bundle.features(frame, temporal)
+        pre = bundle.preprocessor
+        names = pre.output_names
+        n_num = len(pre.numeric)
+        self._numeric = pre.numeric
+        categorical = list(range(n_num, len(names)))
+        self.explainer = FlowExplainer(
+            load_background(bundle.path),
+            [readable_name(n) for n in names],
+            bundle.classes,
+            categorical=categorical,
+            value_text=self._value_text,
+            num_samples=num_samples,
+            top_k=top_k,
+        )
+        if self.temporal and self.seq_len > 1:
+            self.hosts, self.times = sequences.host_time_keys(frame)
+        else:
+            self.hosts = self.times = None
+        self._predictor: Any = None
+
+    def _value_text(self, index: int, scaled: float) -> str:
+        if index >= len(self._numeric):
+            return f"{scaled:.3g}"
+        spec = self._numeric[index]
+        z = scaled * spec["std"] + spec["mean"]
+        raw = float(np.sign(z) * np.expm1(min(abs(z), 700.0)))
+        return format_quantity(spec["name"], raw)
+
+    def window_for(self, row: int) -> np.ndarray:
+        """Row indices of the flow's sequence, oldest first, padded with ``PAD``; row last."""
+        out = np.full(self.seq_len, sequences.PAD, dtype=np.int64)
+        out[-1] = row
+        if self.hosts is None or self.seq_len == 1:
+            return out
+        same = np.flatnonzero(self.hosts == self.hosts[row])
+        before = same[(self.times[same] < self.times[row]) | ((self.times[same] == self.times[row]) & (same < row))]
+        before = before[np.lexsort((before, self.times[before]))][-(self.seq_len - 1) :]
+        if len(before):
+            out[-1 - len(before) : -1] = before
+        return out
+
+    def _predict_fn(self, mask: np.ndarray) -> Any:
+        from ids_desktop.core.model.network import compiled_predictor, predict_batches
+
+        if self._predictor is None:
+            self._predictor = compiled_predictor(self.bundle.model)
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            tensor = np.empty((*x.shape, 2), dtype=np.float32)
+            tensor[..., 0] = x
+            tensor[..., 1] = mask[None, :, None]
+            out = predict_batches(self.bundle.model, tensor, batch=2048, predictor=self._predictor)
+            probs = out[0] if isinstance(out, list) else out
+            return probs[:, -1, :]
+
+        return predict
+
+    def explain_row(self, row: int, *, seed: int = 0, cancel: object | None = None) -> Explanation:
+        """Explain frame row ``row`` against the bundle's predicted class for it."""
+        window = self.window_for(int(row))
+        instance = sequences.gather(self.x, window[None])[0].astype(np.float64)
+        mask = (window != sequences.PAD).astype(np.float32)
+        host = self.frame["src_ip"].iloc[int(row)] if "src_ip" in self.frame.columns else None
+        return self.explainer.explain(
+            instance,
+            self._predict_fn(mask),
+            seed=seed,
+            context_flows=int(mask.sum()) - 1,
+            source_host=None if host is None or pd.isna(host) else str(host),
+            cancel=cancel,
+        )
+
+
+class ExplanationCache:
+    """Explanations keyed by (input file hash, row, bundle model hash); memory plus disk."""
+
+    def __init__(self, folder: Path | None = None, capacity: int = 512) -> None:
+        self.folder = folder
+        self.capacity = capacity
+        self._memory: OrderedDict[tuple[str, int, str, int], Explanation] = OrderedDict()
+
+    def _file(self, key: tuple[str, int, str, int]) -> Path | None:
+        if self.folder is None:
+            return None
+        file_hash, row, model_hash, seed = key
+        return self.folder / file_hash[:16] / f"{model_hash[:16]}-{row}-{seed}.json"
+
+    def get(self, key: tuple[str, int, str, int]) -> Explanation | None:
+        if key in self._memory:
+            self._memory.move_to_end(key)
+            return self._memory[key]
+        path = self._file(key)
+        if path is not None and path.is_file():
+            try:
+                exp = from_dict(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+            self._remember(key, exp)
+            return exp
+        return None
+
+    def put(self, key: tuple[str, int, str, int], exp: Explanation) -> None:
+        self._remember(key, exp)
+        path = self._file(key)
+        if path is not None:
+            from ids_desktop.core.atomic import atomic_text
+
+            with atomic_text(path) as fh:
+                json.dump(to_dict(exp), fh)
+
+    def _remember(self, key: tuple[str, int, str, int], exp: Explanation) -> None:
+        self._memory[key] = exp
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.capacity:
+            self._memory.popitem(last=False)
+
+
+def to_dict(exp: Explanation) -> dict[str, Any]:
+    data = asdict(exp)
+    data["by_timestep"] = {str(k): v for k, v in exp.by_timestep.items()}
+    return data
+
+
+def from_dict(data: dict[str, Any]) -> Explanation:
+    data = dict(data)
+    data["contributions"] = [Contribution(**c) for c in data["contributions"]]
+    data["by_timestep"] = {int(k): float(v) for k, v in data["by_timestep"].items()}
+    return Explanation(**data)

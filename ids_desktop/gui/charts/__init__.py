@@ -1,0 +1,1 @@
+"""pyqtgraph widgets that take plain data (explanations, counts), never core objects' internals."""

@@ -1,0 +1,49 @@
+"""ExplanationChart: LIME contributions as signed horizontal bars (pyqtgraph)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+TOWARDS = (192, 57, 43)
+AGAINST = (41, 128, 185)
+
+
+class ExplanationChart(QWidget):
+    """Shows ``(label, weight)`` pairs, largest |weight| on top; red pushes towards the verdict."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.showGrid(x=True, y=False, alpha=0.3)
+        self.plot.setLabel("bottom", "LIME weight (towards the verdict →)")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self.labels: list[str] = []
+
+    def set_contributions(self, pairs: Sequence[tuple[str, float]]) -> None:
+        """Draw the bars; an empty sequence clears the chart."""
+        self.plot.clear()
+        items = list(pairs)[:10]
+        self.labels = [label for label, _ in items]
+        if not items:
+            return
+        n = len(items)
+        ys = list(range(n - 1, -1, -1))
+        weights = [w for _, w in items]
+        brushes = [pg.mkBrush(*(TOWARDS if w >= 0 else AGAINST)) for w in weights]
+        bars = pg.BarGraphItem(x0=[0] * n, y=ys, width=weights, height=0.7, brushes=brushes, pens=[None] * n)
+        self.plot.addItem(bars)
+        axis = self.plot.getAxis("left")
+        axis.setTicks([[(y, label[:40]) for y, label in zip(ys, self.labels, strict=True)]])
+        self.plot.addLine(x=0, pen=pg.mkPen((120, 120, 120), width=1))
+        peak = max(abs(w) for w in weights) or 1.0
+        self.plot.setXRange(-peak * 1.1, peak * 1.1, padding=0)
+        self.plot.setYRange(-0.6, n - 0.4, padding=0)
