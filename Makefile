@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint clean demo bench
+.PHONY: run test setup lint clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/ids-desktop $(ARGS)
+DEMO := resources/demo/demo.pcap
+
+$(DEMO): scripts/make_demo_capture.py scripts/make_capture.py
+	$(BIN)/python scripts/make_demo_capture.py --out $(DEMO)
+
+# With no ARGS the app opens the generated demo capture (web, DNS, TLS, a scan, SSH brute force).
+run: $(STAMP) $(DEMO)
+	$(BIN)/ids-desktop $(if $(ARGS),$(ARGS),$(DEMO))
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
