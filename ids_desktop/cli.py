@@ -144,26 +144,50 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from ids_desktop.core.analysis import analyze
+    from ids_desktop.core.ingest import IngestResult, ingest, write_flows
+    from ids_desktop.core.workflow import Analysis
 
     bar = ProgressBar()
     try:
-        summary, flows = analyze(args.path, model=args.model, threshold=args.threshold, progress=bar)
+        result = ingest(args.path, progress=bar)
+        summary, flows = analyze(result, model=args.model, threshold=args.threshold, progress=bar)
         if args.out:
-            from ids_desktop.core.ingest.tables import write_frame
+            scored = IngestResult(flows, result.format, result.feature_format, result.temporal,
+                                  list(result.warnings), result.source, dict(result.meta))
+            write_flows(scored, args.out)
+        if args.report or args.csv or args.jsonl:
+            from ids_desktop.core.report.export import ExportRequest, export_reports
 
-            write_frame(flows, Path(args.out))
+            request = ExportRequest(
+                pdf=Path(args.report) if args.report else None,
+                csv=Path(args.csv) if args.csv else None,
+                jsonl=Path(args.jsonl) if args.jsonl else None,
+                all_flows=args.all_flows,
+                top_n=args.top,
+                explain_k=args.explain,
+                page_size=args.page_size,
+            )
+            evaluation = None
+            if args.report and result.labelled:
+                from ids_desktop.core.analysis import evaluate
+
+                evaluation = evaluate(result, model=args.model)
+            export_reports(Analysis(result, flows, summary), request, evaluation=evaluation, progress=bar)
     finally:
         bar.close()
     if args.json:
         _print_json(summary)
         return EXIT_OK
-    _warn(summary.get("warnings", []))
+    _warn(result.warnings)
     print(
         f"{args.path}: {summary['flows']:,} flows, {summary['flagged']:,} flagged "
         f"by model '{summary['model']}' in {summary['seconds']:.2f} s"
     )
     for cls, n in summary["by_class"].items():
         print(f"  {cls:<16} {n:>10,}")
+    for target in (args.out, args.report, args.csv, args.jsonl):
+        if target:
+            print(f"wrote {target}")
     return EXIT_OK
 
 
@@ -217,9 +241,10 @@ def cmd_models(args: argparse.Namespace) -> int:
     if not bundles:
         print("no model bundles found")
     for b in bundles:
-        headline = b.get("headline", {})
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in headline.items() if isinstance(v, float))
-        print(f"{b['name']:<14} serves {b.get('feature_format', '?'):<12} {shown}")
+        shown = "  ".join(
+            f"{k} {b[k]:.4f}" for k in ("attack_f1", "far") if isinstance(b.get(k), (int, float))
+        )
+        print(f"{b['name']:<14} serves {b.get('feature_format', '?'):<12} T={b.get('seq_len', '?'):<3} {shown}")
     return EXIT_OK
 
 
@@ -256,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
     p.add_argument("--threshold", type=float, help="decision threshold on the attack probability")
     p.add_argument("--out", help="write every flow with its verdict to FILE.csv or FILE.parquet")
+    p.add_argument("--report", metavar="FILE.pdf", help="write the PDF report")
+    p.add_argument("--csv", metavar="FILE.csv", help="write the flagged flows as an Excel-safe CSV")
+    p.add_argument("--jsonl", metavar="FILE.jsonl", help="write EVE-style JSON Lines alerts")
+    p.add_argument("--all-flows", action="store_true", help="the CSV holds every flow, not only flagged")
+    p.add_argument("--top", type=int, default=200, help="flagged flows listed in the PDF (default 200)")
+    p.add_argument("--explain", type=int, default=20, help="flagged flows explained (default 20)")
+    p.add_argument("--page-size", choices=["A4", "letter"], default="A4")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=cmd_analyze)
 

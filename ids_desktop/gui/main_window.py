@@ -185,6 +185,27 @@ class AnalysisTab(QWidget):
             self.summary.setToolTip("\n".join(result.warnings))
         self.loaded.emit(analysis)
 
+    # --- export ----------------------------------------------------------------------------
+    def export(self, kind: str, target: Path) -> None:
+        """Write one report for this tab's analysis in the background."""
+        from ids_desktop.core.report.export import ExportRequest, export_reports
+
+        if self.analysis is None or self.worker is not None:
+            return
+        request = ExportRequest(**{kind: target})
+        self._started = time.monotonic()
+        self.worker = Worker(export_reports, self.analysis, request)
+        sig = self.worker.signals
+        sig.progress_changed.connect(self._on_progress)
+        sig.result_ready.connect(lambda paths: self.summary.setText(f"wrote {', '.join(map(str, paths))}"))
+        sig.errored.connect(lambda exc: show_error(self, exc, "Could not export"))
+        sig.cancelled.connect(self._on_cancelled)
+        sig.finished.connect(self._on_finished)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.stage.setText(f"exporting {target.name}…")
+        self.worker.start()
+
     # --- explanations ----------------------------------------------------------------------
     def _on_row_changed(self, current, previous) -> None:  # type: ignore[no-untyped-def]
         if self.analysis is None or self.analysis.summary is None or not current.isValid():
@@ -289,6 +310,17 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent()
+        export_menu = file_menu.addMenu("&Export")
+        for label, kind, shortcut in (
+            ("PDF report…", "pdf", "Ctrl+E"),
+            ("CSV of flagged flows…", "csv", None),
+            ("JSON Lines alerts (SIEM)…", "jsonl", None),
+        ):
+            action = QAction(label, self)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(lambda _=False, k=kind: self.export_dialog(k))
+            export_menu.addAction(action)
         file_menu.addSeparator()
         close_action = QAction("&Close Tab", self, shortcut=QKeySequence.StandardKey.Close)
         close_action.triggered.connect(lambda: self.close_tab(self.tabs.currentIndex()))
@@ -341,6 +373,22 @@ class MainWindow(QMainWindow):
         if widget is not None and widget is not self.placeholder:
             self.tabs.removeTab(index)
             widget.deleteLater()
+
+    # --- export ----------------------------------------------------------------------------
+    def current_tab(self) -> AnalysisTab | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, AnalysisTab) else None
+
+    def export_dialog(self, kind: str) -> None:
+        tab = self.current_tab()
+        if tab is None or tab.analysis is None or tab.analysis.summary is None:
+            QMessageBox.information(self, "Export", "Open a file that a model has analysed first.")
+            return
+        filters = {"pdf": "PDF report (*.pdf)", "csv": "CSV (*.csv)", "jsonl": "JSON Lines (*.jsonl)"}
+        default = str(Path(str(self.settings.value("paths/last_dir", str(Path.home())))) / f"{tab.path.stem}.{kind}")
+        target, _ = QFileDialog.getSaveFileName(self, "Export", default, filters[kind])
+        if target:
+            tab.export(kind, Path(target))
 
     # --- recent files ----------------------------------------------------------------------
     def recent_files(self) -> list[str]:
