@@ -10,6 +10,9 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # first: nfstream starts worker processes in frozen builds
     argv = list(sys.argv[1:] if argv is None else argv)
+    from ids_desktop.cli import quiet_native_logs
+
+    quiet_native_logs()
     from PySide6.QtWidgets import QApplication
 
     from ids_desktop import APP_NAME

@@ -358,9 +358,18 @@ def _write_crash_log() -> Path | None:
         return None
 
 
+def quiet_native_logs() -> None:
+    """Keep TensorFlow's C++ start-up chatter off stderr (errors must stay one line)."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GLOG_minloglevel", "3")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``ids-desktop-cli``)."""
     multiprocessing.freeze_support()  # nfstream starts worker processes; frozen builds need this
+    quiet_native_logs()
     code = run(argv)
     sys.stdout.flush()
     return code

@@ -260,6 +260,8 @@ def _categorical_condition(name: str, value: float) -> str:
         return f"{base} is missing" if on else f"{base} is present"
     if "=" in name:
         column, _, category = name.partition("=")
+        if category == "<other>":
+            return f"{column} is an uncommon value" if on else f"{column} is a common value"
         return f"{column} is {category}" if on else f"{column} is not {category}"
     return f"{name} = {int(on)}"
 

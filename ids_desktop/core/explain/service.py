@@ -45,6 +45,8 @@ def format_quantity(name: str, raw: float) -> str:
     """A raw value with a unit where the feature name says which (ms, µs, s)."""
     if not np.isfinite(raw):
         return "missing"
+    if abs(raw) < 1e-6:
+        return "0"
     for hint, unit in _TIME_UNITS:
         if name.endswith(hint) if hint.startswith("_") else hint in name:
             seconds = raw / (1000.0 if unit == "ms" else 1_000_000.0)
