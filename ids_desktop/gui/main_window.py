@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,7 +29,7 @@ from ids_desktop.core.workflow import Analysis, run_analysis
 from ids_desktop.gui.charts.explanation import ExplanationChart
 from ids_desktop.gui.errors import show_error
 from ids_desktop.gui.flow_table import FlowTableModel
-from ids_desktop.gui.workers import Worker
+from ids_desktop.gui.workers import Worker, wait_for_all
 
 MAX_RECENT = 10
 OPEN_FILTER = (
@@ -114,7 +114,7 @@ class AnalysisTab(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.summary)
 
-    def start(self, pool: QThreadPool | None = None) -> None:
+    def start(self) -> None:
         self._started = time.monotonic()
         self.worker = Worker(run_analysis, self.path)
         sig = self.worker.signals
@@ -125,7 +125,7 @@ class AnalysisTab(QWidget):
         sig.finished.connect(self._on_finished)
         self.stage.setText("starting…")
         self.progress.setRange(0, 0)
-        self.worker.start(pool)
+        self.worker.start()
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -179,6 +179,9 @@ class AnalysisTab(QWidget):
             verdict = f"no verdicts ({analysis.note})"
             self.flagged_only.setEnabled(False)
             self.explanation_text.setText("No model serves this input, so there is nothing to explain.")
+        # Columns the source never fills (addresses in a table without them) only take room.
+        for i, column in enumerate(self.model.columns()):
+            self.table.setColumnHidden(i, bool(analysis.flows[column].isna().all()))
         self.table.resizeColumnsToContents()
         self.summary.setText(f"{result.format}: {len(analysis.flows):,} flows, {verdict}{warn}")
         if result.warnings:
@@ -430,6 +433,6 @@ class MainWindow(QMainWindow):
             widget = self.tabs.widget(i)
             if isinstance(widget, AnalysisTab) and widget.busy:
                 widget.cancel()
-        QThreadPool.globalInstance().waitForDone(10_000)
+        wait_for_all(timeout=10)
         self.settings.setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)

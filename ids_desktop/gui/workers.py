@@ -1,14 +1,29 @@
-"""One worker shape for all long work: a QRunnable whose signals live on a separate QObject."""
+"""One worker shape for all long work: a task on a Python thread whose signals live on a QObject.
+
+Why Python threads and not ``QThreadPool``: TensorFlow keeps per-OS-thread state that refers
+to the Python thread state. ``QThreadPool`` reuses its OS threads but PySide gives each
+``run()`` a fresh Python thread state, and the second model call on a reused thread crashed
+(segfault while tracing a ``tf.function``; reproduced with an analysis followed by an
+explanation). Threads from :class:`concurrent.futures.ThreadPoolExecutor` keep one Python
+thread state for their whole life, and signals emitted from them reach the GUI thread as
+queued calls, as from any other thread.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from ids_desktop.core.tasks import CancelToken
 from ids_desktop.errors import CancelledError
+
+_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ids-worker")
+_ACTIVE: set[Future[None]] = set()
+_LOCK = threading.Lock()
 
 
 class WorkerSignals(QObject):
@@ -29,20 +44,20 @@ class WorkerSignals(QObject):
     finished = Signal()
 
 
-class Worker(QRunnable):
-    """Run ``fn(*args, progress=..., cancel=..., **kwargs)`` on the global thread pool.
+class Worker:
+    """Run ``fn(*args, progress=..., cancel=..., **kwargs)`` on a background thread.
 
-    ``run()`` never touches a widget; results reach the GUI thread through queued signals.
+    ``run()`` never touches a widget; results reach the GUI thread through the signals,
+    which must be created (and connected) on the GUI thread.
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.token = CancelToken()
         self.signals = WorkerSignals()
+        self.future: Future[None] | None = None
 
     def cancel(self) -> None:
         self.token.cancel()
@@ -50,7 +65,7 @@ class Worker(QRunnable):
     def _progress(self, done: float, total: float | None, stage: str) -> None:
         self.signals.progress_changed.emit(float(done), total, stage)
 
-    def run(self) -> None:  # noqa: D102 - Qt override
+    def run(self) -> None:
         try:
             result = self.fn(*self.args, progress=self._progress, cancel=self.token, **self.kwargs)
         except CancelledError:
@@ -65,5 +80,30 @@ class Worker(QRunnable):
         finally:
             self.signals.finished.emit()
 
-    def start(self, pool: QThreadPool | None = None) -> None:
-        (pool or QThreadPool.globalInstance()).start(self)
+    def start(self) -> None:
+        future = _EXECUTOR.submit(self.run)
+        with _LOCK:
+            _ACTIVE.add(future)
+        future.add_done_callback(_forget)
+        self.future = future
+
+
+def _forget(future: Future[None]) -> None:
+    with _LOCK:
+        _ACTIVE.discard(future)
+
+
+def active_count() -> int:
+    """Tasks queued or running."""
+    with _LOCK:
+        return len(_ACTIVE)
+
+
+def wait_for_all(timeout: float | None = None) -> bool:
+    """Wait until every started task has finished; False on timeout."""
+    from concurrent.futures import wait
+
+    with _LOCK:
+        pending = list(_ACTIVE)
+    done, not_done = wait(pending, timeout=timeout)
+    return not not_done

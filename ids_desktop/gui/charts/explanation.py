@@ -23,6 +23,7 @@ class ExplanationChart(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.showGrid(x=True, y=False, alpha=0.3)
         self.plot.setLabel("bottom", "LIME weight (towards the verdict →)")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
