@@ -46,3 +46,22 @@ def test_bad_file_shows_error_not_crash(window, qtbot, tmp_path: Path, monkeypat
         pass
     assert tab.result is None
     assert shown and "not a packet capture" in shown[0]
+
+
+def test_selecting_a_flagged_row_explains_it(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.core.model.bundle import default_models_dir
+
+    if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
+        pytest.skip("no unsw-nb15 bundle")
+    path = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)])
+    tab = window.open_path(path)
+    with qtbot.waitSignal(tab.closed_work, timeout=120_000):
+        pass
+    assert tab.analysis is not None and tab.analysis.summary is not None
+    assert {"pred_class", "pred_score", "flagged"} <= set(tab.model.columns())
+    tab.flagged_only.setChecked(False)
+    with qtbot.waitSignal(tab.explained, timeout=120_000) as blocker:
+        tab.table.selectRow(0)
+    exp = blocker.args[0]
+    assert exp.contributions and exp.sentence
+    assert tab.chart.labels == [c.label for c in exp.contributions]
