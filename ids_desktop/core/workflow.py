@@ -46,6 +46,8 @@ def run_analysis(
     model: str = "auto",
     threshold: float | None = None,
     models_dir: str | Path | None = None,
+    idle_timeout: float | None = None,
+    active_timeout: float | None = None,
     progress: Progress | None = None,
     cancel: object | None = None,
 ) -> Analysis:
@@ -55,7 +57,9 @@ def run_analysis(
     without verdicts and ``note`` says why; any other model problem (a tampered bundle, a
     wrong explicit ``model``) raises :class:`~ids_desktop.errors.ModelError`.
     """
-    result = ingest(path, progress=progress, cancel=cancel)
+    result = ingest(
+        path, progress=progress, cancel=cancel, idle_timeout=idle_timeout, active_timeout=active_timeout
+    )
     check_cancel(cancel)
     from ids_desktop.core.analysis import analyze
     from ids_desktop.core.model.bundle import resolve_bundle_path

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -27,6 +28,20 @@ PREFERRED_COLUMNS = (
     "flow_id",
 )
 
+#: Columns the text search looks in: addresses, ports, applications, names and verdicts.
+SEARCH_COLUMNS = (
+    "src_ip",
+    "dst_ip",
+    "src_port",
+    "dst_port",
+    "application",
+    "requested_server_name",
+    "pred_class",
+    "label_original",
+)
+
+FLAGGED_BRUSH = QColor(220, 50, 47, 70)
+
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -46,6 +61,7 @@ class FlowTableModel(QAbstractTableModel):
         self._cache: dict[str, np.ndarray] = {}
         self._sorted = np.arange(0)
         self._mask: np.ndarray | None = None
+        self._flagged: np.ndarray | None = None
         if frame is not None:
             self.set_frame(frame)
 
@@ -59,6 +75,9 @@ class FlowTableModel(QAbstractTableModel):
         self._sorted = self._order
         self._mask = None
         self._cache = {}
+        self._flagged = (
+            frame["flagged"].fillna(False).to_numpy(dtype=bool) if "flagged" in frame.columns else None
+        )
         self.endResetModel()
 
     @property
@@ -96,6 +115,8 @@ class FlowTableModel(QAbstractTableModel):
             return _display(column, value)
         if role == SORT_ROLE:
             return value
+        if role == Qt.ItemDataRole.BackgroundRole and self._flagged is not None and self._flagged[row]:
+            return FLAGGED_BRUSH
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -120,26 +141,55 @@ class FlowTableModel(QAbstractTableModel):
         self._apply_mask()
         self.layoutChanged.emit()
 
-    def set_filter(self, text: str = "", *, flagged_only: bool = False) -> None:
-        """Show only rows whose text columns contain ``text`` (case-insensitive), and only
-        flagged rows when ``flagged_only``; vectorised, so it stays fast on large tables."""
-        mask = np.ones(len(self._frame), dtype=bool)
-        if flagged_only and "flagged" in self._frame.columns:
-            mask &= self._frame["flagged"].fillna(False).to_numpy(dtype=bool)
+    def set_filter(
+        self,
+        text: str = "",
+        *,
+        flagged_only: bool = False,
+        classes: set[str] | None = None,
+        min_score: float | None = None,
+    ) -> None:
+        """Show only matching rows; every test is a vectorised mask, fast on large tables.
+
+        Parameters
+        ----------
+        text
+            Case-insensitive substring of an address, port, application, server name or class.
+        flagged_only
+            Only rows whose ``flagged`` is true.
+        classes
+            Only rows whose ``pred_class`` is one of these.
+        min_score
+            Only rows whose ``pred_score`` is at least this.
+        """
+        frame = self._frame
+        mask = np.ones(len(frame), dtype=bool)
+        if flagged_only and self._flagged is not None:
+            mask &= self._flagged
+        if classes is not None and "pred_class" in frame.columns:
+            mask &= frame["pred_class"].isin(sorted(classes)).fillna(False).to_numpy(dtype=bool)
+        if min_score is not None and min_score > 0 and "pred_score" in frame.columns:
+            mask &= (frame["pred_score"].fillna(0).to_numpy(dtype=float) >= min_score)
         text = text.strip()
         if text:
-            hit = np.zeros(len(self._frame), dtype=bool)
-            for column in self._columns:
-                series = self._frame[column]
-                if pd.api.types.is_numeric_dtype(series.dtype) and column not in ("src_port", "dst_port"):
-                    continue
-                found = series.astype("string").str.contains(text, case=False, regex=False)
-                hit |= found.fillna(False).to_numpy(dtype=bool)
+            hit = np.zeros(len(frame), dtype=bool)
+            for column in SEARCH_COLUMNS:
+                if column in frame.columns:
+                    found = frame[column].astype("string").str.contains(text, case=False, regex=False)
+                    hit |= found.fillna(False).to_numpy(dtype=bool)
             mask &= hit
         self.beginResetModel()
         self._mask = None if mask.all() else mask
         self._apply_mask()
         self.endResetModel()
+
+    def rows_as_text(self, view_rows: list[int], columns: list[str]) -> str:
+        """Tab-separated text of the given view rows and columns, with a header line."""
+        lines = ["\t".join(columns)]
+        for view_row in view_rows:
+            row = self.row_of(view_row)
+            lines.append("\t".join(_display(c, self._values(c)[row]) for c in columns))
+        return "\n".join(lines)
 
     def _apply_mask(self) -> None:
         self._order = self._sorted if self._mask is None else self._sorted[self._mask[self._sorted]]

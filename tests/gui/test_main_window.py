@@ -26,7 +26,7 @@ def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_open_csv_fills_table_and_recent(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1)])
     tab = window.open_path(path)
-    with qtbot.waitSignal(tab.closed_work, timeout=30_000):
+    with qtbot.waitSignal(tab.closed_work, timeout=120_000):
         pass
     assert tab.result is not None
     assert tab.model.rowCount() == 3
@@ -42,7 +42,7 @@ def test_bad_file_shows_error_not_crash(window, qtbot, tmp_path: Path, monkeypat
     bad = tmp_path / "bad.pcap"
     bad.write_bytes(b"\x00\x01garbage" * 50)
     tab = window.open_path(bad)
-    with qtbot.waitSignal(tab.closed_work, timeout=30_000):
+    with qtbot.waitSignal(tab.closed_work, timeout=120_000):
         pass
     assert tab.result is None
     assert shown and "not a packet capture" in shown[0]
@@ -60,6 +60,8 @@ def test_selecting_a_flagged_row_explains_it(window, qtbot, tmp_path: Path) -> N
     assert tab.analysis is not None and tab.analysis.summary is not None
     assert {"pred_class", "pred_score", "flagged"} <= set(tab.model.columns())
     tab.flagged_only.setChecked(False)
+    qtbot.wait(400)  # the filter is debounced (150 ms); let it apply before selecting
+    assert tab.model.rowCount() == 4
     with qtbot.waitSignal(tab.explained, timeout=120_000) as blocker:
         tab.table.selectRow(0)
     exp = blocker.args[0]

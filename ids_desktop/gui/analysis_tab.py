@@ -1,0 +1,445 @@
+"""AnalysisTab: one opened file — progress, flows with filters and details, overview, evaluation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ids_desktop.core.workflow import Analysis, run_analysis
+from ids_desktop.gui.charts.explanation import ExplanationChart
+from ids_desktop.gui.errors import show_error
+from ids_desktop.gui.flow_table import FlowTableModel, _display
+from ids_desktop.gui.overview import EvaluationPage, OverviewPage
+from ids_desktop.gui.workers import Worker
+
+ALL_CLASSES = "All classes"
+
+
+def analyse_for_view(path: Path, *, options: dict[str, Any], progress, cancel):  # type: ignore[no-untyped-def]
+    """The tab's background job: ingest, score, and summarise for the overview."""
+    from ids_desktop.core.report.build import build_report
+
+    analysis = run_analysis(
+        path,
+        model=options.get("model", "auto"),
+        threshold=options.get("threshold"),
+        idle_timeout=options.get("idle_timeout"),
+        active_timeout=options.get("active_timeout"),
+        progress=progress,
+        cancel=cancel,
+    )
+    overview = None
+    if analysis.summary is not None:
+        progress(0, None, "summarising")
+        from ids_desktop.core.analysis import get_bundle
+
+        meta = dict(get_bundle(analysis.summary["model"], analysis.result.feature_format).metadata)
+        binary = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
+        meta["headline"] = {k: binary[k] for k in ("f1", "far") if isinstance(binary.get(k), (int, float))}
+        overview = build_report(
+            analysis.flows, source=path, input_format=analysis.result.format, model_meta=meta, top_n=0
+        )
+    return analysis, overview
+
+
+class AnalysisTab(QWidget):
+    """One opened file.
+
+    Signals:
+        loaded(object): the :class:`Analysis` arrived.
+        closed_work(): the main worker finished (success, error or cancel).
+        explained(object): an explanation for the selected flow arrived.
+        evaluated(object): the evaluation report of a labelled input arrived.
+    """
+
+    loaded = Signal(object)
+    closed_work = Signal()
+    explained = Signal(object)
+    evaluated = Signal(object)
+
+    def __init__(
+        self,
+        path: Path,
+        options: dict[str, Any] | None = None,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.options = dict(options or {})
+        self.settings = settings
+        self.analysis: Analysis | None = None
+        self.worker: Worker | None = None
+        self.explain_worker: Worker | None = None
+        self.eval_worker: Worker | None = None
+        self._explainer: object | None = None
+        self._explanations: dict[int, object] = {}
+        self._started = 0.0
+
+        # progress bar row
+        self.progress = QProgressBar()
+        self.stage = QLabel("waiting")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_button.clicked.connect(self.cancel)
+        bar = QHBoxLayout()
+        bar.addWidget(self.stage, 1)
+        bar.addWidget(self.progress, 2)
+        bar.addWidget(self.cancel_button)
+
+        # filters
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Search address, port, application, server name (Ctrl+F)")
+        self.class_combo = QComboBox()
+        self.class_combo.addItem(ALL_CLASSES)
+        self.score_slider = QSlider(Qt.Orientation.Horizontal)
+        self.score_slider.setRange(0, 100)
+        self.score_slider.setFixedWidth(140)
+        self.score_label = QLabel("score ≥ 0.00")
+        self.flagged_only = QCheckBox("Flagged only")
+        self.columns_button = QToolButton()
+        self.columns_button.setText("Columns")
+        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.columns_menu = QMenu(self.columns_button)
+        self.columns_button.setMenu(self.columns_menu)
+        filters = QHBoxLayout()
+        filters.addWidget(self.filter_edit, 1)
+        filters.addWidget(self.class_combo)
+        filters.addWidget(self.score_label)
+        filters.addWidget(self.score_slider)
+        filters.addWidget(self.flagged_only)
+        filters.addWidget(self.columns_button)
+
+        # table + details
+        self.model = FlowTableModel(parent=self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.selectionModel().currentRowChanged.connect(self._on_row_changed)
+        copy = QAction("Copy rows", self.table, shortcut=QKeySequence.StandardKey.Copy)
+        copy.triggered.connect(self.copy_selection)
+        self.table.addAction(copy)
+        self.fields = QTableWidget(0, 2)
+        self.fields.setHorizontalHeaderLabels(["field", "value"])
+        self.fields.verticalHeader().setVisible(False)
+        self.fields.horizontalHeader().setStretchLastSection(True)
+        self.fields.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.chart = ExplanationChart()
+        self.explanation_text = QLabel("Select a flow to see why it got its verdict.")
+        self.explanation_text.setWordWrap(True)
+        self.explanation_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        explain_box = QWidget()
+        explain_layout = QVBoxLayout(explain_box)
+        explain_layout.setContentsMargins(0, 0, 0, 0)
+        explain_layout.addWidget(self.chart, 3)
+        explain_layout.addWidget(self.explanation_text, 1)
+        self.details = QSplitter(Qt.Orientation.Horizontal)
+        self.details.addWidget(self.fields)
+        self.details.addWidget(explain_box)
+        self.details.setStretchFactor(0, 1)
+        self.details.setStretchFactor(1, 2)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        flows_page = QWidget()
+        flows_layout = QVBoxLayout(flows_page)
+        flows_layout.setContentsMargins(0, 0, 0, 0)
+        flows_layout.addLayout(filters)
+        flows_layout.addWidget(self.splitter, 1)
+
+        self.overview = OverviewPage()
+        self.evaluation = EvaluationPage()
+        self.pages = QTabWidget()
+        self.pages.addTab(flows_page, "Flows")
+        self.pages.addTab(self.overview, "Overview")
+        self.summary = QLabel("")
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.summary)
+
+        # filtering is debounced so typing stays fluid on large tables
+        self._filter_timer = QTimer(self, singleShot=True, interval=150)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.filter_edit.textChanged.connect(self._filter_timer.start)
+        self.class_combo.currentIndexChanged.connect(self._filter_timer.start)
+        self.score_slider.valueChanged.connect(self._on_slider)
+        self.flagged_only.toggled.connect(self._filter_timer.start)
+        find = QAction(self, shortcut=QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.filter_edit.setFocus)
+        self.addAction(find)
+        self._restore_layout()
+
+    # --- persistence -----------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        if self.settings is None:
+            return
+        for key, splitter in (("layout/flows_splitter", self.splitter), ("layout/details_splitter", self.details)):
+            state = self.settings.value(key)
+            if state is not None:
+                splitter.restoreState(state)
+            splitter.splitterMoved.connect(lambda *_, k=key, s=splitter: self.settings.setValue(k, s.saveState()))
+
+    # --- loading ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._started = time.monotonic()
+        self.worker = Worker(analyse_for_view, self.path, options=self.options)
+        sig = self.worker.signals
+        sig.progress_changed.connect(self._on_progress)
+        sig.result_ready.connect(self._on_result)
+        sig.errored.connect(self._on_error)
+        sig.cancelled.connect(self._on_cancelled)
+        sig.finished.connect(self._on_finished)
+        self.stage.setText("starting…")
+        self.progress.setRange(0, 0)
+        self.worker.start()
+
+    def cancel(self) -> None:
+        for worker in (self.worker, self.explain_worker, self.eval_worker):
+            if worker is not None:
+                worker.cancel()
+        if self.worker is not None:
+            self.stage.setText("cancelling…")
+
+    @property
+    def busy(self) -> bool:
+        return any(w is not None for w in (self.worker, self.explain_worker, self.eval_worker))
+
+    @property
+    def result(self):  # type: ignore[no-untyped-def]
+        return None if self.analysis is None else self.analysis.result
+
+    def _on_progress(self, done: float, total: object, stage: str) -> None:
+        if isinstance(total, (int, float)) and total > 0:
+            self.progress.setRange(0, 1000)
+            frac = min(1.0, done / float(total))
+            self.progress.setValue(int(frac * 1000))
+            elapsed = time.monotonic() - self._started
+            eta = elapsed * (1 - frac) / frac if frac > 0.02 else None
+            eta_text = f", about {eta:.0f} s left" if eta is not None else ""
+            self.stage.setText(f"{stage}: {done:,.0f} of {float(total):,.0f}{eta_text}")
+        else:
+            self.progress.setRange(0, 0)
+            self.stage.setText(f"{stage}…" if not done else f"{stage}: {done:,.0f}")
+
+    def _on_result(self, payload: tuple[Analysis, Any]) -> None:
+        analysis, overview = payload
+        self.analysis = analysis
+        result = analysis.result
+        self.model.set_frame(analysis.flows)
+        self._build_column_menu()
+        warn = f" — {len(result.warnings)} warning(s), hover for details" if result.warnings else ""
+        if analysis.summary is not None:
+            s = analysis.summary
+            verdict = f"{s['flagged']:,} flagged by model '{s['model']}'"
+            classes = sorted(analysis.flows["pred_class"].dropna().unique())
+            self.class_combo.addItems([str(c) for c in classes])
+            score_col = self.model.columns().index("pred_score")
+            self.table.sortByColumn(score_col, Qt.SortOrder.DescendingOrder)
+            self.flagged_only.setChecked(bool(s["flagged"]))
+            if overview is not None:
+                self.overview.set_data(overview)
+            if result.labelled:
+                self.pages.addTab(self.evaluation, "Evaluation")
+                self._start_evaluation()
+        else:
+            verdict = f"no verdicts ({analysis.note})"
+            for widget in (self.flagged_only, self.class_combo, self.score_slider):
+                widget.setEnabled(False)
+            self.explanation_text.setText("No model serves this input, so there is nothing to explain.")
+        for i, column in enumerate(self.model.columns()):
+            self.table.setColumnHidden(i, bool(analysis.flows[column].isna().all()))
+        self.table.resizeColumnsToContents()
+        self.summary.setText(f"{result.format}: {len(analysis.flows):,} flows, {verdict}{warn}")
+        if result.warnings:
+            self.summary.setToolTip("\n".join(result.warnings))
+        self._apply_filter()
+        self.loaded.emit(analysis)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.stage.setText("failed")
+        show_error(self, exc)
+
+    def _on_cancelled(self) -> None:
+        self.stage.setText("cancelled")
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if self.analysis is not None else 0)
+        self.cancel_button.setEnabled(self.busy)
+        if self.analysis is not None and self.stage.text() not in ("cancelled", "failed"):
+            self.stage.setText(f"done in {time.monotonic() - self._started:.1f} s")
+        self.closed_work.emit()
+
+    # --- filters, columns, copy ------------------------------------------------------------
+    def _on_slider(self, value: int) -> None:
+        self.score_label.setText(f"score ≥ {value / 100:.2f}")
+        self._filter_timer.start()
+
+    def _apply_filter(self) -> None:
+        cls = self.class_combo.currentText()
+        self.model.set_filter(
+            self.filter_edit.text(),
+            flagged_only=self.flagged_only.isChecked(),
+            classes=None if cls == ALL_CLASSES else {cls},
+            min_score=self.score_slider.value() / 100,
+        )
+        if self.analysis is not None:
+            total = len(self.analysis.flows)
+            self.stage.setText(f"{self.model.rowCount():,} of {total:,} flows shown")
+
+    def _build_column_menu(self) -> None:
+        self.columns_menu.clear()
+        for i, column in enumerate(self.model.columns()):
+            action = self.columns_menu.addAction(column)
+            action.setCheckable(True)
+            action.setChecked(not self.table.isColumnHidden(i))
+            action.toggled.connect(lambda on, i=i: self.table.setColumnHidden(i, not on))
+
+    def visible_columns(self) -> list[str]:
+        return [c for i, c in enumerate(self.model.columns()) if not self.table.isColumnHidden(i)]
+
+    def copy_selection(self) -> None:
+        """Copy the selected rows (visible columns) to the clipboard as tab-separated text."""
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        if rows:
+            QGuiApplication.clipboard().setText(self.model.rows_as_text(rows, self.visible_columns()))
+
+    # --- details and explanations ----------------------------------------------------------
+    def _on_row_changed(self, current, previous) -> None:  # type: ignore[no-untyped-def]
+        if self.analysis is None or not current.isValid():
+            return
+        row = self.model.row_of(current.row())
+        self._show_fields(row)
+        if self.analysis.summary is not None:
+            self.explain(row)
+
+    def _show_fields(self, row: int) -> None:
+        frame = self.model.frame
+        first = [c for c in ("pred_class", "pred_score", "anomaly_score", "flagged", "label_original", "label_class")
+                 if c in frame.columns]
+        names = first + [c for c in frame.columns if c not in first and frame[c].notna().iat[row]]
+        self.fields.setRowCount(len(names))
+        for r, name in enumerate(names):
+            self.fields.setItem(r, 0, QTableWidgetItem(name))
+            self.fields.setItem(r, 1, QTableWidgetItem(_display(name, frame[name].iat[row])))
+
+    def explain(self, row: int) -> None:
+        """Explain frame row ``row`` in the background (cached per row)."""
+        if row in self._explanations:
+            self._show_explanation(self._explanations[row])
+            self.explained.emit(self._explanations[row])
+            return
+        if self.explain_worker is not None:
+            self.explain_worker.cancel()
+        self.explanation_text.setText("Explaining… (LIME is querying the model)")
+        self.chart.set_contributions([])
+        worker = Worker(self._explain_job, row)
+        worker.signals.result_ready.connect(lambda exp, r=row: self._on_explained(r, exp))
+        worker.signals.errored.connect(self._on_explain_error)
+        worker.signals.finished.connect(lambda w=worker: self._explain_finished(w))
+        self.explain_worker = worker
+        worker.start()
+
+    def _explain_job(self, row: int, *, progress, cancel):  # type: ignore[no-untyped-def]
+        from ids_desktop.core.analysis import get_bundle
+        from ids_desktop.core.explain.service import DEFAULT_SAMPLES, BundleExplainer
+
+        if self._explainer is None:
+            analysis = self.analysis
+            assert analysis is not None and analysis.summary is not None
+            bundle = get_bundle(analysis.summary["model"], analysis.result.feature_format)
+            samples = int(self.options.get("lime_samples") or DEFAULT_SAMPLES)
+            self._explainer = BundleExplainer(
+                bundle, analysis.result.frame, analysis.result.temporal, num_samples=samples
+            )
+        return self._explainer.explain_row(row, cancel=cancel)  # type: ignore[attr-defined]
+
+    def _on_explained(self, row: int, exp: object) -> None:
+        self._explanations[row] = exp
+        current = self.table.currentIndex()
+        if current.isValid() and self.model.row_of(current.row()) == row:
+            self._show_explanation(exp)
+        self.explained.emit(exp)
+
+    def _show_explanation(self, exp) -> None:  # type: ignore[no-untyped-def]
+        self.chart.set_contributions([(c.label, c.weight) for c in exp.contributions])
+        self.explanation_text.setText(
+            f"{exp.sentence}\n\nLocal fidelity R² {exp.fidelity_r2:.2f}; {exp.num_samples} samples; seed {exp.seed}."
+        )
+
+    def _on_explain_error(self, exc: BaseException) -> None:
+        self.explanation_text.setText(f"No explanation: {exc}")
+
+    def _explain_finished(self, worker: Worker) -> None:
+        if self.explain_worker is worker:
+            self.explain_worker = None
+
+    # --- evaluation ------------------------------------------------------------------------
+    def _start_evaluation(self) -> None:
+        from ids_desktop.core.analysis import evaluate
+
+        assert self.analysis is not None and self.analysis.summary is not None
+        worker = Worker(evaluate, self.analysis.result, model=self.analysis.summary["model"])
+        worker.signals.result_ready.connect(self._on_evaluated)
+        worker.signals.errored.connect(lambda exc: self.evaluation.set_failed(str(exc)))
+        worker.signals.finished.connect(self._eval_finished)
+        self.eval_worker = worker
+        self.evaluation.status.setText("Evaluating against the file's labels…")
+        worker.start()
+
+    def _on_evaluated(self, report: dict[str, Any]) -> None:
+        self.evaluation.set_report(report)
+        self.evaluated.emit(report)
+
+    def _eval_finished(self) -> None:
+        self.eval_worker = None
+
+    # --- export ----------------------------------------------------------------------------
+    def export(self, kind: str, target: Path) -> None:
+        """Write one report for this tab's analysis in the background."""
+        from ids_desktop.core.report.export import ExportRequest, export_reports
+
+        if self.analysis is None or self.worker is not None:
+            return
+        request = ExportRequest(**{kind: target})
+        self._started = time.monotonic()
+        self.worker = Worker(export_reports, self.analysis, request, evaluation=self.evaluation.report)
+        sig = self.worker.signals
+        sig.progress_changed.connect(self._on_progress)
+        sig.result_ready.connect(lambda paths: self.summary.setText(f"wrote {', '.join(map(str, paths))}"))
+        sig.errored.connect(lambda exc: show_error(self, exc, "Could not export"))
+        sig.cancelled.connect(self._on_cancelled)
+        sig.finished.connect(self._on_finished)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.stage.setText(f"exporting {target.name}…")
+        self.worker.start()
