@@ -1,10 +1,22 @@
-"""GUI entry point: freeze_support, excepthook, QApplication, MainWindow."""
+"""GUI entry point: freeze_support, excepthook, QApplication, MainWindow, and the self-test hook."""
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import sys
 from pathlib import Path
+
+SELFTEST_TIMEOUT_S = 300
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ids-desktop", description="IDS Desktop window")
+    parser.add_argument("files", nargs="*", help="captures or flow tables to open")
+    parser.add_argument("--no-crash-dialog", action="store_true", help="log crashes without a dialog")
+    parser.add_argument("--selftest", metavar="PATH", help="analyse PATH, explain the top flagged flow, exit")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="with --selftest: save the window here")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,23 +25,76 @@ def main(argv: list[str] | None = None) -> int:
     from ids_desktop.cli import quiet_native_logs
 
     quiet_native_logs()
+    args = parse_args(argv)
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from ids_desktop import APP_NAME
     from ids_desktop.gui.errors import install_excepthook
     from ids_desktop.gui.main_window import MainWindow
 
-    no_crash_dialog = "--no-crash-dialog" in argv
-    files = [a for a in argv if not a.startswith("--")]
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("IDS Desktop")
-    install_excepthook(show_dialog=not no_crash_dialog)
-    window = MainWindow()
+    if args.selftest:
+        return selftest(app, Path(args.selftest), Path(args.screenshot) if args.screenshot else None)
+    install_excepthook(show_dialog=not args.no_crash_dialog)
+    window = MainWindow(QSettings())
     window.show()
-    for f in files:
+    for f in args.files:
         window.open_path(Path(f))
     return int(app.exec())
+
+
+def selftest(app, path: Path, screenshot: Path | None) -> int:  # type: ignore[no-untyped-def]
+    """Open the window, analyse ``path``, explain the top flagged flow, save a screenshot.
+
+    Exits 0 only when every step worked; 1 on any failure or after 300 s.
+    """
+    import tempfile
+
+    from PySide6.QtCore import QSettings, QTimer
+
+    from ids_desktop.gui.main_window import MainWindow
+
+    settings_file = Path(tempfile.mkdtemp(prefix="ids-selftest-")) / "settings.ini"
+    window = MainWindow(QSettings(str(settings_file), QSettings.Format.IniFormat))
+    window.resize(1400, 900)
+    window.show()
+    outcome = {"code": 1, "why": "timed out after 300 s"}
+
+    def finish(code: int, why: str = "") -> None:
+        outcome.update(code=code, why=why)
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            if not window.grab().save(str(screenshot)):
+                outcome.update(code=1, why=f"could not save {screenshot}")
+        app.quit()
+
+    def grab_after_paint() -> None:
+        QTimer.singleShot(300, lambda: finish(0))
+
+    tab = window.open_path(path)
+
+    def on_loaded(analysis) -> None:  # type: ignore[no-untyped-def]
+        if analysis.summary is None:
+            finish(1, f"no model analysed the file: {analysis.note}")
+            return
+        if not analysis.summary["flagged"]:
+            finish(1, "the model flagged no flow, so there is nothing to explain")
+            return
+        tab.explained.connect(lambda exp: grab_after_paint())
+        QTimer.singleShot(400, lambda: tab.table.selectRow(0))  # after the debounced filter
+
+    tab.loaded.connect(on_loaded)
+    tab.closed_work.connect(lambda: tab.analysis is None and finish(1, tab.stage.text() or "analysis failed"))
+    QTimer.singleShot(SELFTEST_TIMEOUT_S * 1000, lambda: finish(1, "timed out after 300 s"))
+    app.exec()
+    if outcome["code"] != 0:
+        print(f"ids-desktop: selftest failed: {outcome['why']}", file=sys.stderr)
+    else:
+        print(f"ids-desktop: selftest passed on {path}", file=sys.stderr)
+    return int(outcome["code"])
 
 
 if __name__ == "__main__":

@@ -391,7 +391,7 @@ class AnalysisTab(QWidget):
         self.explained.emit(exp)
 
     def _show_explanation(self, exp) -> None:  # type: ignore[no-untyped-def]
-        self.chart.set_contributions([(c.label, c.weight) for c in exp.contributions])
+        self.chart.set_contributions([(c.display, c.weight) for c in exp.contributions])
         self.explanation_text.setText(
             f"{exp.sentence}\n\nLocal fidelity R² {exp.fidelity_r2:.2f}; {exp.num_samples} samples; seed {exp.seed}."
         )

@@ -66,4 +66,4 @@ def test_selecting_a_flagged_row_explains_it(window, qtbot, tmp_path: Path) -> N
         tab.table.selectRow(0)
     exp = blocker.args[0]
     assert exp.contributions and exp.sentence
-    assert tab.chart.labels == [c.label for c in exp.contributions]
+    assert tab.chart.labels == [c.display for c in exp.contributions]

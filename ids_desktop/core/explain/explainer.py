@@ -44,7 +44,13 @@ class Contribution:
 
     @property
     def label(self) -> str:
+        """``feature @ t-k``: the model input this term is about."""
         return f"{self.feature} @ t-{self.timestep}"
+
+    @property
+    def display(self) -> str:
+        """The condition as the flow satisfies it, with the flow it is about when not t-0."""
+        return self.condition if self.timestep == 0 else f"{self.condition} @ t-{self.timestep}"
 
 
 @dataclass

@@ -66,7 +66,7 @@ def explain_top(
             ExplanationItem(
                 flow_id=int(flows.at[row, "flow_id"]),
                 sentence=exp.sentence,
-                contributions=[(c.label, c.weight) for c in exp.contributions],
+                contributions=[(c.display, c.weight) for c in exp.contributions],
             )
         )
         if progress is not None:

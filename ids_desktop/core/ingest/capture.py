@@ -1,0 +1,710 @@
+"""Packet captures (pcap, pcapng) to the canonical flow table, with nfstream as the meter."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+import operator
+import os
+import select
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ids_desktop.config import DEFAULTS
+from ids_desktop.core import schema
+from ids_desktop.core.ingest.pcapfile import (
+    ABSURD_SNAPLEN,
+    NFSTREAM_LINKTYPES,
+    CaptureInfo,
+    linktype_name,
+    read_header,
+    walk_capture,
+)
+from ids_desktop.core.ingest.result import IngestResult
+from ids_desktop.core.tasks import Progress
+from ids_desktop.errors import CancelledError, InputError
+
+STAGE = "extracting flows"
+
+#: nfstream flow attributes turned into float64 feature columns, under nfstream's names.
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "expiration_id",
+    "ip_version",
+    "vlan_id",
+    "tunnel_id",
+    *(
+        f"{side}_{stat}"
+        for side in ("bidirectional", "src2dst", "dst2src")
+        for stat in ("duration_ms", "packets", "bytes")
+    ),
+    *(
+        f"{side}_{stat}_ps"
+        for side in ("bidirectional", "src2dst", "dst2src")
+        for stat in ("min", "mean", "stddev", "max")
+    ),
+    *(
+        f"{side}_{stat}_piat_ms"
+        for side in ("bidirectional", "src2dst", "dst2src")
+        for stat in ("min", "mean", "stddev", "max")
+    ),
+    *(
+        f"{side}_{flag}_packets"
+        for side in ("bidirectional", "src2dst", "dst2src")
+        for flag in ("syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin")
+    ),
+    "application_is_guessed",
+    "application_confidence",
+)
+
+#: nDPI strings kept as str feature columns (empty strings become missing values).
+STRING_FEATURES: tuple[str, ...] = (
+    "application_category_name",
+    "requested_server_name",
+    "client_fingerprint",
+    "server_fingerprint",
+    "user_agent",
+    "content_type",
+)
+
+#: Attributes read from each flow: numbers (one float64 block) and strings. Left out on
+#: purpose: nfstream's ``id`` (arrival order, not stable), MAC addresses and OUIs, and the
+#: per-direction absolute ``*_first_seen_ms``/``*_last_seen_ms`` timestamps.
+_NUM_FIELDS: tuple[str, ...] = (
+    "src_port",
+    "dst_port",
+    "protocol",
+    "bidirectional_first_seen_ms",
+    "bidirectional_last_seen_ms",
+    *NUMERIC_FEATURES,
+)
+_STR_FIELDS: tuple[str, ...] = ("src_ip", "dst_ip", "application_name", *STRING_FEATURES)
+_GET_NUM = operator.attrgetter(*_NUM_FIELDS)
+_GET_STR = operator.attrgetter(*_STR_FIELDS)
+_PACKETS_AT = _NUM_FIELDS.index("bidirectional_packets")
+_N_ID = 5  # leading identity numbers in _NUM_FIELDS
+_VLAN_AT = _NUM_FIELDS.index("vlan_id")
+_TUNNEL_AT = _NUM_FIELDS.index("tunnel_id")
+
+#: Flows per column chunk: rows are kept as tuples until a chunk is full, then turned into
+#: typed columns, so memory holds at most one chunk of Python objects.
+CHUNK_ROWS = 8_192
+
+_PROGRESS_EVERY_S = 0.1
+_POLL_S = 0.2
+
+
+def read_capture(
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    cancel: object | None = None,
+    idle_timeout: float | None = None,
+    active_timeout: float | None = None,
+    n_meters: int = 0,
+) -> IngestResult:
+    """Extract flows from a pcap or pcapng capture into the canonical flow table.
+
+    Flows come from nfstream (``statistical_analysis=True``, nDPI dissection on, default
+    ``accounting_mode=0`` so byte counts are link-layer frame lengths as sent). The container
+    is walked concurrently to count packets (the progress total) and to find damage that
+    libpcap passes over silently: a file cut inside a record, a nonsensical record header,
+    snapshot-truncated packets, odd link types, timestamps that run backwards.
+
+    Parameters
+    ----------
+    path
+        A .pcap or .pcapng file.
+    progress
+        ``progress(done, total, stage)``: packets in flows emitted so far against the packets
+        in the file (``total`` is ``None`` until the container walk finishes).
+    cancel
+        An object with ``is_set()``; when set, the meter processes are stopped and joined and
+        :class:`~ids_desktop.errors.CancelledError` is raised.
+    idle_timeout, active_timeout
+        Flow timeouts in seconds (``None``: the configured defaults); rounded up to whole
+        seconds because nfstream takes integers.
+    n_meters
+        nfstream meter processes (0: nfstream's choice, one per physical core minus one).
+
+    Returns
+    -------
+    IngestResult
+        ``format`` is ``pcap`` or ``pcapng``, ``feature_format`` ``pcap``, ``temporal`` True.
+        Rows are ordered by ``first_seen`` then ``flow_id``; labels are all missing.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read as a capture, or none of its link types can be decoded.
+    CancelledError
+        When ``cancel`` was set.
+    """
+    path = Path(path)
+    idle = _timeout("idle_timeout", DEFAULTS.idle_timeout if idle_timeout is None else idle_timeout)
+    active = _timeout(
+        "active_timeout", DEFAULTS.active_timeout if active_timeout is None else active_timeout
+    )
+    header = read_header(path)
+    if header.format == "pcap" and header.link_types[0] not in NFSTREAM_LINKTYPES:
+        raise InputError(_unsupported_message(path, header.link_types))
+    _check_cancel(cancel)
+
+    run = _MeterRun(path, idle, active, n_meters)
+    walker = _Walker(path)
+    report = _Reporter(progress)
+    chunks: list[_Chunk] = []
+    nums: list[tuple[Any, ...]] = []
+    strs: list[tuple[Any, ...]] = []
+    done_packets = 0
+    try:
+        run.start()
+        walker.start()  # after forking the meters: no thread is copied into a child
+        report(0, None)
+        add_num, add_str = nums.append, strs.append
+        for row, text in run.flows(cancel):
+            add_num(row)
+            add_str(text)
+            done_packets += row[_PACKETS_AT]
+            if len(nums) & 255 == 0:
+                report(done_packets, walker.total())
+                if len(nums) >= CHUNK_ROWS:
+                    chunks.append(_chunk_arrays(nums, strs))
+                    nums, strs = [], []
+                    add_num, add_str = nums.append, strs.append
+        if nums:
+            chunks.append(_chunk_arrays(nums, strs))
+            nums, strs = [], []
+        info = walker.result()
+    finally:
+        walker.stop()
+        run.close()
+    _check_cancel(cancel)
+
+    warnings = _warnings(path, info, run)
+    frame = _finish(chunks)
+    if len(frame) == 0:
+        if info is not None and info.link_types and not (set(info.link_types) & NFSTREAM_LINKTYPES):
+            raise InputError(_unsupported_message(path, info.link_types))
+        packets = info.packets if info is not None else None
+        damaged = info is not None and (info.truncated_at is not None or info.corrupt_at is not None)
+        if packets == 0 and damaged:
+            warnings.append("no packet could be read before the damage")
+        elif packets == 0:
+            warnings.append("the capture holds no packets")
+        elif packets is not None:
+            warnings.append(f"no IP flows found in {_plural(packets, 'packet')}")
+        else:
+            warnings.append("no IP flows found")
+    total = info.packets if info is not None else done_packets
+    report(total, total, force=True)
+    schema.validate_flows(frame)
+    meta = _meta(info, run, idle, active, frame, done_packets)
+    return IngestResult(
+        frame=frame,
+        format=header.format,
+        feature_format="pcap",
+        temporal=True,
+        warnings=warnings,
+        source=path,
+        meta=meta,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The meter processes
+# --------------------------------------------------------------------------------------------
+
+
+class _MeterRun:
+    """nfstream's offline metering, driven here so it can be polled and stopped.
+
+    ``NFStreamer.__iter__`` blocks on its queue without a timeout and has no ``finally``;
+    breaking out of it leaves the meter processes running. This runs nfstream's own
+    ``meter_workflow`` with the same arguments, waits on the queue with a short timeout (so a
+    cancel is seen even while no flow is ready) and always terminates and joins the processes
+    on the way out. The one change: each meter puts a flow on the queue as two plain tuples
+    (see :class:`_TupleChannel`) instead of the pickled ``NFlow`` object, which is cheaper to
+    pickle in the meter and much cheaper to unpickle here.
+    """
+
+    def __init__(self, path: Path, idle: int, active: int, n_meters: int) -> None:
+        from nfstream import NFStreamer  # imported late: loads the native engine
+
+        try:
+            # The streamer only validates the settings and picks n_meters; it is never iterated.
+            self.streamer = NFStreamer(
+                source=str(path),
+                statistical_analysis=True,
+                splt_analysis=0,
+                idle_timeout=idle,
+                active_timeout=active,
+                n_meters=n_meters,
+            )
+        except ValueError as exc:
+            raise InputError(f"{path}: nfstream cannot read this capture ({exc})") from None
+        self.path = path
+        self.meters: list[Any] = []
+        self.channel: Any = None
+        self.crashed: list[int] = []
+        self.closed = False
+
+    @property
+    def n_meters(self) -> int:
+        return int(self.streamer.n_meters)
+
+    def start(self) -> None:
+        """Start the meter processes with the arguments ``NFStreamer.__iter__`` gives them."""
+        from nfstream.meter import meter_workflow
+
+        s = self.streamer
+        ctx = s._mp_context
+        lock = ctx.Lock()
+        lock.acquire()
+        n = self.n_meters
+        perf = [[ctx.Value("I", 0), ctx.Value("I", 0), ctx.Value("I", 0)] for _ in range(n)]
+        self.channel = ctx.Queue(maxsize=32767)
+        group_id = os.getpid() + s._idx  # only used for live capture fanout
+        channel_at = list(inspect.signature(meter_workflow).parameters).index("channel")
+        for i in range(n):
+            proc = ctx.Process(
+                target=_meter_main,
+                args=(
+                    channel_at,
+                    s.source, s.snapshot_length, s.decode_tunnels, s.bpf_filter,
+                    s.promiscuous_mode, n, i, s._mode, s.idle_timeout * 1000,
+                    s.active_timeout * 1000, s.accounting_mode, s.udps, s.n_dissections,
+                    s.statistical_analysis, s.splt_analysis, self.channel, perf[i], lock,
+                    group_id, s.system_visibility_mode, s.socket_buffer_size,
+                ),
+            )  # fmt: skip
+            proc.daemon = True
+            self.meters.append(proc)
+            proc.start()
+
+    def flows(self, cancel: object | None) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+        """Yield flows as (numbers, strings) until every meter has finished; check ``cancel``.
+
+        Waiting uses one ``poll`` on the queue's pipe with a timeout and then a blocking
+        ``get``: ``Queue.get(timeout=...)`` builds a selector per call, which costs more than
+        the flow itself on captures with many small flows.
+        """
+        from nfstream.utils import NFEvent
+
+        wait = self._waiter()
+        get = self.channel.get
+        remaining = self.n_meters
+        is_set = getattr(cancel, "is_set", None)
+        seen = 0
+        while remaining:
+            if not wait():
+                if is_set is not None and is_set():
+                    raise CancelledError("cancelled by the user")
+                if not any(m.is_alive() for m in self.meters) and not wait():
+                    # Every meter exited without its end-of-stream marker: it crashed.
+                    self.crashed = [m.exitcode for m in self.meters if m.exitcode]
+                    return
+                continue
+            recv = get()
+            if recv.__class__ is tuple:  # a flow, as (numbers, strings); see _TupleChannel
+                yield recv
+                seen += 1
+                if seen & 63 == 0 and is_set is not None and is_set():
+                    raise CancelledError("cancelled by the user")
+            elif recv is None:
+                remaining -= 1
+            elif recv.id == NFEvent.ERROR:
+                message = str(recv.message).strip() or "unknown error"
+                raise InputError(f"{self.path}: libpcap cannot read this capture ({message})")
+            # ALL_AFFINITY_SET: nfstream pins the calling process to core 0 here; an app must
+            # not have its GUI thread pinned, so the event is ignored.
+
+    def _waiter(self) -> Callable[[], bool]:
+        """A function that waits up to the poll interval for the queue to hold data."""
+        reader = self.channel._reader
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(reader.fileno(), select.POLLIN)
+            timeout_ms = int(_POLL_S * 1000)
+            return lambda: bool(poller.poll(timeout_ms))
+        return lambda: bool(reader.poll(_POLL_S))  # Windows: a pipe handle, not a file descriptor
+
+    def close(self) -> None:
+        """Terminate and join the meters (a no-op for meters that already exited)."""
+        if self.closed:
+            return
+        self.closed = True
+        for proc in self.meters:
+            if proc.is_alive():
+                proc.terminate()
+        deadline = time.monotonic() + 3.0
+        for proc in self.meters:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():  # pragma: no cover - SIGTERM is not ignored by the meters
+                proc.kill()
+                proc.join(1.0)
+        for proc in self.meters:
+            if proc.exitcode is not None:
+                proc.close()
+        if self.channel is not None:
+            self.channel.cancel_join_thread()
+            self.channel.close()
+
+
+def _meter_main(channel_at: int, *args: Any) -> None:
+    """Meter process entry point: nfstream's ``meter_workflow`` with a tuple channel."""
+    from nfstream.meter import meter_workflow
+
+    args_list = list(args)
+    args_list[channel_at] = _TupleChannel(args_list[channel_at])
+    meter_workflow(*args_list)
+
+
+class _TupleChannel:
+    """Wraps the meter's queue: flows go out as ``(numbers, strings)`` tuples.
+
+    The tuples hold exactly the attributes the table needs (:data:`_NUM_FIELDS`,
+    :data:`_STR_FIELDS`), read when the meter hands the expired flow over. Control messages
+    (end marker, errors, affinity events) pass unchanged.
+    """
+
+    def __init__(self, queue: Any) -> None:
+        from nfstream.flow import NFlow
+
+        self._queue = queue
+        self._flow_class = NFlow
+
+    def put(self, item: Any) -> None:
+        if item.__class__ is self._flow_class:
+            item = (_GET_NUM(item), _GET_STR(item))
+        self._queue.put(item)
+
+
+# --------------------------------------------------------------------------------------------
+# The container walk
+# --------------------------------------------------------------------------------------------
+
+
+class _Walker:
+    """Runs :func:`walk_capture` in a thread beside the meters."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stop = threading.Event()
+        self._info: CaptureInfo | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="capture-walk", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._info = walk_capture(self.path, stop=self._stop.is_set)
+        except BaseException as exc:  # noqa: BLE001 - reported by result()
+            self._error = exc
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def total(self) -> int | None:
+        """Packets in the file once the walk finished, else ``None``."""
+        info = self._info
+        return info.packets if info is not None and info.done else None
+
+    def result(self) -> CaptureInfo | None:
+        """Wait for the walk; ``None`` when it failed (the meters read the file anyway)."""
+        self._thread.join()
+        return self._info if self._error is None else None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Building the table
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Chunk:
+    """One chunk of flows as plain arrays: ids, a float64 block of numbers, string columns."""
+
+    ids: np.ndarray
+    block: np.ndarray
+    text: list[np.ndarray]
+
+
+def _chunk_arrays(nums: list[tuple[Any, ...]], strs: list[tuple[Any, ...]]) -> _Chunk:
+    """Turn flow tuples (:data:`_NUM_FIELDS`, :data:`_STR_FIELDS`) into arrays and ids."""
+    n = len(nums)
+    block = np.array(nums, dtype=np.float64).reshape(n, len(_NUM_FIELDS))
+    text = [np.array(col, dtype=object) for col in zip(*strs)]
+    ints = block[:, [0, 1, 2, 3, _VLAN_AT, _TUNNEL_AT]].astype(np.int64).T.tolist()
+    sport, dport, proto, first_ms, vlan, tunnel = ints
+    ids = np.fromiter(
+        map(_flow_hash, text[0], sport, text[1], dport, proto, vlan, tunnel, first_ms),
+        dtype=np.int64,
+        count=n,
+    )
+    return _Chunk(ids, block, text)
+
+
+def _strings(values: np.ndarray) -> Any:
+    """A string array with nfstream's empty strings as missing values."""
+    values = values.copy()
+    values[values == ""] = None
+    return pd.array(values, dtype="string")
+
+
+def _flow_hash(
+    src_ip: str, src_port: int, dst_ip: str, dst_port: int, proto: int, vlan: int,
+    tunnel: int, first_ms: int,
+) -> int:  # fmt: skip
+    """63-bit BLAKE2b of the flow key and its first-seen millisecond."""
+    key = f"{src_ip}|{src_port}|{dst_ip}|{dst_port}|{proto}|{vlan}|{tunnel}|{first_ms}"
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") >> 1
+
+
+def _finish(chunks: list[_Chunk]) -> pd.DataFrame:
+    """Join the chunks into one frame ordered by ``first_seen`` then ``flow_id``, conformed.
+
+    The chunk list is emptied as soon as its arrays are joined, so at most two copies of the
+    table are alive at once.
+    """
+    if chunks:
+        ids = np.concatenate([c.ids for c in chunks])
+        block = np.concatenate([c.block for c in chunks])
+        text = [np.concatenate([c.text[j] for c in chunks]) for j in range(len(_STR_FIELDS))]
+    else:
+        ids = np.empty(0, dtype=np.int64)
+        block = np.empty((0, len(_NUM_FIELDS)), dtype=np.float64)
+        text = [np.empty(0, dtype=object) for _ in _STR_FIELDS]
+    chunks.clear()
+    if len(np.unique(ids)) == len(ids):
+        order = np.lexsort((ids, block[:, 3]))  # first_seen (ms), then flow_id
+        ids, block = ids[order], block[order]  # rebinding frees the unordered arrays
+        text = [t[order] for t in text]
+        frame = _assemble(ids, block, text)
+    else:
+        frame = _dedupe_ids(_assemble(ids, block, text))
+        frame = frame.sort_values(["first_seen", "flow_id"], kind="mergesort", ignore_index=True)
+    return schema.conform(frame)
+
+
+def _assemble(ids: np.ndarray, block: np.ndarray, text: list[np.ndarray]) -> pd.DataFrame:
+    """Build the table in canonical column order with the canonical dtypes."""
+    n = len(ids)
+    ports = block[:, :3].astype(np.int64)
+    data: dict[str, Any] = {
+        "flow_id": ids,
+        "src_ip": pd.array(text[0], dtype="string"),
+        "src_port": pd.array(ports[:, 0], dtype="Int64"),
+        "dst_ip": pd.array(text[1], dtype="string"),
+        "dst_port": pd.array(ports[:, 1], dtype="Int64"),
+        "protocol": pd.array(ports[:, 2], dtype="Int64"),
+        "first_seen": block[:, 3] / 1000.0,
+        "last_seen": block[:, 4] / 1000.0,
+        "application": _strings(text[2]),
+        "label_binary": pd.array(np.full(n, None, dtype=object), dtype="Int8"),
+        "label_class": pd.array(np.full(n, None, dtype=object), dtype="string"),
+        "label_original": pd.array(np.full(n, None, dtype=object), dtype="string"),
+    }
+    for j, name in enumerate(NUMERIC_FEATURES):
+        data[name] = block[:, _N_ID + j]
+    for name, col in zip(STRING_FEATURES, text[3:]):
+        data[name] = _strings(col)
+    return pd.DataFrame(data)
+
+
+def _dedupe_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """Re-hash ``flow_id`` values shared by several rows, in a stable order.
+
+    Two flows share an id only when they share key and first-seen millisecond (or on a 63-bit
+    hash collision). The rows are ordered by content; the first keeps its id and the k-th gets
+    the hash of ``"<id>#k"`` (probing further while that is taken), so the ids do not depend on
+    the order in which meters emitted the flows.
+    """
+    ids = frame["flow_id"]
+    dup = ids.duplicated(keep=False)
+    if not dup.any():
+        return frame
+    order = [
+        "flow_id", "first_seen", "last_seen", "bidirectional_packets", "bidirectional_bytes",
+        "src2dst_packets", "src2dst_bytes", "src_ip", "src_port", "dst_ip", "dst_port",
+    ]  # fmt: skip
+    part = frame.loc[dup].sort_values(order, kind="mergesort")
+    taken = set(ids[~dup].tolist())
+    new_ids = []
+    rank: dict[int, int] = {}
+    for old in part["flow_id"].tolist():
+        k = rank.get(old, 0)
+        rank[old] = k + 1
+        new = old if k == 0 else _rehash(old, k)
+        while new in taken:
+            k += 1
+            new = _rehash(old, k)
+        taken.add(new)
+        new_ids.append(new)
+    frame = frame.copy()
+    frame.loc[part.index, "flow_id"] = np.asarray(new_ids, dtype=np.int64)
+    return frame
+
+
+def _rehash(old: int, k: int) -> int:
+    data = f"{old}#{k}".encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") >> 1
+
+
+# --------------------------------------------------------------------------------------------
+# Warnings, metadata, helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _warnings(path: Path, info: CaptureInfo | None, run: _MeterRun) -> list[str]:
+    """Human-readable warnings from the container walk and the meters."""
+    out: list[str] = []
+    if run.crashed:
+        out.append(
+            f"the flow extractor stopped unexpectedly (exit code {run.crashed[0]}); "
+            "flows emitted before that were kept, the rest of the capture is missing"
+        )
+    if info is None:
+        out.append("the capture's record headers could not be walked; packet counts are unknown")
+        return out
+    size = info.file_size
+    if info.truncated_at is not None:
+        out.append(
+            f"capture is truncated at byte {info.truncated_at:,} of {size:,} (cut inside a "
+            "packet record); flows before the cut were kept"
+        )
+    if info.corrupt_at is not None:
+        out.append(
+            f"capture is damaged at byte {info.corrupt_at:,} of {size:,} ({info.corrupt_reason}); "
+            "flows before that point were kept, packets after it may be missing"
+        )
+    if info.snaplen is not None and (info.snaplen > ABSURD_SNAPLEN or info.snaplen < 28):
+        out.append(
+            f"the capture declares a nonsensical snapshot length ({info.snaplen:,} bytes); "
+            "it may have been written by a broken or fuzzing tool"
+        )
+    if info.snap_truncated:
+        out.append(
+            f"{info.snap_truncated:,} of {_plural(info.packets, 'packet')} captured shorter than "
+            "sent (snapshot length); byte counts use the original lengths, but "
+            "application detection and header parsing may be incomplete for them"
+        )
+    if info.backwards_ts:
+        out.append(
+            f"{_plural(info.backwards_ts, 'packet')} with a timestamp earlier than the packet "
+            "before; nfstream counts such packets at the previous time, so durations and "
+            "inter-arrival times around them are approximate"
+        )
+    bad = info.unsupported_link_types
+    if bad and set(info.link_types) & NFSTREAM_LINKTYPES:
+        names = ", ".join(linktype_name(lt) for lt in bad)
+        out.append(
+            f"packets on interfaces with link type {names} were skipped: the flow extractor "
+            "cannot decode that link layer"
+        )
+    if info.unknown_interface:
+        out.append(
+            f"{_plural(info.unknown_interface, 'packet block')} naming an interface the "
+            "capture never describes; their times are read as microseconds"
+        )
+    return out
+
+
+def _meta(
+    info: CaptureInfo | None,
+    run: _MeterRun,
+    idle: int,
+    active: int,
+    frame: pd.DataFrame,
+    packets_in_flows: int,
+) -> dict[str, Any]:
+    import nfstream
+
+    meta: dict[str, Any] = {
+        "extractor": f"nfstream {getattr(nfstream, '__version__', '?')}",
+        "idle_timeout": idle,
+        "active_timeout": active,
+        "n_meters": run.n_meters,
+        "accounting_mode": run.streamer.accounting_mode,
+        "flows": len(frame),
+        "packets_in_flows": packets_in_flows,
+    }
+    if info is not None:
+        meta.update(
+            packets=info.packets,
+            file_bytes=info.file_size,
+            captured_bytes=info.captured_bytes,
+            wire_bytes=info.wire_bytes,
+            link_types=[linktype_name(lt) for lt in info.link_types],
+            snaplen=info.snaplen,
+            truncated_at=info.truncated_at,
+            corrupt_at=info.corrupt_at,
+            snap_truncated=info.snap_truncated,
+            backwards_timestamps=info.backwards_ts,
+            first_packet=info.first_ts,
+            last_packet=info.last_ts,
+        )
+    return meta
+
+
+class _Reporter:
+    """Calls ``progress`` at most every 0.1 s, with ``done`` never decreasing."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.next_at = 0.0
+        self.last_done = -1.0
+
+    def __call__(self, done: float, total: float | None, *, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not force and now < self.next_at:
+            return
+        if total is not None:
+            done = min(done, total)
+        done = max(done, self.last_done, 0)
+        self.last_done = done
+        self.next_at = now + _PROGRESS_EVERY_S
+        self.progress(done, total, STAGE)
+
+
+def _timeout(name: str, value: float) -> int:
+    """Whole seconds for nfstream, rounded up; rejects negative or non-finite values."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InputError(f"{name} must be a non-negative number of seconds, not {value!r}")
+    return int(math.ceil(seconds))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _check_cancel(cancel: object | None) -> None:
+    if cancel is not None and cancel.is_set():  # type: ignore[attr-defined]
+        raise CancelledError("cancelled by the user")
+
+
+def _unsupported_message(path: Path, link_types: list[int]) -> str:
+    names = ", ".join(linktype_name(lt) for lt in dict.fromkeys(link_types))
+    return (
+        f"{path}: link type {names} is not supported by the flow extractor (nfstream decodes "
+        "Ethernet, raw IP, Linux cooked capture v1, BSD loopback, PPP/Cisco HDLC and 802.11 "
+        "radiotap); convert the capture first, e.g. with `tcprewrite --dlt=enet`, or capture "
+        "on an Ethernet interface"
+    )

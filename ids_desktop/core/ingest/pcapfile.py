@@ -1,0 +1,467 @@
+"""Walk the record headers of a pcap or pcapng file: packet count, link types, damage."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ids_desktop.errors import InputError
+
+#: Link-type names (LINKTYPE_* values as written in files) for messages.
+LINKTYPE_NAMES: dict[int, str] = {
+    0: "NULL, BSD loopback",
+    1: "EN10MB, Ethernet",
+    3: "AX25",
+    6: "IEEE802_5, Token Ring",
+    7: "ARCNET_BSD",
+    8: "SLIP",
+    9: "PPP",
+    10: "FDDI",
+    12: "RAW, raw IP",
+    14: "RAW, raw IP, OpenBSD numbering",
+    50: "PPP_HDLC",
+    51: "PPP_ETHER, PPPoE",
+    100: "ATM_RFC1483",
+    101: "RAW, raw IP",
+    104: "C_HDLC, Cisco HDLC",
+    105: "IEEE802_11, Wi-Fi without radio header",
+    107: "FRELAY",
+    108: "LOOP, OpenBSD loopback",
+    113: "LINUX_SLL, Linux cooked capture",
+    119: "PRISM_HEADER, Wi-Fi",
+    127: "IEEE802_11_RADIOTAP, Wi-Fi with radiotap",
+    143: "DOCSIS",
+    163: "IEEE802_11_AVS, Wi-Fi",
+    187: "BLUETOOTH_HCI_H4",
+    189: "USB_LINUX",
+    192: "PPI",
+    195: "IEEE802_15_4, ZigBee",
+    201: "BLUETOOTH_HCI_H4_WITH_PHDR",
+    215: "IEEE802_15_4_NOFCS",
+    220: "USB_LINUX_MMAPPED",
+    228: "IPV4, raw IPv4",
+    229: "IPV6, raw IPv6",
+    249: "USBPCAP",
+    253: "NETLINK",
+    276: "LINUX_SLL2, Linux cooked capture v2",
+    290: "ETW",
+}
+for _user in range(16):
+    LINKTYPE_NAMES[147 + _user] = f"USER{_user} (private use)"
+
+#: Link types nfstream 6.6's packet parser decodes (its engine's datalink switch: NULL,
+#: Ethernet, PPP, PPP_HDLC, C_HDLC, raw IP in its three numberings, Linux SLL, radiotap, IPV4,
+#: IPV6). Anything else yields no flows: every packet is silently ignored.
+NFSTREAM_LINKTYPES: frozenset[int] = frozenset({0, 1, 9, 12, 50, 101, 104, 113, 127, 228, 229})
+
+#: libpcap refuses records longer than this unless the header's snaplen is larger.
+MAX_RECORD = 262_144
+#: A snaplen above this is nonsensical (libpcap caps snapshot lengths at 256 KiB).
+ABSURD_SNAPLEN = 1 << 20
+#: pcapng blocks larger than this are treated as damage (libpcap's limit is 16 MiB).
+MAX_BLOCK = 16 * 1024 * 1024
+
+_CHUNK = 1 << 20
+_PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", False),
+    b"\xa1\xb2\xc3\xd4": (">", False),
+    b"\x4d\x3c\xb2\xa1": ("<", True),
+    b"\xa1\xb2\x3c\x4d": (">", True),
+}
+_PCAPNG_SHB = 0x0A0D0D0A
+
+
+def linktype_name(linktype: int) -> str:
+    """``"276 (LINUX_SLL2, Linux cooked capture v2)"``-style label for messages."""
+    name = LINKTYPE_NAMES.get(linktype)
+    return f"{linktype} ({name})" if name else f"{linktype} (unknown)"
+
+
+@dataclass
+class CaptureInfo:
+    """What walking the container told us.
+
+    Attributes
+    ----------
+    format
+        ``"pcap"`` or ``"pcapng"``.
+    file_size
+        Size of the file in bytes.
+    byte_order
+        ``"little"`` or ``"big"`` (pcapng: of the first section).
+    nanosecond
+        Classic pcap with nanosecond timestamps.
+    snaplen
+        Largest snapshot length declared (file header or Interface Description Blocks).
+    link_types
+        Link type of each interface in file order (classic pcap: one).
+    packets
+        Complete packet records.
+    captured_bytes, wire_bytes
+        Sums of captured (``incl_len``) and original (``orig_len``) packet lengths.
+    snap_truncated
+        Records captured shorter than the packet on the wire.
+    truncated_at
+        Offset of the record the file ends inside, ``None`` when the file ends cleanly.
+    corrupt_at, corrupt_reason
+        Offset and description of the first record header that makes no sense; the walk
+        stops there.
+    first_ts, last_ts
+        First and last packet time (seconds since the epoch), ``None`` without packets.
+    backwards_ts
+        Records whose time is earlier than the previous record's.
+    unknown_interface
+        pcapng packet blocks naming an interface that was never described.
+    done
+        True once the walk reached the end (or the damage); False when it was stopped.
+    """
+
+    format: str
+    file_size: int
+    byte_order: str = "little"
+    nanosecond: bool = False
+    snaplen: int | None = None
+    link_types: list[int] = field(default_factory=list)
+    packets: int = 0
+    captured_bytes: int = 0
+    wire_bytes: int = 0
+    snap_truncated: int = 0
+    truncated_at: int | None = None
+    corrupt_at: int | None = None
+    corrupt_reason: str | None = None
+    first_ts: float | None = None
+    last_ts: float | None = None
+    backwards_ts: int = 0
+    unknown_interface: int = 0
+    done: bool = False
+
+    @property
+    def unsupported_link_types(self) -> list[int]:
+        """Link types present in the file that nfstream cannot decode, in file order."""
+        seen: list[int] = []
+        for lt in self.link_types:
+            if lt not in NFSTREAM_LINKTYPES and lt not in seen:
+                seen.append(lt)
+        return seen
+
+
+def read_header(path: str | Path) -> CaptureInfo:
+    """Parse the container's file header (pcap) or first blocks (pcapng).
+
+    Raises
+    ------
+    InputError
+        When the header is missing, cut short or inconsistent, so the file cannot be a
+        readable capture.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    magic = head[:4]
+    if magic in _PCAP_MAGICS:
+        endian, nano = _PCAP_MAGICS[magic]
+        if len(head) < 24:
+            raise InputError(
+                f"{path}: the pcap file header is cut short ({len(head)} of 24 bytes); "
+                "the capture is empty or damaged"
+            )
+        major, minor, _zone, _sigfigs, snaplen, linktype = struct.unpack_from(
+            endian + "HHiIII", head, 4
+        )
+        if major != 2:
+            raise InputError(
+                f"{path}: unsupported pcap version {major}.{minor} (expected 2.4); "
+                "the file is damaged or not a libpcap capture"
+            )
+        return CaptureInfo(
+            format="pcap",
+            file_size=size,
+            byte_order="little" if endian == "<" else "big",
+            nanosecond=nano,
+            snaplen=snaplen,
+            # The upper 16 bits hold FCS length and flags (pcap 2.4 "LinkType and additional
+            # information"); the link type proper is the low 16 bits.
+            link_types=[linktype & 0xFFFF],
+        )
+    if magic == b"\x0a\x0d\x0d\x0a":
+        info = CaptureInfo(format="pcapng", file_size=size)
+        if len(head) < 28:
+            raise InputError(
+                f"{path}: the pcapng Section Header Block is cut short; "
+                "the capture is empty or damaged"
+            )
+        bom = head[8:12]
+        if bom == b"\x4d\x3c\x2b\x1a":
+            endian = "<"
+        elif bom == b"\x1a\x2b\x3c\x4d":
+            endian = ">"
+        else:
+            raise InputError(
+                f"{path}: the pcapng Section Header Block has no valid byte-order magic "
+                f"({bom.hex()}); the file is damaged or not a pcapng capture"
+            )
+        info.byte_order = "little" if endian == "<" else "big"
+        (shb_len,) = struct.unpack_from(endian + "I", head, 4)
+        if shb_len < 28 or shb_len % 4 or shb_len > MAX_BLOCK:
+            raise InputError(
+                f"{path}: the pcapng Section Header Block declares an impossible length "
+                f"({shb_len}); the file is damaged"
+            )
+        return info
+    raise InputError(f"{path}: not a pcap or pcapng capture (magic {magic.hex()})")
+
+
+def walk_capture(
+    path: str | Path,
+    *,
+    stop: Callable[[], bool] | None = None,
+) -> CaptureInfo:
+    """Walk every record header of a capture without reading packet bodies.
+
+    Parameters
+    ----------
+    path
+        A pcap or pcapng file.
+    stop
+        Polled every few thousand records; the walk returns early (``done`` False) when it
+        returns True.
+
+    Returns
+    -------
+    CaptureInfo
+        Counts and damage found; the walk never raises for damage after the header.
+
+    Raises
+    ------
+    InputError
+        When the file header itself is unreadable (see :func:`read_header`).
+    """
+    info = read_header(path)
+    with Path(path).open("rb") as fh:
+        if info.format == "pcap":
+            _walk_pcap(fh, info, stop)
+        else:
+            _walk_pcapng(fh, info, stop)
+    return info
+
+
+def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:  # noqa: ANN001
+    """Classic pcap: a 24-byte file header, then 16-byte record headers and bodies."""
+    endian = "<" if info.byte_order == "little" else ">"
+    rec = struct.Struct(endian + "IIII")
+    unpack = rec.unpack_from
+    size = info.file_size
+    frac = 1e-9 if info.nanosecond else 1e-6
+    limit = max(MAX_RECORD, info.snaplen or 0)
+    off = 24
+    buf = b""
+    buf_start = off
+    packets = captured = wire = snapped = backwards = 0
+    prev_s = prev_f = -1
+    first_s = first_f = None
+    while True:
+        rel = off - buf_start
+        if rel + 16 > len(buf):
+            fh.seek(off)
+            buf = fh.read(_CHUNK)
+            buf_start, rel = off, 0
+            if not buf:
+                break
+            if len(buf) < 16:
+                info.truncated_at = off
+                break
+            if stop is not None and stop():
+                _store_pcap(info, packets, captured, wire, snapped, backwards,
+                            first_s, first_f, prev_s, prev_f, frac)  # fmt: skip
+                return
+        ts_s, ts_f, incl, orig = unpack(buf, rel)
+        if incl > limit:
+            info.corrupt_at = off
+            info.corrupt_reason = (
+                f"a packet record claims {incl:,} captured bytes, more than the snapshot "
+                f"length allows ({limit:,})"
+            )
+            break
+        end = off + 16 + incl
+        if end > size:
+            info.truncated_at = off
+            break
+        packets += 1
+        captured += incl
+        wire += orig
+        if incl < orig:
+            snapped += 1
+        if ts_s < prev_s or (ts_s == prev_s and ts_f < prev_f):
+            backwards += 1
+        elif first_s is None:
+            first_s, first_f = ts_s, ts_f
+        prev_s, prev_f = ts_s, ts_f
+        off = end
+    info.done = True
+    _store_pcap(info, packets, captured, wire, snapped, backwards,
+                first_s, first_f, prev_s, prev_f, frac)  # fmt: skip
+
+
+def _store_pcap(info: CaptureInfo, packets: int, captured: int, wire: int, snapped: int,
+                backwards: int, first_s: int | None, first_f: int | None, last_s: int,
+                last_f: int, frac: float) -> None:  # fmt: skip
+    info.packets, info.captured_bytes, info.wire_bytes = packets, captured, wire
+    info.snap_truncated, info.backwards_ts = snapped, backwards
+    if packets:
+        if first_s is not None:
+            info.first_ts = first_s + (first_f or 0) * frac
+        info.last_ts = last_s + last_f * frac
+
+
+def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:  # noqa: ANN001
+    """pcapng: blocks of (type, total length, body, total length); sections may change the
+    byte order and each section has its own interfaces."""
+    size = info.file_size
+    off = 0
+    buf = b""
+    buf_start = 0
+    endian = "<"
+    u32 = struct.Struct("<I")
+    head = struct.Struct("<II")
+    epb = struct.Struct("<IIIII")
+    # Per-interface (snaplen, seconds per timestamp unit) of the current section.
+    ifaces: list[tuple[int, float]] = []
+    packets = captured = wire = snapped = backwards = unknown = 0
+    prev_ts = float("-inf")
+    checked = 0
+    stopped = False
+    while True:
+        rel = off - buf_start
+        if rel + 12 > len(buf):
+            fh.seek(off)
+            buf = fh.read(_CHUNK)
+            buf_start, rel = off, 0
+            if not buf:
+                break
+            if len(buf) < 12:
+                info.truncated_at = off
+                break
+        btype, blen = head.unpack_from(buf, rel)
+        if btype == _PCAPNG_SHB:
+            bom = buf[rel + 8 : rel + 12]
+            if bom == b"\x4d\x3c\x2b\x1a":
+                endian = "<"
+            elif bom == b"\x1a\x2b\x3c\x4d":
+                endian = ">"
+            else:
+                info.corrupt_at = off
+                info.corrupt_reason = "a Section Header Block has no valid byte-order magic"
+                break
+            u32 = struct.Struct(endian + "I")
+            head = struct.Struct(endian + "II")
+            epb = struct.Struct(endian + "IIIII")
+            (blen,) = u32.unpack_from(buf, rel + 4)
+            ifaces = []
+        if blen < 12 or blen % 4 or blen > MAX_BLOCK:
+            if off + 12 <= size and blen > size - off and blen % 4 == 0 and blen >= 12:
+                info.truncated_at = off
+            else:
+                info.corrupt_at = off
+                info.corrupt_reason = f"a block (type {btype:#x}) declares length {blen:,}"
+            break
+        end = off + blen
+        if end > size:
+            info.truncated_at = off
+            break
+        if rel + blen > len(buf):
+            fh.seek(off)
+            buf = fh.read(max(_CHUNK, blen))
+            buf_start, rel = off, 0
+        (trailer,) = u32.unpack_from(buf, rel + blen - 4)
+        if trailer != blen:
+            info.corrupt_at = off
+            info.corrupt_reason = (
+                f"a block (type {btype:#x}) has mismatched lengths ({blen:,} and {trailer:,})"
+            )
+            break
+        if btype == 6 or btype == 2:  # Enhanced Packet Block / obsolete Packet Block
+            if blen < 32:
+                info.corrupt_at = off
+                info.corrupt_reason = f"a packet block is too short ({blen} bytes)"
+                break
+            if btype == 6:
+                iface, ts_hi, ts_lo, incl, orig = epb.unpack_from(buf, rel + 8)
+            else:
+                iface_drops, ts_hi, ts_lo, incl, orig = epb.unpack_from(buf, rel + 8)
+                iface = iface_drops & 0xFFFF if endian == "<" else iface_drops >> 16
+            if incl > blen - 32:
+                info.corrupt_at = off
+                info.corrupt_reason = (
+                    f"a packet block claims {incl:,} captured bytes in a {blen:,}-byte block"
+                )
+                break
+            packets += 1
+            captured += incl
+            wire += orig
+            if incl < orig:
+                snapped += 1
+            if iface < len(ifaces):
+                ts = ((ts_hi << 32) | ts_lo) * ifaces[iface][1]
+            else:
+                unknown += 1
+                ts = ((ts_hi << 32) | ts_lo) * 1e-6
+            if ts < prev_ts:
+                backwards += 1
+            elif info.first_ts is None:
+                info.first_ts = ts
+            prev_ts = ts
+            info.last_ts = ts
+        elif btype == 3:  # Simple Packet Block: original length only
+            if blen < 16:
+                info.corrupt_at = off
+                info.corrupt_reason = "a Simple Packet Block is too short"
+                break
+            (orig,) = u32.unpack_from(buf, rel + 8)
+            snap = ifaces[0][0] if ifaces else 0
+            incl = min(orig, snap) if snap else orig
+            incl = min(incl, blen - 16)
+            packets += 1
+            captured += incl
+            wire += orig
+            if incl < orig:
+                snapped += 1
+        elif btype == 1:  # Interface Description Block
+            if blen < 20:
+                info.corrupt_at = off
+                info.corrupt_reason = "an Interface Description Block is too short"
+                break
+            linktype = struct.unpack_from(endian + "H", buf, rel + 8)[0]
+            (snaplen,) = u32.unpack_from(buf, rel + 12)
+            resol = _if_tsresol(buf, rel + 16, rel + blen - 4, endian)
+            ifaces.append((snaplen, resol))
+            info.link_types.append(linktype)
+            if info.snaplen is None or snaplen > info.snaplen:
+                info.snaplen = snaplen
+        off = end
+        checked += 1
+        if stop is not None and checked % 8192 == 0 and stop():
+            stopped = True
+            break
+    info.done = not stopped
+    info.packets, info.captured_bytes, info.wire_bytes = packets, captured, wire
+    info.snap_truncated, info.backwards_ts = snapped, backwards
+    info.unknown_interface = unknown
+
+
+def _if_tsresol(buf: bytes, start: int, end: int, endian: str) -> float:
+    """Seconds per timestamp unit from an IDB's options (``if_tsresol``, default 1 µs)."""
+    pos = start
+    opt = struct.Struct(endian + "HH")
+    while pos + 4 <= end:
+        code, length = opt.unpack_from(buf, pos)
+        if code == 0:
+            break
+        if code == 9 and length >= 1 and pos + 5 <= end:
+            value = buf[pos + 4]
+            exponent = value & 0x7F
+            return 2.0 ** -exponent if value & 0x80 else 10.0 ** -exponent
+        pos += 4 + length + ((-length) % 4)
+    return 1e-6

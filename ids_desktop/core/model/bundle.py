@@ -1,0 +1,291 @@
+"""Model bundles on disk (``models/<name>/``): load with checks, score a canonical frame."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ids_desktop.core.model import sequences
+from ids_desktop.core.model.preprocess import GAP_FEATURE, Preprocessor, sha256_file
+from ids_desktop.core.schema import BENIGN
+from ids_desktop.core.tasks import Progress, check_cancel
+from ids_desktop.errors import ModelError
+
+MODEL_FILE = "model.keras"
+METADATA_FILE = "metadata.json"
+CARD_FILE = "MODEL_CARD.md"
+#: Scaled training sequences ``(n, T, F)`` that explanations perturb towards (plain .npy).
+BACKGROUND_FILE = "background.npy"
+FORMAT_VERSION = 1
+#: ``pred_class`` of a flow flagged only by its anomaly score (the classifier saw nothing
+#: it knows): the family vocabulary's "attack without a family".
+UNKNOWN_ATTACK = "attack"
+#: Windows scored per model call; bounds memory on large inputs.
+CHUNK_WINDOWS = 32768
+
+
+def default_models_dir() -> Path:
+    """The bundled ``models/`` folder (``ids_desktop.paths`` decides when it exists)."""
+    try:
+        from ids_desktop import paths  # type: ignore[attr-defined]
+
+        return Path(paths.models_dir())
+    except (ImportError, AttributeError):
+        return Path(__file__).resolve().parents[3] / "models"
+
+
+@dataclass
+class Scores:
+    """Per-flow outputs of a bundle, all aligned with the input frame's rows."""
+
+    probs: np.ndarray
+    pred_score: np.ndarray
+    anomaly_score: np.ndarray
+    flagged: np.ndarray
+    pred_class: np.ndarray
+
+
+class Bundle:
+    """A loaded bundle: the Keras model, its preprocessing and decision thresholds.
+
+    Use :func:`load_bundle`; ``__init__`` only stores what it is given.
+    """
+
+    def __init__(self, path: Path, model: Any, metadata: dict[str, Any]) -> None:
+        self.path = path
+        self.model = model
+        self.metadata = metadata
+        self.preprocessor = Preprocessor.from_json(metadata["preprocessing"])
+        self.classes: list[str] = list(metadata["classes"])
+        self.seq_len = int(metadata["seq_len"])
+        self.stride = int(metadata.get("stride", self.seq_len))
+        self.threshold = float(metadata["threshold"])
+        self.anomaly_threshold = float(metadata["anomaly_threshold"])
+        self._predictor: Any = None
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata["name"])
+
+    @property
+    def feature_format(self) -> str:
+        return str(self.metadata["feature_format"])
+
+    def windows(self, frame: pd.DataFrame, temporal: bool) -> np.ndarray:
+        """Row-index windows for ``frame`` (one flow per window unless temporal and T > 1)."""
+        if temporal and self.seq_len > 1:
+            hosts, times = sequences.host_time_keys(frame)
+            return sequences.build_windows(hosts, times, self.seq_len, self.stride)
+        return np.arange(len(frame), dtype=np.int64)[:, None] if self.seq_len == 1 else (
+            sequences.build_windows(np.arange(len(frame)), np.zeros(len(frame)), self.seq_len)
+        )
+
+    def features(self, frame: pd.DataFrame, temporal: bool) -> np.ndarray:
+        """The scaled feature matrix, with the host-gap context feature when the bundle has it."""
+        if GAP_FEATURE in self.preprocessor.input_columns and GAP_FEATURE not in frame.columns:
+            frame = add_gap_feature(frame, temporal)
+        return self.preprocessor.transform(frame)
+
+    def score(
+        self,
+        frame: pd.DataFrame,
+        *,
+        temporal: bool = False,
+        threshold: float | None = None,
+        progress: Progress | None = None,
+        cancel: object | None = None,
+    ) -> Scores:
+        """Score every flow of a canonical ``frame``.
+
+        Parameters
+        ----------
+        frame
+            Canonical flow table holding the bundle's feature columns.
+        temporal
+            Whether rows carry real times and hosts (``IngestResult.temporal``).
+        threshold
+            Override of the bundle's decision threshold on ``pred_score``.
+        progress, cancel
+            Hooks, see :mod:`ids_desktop.core.tasks`.
+        """
+        thr = self.threshold if threshold is None else float(threshold)
+        x = self.features(frame, temporal)
+        windows = self.windows(frame, temporal)
+        probs_w, recon_w = self.predict_windows(x, windows, progress=progress, cancel=cancel)
+        n = len(frame)
+        probs = sequences.scatter(probs_w, windows, n)
+        recon = sequences.scatter(recon_w, windows, n)
+        anomaly = np.mean((x - recon) ** 2, axis=1) if x.shape[1] else np.zeros(n)
+        benign = self.classes.index(BENIGN) if BENIGN in self.classes else None
+        p_attack = 1.0 - probs[:, benign] if benign is not None else probs.max(axis=1)
+        by_clf = p_attack >= thr
+        flagged = by_clf | (anomaly >= self.anomaly_threshold)
+        attack_probs = probs.copy()
+        if benign is not None:
+            attack_probs[:, benign] = -1.0
+        best_attack = np.asarray(self.classes, dtype=object)[attack_probs.argmax(axis=1)]
+        pred_class = np.where(
+            flagged, np.where(by_clf, best_attack, UNKNOWN_ATTACK), BENIGN
+        ).astype(object)
+        return Scores(probs, p_attack.astype(np.float64), anomaly.astype(np.float64), flagged, pred_class)
+
+    def predict_windows(
+        self,
+        x: np.ndarray,
+        windows: np.ndarray,
+        *,
+        progress: Progress | None = None,
+        cancel: object | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities ``(W, T, C)`` and reconstructions ``(W, T, F)`` per window."""
+        from ids_desktop.core.model.network import compiled_predictor, predict_batches
+
+        if self._predictor is None:
+            self._predictor = compiled_predictor(self.model)
+        n_w = len(windows)
+        probs_parts, recon_parts = [], []
+        for start in range(0, n_w, CHUNK_WINDOWS):
+            check_cancel(cancel)
+            chunk = sequences.to_tensor(x, windows[start : start + CHUNK_WINDOWS])
+            probs, recon = predict_batches(self.model, chunk, batch=4096, predictor=self._predictor)
+            probs_parts.append(probs)
+            recon_parts.append(recon)
+            if progress is not None:
+                progress(min(start + CHUNK_WINDOWS, n_w), n_w, "scoring flows")
+        if not probs_parts:
+            c, f = len(self.classes), x.shape[1]
+            return np.zeros((0, self.seq_len, c), np.float32), np.zeros((0, self.seq_len, f), np.float32)
+        return np.concatenate(probs_parts), np.concatenate(recon_parts)
+
+
+def add_gap_feature(frame: pd.DataFrame, temporal: bool) -> pd.DataFrame:
+    """A copy of ``frame`` with :data:`GAP_FEATURE`: seconds since the host's previous flow."""
+    out = frame.copy()
+    if temporal:
+        hosts, times = sequences.host_time_keys(frame)
+        out[GAP_FEATURE] = sequences.host_gaps(hosts, times)
+    else:
+        out[GAP_FEATURE] = 0.0
+    return out
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """Read and sanity-check ``metadata.json`` of the bundle folder ``path``."""
+    meta_path = path / METADATA_FILE
+    if not meta_path.is_file():
+        raise ModelError(f"{path}: not a model bundle (no {METADATA_FILE})")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{meta_path}: unreadable metadata ({exc})") from None
+    required = ("name", "feature_format", "features", "preprocessing", "classes", "seq_len",
+                "threshold", "anomaly_threshold", "model_sha256")
+    missing = [k for k in required if k not in meta]
+    if missing:
+        raise ModelError(f"{meta_path}: metadata lacks {', '.join(missing)}")
+    return meta
+
+
+def verify_bundle(path: Path, meta: dict[str, Any]) -> None:
+    """Refuse a bundle whose model file hash or feature list disagrees with its metadata."""
+    model_path = path / MODEL_FILE
+    if not model_path.is_file():
+        raise ModelError(f"{path}: model bundle lacks {MODEL_FILE}")
+    digest = sha256_file(model_path)
+    if digest != meta["model_sha256"]:
+        raise ModelError(
+            f"{model_path}: SHA-256 {digest[:12]}... does not match the bundle's metadata "
+            f"({str(meta['model_sha256'])[:12]}...); the model file was changed or corrupted. "
+            "Retrain it or restore the original bundle."
+        )
+    pre = Preprocessor.from_json(meta["preprocessing"])
+    if list(meta["features"]) != pre.input_columns:
+        raise ModelError(
+            f"{path}: the feature list in {METADATA_FILE} does not match the bundle's "
+            "preprocessing; the metadata was edited. Retrain or restore the bundle."
+        )
+    if meta.get("n_inputs") is not None and int(meta["n_inputs"]) != pre.n_outputs:
+        raise ModelError(f"{path}: metadata says {meta['n_inputs']} model inputs, "
+                         f"preprocessing gives {pre.n_outputs}")
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Load and verify the bundle folder ``path`` (Keras ``safe_mode=True``).
+
+    Raises
+    ------
+    ModelError
+        When the folder is not a bundle, its hash or features disagree with the metadata,
+        or Keras cannot load the model.
+    """
+    path = Path(path)
+    meta = read_metadata(path)
+    verify_bundle(path, meta)
+    import keras  # late: TensorFlow import costs seconds
+
+    try:
+        model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad file
+        raise ModelError(f"{path / MODEL_FILE}: Keras cannot load it ({exc})") from None
+    n_in = int(model.inputs[0].shape[2])
+    pre = Preprocessor.from_json(meta["preprocessing"])
+    if n_in != pre.n_outputs or int(model.inputs[0].shape[1]) != int(meta["seq_len"]):
+        raise ModelError(f"{path}: model input shape does not match the bundle's metadata")
+    return Bundle(path, model, meta)
+
+
+def list_bundles(models_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every bundle under ``models_dir`` with its headline metrics (no TensorFlow needed)."""
+    root = Path(models_dir) if models_dir is not None else default_models_dir()
+    out = []
+    for folder in sorted(p for p in root.glob("*") if (p / METADATA_FILE).is_file()):
+        try:
+            meta = read_metadata(folder)
+        except ModelError:
+            continue
+        hybrid = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
+        out.append(
+            {
+                "name": meta["name"],
+                "path": str(folder),
+                "feature_format": meta["feature_format"],
+                "classes": meta["classes"],
+                "seq_len": meta["seq_len"],
+                "attack_f1": hybrid.get("f1"),
+                "far": hybrid.get("far"),
+            }
+        )
+    return out
+
+
+def resolve_bundle_path(
+    model: str | Path, feature_format: str | None, models_dir: str | Path | None = None
+) -> Path:
+    """Find the bundle folder: ``model`` as a path or name, or by ``feature_format`` for auto."""
+    root = Path(models_dir) if models_dir is not None else default_models_dir()
+    if str(model) == "auto":
+        if not feature_format:
+            raise ModelError("cannot pick a model automatically: the input format is unknown")
+        for folder in sorted(root.glob("*")):
+            if (folder / METADATA_FILE).is_file():
+                try:
+                    if read_metadata(folder)["feature_format"] == feature_format:
+                        return folder
+                except ModelError:
+                    continue
+        raise ModelError(
+            f"no model bundle in {root} serves the '{feature_format}' format; "
+            "train one with `ids-desktop-cli train` or pass --model"
+        )
+    candidate = Path(model)
+    if candidate.is_dir():
+        return candidate
+    if (root / str(model)).is_dir():
+        return root / str(model)
+    names = ", ".join(b["name"] for b in list_bundles(root)) or "none"
+    raise ModelError(f"no model bundle named '{model}' (available: {names})")

@@ -1,0 +1,204 @@
+"""Keras definitions of the hybrid ConvLSTM-Seq2Seq detector and the plain Seq2Seq baseline."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+# TensorFlow/Keras are imported inside the functions: importing them costs seconds on two
+# cores, and the CLI's --help, the GUI's first window and `import ids_desktop.core.analysis`
+# must not pay that.
+
+#: Names of the model outputs, in order.
+CLASS_OUTPUT = "classes"
+RECON_OUTPUT = "recon"
+
+
+def build_hybrid(
+    seq_len: int,
+    n_features: int,
+    n_classes: int,
+    *,
+    filters: int = 8,
+    kernel_size: int = 3,
+    strides: int = 2,
+    head_units: int = 64,
+    head_layers: int = 1,
+    seed: int = 0,
+) -> Any:
+    """Build the hybrid ConvLSTM1D encoder-decoder (Seq2Seq sequence labeller).
+
+    The input is ``(T, F, 2)``: per flow of the sequence, the scaled features along the
+    spatial axis (channel 0) and a presence mask (channel 1, zero at left padding). The
+    ConvLSTM1D encoder convolves across the feature axis and recurs across the ``T`` flows;
+    its final states seed a ConvLSTM1D decoder that reads the encoder's output sequence and
+    emits, for every flow of the sequence, class probabilities and a reconstruction of the
+    flow's features (the anomaly score is the reconstruction error).
+
+    Parameters
+    ----------
+    seq_len, n_features, n_classes
+        ``T``, ``F`` and the number of classes.
+    filters, kernel_size, strides
+        ConvLSTM1D sizing; ``strides`` shrinks the feature axis for speed.
+    head_units, head_layers
+        Width and depth of the per-flow dense layers of the class head.
+    seed
+        Seed for the weight initialisers.
+
+    Returns
+    -------
+    keras.Model
+        Inputs ``flows``; outputs ``classes`` ``(T, C)`` softmax and ``recon`` ``(T, F)``.
+    """
+    import keras
+    from keras import layers
+
+    init = keras.initializers.GlorotUniform(seed=seed)
+    rinit = keras.initializers.Orthogonal(seed=seed + 1)
+    inputs = keras.Input(shape=(seq_len, n_features, 2), name="flows")
+    enc_seq, enc_h, enc_c = layers.ConvLSTM1D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        return_sequences=True,
+        return_state=True,
+        kernel_initializer=init,
+        recurrent_initializer=rinit,
+        name="encoder",
+    )(inputs)
+    dec_seq = layers.ConvLSTM1D(
+        filters,
+        kernel_size,
+        padding="same",
+        return_sequences=True,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 3),
+        name="decoder",
+    )(enc_seq, initial_state=[enc_h, enc_c])
+    width = int(dec_seq.shape[2]) * filters
+    flat = layers.Reshape((seq_len, width), name="per_flow")(dec_seq)
+    # A skip from the raw features keeps exact per-feature values available to the heads.
+    raw = layers.Reshape((seq_len, n_features * 2), name="raw_flow")(inputs)
+    joined = layers.Concatenate(name="joined")([flat, raw])
+    hidden = joined
+    for i in range(head_layers):
+        hidden = layers.Dense(
+            head_units,
+            activation="relu",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 4 + 10 * i),
+            name="head" if i == 0 else f"head_{i}",
+        )(hidden)
+    classes = layers.Dense(
+        n_classes,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 5),
+        name=CLASS_OUTPUT,
+    )(hidden)
+    # The reconstruction branch sees only the ConvLSTM path (not the raw skip), otherwise it
+    # could copy its input and every flow would reconstruct perfectly.
+    bottleneck = layers.Dense(
+        max(4, n_features // 4),
+        activation="relu",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 6),
+        name="recon_code",
+    )(flat)
+    recon = layers.Dense(
+        n_features,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7),
+        name=RECON_OUTPUT,
+    )(bottleneck)
+    return keras.Model(inputs, [classes, recon], name="hybrid_convlstm_seq2seq")
+
+
+def build_seq2seq(
+    seq_len: int, n_features: int, n_classes: int, *, units: int = 64, seed: int = 0
+) -> Any:
+    """Build the plain Seq2Seq baseline: an LSTM encoder whose states seed an LSTM decoder.
+
+    Same input layout as :func:`build_hybrid`, flattened per flow to ``(T, 2F)``; one output,
+    ``classes`` ``(T, C)`` softmax.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(seq_len, n_features, 2), name="flows")
+    flat = layers.Reshape((seq_len, n_features * 2))(inputs)
+    enc_seq, h, c = layers.LSTM(
+        units,
+        return_sequences=True,
+        return_state=True,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 1),
+        name="encoder",
+    )(flat)
+    dec = layers.LSTM(
+        units,
+        return_sequences=True,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 3),
+        name="decoder",
+    )(enc_seq, initial_state=[h, c])
+    classes = layers.Dense(
+        n_classes,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 4),
+        name=CLASS_OUTPUT,
+    )(dec)
+    return keras.Model(inputs, classes, name="seq2seq_lstm")
+
+
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_predictor(model: Any) -> Any:
+    """``model`` wrapped in a compiled ``tf.function`` (no per-call ``model.predict`` cost).
+
+    One function per model, cached, so repeated calls never retrace.
+    """
+    import tensorflow as tf
+
+    run = _PREDICTORS.get(model)
+    if run is None:
+
+        @tf.function(reduce_retracing=True)
+        def run(x):
+            return model(x, training=False)
+
+        _PREDICTORS[model] = run
+    return run
+
+
+def predict_batches(model: Any, x: Any, *, batch: int = 8192, predictor: Any = None) -> Any:
+    """Run ``model`` on ``x`` in large batches through a compiled function.
+
+    Returns a list of numpy arrays (one per output) or a single array for one-output models.
+    The last partial batch is padded to ``batch`` rows so the function is traced only once.
+    """
+    import numpy as np
+
+    run = predictor or compiled_predictor(model)
+    n = len(x)
+    outs: list[list[Any]] = []
+    single = False
+    for start in range(0, max(n, 1), batch):
+        chunk = x[start : start + batch]
+        m = len(chunk)
+        if m == 0:
+            break
+        if m < batch and n > batch:
+            pad = np.zeros((batch - m, *chunk.shape[1:]), dtype=chunk.dtype)
+            chunk = np.concatenate([chunk, pad])
+        res = run(chunk)
+        if not isinstance(res, (list, tuple)):
+            res = [res]
+            single = True
+        if not outs:
+            outs = [[] for _ in res]
+        for i, r in enumerate(res):
+            outs[i].append((r.numpy() if hasattr(r, "numpy") else np.asarray(r))[:m])
+    if not outs:
+        return None
+    joined = [np.concatenate(o) for o in outs]
+    return joined[0] if single else joined

@@ -1,0 +1,243 @@
+"""Feature selection and scaling saved as plain JSON: signed log1p, standardise, one-hot top-K."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ids_desktop.core.schema import feature_columns
+from ids_desktop.errors import SchemaError
+
+#: Columns of the cleaned CIC-IDS2017 export's 52 features that it drops from the official
+#: 78 (whitespace-stripped CICFlowMeter names). The cic-ids2017 bundle never uses them, so it
+#: reads both exports.
+CIC_CLEANED_DROPS: frozenset[str] = frozenset(
+    {
+        "Total Backward Packets",
+        "Total Length of Bwd Packets",
+        "Fwd PSH Flags",
+        "Bwd PSH Flags",
+        "Fwd URG Flags",
+        "Bwd URG Flags",
+        "SYN Flag Count",
+        "RST Flag Count",
+        "URG Flag Count",
+        "CWE Flag Count",
+        "ECE Flag Count",
+        "Down/Up Ratio",
+        "Avg Fwd Segment Size",
+        "Avg Bwd Segment Size",
+        "Fwd Header Length.1",
+        "Fwd Avg Bytes/Bulk",
+        "Fwd Avg Packets/Bulk",
+        "Fwd Avg Bulk Rate",
+        "Bwd Avg Bytes/Bulk",
+        "Bwd Avg Packets/Bulk",
+        "Bwd Avg Bulk Rate",
+        "Subflow Fwd Packets",
+        "Subflow Bwd Packets",
+        "Subflow Bwd Bytes",
+        "Active Std",
+        "Idle Std",
+    }
+)
+
+#: Identity columns a bundle may read as categorical features, per feature format. IP
+#: addresses and times never are; ports only where the dataset's own feature set has them.
+#: (UNSW-NB15, ToN-IoT and NSL-KDD keep their own proto/service columns as features.)
+IDENTITY_FEATURES: dict[str, tuple[str, ...]] = {
+    "cic-ids2017": ("dst_port",),
+    "pcap": ("dst_port", "protocol", "application"),
+}
+
+#: Feature names that must never reach a model whatever the adapter calls them.
+NEVER_FEATURES: frozenset[str] = frozenset(
+    {"id", "src_ip", "dst_ip", "src_port", "ts", "stime", "ltime", "timestamp", "flow id",
+     "source ip", "destination ip", "source port", "destination port", "label", "attack_cat",
+     "type", "difficulty"}
+)
+
+#: Name of the derived context feature (seconds since the host's previous flow, log-scaled).
+GAP_FEATURE = "ctx_gap"
+
+
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``, elementwise."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+@dataclass
+class Preprocessor:
+    """Maps canonical frame columns to a float32 matrix; every parameter is JSON.
+
+    Attributes
+    ----------
+    numeric
+        Ordered numeric input columns with ``mean``/``std`` of their signed log1p.
+    categorical
+        Ordered categorical input columns with their kept values (top-K); anything else
+        goes to an ``other`` slot.
+    indicators
+        Numeric columns that also get a 0/1 "was missing" feature.
+    clip
+        Scaled values are clipped to ``[-clip, clip]``.
+    """
+
+    numeric: list[dict[str, Any]] = field(default_factory=list)
+    categorical: list[dict[str, Any]] = field(default_factory=list)
+    indicators: list[str] = field(default_factory=list)
+    clip: float = 10.0
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The frame columns this preprocessor reads, in order."""
+        return [c["name"] for c in self.numeric] + [c["name"] for c in self.categorical]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the produced matrix columns, in order."""
+        names = [c["name"] for c in self.numeric]
+        names += [f"{n}__missing" for n in self.indicators]
+        for c in self.categorical:
+            names += [f"{c['name']}={v}" for v in c["values"]] + [f"{c['name']}=<other>"]
+        return names
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.output_names)
+
+    @classmethod
+    def fit(
+        cls,
+        frame: pd.DataFrame,
+        numeric: list[str],
+        categorical: list[str],
+        *,
+        top_k: int = 16,
+        min_count: int = 5,
+    ) -> Preprocessor:
+        """Learn scaling from ``frame`` (the training rows only)."""
+        num_specs = []
+        indicators = []
+        for name in numeric:
+            raw = _numeric(frame[name])
+            v = signed_log1p(raw)
+            finite = v[np.isfinite(v)]
+            mean = float(finite.mean()) if finite.size else 0.0
+            std = float(finite.std()) if finite.size else 1.0
+            num_specs.append({"name": name, "mean": mean, "std": std if std > 1e-9 else 1.0})
+            if finite.size < len(v):
+                indicators.append(name)
+        cat_specs = []
+        for name in categorical:
+            counts = _categorical(frame[name]).value_counts()
+            counts = counts[counts >= min_count]
+            values = [str(v) for v in counts.index[:top_k]]
+            cat_specs.append({"name": name, "values": values})
+        return cls(num_specs, cat_specs, indicators)
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """The scaled float32 matrix ``(n, n_outputs)`` for ``frame``."""
+        missing = [c for c in self.input_columns if c not in frame.columns]
+        if missing:
+            shown = ", ".join(f"'{c}'" for c in missing[:8])
+            more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+            raise SchemaError(f"the flow table lacks feature columns {shown}{more}")
+        n = len(frame)
+        blocks = []
+        if self.numeric:
+            raw = np.column_stack([_numeric(frame[c["name"]]) for c in self.numeric])
+            mean = np.array([c["mean"] for c in self.numeric])
+            std = np.array([c["std"] for c in self.numeric])
+            scaled = (signed_log1p(raw) - mean) / std
+            isnan = ~np.isfinite(scaled)
+            scaled = np.clip(np.where(isnan, 0.0, scaled), -self.clip, self.clip)
+            blocks.append(scaled)
+            if self.indicators:
+                pos = {c["name"]: i for i, c in enumerate(self.numeric)}
+                blocks.append(isnan[:, [pos[n_] for n_ in self.indicators]].astype(float))
+        for spec in self.categorical:
+            values = _categorical(frame[spec["name"]])
+            vocab = {v: i for i, v in enumerate(spec["values"])}
+            codes = values.map(vocab).fillna(len(vocab)).to_numpy(dtype=np.int64)
+            onehot = np.zeros((n, len(vocab) + 1))
+            onehot[np.arange(n), codes] = 1.0
+            blocks.append(onehot)
+        if not blocks:
+            return np.zeros((n, 0), dtype=np.float32)
+        return np.hstack(blocks).astype(np.float32)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "numeric": self.numeric,
+            "categorical": self.categorical,
+            "indicators": self.indicators,
+            "clip": self.clip,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Preprocessor:
+        return cls(
+            list(data["numeric"]),
+            list(data["categorical"]),
+            list(data.get("indicators", [])),
+            float(data.get("clip", 10.0)),
+        )
+
+
+def _numeric(series: pd.Series) -> np.ndarray:
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def _categorical(series: pd.Series) -> pd.Series:
+    return series.astype("string").fillna("<NA>").str.strip().str.lower()
+
+
+def select_features(frame: pd.DataFrame, feature_format: str) -> tuple[list[str], list[str]]:
+    """Choose ``(numeric, categorical)`` input columns of ``frame`` for ``feature_format``.
+
+    Drops addresses, times and label-like columns, columns with a single value or all
+    missing, and for ``cic-ids2017`` the features the cleaned export lacks.
+    """
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for name in feature_columns(frame):
+        low = name.strip().lower()
+        if low in NEVER_FEATURES or (feature_format == "cic-ids2017" and name in CIC_CLEANED_DROPS):
+            continue
+        col = frame[name]
+        if col.nunique(dropna=True) <= 1:
+            continue
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            numeric.append(name)
+        else:
+            categorical.append(name)
+    for name in IDENTITY_FEATURES.get(feature_format, ()):
+        if name in frame.columns and frame[name].nunique(dropna=True) > 1:
+            categorical.append(name)
+    if GAP_FEATURE in frame.columns:
+        numeric.append(GAP_FEATURE)
+    return numeric, categorical
+
+
+def feature_hash(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """A 64-bit hash per row of the given columns (identical feature vectors hash equal)."""
+    if not columns:
+        return np.zeros(len(frame), dtype=np.uint64)
+    sub = frame[columns].astype("string").fillna("<NA>")
+    return pd.util.hash_pandas_object(sub, index=False).to_numpy(dtype=np.uint64)
+
+
+def sha256_file(path: Any) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

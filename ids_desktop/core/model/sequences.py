@@ -1,0 +1,138 @@
+"""Per-source-host flow sequences: time-ordered windows of row indices, padded and masked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Index value marking a padded (absent) position in a window.
+PAD = -1
+
+
+def host_time_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(host_codes, times)`` for ``frame``.
+
+    Flows without a source host or a first-seen time each get a host of their own, so they
+    never borrow context from other flows. Row order is never used as time.
+    """
+    n = len(frame)
+    hosts = frame["src_ip"] if "src_ip" in frame.columns else pd.Series([pd.NA] * n)
+    times = (
+        pd.to_numeric(frame["first_seen"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        if "first_seen" in frame.columns
+        else np.full(n, np.nan)
+    )
+    codes, _ = pd.factorize(hosts.astype("string"), use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    alone = (codes < 0) | np.isnan(times)
+    # Give every host-less or time-less flow a unique code above the real ones.
+    codes = np.where(alone, codes.max(initial=-1) + 1 + np.arange(n), codes)
+    return codes, np.where(np.isnan(times), 0.0, times)
+
+
+def build_windows(
+    hosts: np.ndarray, times: np.ndarray, seq_len: int, stride: int | None = None
+) -> np.ndarray:
+    """Windows of row indices, one row per window, left-padded with :data:`PAD`.
+
+    Flows are grouped by ``hosts`` and ordered by ``times`` (ties by row index). Within a
+    host of ``n`` flows, windows end at positions ``n-1, n-1-stride, ...`` and hold the
+    ``seq_len`` flows up to and including the end; positions before the host's first flow
+    are padded. With ``stride == seq_len`` (the default) every flow appears in exactly one
+    window; with ``stride == 1`` every flow ends its own window, so a flow's context is the
+    ``seq_len - 1`` flows before it.
+
+    Parameters
+    ----------
+    hosts
+        Integer host code per row.
+    times
+        First-seen time per row (any monotone clock).
+    seq_len
+        ``T``, the window length.
+    stride
+        Distance between window ends; ``None`` means ``seq_len``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_windows, seq_len)`` int64 row indices into the input, :data:`PAD` for padding.
+    """
+    n = len(hosts)
+    stride = seq_len if stride is None else int(stride)
+    if seq_len < 1 or stride < 1 or stride > seq_len:
+        raise ValueError("need 1 <= stride <= seq_len")
+    if n == 0:
+        return np.empty((0, seq_len), dtype=np.int64)
+    rows = np.arange(n)
+    order = np.lexsort((rows, times, hosts))
+    sorted_hosts = hosts[order]
+    starts = np.flatnonzero(np.r_[True, sorted_hosts[1:] != sorted_hosts[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    group = np.repeat(np.arange(len(starts)), lengths)
+    pos = np.arange(n) - starts[group]
+    from_end = lengths[group] - 1 - pos
+    ends = np.flatnonzero(from_end % stride == 0)
+    offsets = np.arange(-seq_len + 1, 1)
+    sorted_idx = ends[:, None] + offsets[None, :]
+    valid = (pos[ends][:, None] + offsets[None, :]) >= 0
+    out = np.where(valid, order[np.clip(sorted_idx, 0, n - 1)], PAD)
+    return out.astype(np.int64)
+
+
+def gather(values: np.ndarray, windows: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """Gather per-row ``values`` (``(n, ...)``) into ``(n_windows, T, ...)``, ``fill`` at pads."""
+    safe = np.where(windows == PAD, 0, windows)
+    out = values[safe]
+    pad = windows == PAD
+    if pad.any():
+        out[pad] = fill
+    return out
+
+
+def to_tensor(features: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """Model input ``(n_windows, T, F, 2)``: scaled features and a presence-mask channel."""
+    x = gather(features.astype(np.float32, copy=False), windows)
+    mask = (windows != PAD).astype(np.float32)
+    out = np.empty((*x.shape, 2), dtype=np.float32)
+    out[..., 0] = x
+    out[..., 1] = mask[:, :, None]
+    return out
+
+
+def scatter(per_position: np.ndarray, windows: np.ndarray, n_rows: int) -> np.ndarray:
+    """Map window outputs ``(n_windows, T, ...)`` back to rows.
+
+    A row that occurs in several windows (``stride < T``) takes the output from the window
+    where it sits furthest right, that is with the most context before it.
+    """
+    flat_idx = windows.reshape(-1)
+    flat_val = per_position.reshape(len(flat_idx), *per_position.shape[2:])
+    keep = flat_idx != PAD
+    flat_idx, flat_val = flat_idx[keep], flat_val[keep]
+    pos = np.tile(np.arange(windows.shape[1]), windows.shape[0])[keep]
+    order = np.lexsort((pos, flat_idx))
+    rows_sorted = flat_idx[order]
+    last = np.r_[rows_sorted[1:] != rows_sorted[:-1], True]
+    out = np.zeros((n_rows, *per_position.shape[2:]), dtype=per_position.dtype)
+    out[rows_sorted[last]] = flat_val[order][last]
+    return out
+
+
+def host_gaps(hosts: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Seconds since the same host's previous flow (0 for a host's first flow)."""
+    n = len(hosts)
+    if n == 0:
+        return np.zeros(0)
+    order = np.lexsort((np.arange(n), times, hosts))
+    sh, st = hosts[order], times[order]
+    gap = np.r_[0.0, np.diff(st)]
+    gap[np.r_[True, sh[1:] != sh[:-1]]] = 0.0
+    out = np.empty(n)
+    out[order] = np.maximum(gap, 0.0)
+    return out
+
+
+def drop_flows(n_rows: int, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the rows kept after dropping each independently with probability ``rate``."""
+    return np.flatnonzero(rng.random(n_rows) >= rate)
