@@ -276,12 +276,24 @@ class AnalysisTab(QWidget):
             self.explanation_text.setText("No model serves this input, so there is nothing to explain.")
         for i, column in enumerate(self.model.columns()):
             self.table.setColumnHidden(i, bool(analysis.flows[column].isna().all()))
-        self.table.resizeColumnsToContents()
+        self._fit_columns()
         self.summary.setText(f"{result.format}: {len(analysis.flows):,} flows, {verdict}{warn}")
         if result.warnings:
             self.summary.setToolTip("\n".join(result.warnings))
         self._apply_filter()
         self.loaded.emit(analysis)
+
+    def _fit_columns(self, sample_rows: int = 40, first: int = 16) -> None:
+        """Size the leading columns to a sample of rows; the rest keep the default width.
+
+        ``resizeColumnsToContents`` asks the model for 1,000 rows of every column, which
+        stalled the GUI for seconds on captures with a hundred feature columns.
+        """
+        header = self.table.horizontalHeader()
+        header.setResizeContentsPrecision(sample_rows)
+        for i in range(min(first, self.model.columnCount())):
+            if not self.table.isColumnHidden(i):
+                self.table.resizeColumnToContents(i)
 
     def _on_error(self, exc: BaseException) -> None:
         self.stage.setText("failed")

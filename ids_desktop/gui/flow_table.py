@@ -98,10 +98,22 @@ class FlowTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._columns)
 
-    def _values(self, column: str) -> np.ndarray:
+    def _values(self, column: str) -> Any:
+        """Per-cell access to a column without an O(rows) Python conversion.
+
+        Numeric columns become numpy float arrays (a cheap vectorised copy, NaN for missing);
+        text columns keep their pandas array and are indexed cell by cell, so the first paint
+        of a million-row table does not stall on converting whole columns to objects.
+        """
         values = self._cache.get(column)
         if values is None:
-            values = self._frame[column].to_numpy(dtype=object, na_value=None)
+            series = self._frame[column]
+            if pd.api.types.is_bool_dtype(series.dtype):
+                values = series.to_numpy(dtype=object, na_value=None)
+            elif pd.api.types.is_numeric_dtype(series.dtype):
+                values = _NumericCells(series)
+            else:
+                values = _TextCells(series.array)
             self._cache[column] = values
         return values
 
@@ -193,6 +205,31 @@ class FlowTableModel(QAbstractTableModel):
 
     def _apply_mask(self) -> None:
         self._order = self._sorted if self._mask is None else self._sorted[self._mask[self._sorted]]
+
+
+class _NumericCells:
+    """Index a numeric column cell by cell: ints stay ints, missing becomes ``None``."""
+
+    def __init__(self, series: pd.Series) -> None:
+        self.floats = series.to_numpy(dtype="float64", na_value=np.nan)
+        self.integer = pd.api.types.is_integer_dtype(series.dtype)
+
+    def __getitem__(self, row: int) -> Any:
+        value = self.floats[row]
+        if np.isnan(value):
+            return None
+        return int(value) if self.integer else float(value)
+
+
+class _TextCells:
+    """Index a text column cell by cell; missing becomes ``None``."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+
+    def __getitem__(self, row: int) -> Any:
+        value = self.array[row]
+        return None if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) else value
 
 
 def sort_order(series: pd.Series, *, descending: bool = False) -> np.ndarray:
