@@ -32,7 +32,7 @@ class Contribution:
     timestep
         0 for the explained flow, k for the k-th flow before it from the same host.
     weight
-        Signed surrogate weight; positive pushes towards the explained class.
+        Signed surrogate weight in log-odds of the explained class; positive pushes towards it.
     condition
         The condition in the source's units, e.g. ``Flow Duration > 1.2 s``.
     """
@@ -107,7 +107,10 @@ class FlowExplainer:
     class_names
         Class vocabulary in the model's output order.
     categorical
-        Indices (in ``0..F-1``) of 0/1 inputs (one-hot slots, missing indicators).
+        Indices (in ``0..F-1``) of categorical inputs: 0/1 flags, or integer category codes
+        when ``category_names`` names their values.
+    category_names
+        Feature index -> names of its category codes (code ``i`` is ``names[i]``).
     value_text
         ``value_text(feature_index, scaled_value) -> str`` turning a scaled value into the
         source's units; the identity with 3 significant digits by default.
@@ -122,6 +125,7 @@ class FlowExplainer:
         class_names: Sequence[str],
         *,
         categorical: Sequence[int] = (),
+        category_names: dict[int, list[str]] | None = None,
         value_text: Formatter | None = None,
         num_samples: int = 1000,
         top_k: int = 10,
@@ -141,11 +145,19 @@ class FlowExplainer:
         # LIME flattens feature-major: flat index f * T + i, where i = T-1 is the newest flow.
         flat_categorical = [f * t + i for f in categorical for i in range(t)]
         self._categorical = set(categorical)
+        self.category_names = dict(category_names or {})
+        flat_names = {
+            f * t + i: [str(v) for v in names] for f, names in self.category_names.items() for i in range(t)
+        }
         self._lime = RecurrentTabularExplainer(
             background.astype(np.float64),
-            mode="classification",
+            # Regression on the log-odds of the explained class, not on its probability: most
+            # flagged flows sit at p ~ 1.0, where probabilities barely move under perturbation
+            # and the surrogate's ranking was noise (top-5 Jaccard ~0.5 across seeds).
+            mode="regression",
             feature_names=self.feature_names,
             categorical_features=flat_categorical,
+            categorical_names=flat_names,
             class_names=self.class_names,
             discretize_continuous=True,
             discretizer="quartile",
@@ -193,17 +205,18 @@ class FlowExplainer:
             nonlocal calls
             calls += 1
             check_cancel(cancel)
-            return np.asarray(predict(x), dtype=np.float64)
+            p = np.clip(np.asarray(predict(x), dtype=np.float64)[:, label], 1e-6, 1 - 1e-6)
+            return np.log(p / (1 - p))
 
         n_flat = self.seq_len * self.n_features
         exp = lime.explain_instance(
             instance,
             batched,
-            labels=(label,),
             num_features=n_flat,
             num_samples=self.num_samples,
         )
-        pairs = exp.local_exp[label]
+        # In regression mode LIME stores the weights under key 1 and their negation under 0.
+        pairs = exp.local_exp[1]
         flat_rows = lime.discretizer.discretize(
             np.transpose(instance[None], (0, 2, 1)).reshape(1, n_flat)
         )[0] if lime.discretizer is not None else None
@@ -244,6 +257,10 @@ class FlowExplainer:
 
     def _condition(self, f: int, flat: int, value: float, bins: np.ndarray | None) -> str:
         name = self.feature_names[f]
+        if f in self.category_names:
+            names = self.category_names[f]
+            code = int(round(value))
+            return f"{name} is {names[code]}" if 0 <= code < len(names) else f"{name} = {code}"
         if f in self._categorical:
             return _categorical_condition(name, value)
         disc = self._lime.discretizer
