@@ -194,7 +194,9 @@ def read_capture(
         if info is not None and info.link_types and not (set(info.link_types) & NFSTREAM_LINKTYPES):
             raise InputError(_unsupported_message(path, info.link_types))
         packets = info.packets if info is not None else None
-        damaged = info is not None and (info.truncated_at is not None or info.corrupt_at is not None)
+        damaged = info is not None and (
+            info.truncated_at is not None or info.corrupt_at is not None
+        )
         if packets == 0 and damaged:
             warnings.append("no packet could be read before the damage")
         elif packets == 0:
