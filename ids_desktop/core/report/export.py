@@ -115,6 +115,7 @@ def export_reports(
         check_cancel(cancel)
         bundle = get_bundle(model, analysis.result.feature_format)
         meta = dict(bundle.metadata)
+        meta.setdefault("version", f"{str(meta.get('model_sha256', ''))[:12]} (model.keras SHA-256)")
         meta.setdefault("headline", _headline(meta))
         meta.setdefault("card_summary", _card_summary(Path(bundle.path)))
         report = build_report(

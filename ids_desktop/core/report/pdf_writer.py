@@ -256,10 +256,10 @@ def write_pdf(
         rows.append(
             [
                 _fmt_time(r.get("first_seen")),
-                _p(src, small) if len(src) > 22 else src,
-                _p(dst, small) if len(dst) > 22 else dst,
+                _wrap(src, 22, small),
+                _wrap(dst, 22, small),
                 _s(r.get("protocol")),
-                _p(_s(r.get("pred_class")), small),
+                _wrap(_s(r.get("pred_class")), 14, small),
                 f"{float(r.get('pred_score', 0) or 0):.3f}",
                 f"{float(r.get('anomaly_score', 0) or 0):.3f}",
             ]
@@ -330,6 +330,11 @@ def write_pdf(
         doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
         step(6, "done")
     return Path(out)
+
+
+def _wrap(text: str, limit: int, style: Any) -> Any:
+    """Plain text when short (cheap to lay out), an escaped wrapping Paragraph when long."""
+    return text if len(text) <= limit else _p(text, style)
 
 
 def _s(value: Any) -> str:
