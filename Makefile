@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint clean bench
+.PHONY: run test setup lint clean bench train
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,16 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Rebuild every model bundle from ../shared/data (seeded; about 15 min on 2 cores).
+train: $(STAMP)
+	$(BIN)/python scripts/train_all.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/model.py
+	$(BIN)/python bench/explain.py
+	$(BIN)/python bench/report.py
+	$(BIN)/python bench/gui.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -10,41 +10,12 @@ import numpy as np
 import pandas as pd
 
 from ids_desktop.core.schema import feature_columns
+from ids_desktop.core.ingest.tables import CIC_CLEANED_DROPPED
 from ids_desktop.errors import SchemaError
 
-#: Columns of the cleaned CIC-IDS2017 export's 52 features that it drops from the official
-#: 78 (whitespace-stripped CICFlowMeter names). The cic-ids2017 bundle never uses them, so it
-#: reads both exports.
-CIC_CLEANED_DROPS: frozenset[str] = frozenset(
-    {
-        "Total Backward Packets",
-        "Total Length of Bwd Packets",
-        "Fwd PSH Flags",
-        "Bwd PSH Flags",
-        "Fwd URG Flags",
-        "Bwd URG Flags",
-        "SYN Flag Count",
-        "RST Flag Count",
-        "URG Flag Count",
-        "CWE Flag Count",
-        "ECE Flag Count",
-        "Down/Up Ratio",
-        "Avg Fwd Segment Size",
-        "Avg Bwd Segment Size",
-        "Fwd Header Length.1",
-        "Fwd Avg Bytes/Bulk",
-        "Fwd Avg Packets/Bulk",
-        "Fwd Avg Bulk Rate",
-        "Bwd Avg Bytes/Bulk",
-        "Bwd Avg Packets/Bulk",
-        "Bwd Avg Bulk Rate",
-        "Subflow Fwd Packets",
-        "Subflow Bwd Packets",
-        "Subflow Bwd Bytes",
-        "Active Std",
-        "Idle Std",
-    }
-)
+#: The columns the cleaned CIC-IDS2017 export drops from the official 78. The cic-ids2017
+#: bundle never uses them, so it reads both exports (one list, owned by the table adapters).
+CIC_CLEANED_DROPS = CIC_CLEANED_DROPPED
 
 #: Identity columns a bundle may read as categorical features, per feature format. IP
 #: addresses and times never are; ports only where the dataset's own feature set has them.

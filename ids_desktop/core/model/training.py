@@ -24,7 +24,6 @@ from ids_desktop.core.model.bundle import (
     add_gap_feature,
 )
 from ids_desktop.core.model.preprocess import (
-    GAP_FEATURE,
     Preprocessor,
     feature_hash,
     select_features,

@@ -1,0 +1,374 @@
+"""Tests of the detector's core: sequences, preprocessing, metrics, network, bundles, analysis."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ids_desktop.core.ingest.result import IngestResult
+from ids_desktop.core.model import metrics as M
+from ids_desktop.core.model import sequences
+from ids_desktop.core.model.preprocess import Preprocessor, feature_hash, select_features
+from ids_desktop.core.schema import conform, empty_identity
+from ids_desktop.errors import ModelError, SchemaError
+
+SUMMARY_KEYS = {"format", "model", "flows", "flagged", "by_class", "temporal_context", "seconds"}
+EVAL_KEYS = {"model", "n", "binary", "per_class", "confusion"}
+BINARY_KEYS = {"precision", "recall", "f1", "accuracy", "far", "roc_auc"}
+
+
+def synthetic_frame(n_hosts: int = 12, per_host: int = 40, seed: int = 0) -> pd.DataFrame:
+    """A canonical temporal frame: benign hosts and scanning hosts, rows shuffled."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h in range(n_hosts):
+        scanner = h % 3 == 0
+        t = 1_600_000_000.0 + rng.uniform(0, 1000)
+        for _ in range(per_host):
+            t += rng.exponential(0.05 if scanner else 5.0)
+            rows.append(
+                {
+                    "src_ip": f"10.0.0.{h}",
+                    "first_seen": t,
+                    "label_class": "scan" if scanner else "benign",
+                    "bytes": rng.lognormal(3 if scanner else 7, 0.6),
+                    "packets": rng.poisson(2 if scanner else 20) + 1.0,
+                    "duration": rng.exponential(0.01 if scanner else 2.0),
+                    "state": rng.choice(["S0", "REJ"]) if scanner else rng.choice(["SF", "S1"]),
+                }
+            )
+    df = pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    ident = empty_identity(len(df))
+    ident["src_ip"] = df["src_ip"].astype("string")
+    ident["first_seen"] = df["first_seen"]
+    ident["last_seen"] = df["first_seen"] + df["duration"]
+    ident["label_class"] = df["label_class"].astype("string")
+    ident["label_binary"] = (df["label_class"] != "benign").astype("Int8")
+    ident["label_original"] = df["label_class"].astype("string")
+    feats = df[["bytes", "packets", "duration"]].astype("float64")
+    feats["state"] = df["state"].astype("string")
+    return conform(pd.concat([ident, feats], axis=1))
+
+
+# ------------------------------------------------------------------------------ sequences
+
+
+def test_windows_follow_host_time_order_with_padding() -> None:
+    frame = synthetic_frame(n_hosts=4, per_host=7)
+    hosts, times = sequences.host_time_keys(frame)
+    win = sequences.build_windows(hosts, times, seq_len=3, stride=1)
+    assert win.shape == (len(frame), 3)
+    # every flow ends exactly one window
+    assert sorted(win[:, -1].tolist()) == list(range(len(frame)))
+    ips = frame["src_ip"].to_numpy(dtype=object)
+    for row in win:
+        real = row[row != sequences.PAD]
+        # padding only on the left
+        assert (row[: 3 - len(real)] == sequences.PAD).all()
+        # no cross-host leakage, strictly increasing time
+        assert len(set(ips[real])) == 1
+        assert np.all(np.diff(times[real]) > 0)
+        # the context is exactly the flows right before the last one in time
+        same = np.flatnonzero(ips == ips[real[-1]])
+        before = same[times[same] < times[real[-1]]]
+        expected = before[np.argsort(times[before])][-2:]
+        assert real[:-1].tolist() == expected.tolist()
+    first_flows = [r for r in win if (r == sequences.PAD).sum() == 2]
+    assert len(first_flows) == 4  # one per host
+
+
+def test_windows_stride_cover_each_flow_once_and_scatter_back() -> None:
+    frame = synthetic_frame(n_hosts=3, per_host=10)
+    hosts, times = sequences.host_time_keys(frame)
+    win = sequences.build_windows(hosts, times, seq_len=4)
+    real = win[win != sequences.PAD]
+    assert sorted(real.tolist()) == list(range(len(frame)))
+    values = sequences.gather(np.arange(len(frame), dtype=float) * 10, win, fill=-1.0)
+    back = sequences.scatter(values[..., None], win, len(frame))[:, 0]
+    assert np.array_equal(back, np.arange(len(frame)) * 10.0)
+
+
+def test_flows_without_host_or_time_stand_alone() -> None:
+    frame = synthetic_frame(n_hosts=2, per_host=5)
+    frame.loc[[0, 1], "src_ip"] = pd.NA
+    frame.loc[2, "first_seen"] = np.nan
+    hosts, times = sequences.host_time_keys(frame)
+    win = sequences.build_windows(hosts, times, seq_len=4, stride=1)
+    for r in (0, 1, 2):
+        row = win[win[:, -1] == r][0]
+        assert (row[:-1] == sequences.PAD).all()
+        assert not np.isin(r, win[win[:, -1] != r]).any()
+
+
+def test_host_gaps_are_relative_per_host() -> None:
+    hosts = np.array([0, 1, 0, 0, 1])
+    times = np.array([10.0, 100.0, 13.0, 11.0, 101.5])
+    gaps = sequences.host_gaps(hosts, times)
+    assert gaps.tolist() == [0.0, 0.0, 2.0, 1.0, 1.5]
+
+
+# ------------------------------------------------------------------------------ preprocessing
+
+
+def test_preprocessor_json_round_trip_and_missing_column() -> None:
+    frame = synthetic_frame()
+    frame.loc[0, "bytes"] = np.inf
+    frame.loc[1, "packets"] = np.nan
+    num, cat = select_features(frame, "ton-iot")
+    assert "first_seen" not in num and "src_ip" not in cat
+    pre = Preprocessor.fit(frame, num, cat, top_k=3, min_count=1)
+    x = pre.transform(frame)
+    assert x.shape == (len(frame), pre.n_outputs) and np.isfinite(x).all()
+    again = Preprocessor.from_json(json.loads(json.dumps(pre.to_json())))
+    assert np.array_equal(again.transform(frame), x)
+    with pytest.raises(SchemaError, match="bytes"):
+        pre.transform(frame.drop(columns=["bytes"]))
+
+
+def test_feature_hash_equal_for_identical_vectors() -> None:
+    df = pd.DataFrame({"a": [1.0, 1.0, 2.0], "b": ["x", "x", "x"]})
+    h = feature_hash(df, ["a", "b"])
+    assert h[0] == h[1] != h[2]
+
+
+# ------------------------------------------------------------------------------ metrics
+
+
+def test_metrics_match_scikit_learn() -> None:
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    score = np.round(np.clip(y * 0.3 + rng.random(500) * 0.8, 0, 1), 2)  # with ties
+    pred = score > 0.5
+    b = M.binary_metrics(y, pred, score)
+    assert b["precision"] == pytest.approx(skm.precision_score(y, pred))
+    assert b["recall"] == pytest.approx(skm.recall_score(y, pred))
+    assert b["f1"] == pytest.approx(skm.f1_score(y, pred))
+    assert b["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    tn, fp, fn, tp = skm.confusion_matrix(y, pred).ravel()
+    assert b["far"] == pytest.approx(fp / (fp + tn))
+    assert b["roc_auc"] == pytest.approx(skm.roc_auc_score(y, score))
+    names = np.array(["benign", "dos", "scan", "r2l"], dtype=object)
+    t = names[rng.integers(0, 4, 300)]
+    p = np.where(rng.random(300) < 0.7, t, names[rng.integers(0, 4, 300)])
+    labels = ["benign", "dos", "r2l", "scan"]
+    per = M.per_class(t, p, labels)
+    pr, rc, f1, sup = skm.precision_recall_fscore_support(t, p, labels=labels, zero_division=0)
+    for i, lab in enumerate(labels):
+        assert per[lab]["precision"] == pytest.approx(pr[i])
+        assert per[lab]["recall"] == pytest.approx(rc[i])
+        assert per[lab]["f1"] == pytest.approx(f1[i])
+        assert per[lab]["support"] == sup[i]
+    assert M.confusion(t, p, labels)["matrix"] == skm.confusion_matrix(t, p, labels=labels).tolist()
+    assert M.macro_f1(per) == pytest.approx(skm.f1_score(t, p, average="macro"))
+    assert M.roc_auc(np.ones(3), np.arange(3)) is None
+
+
+def test_choose_threshold_respects_false_alarm_budget() -> None:
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(1000), np.ones(1000)].astype(bool)
+    s = np.r_[rng.normal(0.3, 0.15, 1000), rng.normal(0.7, 0.15, 1000)]
+    thr = M.choose_threshold(y, s, max_far=0.01)
+    assert ((s >= thr) & ~y).sum() / 1000 <= 0.01
+    assert M.choose_threshold(y, s, max_far=0.5) < thr
+
+
+# ------------------------------------------------------------------------------ network + bundles
+
+
+@pytest.mark.slow
+def test_tiny_hybrid_builds_and_fits() -> None:
+    import keras
+
+    from ids_desktop.core.model.network import build_hybrid, predict_batches
+
+    keras.utils.set_random_seed(0)
+    model = build_hybrid(4, 10, 3, filters=4)
+    x = np.random.default_rng(0).random((64, 4, 10, 2)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, (64, 4))
+    model.compile("adam", loss=["sparse_categorical_crossentropy", "mse"])
+    hist = model.fit(x, [y, x[..., 0]], epochs=2, batch_size=32, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    probs, recon = predict_batches(model, x, batch=16)
+    assert probs.shape == (64, 4, 3) and recon.shape == (64, 4, 10)
+    assert np.allclose(probs.sum(-1), 1.0, atol=1e-5)
+    assert not any(type(layer).__name__ == "Lambda" for layer in model.layers)
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory):
+    """A temporal bundle trained in seconds on the synthetic frame (T chosen from 4 and 6)."""
+    from ids_desktop.core.model.training import TrainOptions, train_frame
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    opts = TrainOptions(epochs=2, patience=1, seq_lens=(4, 6), lofo_families=("scan",),
+                        lofo_epochs=1, filters=4, batch_size=64)
+    frame = synthetic_frame()
+    meta = train_frame(frame, "ton-iot", out, temporal=True, seed=1, options=opts, name="tiny")
+    return out, meta, frame
+
+
+@pytest.mark.slow
+def test_training_writes_a_complete_bundle(tiny_bundle) -> None:
+    out, meta, _ = tiny_bundle
+    assert {p.name for p in out.iterdir()} >= {"model.keras", "metadata.json", "MODEL_CARD.md",
+                                               "background.npy"}
+    bg = np.load(out / "background.npy", allow_pickle=False)
+    assert bg.ndim == 3 and bg.shape[1:] == (meta["seq_len"], meta["n_inputs"])
+    on_disk = json.loads((out / "metadata.json").read_text())
+    for key in ("features", "preprocessing", "classes", "seq_len", "threshold", "training_data",
+                "metrics", "versions", "model_sha256", "rows"):
+        assert key in on_disk
+    assert on_disk["seq_len"] in (4, 6) and on_disk["temporal_context"] is True
+    assert set(on_disk["metrics"]) >= {"hybrid", "seq2seq", "tree", "subsample_20pct"}
+    assert set(on_disk["metrics"]["hybrid"]["binary"]) == BINARY_KEYS
+    assert on_disk["lofo"][0]["family"] == "scan"
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "leave one attack family out" in card and "temporal_context: true" in card
+
+
+def test_split_never_shares_feature_vectors() -> None:
+    from ids_desktop.core.model.training import TrainOptions, grouped_split
+
+    frame = synthetic_frame()
+    dup = pd.concat([frame, frame.iloc[:50]], ignore_index=True)
+    cols = ["bytes", "packets", "duration", "state"]
+    split = grouped_split(dup, cols, TrainOptions(), seed=0)
+    h = feature_hash(dup, cols)
+    parts = [set(h[split.train]), set(h[split.val]), set(h[split.test])]
+    assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    assert len(split.train) + len(split.val) + len(split.test) == len(dup)
+
+
+@pytest.mark.slow
+def test_round_trip_with_safe_mode_gives_same_predictions(tiny_bundle) -> None:
+    from ids_desktop.core.model.bundle import load_bundle
+    from ids_desktop.core.model.network import predict_batches
+
+    out, meta, frame = tiny_bundle
+    bundle = load_bundle(out)  # load_model(..., safe_mode=True) inside
+    x = bundle.features(frame, temporal=True)
+    w = bundle.windows(frame, temporal=True)
+    xt = sequences.to_tensor(x, w)
+    fresh = predict_batches(meta["_model"], xt)
+    loaded = predict_batches(bundle.model, xt)
+    for w_fresh, w_loaded in zip(meta["_model"].get_weights(), bundle.model.get_weights()):
+        assert np.array_equal(w_fresh, w_loaded)
+    # Same weights; separately compiled graphs may differ in the last float bit.
+    np.testing.assert_allclose(fresh[0], loaded[0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fresh[1], loaded[1], rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_tampered_bundles_are_refused(tiny_bundle, tmp_path) -> None:
+    from ids_desktop.core.model.bundle import load_bundle
+
+    out, _, _ = tiny_bundle
+    bad_hash = tmp_path / "hash"
+    shutil.copytree(out, bad_hash)
+    with open(bad_hash / "model.keras", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_bundle(bad_hash)
+    bad_feat = tmp_path / "feat"
+    shutil.copytree(out, bad_feat)
+    meta = json.loads((bad_feat / "metadata.json").read_text())
+    meta["features"] = list(reversed(meta["features"]))
+    (bad_feat / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="feature list"):
+        load_bundle(bad_feat)
+    with pytest.raises(ModelError, match="not a model bundle"):
+        load_bundle(tmp_path)
+
+
+@pytest.mark.slow
+def test_fixed_seed_gives_identical_predictions(tmp_path) -> None:
+    from ids_desktop.core.model.bundle import load_bundle
+    from ids_desktop.core.model.training import TrainOptions, train_frame
+
+    frame = synthetic_frame(n_hosts=6, per_host=30)
+    opts = TrainOptions(epochs=2, patience=1, seq_lens=(4,), baselines=False, filters=4,
+                        batch_size=32)
+    for name in ("a", "b"):
+        train_frame(frame, "ton-iot", tmp_path / name, temporal=True, seed=5, options=opts,
+                    name=name)
+    a, b = (load_bundle(tmp_path / n).score(frame, temporal=True) for n in "ab")
+    assert np.array_equal(a.probs, b.probs)
+    assert np.array_equal(a.anomaly_score, b.anomaly_score)
+
+
+def test_seed_changes_initial_weights() -> None:
+    """The seed reaches the initialisers, so the identical-predictions check can fail."""
+    from ids_desktop.core.model.network import build_hybrid
+
+    w5 = build_hybrid(4, 10, 3, filters=4, seed=5).get_weights()
+    w5b = build_hybrid(4, 10, 3, filters=4, seed=5).get_weights()
+    w6 = build_hybrid(4, 10, 3, filters=4, seed=6).get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(w5, w5b))
+    assert not all(np.array_equal(x, y) for x, y in zip(w5, w6))
+
+
+@pytest.mark.slow
+def test_analyze_and_evaluate_return_exact_keys(tiny_bundle) -> None:
+    from ids_desktop.core.analysis import analyze, evaluate
+
+    out, meta, frame = tiny_bundle
+    result = IngestResult(frame=frame, format="ton-iot", feature_format="ton-iot", temporal=True)
+    summary, flows = analyze(result, model="tiny", models_dir=out.parent)
+    assert set(summary) == SUMMARY_KEYS
+    assert summary["flows"] == len(frame) and summary["temporal_context"] is True
+    assert summary["flagged"] == int(flows["flagged"].sum())
+    assert sum(summary["by_class"].values()) == summary["flagged"]
+    assert list(flows.columns[-4:]) == ["pred_class", "pred_score", "anomaly_score", "flagged"]
+    assert flows["pred_score"].between(0, 1).all()
+    auto, _ = analyze(result, models_dir=out.parent)  # picked by feature format
+    assert auto["model"] == "tiny"
+    strict, _ = analyze(result, model=str(out), threshold=1.01, models_dir=out.parent)
+    assert strict["flagged"] <= summary["flagged"]
+    report = evaluate(result, model="tiny", models_dir=out.parent)
+    assert set(report) == EVAL_KEYS and set(report["binary"]) == BINARY_KEYS
+    assert report["n"] == len(frame)
+    assert set(report["confusion"]) == {"labels", "matrix"}
+    for v in report["per_class"].values():
+        assert set(v) == {"precision", "recall", "f1", "support"}
+    flat = IngestResult(frame=frame, format="ton-iot", feature_format="ton-iot", temporal=False)
+    assert analyze(flat, model="tiny", models_dir=out.parent)[0]["temporal_context"] is False
+    with pytest.raises(ModelError, match="no model bundle"):
+        analyze(IngestResult(frame, "x", "nsl-kdd", False), models_dir=out.parent)
+
+
+def test_import_of_analysis_does_not_load_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, ids_desktop.core.analysis; "
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_training_reports_progress_and_can_be_cancelled(tmp_path) -> None:
+    from ids_desktop.core.model.training import TrainOptions, train_frame
+    from ids_desktop.core.tasks import CancelToken
+    from ids_desktop.errors import CancelledError
+
+    token = CancelToken()
+    stages: list[str] = []
+
+    def progress(done, total, stage):
+        stages.append(stage)
+        if "epoch 2/" in stage:
+            token.cancel()
+
+    opts = TrainOptions(epochs=5, patience=5, seq_lens=(4,), baselines=False, filters=4)
+    with pytest.raises(CancelledError):
+        train_frame(synthetic_frame(n_hosts=4, per_host=20), "ton-iot", tmp_path / "x",
+                    temporal=True, options=opts, progress=progress, cancel=token)
+    assert any("epoch 1/" in s for s in stages)
+    assert not (tmp_path / "x").exists()  # nothing half-written
