@@ -191,6 +191,57 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from ids_desktop.core.analysis import analyze, get_bundle
+    from ids_desktop.core.explain.service import DEFAULT_SAMPLES, BundleExplainer
+    from ids_desktop.core.ingest import ingest
+    from ids_desktop.errors import InputError
+
+    bar = ProgressBar()
+    start = time.perf_counter()
+    try:
+        result = ingest(args.path, progress=bar)
+        if not 0 <= args.row < len(result.frame):
+            raise InputError(f"--row {args.row} is outside the file's {len(result.frame):,} flows (0-based)")
+        summary, _ = analyze(result, model=args.model, progress=bar)
+        bundle = get_bundle(summary["model"], result.feature_format)
+        t0 = time.perf_counter()
+        explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=args.samples or DEFAULT_SAMPLES)
+        exp = explainer.explain_row(args.row, seed=args.seed)
+        seconds = time.perf_counter() - t0
+        if args.png:
+            from ids_desktop.core.explain.chart import chart_spec, render_png
+
+            render_png(chart_spec(exp), args.png)
+    finally:
+        bar.close()
+    if args.json:
+        _print_json(
+            {
+                "row": args.row,
+                "pred_class": exp.predicted_class,
+                "probability": exp.probability,
+                "contributions": [
+                    {"feature": c.feature, "timestep": c.timestep, "weight": c.weight, "condition": c.condition}
+                    for c in exp.contributions
+                ],
+                "by_feature": exp.by_feature,
+                "by_timestep": {str(k): v for k, v in exp.by_timestep.items()},
+                "fidelity_r2": exp.fidelity_r2,
+                "seconds": round(seconds, 3),
+            }
+        )
+        return EXIT_OK
+    print(exp.sentence)
+    for c in exp.contributions:
+        print(f"  {c.weight:+8.3f}  {c.display}")
+    print(f"fidelity R² {exp.fidelity_r2:.2f}, {exp.num_samples} samples, seed {exp.seed}, "
+          f"{seconds:.2f} s (total {time.perf_counter() - start:.1f} s)")
+    if args.png:
+        print(f"wrote {args.png}")
+    return EXIT_OK
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ids_desktop.core.analysis import evaluate
 
@@ -290,6 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-size", choices=["A4", "letter"], default="A4")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("explain", help="explain one flow's verdict with LIME")
+    p.add_argument("path")
+    p.add_argument("--row", type=int, required=True, help="0-based row of the flow in the file's flow table")
+    p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
+    p.add_argument("--samples", type=int, help="LIME samples (default 3000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--png", help="draw the explanation chart to this PNG")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("evaluate", help="score a bundle on a labelled file")
     p.add_argument("path")

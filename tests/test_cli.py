@@ -150,3 +150,24 @@ def test_forced_wrong_format_is_a_user_error(tmp_path: Path) -> None:
     proc = run_cli("ingest", str(path), "--format", "nsl-kdd")
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_explain_json_keys(tmp_path: Path) -> None:
+    from ids_desktop.core.model.bundle import default_models_dir
+
+    if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
+        pytest.skip("no unsw-nb15 bundle")
+    path = write_unsw(tmp_path / "tiny.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1)])
+    png = tmp_path / "e.png"
+    proc = run_cli("explain", str(path), "--row", "1", "--samples", "500", "--json", "--png", str(png))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == ""
+    obj = json.loads(proc.stdout)
+    assert set(obj) == {
+        "row", "pred_class", "probability", "contributions", "by_feature", "by_timestep", "fidelity_r2", "seconds"
+    }
+    assert obj["row"] == 1
+    assert set(obj["contributions"][0]) == {"feature", "timestep", "weight", "condition"}
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    bad = run_cli("explain", str(path), "--row", "7")
+    assert bad.returncode == 2 and "outside" in bad.stderr

@@ -403,7 +403,9 @@ class AnalysisTab(QWidget):
         self.explained.emit(exp)
 
     def _show_explanation(self, exp) -> None:  # type: ignore[no-untyped-def]
-        self.chart.set_contributions([(c.display, c.weight) for c in exp.contributions])
+        from ids_desktop.core.explain.chart import chart_spec
+
+        self.chart.set_spec(chart_spec(exp))
         self.explanation_text.setText(
             f"{exp.sentence}\n\nLocal fidelity R² {exp.fidelity_r2:.2f}; {exp.num_samples} samples; seed {exp.seed}."
         )

@@ -89,3 +89,31 @@ def test_sentence_for_benign_without_context(explainer: FlowExplainer) -> None:
     exp = explainer.explain(x, predict, seed=0)
     assert exp.predicted_class == "benign"
     assert sentence(exp).startswith("Judged benign")
+
+
+def test_when_only_the_previous_flow_decides_t1_dominates(explainer: FlowExplainer) -> None:
+    def previous_flow_model(x: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-(4.0 * x[:, -2, 1] - 1.0)))
+        return np.column_stack([1 - p, p])
+
+    x = np.zeros((T, F))
+    x[-2, 1] = 2.0
+    exp = explainer.explain(x, previous_flow_model, seed=2, context_flows=3)
+    strongest = max(exp.by_timestep, key=lambda t: abs(exp.by_timestep[t]))
+    assert strongest == 1
+    assert exp.contributions[0].label == "Flow Bytes/s @ t-1"
+    assert "(flow t-1)" in exp.sentence
+
+
+def test_chart_spec_orders_colours_and_strip(explainer: FlowExplainer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.core.explain.chart import AGAINST, TOWARDS, chart_spec, render_png
+
+    exp = explainer.explain(instance(), predict, seed=1)
+    spec = chart_spec(exp)
+    weights = [w for _, w, _ in spec.bars]
+    assert [abs(w) for w in weights] == sorted((abs(w) for w in weights), reverse=True)
+    assert all(c == (TOWARDS if w >= 0 else AGAINST) for _, w, c in spec.bars)
+    assert [t for t, _ in spec.strip] == [0, 1, 2, 3]
+    assert sum(s for _, s in spec.strip) == pytest.approx(1.0)
+    out = render_png(spec, tmp_path / "chart.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

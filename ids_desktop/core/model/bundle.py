@@ -226,7 +226,9 @@ def load_bundle(path: str | Path) -> Bundle:
     path = Path(path)
     meta = read_metadata(path)
     verify_bundle(path, meta)
-    import keras  # late: TensorFlow import costs seconds
+    from ids_desktop.core.tf_import import keras as quiet_keras
+
+    keras = quiet_keras()  # late and quiet: TensorFlow import costs seconds and chatters on fd 2
 
     try:
         model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)

@@ -247,7 +247,9 @@ def train_frame(
 
 def set_determinism(seed: int) -> None:
     """Seed Python, numpy and TensorFlow, and ask TensorFlow for deterministic ops."""
-    import keras
+    from ids_desktop.core.tf_import import keras as quiet_keras
+
+    keras = quiet_keras()
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)

@@ -106,7 +106,10 @@ def explanation_drawing(contributions: list[tuple[str, float]], width: float, he
     from reportlab.lib import colors
 
     drawing = Drawing(width, height)
-    items = contributions[:10]
+    from ids_desktop.core.explain.chart import spec_from_pairs
+
+    items = [(label, weight) for label, weight, _ in spec_from_pairs(contributions).bars]
+    colour = {label: c for label, _, c in spec_from_pairs(contributions).bars}
     if not items:
         return drawing
     label_w = width * 0.45
@@ -119,7 +122,7 @@ def explanation_drawing(contributions: list[tuple[str, float]], width: float, he
         drawing.add(String(0, y + row * 0.3, label[:60], fontName="Helvetica", fontSize=7))
         length = (span - 30) * abs(weight) / peak
         x = mid if weight >= 0 else mid - length
-        fill = colors.HexColor("#c0392b") if weight >= 0 else colors.HexColor("#2980b9")
+        fill = colors.HexColor(colour[label])
         drawing.add(Rect(x, y + row * 0.15, length, row * 0.7, fillColor=fill, strokeColor=None))
         text_x = x + length + 2 if weight >= 0 else x - 2
         anchor = "start" if weight >= 0 else "end"

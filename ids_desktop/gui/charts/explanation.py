@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-TOWARDS = (192, 57, 43)
-AGAINST = (41, 128, 185)
+from ids_desktop.core.explain.chart import ChartSpec, spec_from_pairs
+
 
 
 class ExplanationChart(QWidget):
-    """Shows ``(label, weight)`` pairs, largest |weight| on top; red pushes towards the verdict."""
+    """Draws a :class:`ChartSpec`: bars largest |weight| on top, coloured by the spec."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -30,20 +30,27 @@ class ExplanationChart(QWidget):
         self.labels: list[str] = []
 
     def set_contributions(self, pairs: Sequence[tuple[str, float]]) -> None:
-        """Draw the bars; an empty sequence clears the chart."""
+        """Draw ``(label, weight)`` bars; an empty sequence clears the chart."""
+        self.set_spec(spec_from_pairs(list(pairs)))
+
+    def set_spec(self, spec: ChartSpec) -> None:
+        """Draw a chart decided by :func:`ids_desktop.core.explain.chart.chart_spec`."""
         self.plot.clear()
-        items = list(pairs)[:10]
-        self.labels = [label for label, _ in items]
+        items = list(spec.bars)
+        self.labels = [label for label, _, _ in items]
+        self.plot.setTitle(spec.title or None)
+        strip = "  ".join(f"t-{t} {share:.0%}" for t, share in spec.strip) if len(spec.strip) > 1 else ""
+        self.plot.setLabel("top", f"evidence per flow: {strip}" if strip else None)
         if not items:
             return
         n = len(items)
         ys = list(range(n - 1, -1, -1))
-        weights = [w for _, w in items]
-        brushes = [pg.mkBrush(*(TOWARDS if w >= 0 else AGAINST)) for w in weights]
+        weights = [w for _, w, _ in items]
+        brushes = [pg.mkBrush(colour) for _, _, colour in items]
         bars = pg.BarGraphItem(x0=[0] * n, y=ys, width=weights, height=0.7, brushes=brushes, pens=[None] * n)
         self.plot.addItem(bars)
         axis = self.plot.getAxis("left")
-        axis.setTicks([[(y, label[:40]) for y, label in zip(ys, self.labels, strict=True)]])
+        axis.setTicks([[(y, label[:48]) for y, label in zip(ys, self.labels, strict=True)]])
         self.plot.addLine(x=0, pen=pg.mkPen((120, 120, 120), width=1))
         peak = max(abs(w) for w in weights) or 1.0
         self.plot.setXRange(-peak * 1.1, peak * 1.1, padding=0)
