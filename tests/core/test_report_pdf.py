@@ -93,3 +93,19 @@ def test_cancel_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(CancelledError):
         write_pdf(report, tmp_path / "out" / "x.pdf", cancel=token)
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_pdftotext_sees_the_numbers_and_addresses(tmp_path: Path) -> None:
+    """The same check through poppler's pdftotext, the tool an analyst's pipeline would use."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    flows, report = make_report(tmp_path)
+    out = write_pdf(report, tmp_path / "r.pdf")
+    text = subprocess.run([exe, str(out), "-"], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert f"{report.flagged:,}" in text and f"{report.flows:,}" in text
+    for ip in flows.loc[flows["flagged"], "src_ip"].head(5):
+        assert ip in text
