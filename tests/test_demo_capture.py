@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
+from ids_desktop.core.ingest import ingest
+from tests.scripts_loader import load_script
 
-from make_demo_capture import ATTACKER, TARGET, write_demo  # noqa: E402
-
-from ids_desktop.core.ingest import ingest  # noqa: E402
+demo = load_script("make_demo_capture")
+ATTACKER, TARGET, write_demo = demo.ATTACKER, demo.TARGET, demo.write_demo
 
 
 def test_demo_capture_holds_benign_apps_and_both_attacks(tmp_path: Path) -> None:

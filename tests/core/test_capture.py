@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import struct
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +12,8 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+
+from tests.scripts_loader import load_script
 
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import ingest
@@ -27,20 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-def _load_make_capture():
-    """Import scripts/make_capture.py (scripts/ is not a package)."""
-    if "make_capture" in sys.modules:
-        return sys.modules["make_capture"]
-    script = REPO / "scripts" / "make_capture.py"
-    spec = importlib.util.spec_from_file_location("make_capture", script)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_capture"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-mc = _load_make_capture()
+mc = load_script("make_capture")
 
 
 @pytest.fixture(scope="module", params=["pcap", "pcapng"])

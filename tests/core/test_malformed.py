@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import struct
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+
+from tests.scripts_loader import load_script
 
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import ingest
@@ -100,20 +100,6 @@ _SHB = struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28)
 _IDB = struct.pack("<IIHHII", 1, 20, 1, 0, 65535, 20)
 
 
-def _make_capture():
-    """Import scripts/make_capture.py (scripts/ is not a package)."""
-    if "make_capture" in sys.modules:
-        return sys.modules["make_capture"]
-    repo = Path(__file__).resolve().parents[2]
-    script = repo / "scripts" / "make_capture.py"
-    spec = importlib.util.spec_from_file_location("make_capture", script)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_capture"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _noise(n: int, seed: int = 1) -> bytes:
     return random.Random(seed).randbytes(n)
 
@@ -143,7 +129,7 @@ def test_valid_magic_with_garbage(tmp_path, name: str, content: bytes, outcome: 
 
 
 def test_garbage_in_the_middle_keeps_earlier_flows(tmp_path) -> None:
-    mc = _make_capture()
+    mc = load_script("make_capture")
     source = tmp_path / "mixed.pcap"
     mc.write_mixed_capture(source, 3, seed=2)
     data = source.read_bytes()
