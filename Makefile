@@ -43,3 +43,24 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+
+# --- traffic lab (scripts/lab, issue 4): needs root and network namespaces ------------------
+LAB_SEED ?= 1
+LAB_PY    = $(abspath $(BIN))/python
+
+.PHONY: lab lab-smoke lab-deps lab-clean
+
+lab-deps:
+	bash scripts/lab/install-deps.sh
+
+# full dataset from a seed into $$IDS_LAB_DATA (default ../lab-data); rewrites scripts/lab/SUMMARY.md
+lab: $(STAMP) lab-deps
+	cd scripts && $(LAB_PY) -m lab full --seed $(LAB_SEED) --summary lab/SUMMARY.md
+
+# smoke scenario alone; last stdout line: {"flows":..,"benign":..,"attack":..,"families":[..]}
+lab-smoke: $(STAMP)
+	@bash scripts/lab/install-deps.sh >&2
+	@cd scripts && $(LAB_PY) -m lab smoke --seed $(LAB_SEED)
+
+lab-clean:
+	cd scripts && $(LAB_PY) -m lab cleanup

@@ -1,0 +1,1 @@
+"""The traffic lab: labelled flows from real tools in isolated network namespaces."""

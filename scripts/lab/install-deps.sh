@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install the Debian packages the traffic lab needs (idempotent; needs root).
+# The lab starts its own server processes inside its network namespaces, so the
+# packages' system services are kept from starting on the host during install.
+set -euo pipefail
+
+PKGS=(
+  iproute2 procps psmisc tcpdump
+  openssh-server openssh-client sshpass
+  vsftpd lftp
+  nginx openssl
+  dnsmasq-base dnsutils
+  curl wget
+  nmap hping3 hydra medusa sqlmap slowhttptest iodine
+)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps.sh: needs root (apt-get install)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "lab dependencies already installed"
+  exit 0
+fi
+
+# Keep the packages' services from starting on the host (the lab runs its own copies
+# inside network namespaces). Restore any existing policy afterwards.
+policy=/usr/sbin/policy-rc.d
+backup=""
+if [ -e "$policy" ]; then backup=$(mktemp); cp -p "$policy" "$backup"; fi
+restore() {
+  if [ -n "$backup" ]; then mv -f "$backup" "$policy"; else rm -f "$policy"; fi
+}
+trap restore EXIT
+printf '#!/bin/sh\nexit 101\n' > "$policy"
+chmod +x "$policy"
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "installed: ${missing[*]}"

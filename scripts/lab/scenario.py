@@ -1,0 +1,364 @@
+"""Scenarios: the lab network, its mixes (phases) and their attack schedules, from a seed."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import attacks as A
+from . import servers as S
+from .netns import Host, Lab
+
+BENIGN_PY = Path(__file__).resolve().parent / "benign.py"
+
+
+@dataclass
+class Mix:
+    name: str
+    seconds: float
+    clients: int                      # how many benign clients are active
+    attacks: list = field(default_factory=list)   # (offset, factory(lab_hosts, rng) -> Attack)
+    profile_mix: tuple[str, ...] = ("office", "office", "office", "admin")
+    think: float = 2.0
+    offset_scale: float = 1.0           # attack start offsets are multiplied by this
+
+
+@dataclass
+class Plan:
+    name: str
+    n_clients: int
+    n_attackers: int
+    servers: dict[str, list[str]]     # host name -> services
+    aliases: dict[str, str]           # DNS name -> host name
+    mixes: list[Mix]
+    on_mix: object = None             # called before each mix (resets per-mix allocations)
+
+
+# -- plans ------------------------------------------------------------------------------------
+def smoke_plan(rng: random.Random) -> Plan:
+    def scan(h, r):
+        return A.Nmap("nmap-syn", h["att0"], [h["srv"]], kind="syn", ports="1-1000", rate=1500,
+                      limit=20)
+
+    def brute(h, r):
+        return A.Hydra("hydra-ssh", h["att1"], [h["srv"]], service="ssh", ports=[22], tasks=4,
+                       users=["alice", "root", "admin"],
+                       passwords=A.wordlist(r, 12, "wonderland"), limit=25)
+
+    mix = Mix("smoke", 28, 1, [(3, scan), (8, brute)], profile_mix=("smoke",), think=0.7)
+    return Plan("smoke", 1, 2, {"srv": ["dns", "web", "ssh"]},
+                {"www": "srv", "intranet": "srv", "cdn": "srv", "files": "srv"}, [mix])
+
+
+def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan:
+    """Four mixes: attacks alone, benign alone, attacks hidden in busy benign, low-and-slow."""
+    state = {"att": 0}
+    n_att = 45
+
+    def a(h):  # a fresh dedicated attacker host for every attack of a mix
+        state["att"] += 1
+        if state["att"] > n_att:
+            raise A.LabError("more attacks in one mix than attacker hosts")
+        return h[f"att{state['att'] - 1}"]
+
+    def reset():
+        state["att"] = 0
+
+    def n(x):
+        return max(1, int(x * scale)) if isinstance(x, int) else x * scale
+
+    def cl(i: int) -> str:  # a benign client host that is (also) compromised
+        return f"c{i % clients}"
+
+    def users(r, k):
+        return r.sample(["alice", "bob", "carol", "dave", "erin", "root", "admin", "test",
+                         "oracle", "ubuntu", "guest", "ftp", "user"], k)
+
+    def pw(r, k, real):
+        return A.wordlist(r, k, real)
+
+    def scans(base: float, rate: int, big: bool):
+        p = "1-1024" if big else "1-300"
+        return [
+            (base + 0, lambda h, r: A.Nmap("nmap-syn", a(h), [h["www"]], kind="syn", ports=p,
+                                           rate=rate)),
+            (base + 12, lambda h, r: A.Nmap("nmap-connect", a(h), [h["files"]],
+                                            kind="connect", ports="1-500", rate=rate)),
+            (base + 25, lambda h, r: A.Nmap("nmap-udp", a(h), [h["dns"], h["files"]],
+                                            kind="udp", ports="1-150", rate=min(rate, 300))),
+            (base + 40, lambda h, r: A.Nmap("nmap-version", a(h), [h["files"], h["www"], h["app"]],
+                                            kind="version", ports="21,22,53,80,443,8080")),
+            (base + 55, lambda h, r: A.Nmap("nmap-os", a(h), [h["www"], h["shell"]], kind="os",
+                                            ports="22,80,443,1-100", rate=rate)),
+            (base + 65, lambda h, r: (lambda k: A.Nmap(f"nmap-{k}", a(h), [h["shell"]], kind=k,
+                                                       ports="1-400", rate=rate))(
+                r.choice(["xmas", "fin", "null", "ack"]))),
+            (base + 80, lambda h, r: A.Nmap("nmap-syn-sweep", a(h),
+                                            [h["www"], h["app"], h["files"], h["shell"], h["dns"]],
+                                            kind="syn", ports="20-25,53,80,110,143,443,445,3306,"
+                                            "3389,5432,8000-8100", rate=rate)),
+        ]
+
+    def brutes(base: float, tasks: int, k: int):
+        return [
+            (base, lambda h, r: A.Hydra("hydra-ssh", a(h), [h["files"]], service="ssh",
+                                        ports=[22], tasks=tasks, users=users(r, 3),
+                                        passwords=pw(r, k, "wonderland"))),
+            (base + 30, lambda h, r: A.Hydra("hydra-ftp", a(h), [h["files"]], service="ftp",
+                                             ports=[21], tasks=tasks, users=users(r, 4),
+                                             passwords=pw(r, k, "builder42"))),
+            (base + 60, lambda h, r: A.Hydra("hydra-http-form", a(h), [h["app"]],
+                                             service="http-post-form", ports=[8080],
+                                             tasks=tasks, users=["admin", "alice", "bob"],
+                                             passwords=pw(r, 2 * k, "admin-2024-lab"))),
+            (base + 90, lambda h, r: A.Medusa("medusa-ssh", a(h), [h["shell"]], service="ssh",
+                                              ports=[22], tasks=min(tasks, 4), users=users(r, 2),
+                                              passwords=pw(r, k, None))),
+        ]
+
+    def web(base: float, hidden_from: str | None = None):
+        out = [
+            (base, lambda h, r: A.Sqlmap("sqlmap-detect", a(h), [h["app"]], level=2)),
+            (base + 60, lambda h, r: A.Sqlmap("sqlmap-dump", a(h), [h["app"]], level=1,
+                                              extra=["--technique=BU", "--dump", "-T", "users"])),
+            (base + 30, lambda h, r: A.CmdInjection("cmd-injection-revshell", a(h), [h["app"]],
+                                                            dns=h["dns"])),
+        ]
+        if hidden_from:
+            out.append((base + 15, lambda h, r: A.XssProbe("xss-probe", h[hidden_from],
+                                                           [h["app"]], hidden=True, count=50)))
+        else:
+            out.append((base + 15, lambda h, r: A.XssProbe("xss-probe", a(h), [h["app"]],
+                                                           count=60)))
+        return out
+
+    def floods(base: float, k: float):
+        def ddos(h, r):
+            hosts = [a(h) for _ in range(4)]
+            return DDoS("ddos-syn", hosts, [h["www"]], count=n(int(1500 * k)), port=443)
+        return [
+            (base, lambda h, r: A.Hping("hping-syn-flood", a(h), [h["www"]], mode="syn", port=80,
+                                        count=int(3000 * k), interval_us=1000)),
+            (base + 10, lambda h, r: A.Hping("hping-udp-flood", a(h), [h["dns"]], mode="udp",
+                                             port=53, count=int(2000 * k), interval_us=1000,
+                                             data=64)),
+            (base + 16, lambda h, r: A.Hping("hping-icmp-flood", a(h), [h["www"]], mode="icmp",
+                                             count=int(1500 * k), interval_us=1000, data=500)),
+            (base + 22, lambda h, r: A.SlowHttp("slowloris", a(h), [h["www"]], mode="slowloris",
+                                                port=80, conns=200, seconds=n(40))),
+            (base + 30, lambda h, r: A.SlowHttp("slowread", a(h), [h["www"]], mode="slowread",
+                                                port=80, conns=120, path="/files/doc3.pdf",
+                                                seconds=n(40))),
+            (base + 45, lambda h, r: A.SlowHttp("slowbody", a(h), [h["app"]], mode="slowbody",
+                                                port=8080, conns=100, path="/login",
+                                                seconds=n(30))),
+            (base + 60, ddos),
+        ]
+
+    def covert(base: float, secs: float, bots: list[str] | None, exfil_from: str | None):
+        out = [(base + 5, lambda h, r: A.Iodine("iodine-tunnel", a(h), [h["dns"]], dns=h["dns"],
+                                                tun=h["tun"], password="labtunnel",
+                                                seconds=n(45)))]
+        period = 5.0
+        count = max(3, int(secs / period))
+        for i, b in enumerate(bots or [None, None]):
+            out.append((base + i * 2, (lambda bb: lambda h, r: A.Beacon(
+                "c2-beacon", h[bb] if bb else a(h), [h["cnc"]], hidden=bb is not None,
+                period=period * r.uniform(0.8, 1.6), jitter=0.3, count=count, seconds=secs))(b)))
+        src = exfil_from
+        out.append((base + 20, lambda h, r: A.ExfilHttp(
+            "exfil-http", h[src] if src else a(h), [h["cnc"]], hidden=src is not None,
+            chunks=n(20))))
+        out.append((base + 40, lambda h, r: A.ExfilDns(
+            "exfil-dns", h[src] if src else a(h), [h["dns"]], hidden=src is not None,
+            queries=n(200))))
+        return out
+
+    T = n(240.0)
+    mix_a = Mix("attacks-only", T, 0,
+                scans(0, 800, True) + brutes(5, 4, 25) + web(20) + floods(100, 1.0)
+                + covert(0, T - 20, None, None))
+    mix_b = Mix("benign-busy", n(300.0), clients, think=0.6)
+    TC = n(480.0)
+    mix_c = Mix("mixed-hidden", TC, clients,
+                scans(30, 600, True) + brutes(60, 4, 25) + web(150, hidden_from=cl(3))
+                + scans(330, 400, False)
+                + floods(240, 0.8) + covert(10, TC - 40, [cl(5), cl(11), cl(17)], cl(7)),
+                think=0.6)
+    mix_d = Mix("mixed-lowslow", T, clients,
+                [(0, lambda h, r: A.Nmap("nmap-slow-syn", a(h), [h["www"], h["files"]],
+                                         kind="syn", ports="1-200", rate=8, limit=T + 30)),
+                 (20, lambda h, r: A.Nmap("nmap-slow-connect", a(h), [h["shell"]],
+                                          kind="connect", ports="1-150", rate=3, limit=T)),
+                 (10, lambda h, r: A.Hydra("hydra-ftp-slow", a(h), [h["files"]], service="ftp",
+                                           ports=[21], tasks=1, users=["alice"],
+                                           passwords=pw(r, 40, None), limit=T - 20)),
+                 (60, lambda h, r: A.Hydra("hydra-ssh-slow", a(h), [h["shell"]], service="ssh",
+                                           ports=[22], tasks=1, users=["bob"],
+                                           passwords=pw(r, 20, None), limit=T - 70)),
+                 (40, lambda h, r: A.SlowHttp("slowloris", a(h), [h["www"]], mode="slowloris",
+                                              port=80, conns=60, seconds=n(60))),
+                 ] + covert(0, T - 20, [cl(2), cl(9)], cl(4)),
+                profile_mix=("office", "office", "admin"), think=1.5)
+    servers = {"dns": ["dns"], "www": ["web"], "app": ["app"], "files": ["ssh", "ftp"],
+               "shell": ["ssh"], "cnc": ["c2"], "tun": ["iodined"]}
+    aliases = {"intranet": "www", "cdn": "www", "mail": "files", "wiki": "www"}
+    mixes = [mix_a, mix_b, mix_c, mix_d]
+    for m in mixes:
+        m.offset_scale = min(1.0, scale)
+    return Plan("full", clients, n_att, servers, aliases, mixes, on_mix=reset)
+
+
+class DDoS(A.Attack):
+    """The same SYN flood from several lab hosts at once (one event per host)."""
+
+    family, tool = "ddos", "hping3"
+
+    def __init__(self, name, hosts: list[Host], targets, **params):
+        super().__init__(name, hosts[0], targets, **params)
+        self.hosts = hosts
+
+    def run(self, ctx):
+        evs, threads = [], []
+        for i, host in enumerate(self.hosts):
+            atk = A.Hping(f"{self.name}-{i}", host, self.targets, mode="syn",
+                          port=self.params["port"], count=self.params["count"],
+                          interval_us=2000)
+            atk.family = "ddos"
+            th = threading.Thread(target=lambda at=atk: evs.append(at.run(ctx)), daemon=True)
+            th.start()
+            threads.append(th)
+        for th in threads:
+            th.join()
+        return evs[0] if evs else None
+
+
+# -- running ------------------------------------------------------------------------------------
+FIXED_IPS = {"dns": "10.213.0.2", "www": "10.213.0.3", "app": "10.213.0.4",
+             "files": "10.213.0.5", "shell": "10.213.0.6", "cnc": "10.213.0.66",
+             "tun": "10.213.0.67", "srv": "10.213.0.2"}
+
+
+def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float) -> dict:
+    hosts: dict[str, Host] = {}
+    for name in plan.servers:
+        hosts[name] = lab.add_host(name, "server", FIXED_IPS[name])
+    for i in range(plan.n_clients):
+        hosts[f"c{i}"] = lab.add_host(f"c{i}", "client", f"10.213.0.{100 + i}")
+    for i in range(plan.n_attackers):
+        hosts[f"att{i}"] = lab.add_host(f"att{i}", "attacker", f"10.213.0.{180 + i}")
+    assets = S.prepare_assets(work, rng)
+    limit = total + 120
+    names = {n: h.ip for n, h in hosts.items() if h.role == "server"}
+    names.update({alias: hosts[target].ip for alias, target in plan.aliases.items()})
+    names["app"] = names.get("app", next(iter(names.values())))
+    dns_host = hosts.get("dns") or next(hosts[n] for n, s in plan.servers.items() if "dns" in s)
+    extra = [f"--server=/t.lab.internal/{FIXED_IPS['tun']}"] if "tun" in plan.servers else []
+    hostsfile = S.dns_hosts(work, names)
+    for name, services in plan.servers.items():
+        h = hosts[name]
+        for svc in services:
+            if svc == "dns":
+                S.start_dns(lab, h, assets, limit, extra, hostsfile=hostsfile)
+            elif svc == "web":
+                S.start_web(lab, h, assets, limit)
+            elif svc == "ssh":
+                S.start_ssh(lab, h, assets, limit)
+            elif svc == "ftp":
+                S.start_ftp(lab, h, assets, limit)
+            elif svc == "app":
+                S.start_pyhttp(lab, h, assets, limit, "app", 8080)
+            elif svc == "c2":
+                S.start_pyhttp(lab, h, assets, limit, "c2", 8080)
+            elif svc == "iodined":
+                S.start_iodined(lab, h, assets, limit, "labtunnel")
+    return {"hosts": hosts, "assets": assets}
+
+
+def _pages(www: Path) -> list:
+    out = []
+    for line in (www / "pages.txt").read_text().splitlines():
+        parts = line.split()
+        out.append([parts[0], parts[1:]])
+    return out
+
+
+def run_mix(lab: Lab, plan: Plan, mix: Mix, net: dict, out: Path, rng: random.Random,
+            seed: int, log_path: Path, stop: threading.Event) -> dict:
+    hosts, assets = net["hosts"], net["assets"]
+    work = assets["work"]
+    pcap = out / "pcaps" / f"{mix.name}.pcap"
+    pcap.parent.mkdir(parents=True, exist_ok=True)
+    tdlog = work / f"tcpdump-{mix.name}.log"
+    td = lab.spawn(lab.switch_ns, ["tcpdump", "-i", "br0", "-n", "-s", "0", "-B", "32768",
+                                   "-w", str(pcap)], mix.seconds + 400, log=tdlog)
+    time.sleep(1.0)
+    t0 = time.time()
+    attacker_side = {"cnc", "tun"}
+    server_ips = [h.ip for n, h in hosts.items() if h.role == "server" and n not in attacker_side]
+    ssh_hosts = [hosts[n].ip for n, s in plan.servers.items() if "ssh" in s]
+    ftp_hosts = [hosts[n].ip for n, s in plan.servers.items() if "ftp" in s] or ssh_hosts
+    workers = []
+    for i in range(mix.clients):
+        name = f"c{i}"
+        cfg = {"name": name, "seed": seed * 1000 + i + hash(mix.name) % 997,
+               "duration": mix.seconds, "weights": rng.choice(mix.profile_mix),
+               "think": mix.think * rng.uniform(0.6, 1.6), "pages": _pages(assets["www"]),
+               "server_ips": server_ips, "ssh_hosts": ssh_hosts, "ftp_hosts": ftp_hosts,
+               "accounts": [[u, p] for u, p, _ in S.LAB_USERS],
+               "app_accounts": [["alice", "wonderland"], ["bob", "builder42"],
+                                ["carol", "S3cure!pass"]]}
+        cf = work / f"user-{mix.name}-{name}.json"
+        cf.write_text(json.dumps(cfg))
+        workers.append(lab.spawn(hosts[name], ["/usr/bin/python3", str(BENIGN_PY), str(cf)],
+                                 mix.seconds + 60, log=work / f"user-{mix.name}-{name}.log"))
+    ctx = A.Ctx(lab, work, mix.name, log_path, random.Random(rng.random()),
+                {n: h for n, h in hosts.items() if h.role == "server"}, stop=stop)
+    schedule = []
+    if plan.on_mix:
+        plan.on_mix()
+    arng = random.Random(rng.random())
+    for offset, factory in mix.attacks:
+        atk = factory(hosts, arng)
+        for t in getattr(atk, "hosts", [atk.attacker]) + atk.targets:
+            A.check_target(t.ip)
+        schedule.append((offset * mix.offset_scale, atk))
+    threads = A.run_schedule(ctx, schedule, t0)
+    hard_end = t0 + mix.seconds + 240
+    for th in threads:
+        th.join(timeout=max(0.1, hard_end - time.time()))
+    while time.time() < t0 + mix.seconds and not stop.is_set():
+        if all(w.poll() is not None for w in workers) and not mix.clients == 0:
+            break
+        time.sleep(0.5)
+    for w in workers:
+        try:
+            w.wait(timeout=max(1, t0 + mix.seconds + 60 - time.time()))
+        except Exception:
+            pass
+        lab.stop(w, wait=3)
+    time.sleep(2.0)
+    lab.stop(td, sig=signal.SIGINT, wait=10)
+    dropped = 0
+    m = re.search(r"(\d+) packets dropped by kernel", tdlog.read_text(errors="replace"))
+    if m:
+        dropped = int(m.group(1))
+    user_stats = Counter()
+    for i in range(mix.clients):
+        f = work / f"user-{mix.name}-c{i}.log"
+        for line in f.read_text(errors="replace").splitlines() if f.exists() else []:
+            if line.startswith("{"):
+                try:
+                    user_stats.update(json.loads(line)["done"])
+                except (ValueError, KeyError):
+                    pass
+    return {"mix": mix.name, "pcap": str(pcap), "seconds": round(time.time() - t0, 1),
+            "clients": mix.clients, "kernel_drops": dropped, "benign_activities": dict(user_stats),
+            "events": sum(1 for e in ctx.events)}
