@@ -56,9 +56,10 @@ def analyse_for_view(path: Path, *, options: dict[str, Any], progress, cancel): 
         progress(0, None, "summarising")
         from ids_desktop.core.analysis import get_bundle
 
+        from ids_desktop.core.report.export import headline_metrics
+
         meta = dict(get_bundle(analysis.summary["model"], analysis.result.feature_format).metadata)
-        binary = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
-        meta["headline"] = {k: binary[k] for k in ("f1", "far") if isinstance(binary.get(k), (int, float))}
+        meta["headline"] = headline_metrics(meta)
         overview = build_report(
             analysis.flows, source=path, input_format=analysis.result.format, model_meta=meta, top_n=0
         )

@@ -116,7 +116,7 @@ def export_reports(
         bundle = get_bundle(model, analysis.result.feature_format)
         meta = dict(bundle.metadata)
         meta.setdefault("version", f"{str(meta.get('model_sha256', ''))[:12]} (model.keras SHA-256)")
-        meta.setdefault("headline", _headline(meta))
+        meta.setdefault("headline", headline_metrics(meta))
         meta.setdefault("card_summary", _card_summary(Path(bundle.path)))
         report = build_report(
             analysis.flows,
@@ -132,7 +132,8 @@ def export_reports(
     return written
 
 
-def _headline(meta: dict[str, Any]) -> dict[str, float]:
+def headline_metrics(meta: dict[str, Any]) -> dict[str, float]:
+    """A bundle's test-split headline (hybrid attack F1, FAR, ROC-AUC) from its metadata."""
     binary = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
     return {k: float(binary[k]) for k in ("f1", "far", "roc_auc") if isinstance(binary.get(k), (int, float))}
 
