@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--row", type=int, required=True, help="0-based row of the flow in the file's flow table")
     p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
-    p.add_argument("--samples", type=int, help="LIME samples (default 3000)")
+    p.add_argument("--samples", type=int, help="LIME samples (default 10000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--png", help="draw the explanation chart to this PNG")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")

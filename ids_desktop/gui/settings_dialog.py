@@ -21,7 +21,7 @@ from ids_desktop.config import DEFAULTS
 KEYS = {
     "model": ("analysis/model", "auto"),
     "threshold": ("analysis/threshold", None),
-    "lime_samples": ("analysis/lime_samples", 3000),
+    "lime_samples": ("analysis/lime_samples", 10000),
     "idle_timeout": ("analysis/idle_timeout", DEFAULTS.idle_timeout),
     "active_timeout": ("analysis/active_timeout", DEFAULTS.active_timeout),
 }

@@ -16,7 +16,7 @@ from ids_desktop.core.model import sequences
 from ids_desktop.errors import ModelError
 
 BACKGROUND_FILE = "background.npy"
-DEFAULT_SAMPLES = 3000
+DEFAULT_SAMPLES = 10000
 
 #: Feature-name hints for units: suffix or exact CIC names -> (unit, factor to seconds or None).
 _TIME_UNITS = (("_ms", "ms"), ("Duration", "µs"), ("IAT", "µs"), ("Active", "µs"), ("Idle", "µs"))
@@ -176,7 +176,7 @@ class BundleExplainer:
             tensor = np.empty((*x.shape, 2), dtype=np.float32)
             tensor[..., 0] = x
             tensor[..., 1] = mask[None, :, None]
-            out = predict_batches(self.bundle.model, tensor, batch=2048, predictor=self._predictor)
+            out = predict_batches(self.bundle.model, tensor, batch=max(1, len(tensor)), predictor=self._predictor)
             probs = out[0] if isinstance(out, list) else out
             return probs[:, -1, :]
 
