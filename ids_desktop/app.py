@@ -22,9 +22,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # first: nfstream starts worker processes in frozen builds
     argv = list(sys.argv[1:] if argv is None else argv)
-    from ids_desktop.cli import quiet_native_logs
-
-    quiet_native_logs()
     args = parse_args(argv)
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication

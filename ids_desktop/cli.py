@@ -169,9 +169,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             )
             evaluation = None
             if args.report and result.labelled:
-                from ids_desktop.core.analysis import evaluate
+                from ids_desktop.core.analysis import evaluate, evaluate_flows
 
-                evaluation = evaluate(result, model=args.model)
+                # Verdicts at the bundle's own threshold are already there: reuse them.
+                evaluation = (
+                    evaluate_flows(result, flows, summary["model"])
+                    if args.threshold is None
+                    else evaluate(result, model=args.model)
+                )
             export_reports(Analysis(result, flows, summary), request, evaluation=evaluation, progress=bar)
     finally:
         bar.close()
@@ -192,7 +197,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from ids_desktop.core.analysis import analyze, get_bundle
+    from ids_desktop.core.analysis import get_bundle
     from ids_desktop.core.explain.service import DEFAULT_SAMPLES, BundleExplainer
     from ids_desktop.core.ingest import ingest
     from ids_desktop.errors import InputError
@@ -203,8 +208,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         result = ingest(args.path, progress=bar)
         if not 0 <= args.row < len(result.frame):
             raise InputError(f"--row {args.row} is outside the file's {len(result.frame):,} flows (0-based)")
-        summary, _ = analyze(result, model=args.model, progress=bar)
-        bundle = get_bundle(summary["model"], result.feature_format)
+        bundle = get_bundle(args.model, result.feature_format)  # LIME queries the model itself
         t0 = time.perf_counter()
         explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=args.samples or DEFAULT_SAMPLES)
         exp = explainer.explain_row(args.row, seed=args.seed)
@@ -419,18 +423,9 @@ def _write_crash_log() -> Path | None:
         return None
 
 
-def quiet_native_logs() -> None:
-    """Keep TensorFlow's C++ start-up chatter off stderr (errors must stay one line)."""
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GLOG_minloglevel", "3")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``ids-desktop-cli``)."""
     multiprocessing.freeze_support()  # nfstream starts worker processes; frozen builds need this
-    quiet_native_logs()
     code = run(argv)
     sys.stdout.flush()
     return code

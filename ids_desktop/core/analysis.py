@@ -157,22 +157,45 @@ def evaluate(
     if not result.labelled:
         raise InputError("the input has no labels; evaluate needs a labelled file (use analyze)")
     check_cancel(cancel)
-    bundle = get_bundle(model, result.feature_format, models_dir)
+    bundle = get_bundle(model, result.feature_format)
     scores = _score(result, bundle, None, progress, cancel)
-    frame = result.frame
+    return _metrics(result.frame, bundle.name, scores.flagged, scores.pred_score, scores.pred_class)
+
+
+def evaluate_flows(result: IngestResult, flows: pd.DataFrame, model: str) -> dict[str, Any]:
+    """:func:`evaluate`'s report from an already scored frame (``analyze``'s output).
+
+    The GUI and ``analyze --report`` have the verdicts already; scoring the file a second
+    time would double the work. ``flows`` must come from ``analyze`` at the bundle's own
+    threshold for the numbers to equal ``evaluate``'s.
+    """
+    if not result.labelled:
+        raise InputError("the input has no labels; evaluate needs a labelled file (use analyze)")
+    return _metrics(
+        flows,
+        model,
+        flows["flagged"].to_numpy(dtype=bool),
+        flows["pred_score"].to_numpy(dtype="float64"),
+        flows["pred_class"].to_numpy(dtype=object),
+    )
+
+
+def _metrics(
+    frame: pd.DataFrame, model: str, flagged: np.ndarray, pred_score: np.ndarray, pred_class: np.ndarray
+) -> dict[str, Any]:
     has = frame["label_binary"].notna().to_numpy()
     y = frame["label_binary"].to_numpy(dtype="float64", na_value=np.nan)[has].astype(int)
     truth = frame["label_class"].astype("string").fillna(
         frame["label_binary"].map({0: BENIGN, 1: UNKNOWN_ATTACK}).astype("string")
     ).to_numpy(dtype=object)[has]
-    pred = scores.pred_class[has].astype(object)
+    pred = pred_class[has].astype(object)
     familyless = truth == UNKNOWN_ATTACK
     pred = np.where(familyless & (pred != BENIGN), UNKNOWN_ATTACK, pred)
     labels = sorted(set(truth.tolist()) | set(pred.tolist()), key=lambda c: (c != BENIGN, c))
     return {
-        "model": bundle.name,
+        "model": model,
         "n": int(has.sum()),
-        "binary": M.binary_metrics(y, scores.flagged[has], scores.pred_score[has]),
+        "binary": M.binary_metrics(y, flagged[has], pred_score[has]),
         "per_class": M.per_class(truth, pred, labels),
         "confusion": M.confusion(truth, pred, labels),
     }

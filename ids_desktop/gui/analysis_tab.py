@@ -420,10 +420,15 @@ class AnalysisTab(QWidget):
 
     # --- evaluation ------------------------------------------------------------------------
     def _start_evaluation(self) -> None:
-        from ids_desktop.core.analysis import evaluate
+        from ids_desktop.core.analysis import evaluate, evaluate_flows
 
-        assert self.analysis is not None and self.analysis.summary is not None
-        worker = Worker(evaluate, self.analysis.result, model=self.analysis.summary["model"])
+        analysis = self.analysis
+        assert analysis is not None and analysis.summary is not None
+        if self.options.get("threshold") is None:  # verdicts at the bundle's threshold: reuse them
+            worker = Worker(lambda *, progress, cancel: evaluate_flows(
+                analysis.result, analysis.flows, analysis.summary["model"]))
+        else:
+            worker = Worker(evaluate, analysis.result, model=analysis.summary["model"])
         worker.signals.result_ready.connect(self._on_evaluated)
         worker.signals.errored.connect(lambda exc: self.evaluation.set_failed(str(exc)))
         worker.signals.finished.connect(self._eval_finished)

@@ -73,6 +73,15 @@ def test_analyze_on_shared_file(rel, ingested) -> None:
     assert sum(summary["by_class"].values()) == summary["flagged"]
 
 
+def test_evaluate_flows_equals_evaluate(ingested) -> None:
+    """Reusing analyze's verdicts (GUI, analyze --report) gives evaluate's exact report."""
+    from ids_desktop.core.analysis import analyze, evaluate, evaluate_flows
+
+    result = ingested("nsl_kdd/KDDTrain+_20Percent.txt")
+    summary, flows = analyze(result, models_dir=MODELS)
+    assert evaluate_flows(result, flows, summary["model"]) == evaluate(result, models_dir=MODELS)
+
+
 def test_bundles_load_and_list() -> None:
     from ids_desktop.core.model.bundle import list_bundles, load_bundle
 

@@ -67,3 +67,18 @@ def test_selecting_a_flagged_row_explains_it(window, qtbot, tmp_path: Path) -> N
     exp = blocker.args[0]
     assert exp.contributions and exp.sentence
     assert tab.chart.labels == [c.display for c in exp.contributions]
+
+
+def test_labelled_input_gets_an_evaluation_tab(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.core.model.bundle import default_models_dir
+
+    if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
+        pytest.skip("no unsw-nb15 bundle")
+    path = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1)])
+    tab = window.open_path(path)
+    with qtbot.waitSignal(tab.evaluated, timeout=120_000) as blocker:
+        pass
+    report = blocker.args[0]
+    assert set(report) == {"model", "n", "binary", "per_class", "confusion"}
+    assert report["n"] == 3
+    assert tab.pages.tabText(tab.pages.count() - 1) == "Evaluation"

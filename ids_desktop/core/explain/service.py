@@ -18,7 +18,7 @@ from ids_desktop.errors import ModelError
 BACKGROUND_FILE = "background.npy"
 DEFAULT_SAMPLES = 10000
 
-#: Feature-name hints for units: suffix or exact CIC names -> (unit, factor to seconds or None).
+#: (name hint, unit) for time features: a suffix (``_ms``, nfstream) or a CIC name part (µs).
 _TIME_UNITS = (("_ms", "ms"), ("Duration", "µs"), ("IAT", "µs"), ("Active", "µs"), ("Idle", "µs"))
 
 

@@ -108,10 +108,11 @@ def explanation_drawing(contributions: list[tuple[str, float]], width: float, he
     drawing = Drawing(width, height)
     from ids_desktop.core.explain.chart import spec_from_pairs
 
-    items = [(label, weight) for label, weight, _ in spec_from_pairs(contributions).bars]
-    colour = {label: c for label, _, c in spec_from_pairs(contributions).bars}
-    if not items:
+    bars = spec_from_pairs(contributions).bars
+    if not bars:
         return drawing
+    items = [(label, weight) for label, weight, _ in bars]
+    colour = {label: c for label, _, c in bars}
     label_w = width * 0.45
     mid = label_w + (width - label_w) / 2
     span = (width - label_w) / 2 - 4
