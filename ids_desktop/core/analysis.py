@@ -157,7 +157,7 @@ def evaluate(
     if not result.labelled:
         raise InputError("the input has no labels; evaluate needs a labelled file (use analyze)")
     check_cancel(cancel)
-    bundle = get_bundle(model, result.feature_format)
+    bundle = get_bundle(model, result.feature_format, models_dir)
     scores = _score(result, bundle, None, progress, cancel)
     return _metrics(result.frame, bundle.name, scores.flagged, scores.pred_score, scores.pred_class)
 
