@@ -216,7 +216,7 @@ def tiny_bundle(tmp_path_factory):
 @pytest.mark.slow
 def test_training_writes_a_complete_bundle(tiny_bundle) -> None:
     out, meta, _ = tiny_bundle
-    assert {p.name for p in out.iterdir()} >= {"model.keras", "metadata.json", "MODEL_CARD.md",
+    assert {p.name for p in out.iterdir()} >= {"model.keras", "model.onnx", "metadata.json", "MODEL_CARD.md",
                                                "background.npy"}
     bg = np.load(out / "background.npy", allow_pickle=False)
     assert bg.ndim == 3 and bg.shape[1:] == (meta["seq_len"], meta["n_inputs"])
@@ -251,7 +251,7 @@ def test_round_trip_with_safe_mode_gives_same_predictions(tiny_bundle) -> None:
     from ids_desktop.core.model.network import predict_batches
 
     out, meta, frame = tiny_bundle
-    bundle = load_bundle(out)  # load_model(..., safe_mode=True) inside
+    bundle = load_bundle(out, backend="keras")  # load_model(..., safe_mode=True) inside
     x = bundle.features(frame, temporal=True)
     w = bundle.windows(frame, temporal=True)
     xt = sequences.to_tensor(x, w)
@@ -262,6 +262,43 @@ def test_round_trip_with_safe_mode_gives_same_predictions(tiny_bundle) -> None:
     # Same weights; separately compiled graphs may differ in the last float bit.
     np.testing.assert_allclose(fresh[0], loaded[0], rtol=0, atol=1e-6)
     np.testing.assert_allclose(fresh[1], loaded[1], rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_onnx_export_gives_the_keras_verdicts(tiny_bundle) -> None:
+    """The app scores model.onnx; it must match model.keras within 1e-5 on validation data."""
+    from ids_desktop.core.model.bundle import load_bundle
+    from ids_desktop.core.model.runtime import max_prob_diff
+    from ids_desktop.core.model.training import validation_inputs
+
+    out, meta, frame = tiny_bundle
+    on_disk = json.loads((out / "metadata.json").read_text())
+    assert on_disk["onnx_check"]["max_abs_prob_diff"] <= 1e-5
+    onnx_b, keras_b = load_bundle(out), load_bundle(out, backend="keras")
+    assert onnx_b.backend == "onnx" and onnx_b.model is None and keras_b.backend == "keras"
+    x_val = validation_inputs(frame, on_disk, temporal=True)
+    assert len(x_val) > 0
+    assert max_prob_diff(onnx_b.runner, keras_b.runner, x_val) <= 1e-5
+    a = onnx_b.score(frame, temporal=True)
+    b = keras_b.score(frame, temporal=True)
+    assert np.array_equal(a.flagged, b.flagged)
+    np.testing.assert_allclose(a.anomaly_score, b.anomaly_score, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_tampered_onnx_export_is_refused(tiny_bundle, tmp_path) -> None:
+    from ids_desktop.core.model.bundle import load_bundle
+
+    out, _, _ = tiny_bundle
+    bad = tmp_path / "onnx"
+    shutil.copytree(out, bad)
+    with open(bad / "model.onnx", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_bundle(bad)
+    (bad / "model.onnx").unlink()
+    with pytest.raises(ModelError, match="no verified ONNX export"):
+        load_bundle(bad, backend="onnx")
 
 
 @pytest.mark.slow

@@ -127,7 +127,6 @@ class BundleExplainer:
             self.hosts, self.times = sequences.host_time_keys(frame)
         else:
             self.hosts = self.times = None
-        self._predictor: Any = None
 
     def to_lime(self, x: np.ndarray) -> np.ndarray:
         """Model inputs ``(..., F_model)`` -> LIME space: one-hot groups become category codes."""
@@ -166,19 +165,12 @@ class BundleExplainer:
         return out
 
     def _predict_fn(self, mask: np.ndarray) -> Any:
-        from ids_desktop.core.model.network import compiled_predictor, predict_batches
-
-        if self._predictor is None:
-            self._predictor = compiled_predictor(self.bundle.model)
-
         def predict(z: np.ndarray) -> np.ndarray:
             x = self.from_lime(z)
             tensor = np.empty((*x.shape, 2), dtype=np.float32)
             tensor[..., 0] = x
             tensor[..., 1] = mask[None, :, None]
-            out = predict_batches(self.bundle.model, tensor, batch=max(1, len(tensor)), predictor=self._predictor)
-            probs = out[0] if isinstance(out, list) else out
-            return probs[:, -1, :]
+            return self.bundle.runner(tensor)[0][:, -1, :]
 
         return predict
 

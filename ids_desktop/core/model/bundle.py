@@ -51,13 +51,26 @@ class Scores:
 
 
 class Bundle:
-    """A loaded bundle: the Keras model, its preprocessing and decision thresholds.
+    """A loaded bundle: the network's runner, its preprocessing and decision thresholds.
 
     Use :func:`load_bundle`; ``__init__`` only stores what it is given.
+
+    Attributes
+    ----------
+    runner
+        ``runner(x)`` -> ``[probs, recon]`` for model inputs ``x`` ``(n, T, F, 2)``: an
+        :class:`~ids_desktop.core.model.runtime.OnnxRunner` or a ``KerasRunner``.
+    backend
+        ``"onnx"`` or ``"keras"``.
+    model
+        The Keras model when the backend is Keras, else ``None``.
     """
 
-    def __init__(self, path: Path, model: Any, metadata: dict[str, Any]) -> None:
+    def __init__(self, path: Path, runner: Any, metadata: dict[str, Any], *,
+                 backend: str = "onnx", model: Any = None) -> None:
         self.path = path
+        self.runner = runner
+        self.backend = backend
         self.model = model
         self.metadata = metadata
         self.preprocessor = Preprocessor.from_json(metadata["preprocessing"])
@@ -66,7 +79,6 @@ class Bundle:
         self.stride = int(metadata.get("stride", self.seq_len))
         self.threshold = float(metadata["threshold"])
         self.anomaly_threshold = float(metadata["anomaly_threshold"])
-        self._predictor: Any = None
 
     @property
     def name(self) -> str:
@@ -143,16 +155,12 @@ class Bundle:
         cancel: object | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities ``(W, T, C)`` and reconstructions ``(W, T, F)`` per window."""
-        from ids_desktop.core.model.network import compiled_predictor, predict_batches
-
-        if self._predictor is None:
-            self._predictor = compiled_predictor(self.model)
         n_w = len(windows)
         probs_parts, recon_parts = [], []
         for start in range(0, n_w, CHUNK_WINDOWS):
             check_cancel(cancel)
             chunk = sequences.to_tensor(x, windows[start : start + CHUNK_WINDOWS])
-            probs, recon = predict_batches(self.model, chunk, batch=4096, predictor=self._predictor)
+            probs, recon = self.runner(chunk)[:2]
             probs_parts.append(probs)
             recon_parts.append(recon)
             if progress is not None:
@@ -214,18 +222,49 @@ def verify_bundle(path: Path, meta: dict[str, Any]) -> None:
                          f"preprocessing gives {pre.n_outputs}")
 
 
-def load_bundle(path: str | Path) -> Bundle:
-    """Load and verify the bundle folder ``path`` (Keras ``safe_mode=True``).
+def load_bundle(path: str | Path, backend: str = "auto") -> Bundle:
+    """Load and verify the bundle folder ``path``.
+
+    Parameters
+    ----------
+    path
+        The bundle folder.
+    backend
+        ``"auto"`` scores the verified ONNX export when the bundle has one (no TensorFlow
+        import) and falls back to Keras; ``"onnx"`` requires the export; ``"keras"`` loads
+        ``model.keras`` (``safe_mode=True``), as training and the export check do.
 
     Raises
     ------
     ModelError
-        When the folder is not a bundle, its hash or features disagree with the metadata,
-        or Keras cannot load the model.
+        When the folder is not a bundle, a file's hash or the features disagree with the
+        metadata, or the runtime cannot load the model.
     """
+    from ids_desktop.core.model.runtime import ONNX_FILE, OnnxRunner
+
     path = Path(path)
     meta = read_metadata(path)
     verify_bundle(path, meta)
+    pre = Preprocessor.from_json(meta["preprocessing"])
+    onnx_path = path / ONNX_FILE
+    has_onnx = onnx_path.is_file() and bool(meta.get("onnx_sha256"))
+    if backend == "onnx" and not has_onnx:
+        raise ModelError(f"{path}: the bundle has no verified ONNX export ({ONNX_FILE}); "
+                         "run scripts/export_onnx.py")
+    if backend in ("auto", "onnx") and has_onnx:
+        digest = sha256_file(onnx_path)
+        if digest != meta["onnx_sha256"]:
+            raise ModelError(
+                f"{onnx_path}: SHA-256 {digest[:12]}... does not match the bundle's metadata "
+                f"({str(meta['onnx_sha256'])[:12]}...); the model file was changed or "
+                "corrupted. Re-export it (scripts/export_onnx.py) or restore the bundle."
+            )
+        runner = OnnxRunner(onnx_path)
+        shape = runner.input_shape
+        if len(shape) != 4 or shape[1] != int(meta["seq_len"]) or shape[2] != pre.n_outputs:
+            raise ModelError(f"{path}: model input shape does not match the bundle's metadata")
+        return Bundle(path, runner, meta, backend="onnx")
+    from ids_desktop.core.model.runtime import KerasRunner
     from ids_desktop.core.tf_import import keras as quiet_keras
 
     keras = quiet_keras()  # late and quiet: TensorFlow import costs seconds and chatters on fd 2
@@ -235,10 +274,9 @@ def load_bundle(path: str | Path) -> Bundle:
     except Exception as exc:  # Keras raises many types for a bad file
         raise ModelError(f"{path / MODEL_FILE}: Keras cannot load it ({exc})") from None
     n_in = int(model.inputs[0].shape[2])
-    pre = Preprocessor.from_json(meta["preprocessing"])
     if n_in != pre.n_outputs or int(model.inputs[0].shape[1]) != int(meta["seq_len"]):
         raise ModelError(f"{path}: model input shape does not match the bundle's metadata")
-    return Bundle(path, model, meta)
+    return Bundle(path, KerasRunner(model), meta, backend="keras", model=model)
 
 
 def list_bundles(models_dir: str | Path | None = None) -> list[dict[str, Any]]:

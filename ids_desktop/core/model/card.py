@@ -61,6 +61,18 @@ def target_lines(meta: dict[str, Any]) -> list[str]:
     return out
 
 
+def _runtime_lines(meta: dict[str, Any]) -> list[str]:
+    check = meta.get("onnx_check")
+    if not check:
+        return ["- Runtime: Keras (`model.keras`); no ONNX export in this bundle."]
+    return [
+        f"- Runtime: the app scores `model.onnx` with onnxruntime (no TensorFlow at run time). "
+        f"`model.keras` stays the source of truth; the export was checked on "
+        f"{check['windows']:,} {check['inputs']} windows: max |P_onnx - P_keras| = "
+        f"{check['max_abs_prob_diff']:.1e} (limit 1e-5)."
+    ]
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The full model card text for ``meta`` (a bundle's metadata)."""
     rows = meta["rows"]
@@ -83,6 +95,7 @@ def model_card(meta: dict[str, Any]) -> str:
            " The training table has no per-flow timestamps, so every flow's sequence is the "
            "flow alone (T = 1); the convolution still runs across the feature axis."),
         f"- Classes: {', '.join(meta['classes'])}.",
+        *_runtime_lines(meta),
         f"- Decision: flagged when P(attack) >= {_f(meta['threshold'])} or the anomaly score >= "
         f"{_f(meta['anomaly_threshold'])}; both thresholds chosen on the validation split.",
         "",

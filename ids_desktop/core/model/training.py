@@ -240,7 +240,8 @@ def train_frame(
         "train_seconds": round(time.perf_counter() - t_start, 1),
     }
     if out_dir is not None:
-        write_bundle(Path(out_dir), hybrid.model, meta, background=ctx.background(seq_len))
+        write_bundle(Path(out_dir), hybrid.model, meta, background=ctx.background(seq_len),
+                     check_inputs=ctx.tensors(ctx.windows(split.val, seq_len))[0])
     meta["_model"] = hybrid.model
     return meta
 
@@ -276,18 +277,32 @@ def library_versions() -> dict[str, str]:
 
 
 def write_bundle(
-    out_dir: Path, model: Any, meta: dict[str, Any], *, background: np.ndarray | None = None
+    out_dir: Path,
+    model: Any,
+    meta: dict[str, Any],
+    *,
+    background: np.ndarray | None = None,
+    check_inputs: np.ndarray | None = None,
 ) -> None:
-    """Save ``model.keras``, the explanation background, ``metadata.json``, the model card.
+    """Save ``model.keras``, its checked ONNX export, the background, metadata and card.
 
     ``background`` is a ``(n, T, F)`` sample of scaled training sequences (plain ``.npy``,
-    no pickle) that LIME explanations perturb towards.
+    no pickle) that LIME explanations perturb towards. ``check_inputs`` (the validation
+    windows) are where the ONNX export must match Keras (see
+    :func:`ids_desktop.core.model.runtime.export_onnx`); without them no export is written.
     """
+    from ids_desktop.core.model.runtime import ONNX_FILE, export_onnx
+
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE
     model.save(model_path)
     meta = {k: v for k, v in meta.items() if not k.startswith("_")}
     meta["model_sha256"] = sha256_file(model_path)
+    if check_inputs is not None:
+        diff = export_onnx(model, out_dir / ONNX_FILE, check_inputs)
+        meta["onnx_sha256"] = sha256_file(out_dir / ONNX_FILE)
+        meta["onnx_check"] = {"inputs": "validation split", "windows": int(len(check_inputs)),
+                              "max_abs_prob_diff": diff}
     if background is not None:
         bg_path = out_dir / BACKGROUND_FILE
         np.save(bg_path, background.astype(np.float32), allow_pickle=False)
@@ -373,6 +388,33 @@ def grouped_split(data: pd.DataFrame, cols: list[str], opts: TrainOptions, seed:
              .groupby("g")["c"].nunique().gt(1).sum()
          )},
     )
+
+
+def validation_inputs(frame: pd.DataFrame, meta: dict[str, Any], *, temporal: bool = False) -> np.ndarray:
+    """Rebuild a bundle's validation-split model inputs ``(n, T, F, 2)`` from its training data.
+
+    Repeats :func:`train_frame`'s preparation, deduplication and split with the seed and
+    options saved in ``meta``, then scales with the bundle's own preprocessing.
+    """
+    known = set(TrainOptions.__dataclass_fields__)
+    opts = TrainOptions(**{k: (tuple(v) if isinstance(v, list) else v)
+                           for k, v in meta.get("options", {}).items() if k in known})
+    seed = int(meta.get("seed", 0))
+    data = _prepare(frame, temporal)
+    numeric, categorical = select_features(data, meta["feature_format"])
+    data, _ = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
+    split = grouped_split(data, numeric + categorical, opts, seed)
+    pre = Preprocessor.from_json(meta["preprocessing"])
+    x = pre.transform(data)
+    seq_len = int(meta["seq_len"])
+    rows = split.val
+    if seq_len == 1:
+        w = rows[:, None].astype(np.int64)
+    else:
+        hosts, times = sequences.host_time_keys(data)
+        w = sequences.build_windows(hosts[rows], times[rows], seq_len)
+        w = np.where(w == sequences.PAD, sequences.PAD, rows[np.clip(w, 0, None)])
+    return sequences.to_tensor(x, w)
 
 
 # --------------------------------------------------------------------------------------------

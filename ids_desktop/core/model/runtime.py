@@ -1,0 +1,135 @@
+"""Run a bundle's network without TensorFlow: an ONNX export scored by onnxruntime.
+
+TensorFlow/Keras define and train the hybrid (``model.keras`` stays the source of truth in
+each bundle). The app, LIME and the frozen installer score the ``model.onnx`` export instead:
+onnxruntime imports in a fraction of a second, releases the GIL while it computes (the GUI's
+event loop keeps running during an analysis) and is a tenth of TensorFlow's size.
+
+Every export is checked against the Keras model before it is written (:func:`export_onnx`)
+and the bundle records the largest probability difference it measured.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ids_desktop.errors import ModelError
+
+ONNX_FILE = "model.onnx"
+#: Largest tolerated |p_onnx - p_keras| on the check inputs.
+MAX_ABS_DIFF = 1e-5
+#: Windows per runtime call; bounds the activations' memory.
+RUN_BATCH = 4096
+
+
+class OnnxRunner:
+    """A loaded ONNX export: ``runner(x)`` -> list of numpy outputs, Keras output order.
+
+    Parameters
+    ----------
+    path
+        The ``.onnx`` file.
+    threads
+        Intra-op threads (``None``: onnxruntime's default, one per core).
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover - onnxruntime is a dependency
+            raise ModelError(f"onnxruntime is not installed ({exc})") from None
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        try:
+            self.session = ort.InferenceSession(
+                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(f"{path}: onnxruntime cannot load it ({exc})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.input_shape = list(self.session.get_inputs()[0].shape)
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if len(x) <= RUN_BATCH:
+            return list(self.session.run(self.output_names, {self.input_name: x}))
+        parts = [self.session.run(self.output_names, {self.input_name: x[i : i + RUN_BATCH]})
+                 for i in range(0, len(x), RUN_BATCH)]
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(self.output_names))]
+
+
+class KerasRunner:
+    """The Keras model behind the same call shape as :class:`OnnxRunner` (training, checks)."""
+
+    def __init__(self, model: Any) -> None:
+        from ids_desktop.core.model.network import compiled_predictor
+
+        self.model = model
+        self._predictor = compiled_predictor(model)
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        from ids_desktop.core.model.network import predict_batches
+
+        out = predict_batches(self.model, x, batch=RUN_BATCH if len(x) > RUN_BATCH else max(len(x), 1),
+                              predictor=self._predictor)
+        return out if isinstance(out, list) else [out]
+
+
+def export_onnx(model: Any, path: str | Path, check_inputs: np.ndarray) -> float:
+    """Export the Keras ``model`` to ONNX at ``path`` and check it against Keras.
+
+    Parameters
+    ----------
+    model
+        A Keras model (the hybrid: outputs class probabilities and reconstructions).
+    path
+        Where to write the ``.onnx`` file (written to a temporary name, then renamed).
+    check_inputs
+        Model inputs ``(n, T, F, 2)`` on which both must agree (the validation windows).
+
+    Returns
+    -------
+    float
+        The largest absolute difference in class probabilities on ``check_inputs``.
+
+    Raises
+    ------
+    ModelError
+        When the export fails or differs by more than :data:`MAX_ABS_DIFF`.
+    """
+    from ids_desktop.core.tf_import import keras as quiet_keras
+
+    quiet_keras()
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.onnx")
+    try:
+        try:
+            model(check_inputs[:1], training=False)  # a loaded model must be built by a call
+            model.export(str(tmp), format="onnx", verbose=False)
+        except Exception as exc:  # tf2onnx raises many types
+            raise ModelError(f"ONNX export failed ({exc})") from None
+        diff = max_prob_diff(KerasRunner(model), OnnxRunner(tmp), check_inputs)
+        if not diff <= MAX_ABS_DIFF:
+            raise ModelError(f"the ONNX export differs from the Keras model by {diff:.2e} "
+                             f"(> {MAX_ABS_DIFF:.0e})")
+        os.replace(tmp, path)
+        return diff
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def max_prob_diff(a: Any, b: Any, x: np.ndarray, batch: int = RUN_BATCH) -> float:
+    """Largest |p_a - p_b| of the first output (class probabilities) over ``x``."""
+    worst = 0.0
+    for start in range(0, len(x), batch):
+        chunk = x[start : start + batch]
+        pa, pb = a(chunk)[0], b(chunk)[0]
+        worst = max(worst, float(np.max(np.abs(pa - pb))) if pa.size else 0.0)
+    return worst
