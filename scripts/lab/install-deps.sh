@@ -12,6 +12,7 @@ PKGS=(
   dnsmasq-base dnsutils
   curl wget
   nmap hping3 hydra medusa sqlmap slowhttptest iodine
+  tshark
 )
 
 if [ "$(id -u)" != 0 ]; then
