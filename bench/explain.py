@@ -29,7 +29,10 @@ INPUTS = {
     "unsw-nb15": SHARED / "unsw_nb15" / "UNSW_NB15_training-set.dev80.csv.gz",
     "nsl-kdd": SHARED / "nsl_kdd" / "KDDTrain+_20Percent.txt",
     "ton-iot": SHARED / "ton_iot" / "train_test_network.dev80.csv.gz",
-    "pcap": REPO / "resources" / "demo" / "demo.pcap",
+    # Real attack tools' traffic from the traffic lab when a run exists, else the demo capture.
+    "pcap": next(
+        (p for p in sorted(Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data")).glob(
+            "*/pcaps/attacks-only.pcap"))), REPO / "resources" / "demo" / "demo.pcap"),
 }
 
 

@@ -61,6 +61,11 @@ def worker(mode: str, files: list[str]) -> dict:
     from ids_desktop.config import DEFAULTS
     from ids_desktop.core.ingest import ingest
 
+    if mode == "verdicts":  # capture to verdicts: ingest + the auto-chosen bundle (bench/capture_model.py)
+        import onnxruntime  # noqa: F401  (imports are not the work being timed)
+
+        from ids_desktop.core.workflow import run_analysis
+
     idle, active = int(DEFAULTS.idle_timeout), int(DEFAULTS.active_timeout)
     flows = packets = 0
     peak_cache = 0
@@ -74,6 +79,11 @@ def worker(mode: str, files: list[str]) -> dict:
             for flow in streamer:
                 flows += 1
                 packets += flow.bidirectional_packets
+        elif mode == "verdicts":
+            analysis = run_analysis(path)
+            flows += len(analysis.flows)
+            packets += int(analysis.result.meta["packets_in_flows"])
+            flagged = int(analysis.flows["flagged"].sum())
         else:
             result = ingest(path)
             flows += len(result.frame)
@@ -94,6 +104,7 @@ def worker(mode: str, files: list[str]) -> dict:
         "maxrss_self_mb": me.ru_maxrss / 1024,
         "maxrss_children_mb": children.ru_maxrss / 1024,
         "peak_cache_flows": peak_cache,
+        **({"flagged": flagged, "bundle": analysis.summary.get("model")} if mode == "verdicts" else {}),
     }
 
 
@@ -263,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-shared", action="store_true")
-    parser.add_argument("--worker", choices=("app", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("app", "bare", "verdicts"), help=argparse.SUPPRESS)
     parser.add_argument("--files-from", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:

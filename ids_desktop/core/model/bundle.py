@@ -267,7 +267,13 @@ def load_bundle(path: str | Path, backend: str = "auto") -> Bundle:
     from ids_desktop.core.model.runtime import KerasRunner
     from ids_desktop.core.tf_import import keras as quiet_keras
 
-    keras = quiet_keras()  # late and quiet: TensorFlow import costs seconds and chatters on fd 2
+    try:
+        keras = quiet_keras()  # late and quiet: TensorFlow import costs seconds, chatters on fd 2
+    except ImportError:
+        raise ModelError(
+            f"{path}: the bundle has no ONNX export ({ONNX_FILE}) and this installation has no "
+            "TensorFlow to load model.keras; re-export it with scripts/export_onnx.py"
+        ) from None
 
     try:
         model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)

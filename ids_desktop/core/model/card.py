@@ -73,6 +73,77 @@ def _runtime_lines(meta: dict[str, Any]) -> list[str]:
     ]
 
 
+def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
+    """The per-capture validation of a ``pcap`` bundle (``scripts/train_pcap.py``)."""
+    v = meta.get("capture_validation")
+    if not v:
+        return []
+    lines = [
+        "## Validation on real captures (issue 5)",
+        "",
+        "Measured by `scripts/train_pcap.py` on `../shared/data/pcaps/attack/*` and "
+        "`pcaps/benign/*`, flows extracted by the app's own capture ingest, per-flow truth from "
+        "`scripts/capture_truth.py` (attacker/victim addresses and a rule per capture, from "
+        "inspecting each capture; see its docstring). A capture counts as *found* when at least "
+        "one of its attack flows is flagged and the most frequent predicted family among them "
+        "is one the truth table accepts; for a family absent from training the anomaly-only "
+        "verdict `attack` also counts.",
+        "",
+        "### Choosing the training source",
+        "",
+        "| source | attack captures found | flow-visible, undisputed found | benign flows flagged |",
+        "|---|---|---|---|",
+    ]
+    for name, s in v["sources"].items():
+        lines.append(
+            f"| {name}{' (chosen)' if name == v['chosen'] else ''} | {s['found']}/{s['attack_captures']} "
+            f"({s['found_share']:.0%}) | {s['visible_found']}/{s['visible_captures']} "
+            f"({s['visible_found_share']:.0%}) | {s['benign_flagged']:,}/{s['benign_flows']:,} "
+            f"({s['benign_flag_rate']:.2%}) |"
+        )
+    lines += ["", f"Rule: {v['rule']}.", ""]
+    if v.get("folds"):
+        lines += [
+            f"The chosen source trains on the reported captures, so every row below comes "
+            f"from one of {len(v['folds'])} fold models that did not see that capture "
+            "(captures split into folds at random, seeded).",
+            "",
+        ]
+    lines += [
+        f"### Per capture ({v['chosen']})",
+        "",
+        "| capture | truth family | flows | attack flows | attack flows flagged | top predicted "
+        "family | found | family in training | anomaly rise (median, x benign) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in v["rows"]:
+        if r["kind"] != "attack":
+            continue
+        note = " (disputed)" if r.get("disputed") else (" (not flow-visible)" if not r.get("flow_visible", True) else "")
+        ratio = r.get("anomaly_ratio")
+        lines.append(
+            f"| {r['capture']}{note} | {r['family']} | {r['flows']:,} | {r['attack_flows']:,} | "
+            f"{r['attack_flagged']:,} | {r['top_family'] or '-'} | {'yes' if r['found'] else 'no'} | "
+            f"{'no' if r['unseen_family'] else 'yes'} | {'n/a' if ratio is None else f'{ratio:.1f}'} |"
+        )
+    lines += ["", "| benign capture | flows | flagged | top predicted family |", "|---|---|---|---|"]
+    for r in v["rows"]:
+        if r["kind"] == "benign":
+            lines.append(f"| {r['capture']} | {r['flows']:,} | {r['flagged']:,} | {r['top_family'] or '-'} |")
+    seen = meta.get("training_captures_seen") or []
+    lines += [
+        "",
+        "### Captures the shipped bundle saw in training",
+        "",
+        ("- " + ", ".join(f"`{c}`" for c in seen)) if seen else
+        "- None of the reported captures (attack/ and benign/); `pcaps/benign-apps/*` and the "
+        "traffic lab's captures only." if "apps" in meta.get("training_source", "") else
+        "- None of the shared captures; the traffic lab's captures only.",
+        "",
+    ]
+    return lines
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The full model card text for ``meta`` (a bundle's metadata)."""
     rows = meta["rows"]
@@ -186,6 +257,7 @@ def model_card(meta: dict[str, Any]) -> str:
                 f"{_f(h.get('auc_classifier'), 3)} / {_f(h.get('auc_anomaly'), 3)} / "
                 f"{_f(t.get('auc'), 3)} |"
             )
+    lines += ["", *capture_validation_lines(meta)]
     lines += [
         "",
         "## Known limits",

@@ -111,13 +111,29 @@ def multiclass_accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
 
 
 def choose_threshold(
-    y_true: np.ndarray, score: np.ndarray, *, max_far: float, extra_flags: np.ndarray | None = None
+    y_true: np.ndarray,
+    score: np.ndarray,
+    *,
+    max_far: float,
+    extra_flags: np.ndarray | None = None,
+    rule: str = "f1",
 ) -> float:
     """The score threshold with the best attack F1 whose false-alarm rate stays <= ``max_far``.
 
     ``extra_flags`` are flows flagged anyway (by the anomaly score); they count towards the
-    F1 and the false-alarm rate. Use validation rows only.
+    F1 and the false-alarm rate. Use validation rows only. ``rule="recall"`` takes the most
+    sensitive threshold within the budget instead (for models that meet traffic unlike their
+    validation data, where the budget, not the in-domain F1, should set the operating point).
     """
+    if rule == "recall":
+        y = np.asarray(y_true).astype(bool)
+        s = np.asarray(score, dtype=np.float64)
+        extra = np.zeros(len(y), bool) if extra_flags is None else np.asarray(extra_flags, bool)
+        n_neg = max(int((~y).sum()), 1)
+        for t in np.unique(np.quantile(s, np.linspace(0.0, 1.0, 1001))):
+            if int((((s >= t) | extra) & ~y).sum()) / n_neg <= max_far:
+                return float(t)
+        return float(np.nextafter(s.max(), np.inf)) if len(s) else 0.5
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(score, dtype=np.float64)
     extra = np.zeros(len(y), bool) if extra_flags is None else np.asarray(extra_flags, bool)

@@ -25,6 +25,17 @@ IDENTITY_FEATURES: dict[str, tuple[str, ...]] = {
     "pcap": ("dst_port", "protocol", "application"),
 }
 
+#: nfstream columns the ``pcap`` bundle never uses: meter bookkeeping (``expiration_id``
+#: depends on the timeouts and on where the capture was cut), the environment (IP version,
+#: VLAN, tunnel), nDPI's confidence in its guess, and free-text strings an attacker controls
+#: (server names, fingerprints, user agents, content types): a one-hot of those would learn
+#: the lab's host names, not behaviour.
+PCAP_DROPS: frozenset[str] = frozenset(
+    {"expiration_id", "ip_version", "vlan_id", "tunnel_id", "application_is_guessed",
+     "application_confidence", "application_category_name", "requested_server_name",
+     "client_fingerprint", "server_fingerprint", "user_agent", "content_type"}
+)
+
 #: Feature names that must never reach a model whatever the adapter calls them.
 NEVER_FEATURES: frozenset[str] = frozenset(
     {"id", "src_ip", "dst_ip", "src_port", "ts", "stime", "ltime", "timestamp", "flow id",
@@ -181,6 +192,8 @@ def select_features(frame: pd.DataFrame, feature_format: str) -> tuple[list[str]
     for name in feature_columns(frame):
         low = name.strip().lower()
         if low in NEVER_FEATURES or (feature_format == "cic-ids2017" and name in CIC_CLEANED_DROPS):
+            continue
+        if feature_format == "pcap" and low in PCAP_DROPS:
             continue
         col = frame[name]
         if col.nunique(dropna=True) <= 1:

@@ -1,0 +1,414 @@
+"""Train the ``pcap`` bundle on nfstream flows and validate it capture by capture (issue 5).
+
+Training sources (all in nfstream's own feature domain, extracted by the app's capture ingest):
+
+- ``lab``: flow-labelled captures of the traffic lab (``scripts/lab``; real attack tools
+  against real servers in network namespaces), read from ``$IDS_LAB_DATA/<run>/flows``;
+- ``apps``: ``../shared/data/pcaps/benign-apps`` (177 captures of everyday applications);
+- ``captures``: the shared attack and benign captures, labelled per flow by
+  ``scripts/capture_truth.py``. They are also the captures we report on, so a model that
+  trains on them is only ever *reported* by folds: the captures are split into K folds and
+  each capture's row comes from the model trained without its fold.
+
+``--compare`` measures the three choices (lab / lab+apps / lab+apps+captures by folds) on the
+same per-capture validation and picks the source by a fixed rule (most attack captures found
+with benign captures flagged at <= 5 % of flows, then fewest benign flags); the shipped
+bundle is trained on the chosen source. Thresholds always come from the training run's own
+validation split, never from the reported captures.
+
+    python scripts/train_pcap.py --compare            # ~1 h on 2 cores: measure, choose, ship
+    python scripts/train_pcap.py --source lab+apps    # train and validate one choice
+
+Flows are cached (Parquet, outside the repository) in ``$IDS_FLOW_CACHE`` or
+``../flow-cache`` so repeated runs skip re-extraction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import capture_truth as truth  # noqa: E402  (a script beside this one)
+
+DATA = REPO.parent / "shared" / "data"
+SOURCES = ("lab", "lab+apps", "lab+apps+captures")
+#: Captures never trained on: no flow-visible attack, or ground truth in dispute.
+NEVER_TRAIN = {"arppoison.pcapng", "dos_win98_smb_netbeui.pcap"}
+BENIGN_FLAG_LIMIT = 0.05
+FOLDS = 4
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# flows
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("IDS_FLOW_CACHE")
+    path = Path(env) if env else REPO.parent / "flow-cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def capture_flows(path: Path) -> pd.DataFrame:
+    """The app's canonical flows of a capture (cached by the file's SHA-256)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+    cached = cache_dir() / f"{digest}.parquet"
+    if cached.is_file():
+        return pd.read_parquet(cached)
+    from ids_desktop.core.ingest import ingest
+
+    frame = ingest(path).frame
+    tmp = cached.with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, cached)
+    return frame
+
+
+def lab_runs(lab: Path) -> list[Path]:
+    """Lab run folders (each with ``flows/*.parquet``) under ``lab`` (or ``lab`` itself)."""
+    if (lab / "flows").is_dir():
+        return [lab]
+    return sorted(p for p in lab.iterdir() if (p / "flows").is_dir()) if lab.is_dir() else []
+
+
+def lab_parts(lab: Path) -> list[tuple[str, pd.DataFrame]]:
+    parts = []
+    for run in lab_runs(lab):
+        for f in sorted((run / "flows").glob("*.parquet")):
+            parts.append((f"lab:{run.name}/{f.stem}", pd.read_parquet(f)))
+    return parts
+
+
+def shared_parts(data: Path, kind: str) -> list[tuple[str, pd.DataFrame]]:
+    """Labelled flows of the shared captures: ``kind`` is attack, benign or benign-apps."""
+    folder = data / "pcaps" / kind
+    out = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in truth.CAPTURE_SUFFIXES):
+        if kind == "attack" and path.name not in truth.TRUTH:
+            continue
+        out.append((f"{kind}/{path.name}", truth.apply_labels(capture_flows(path), path.name)))
+    return out
+
+
+#: Copies of a shared capture's flows in training: each attack capture counts as if it had
+#: at least this many attack flows (at most MAX_COPIES copies), each benign capture
+#: BENIGN_COPIES times, so that 200 real-world captures are not drowned by the lab's 100k
+#: flows. Copies keep their own host keys, so sequences never mix copies.
+MIN_ATTACK_FLOWS = 300
+MAX_COPIES = 30
+BENIGN_COPIES = 5
+
+
+def copies(name: str, frame: pd.DataFrame) -> int:
+    if name.startswith("lab:"):
+        return 1
+    attack = int((frame["label_binary"].astype("Int64") == 1).sum())
+    if attack:
+        return int(np.clip(np.ceil(MIN_ATTACK_FLOWS / attack), 1, MAX_COPIES))
+    return BENIGN_COPIES
+
+
+def assemble(parts: list[tuple[str, pd.DataFrame]], *, oversample: bool = True) -> pd.DataFrame:
+    """One training frame: each capture's hosts kept apart (sequences never cross captures)."""
+    frames = []
+    for name, frame in parts:
+        for k in range(copies(name, frame) if oversample else 1):
+            f = frame.copy()
+            f["src_ip"] = f"{name}#{k}|" + f["src_ip"].astype("string").fillna("?")
+            f["capture"] = name
+            frames.append(f)
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("label_class", "label_original"):
+        out[col] = out[col].astype("string")
+    out["label_binary"] = out["label_binary"].astype("Int8")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# training and per-capture validation
+
+
+#: Class weights ~ (n_max / n_class) ** power: rare families (a few hundred lab flows of web
+#: attacks, C2, exploits) must not drown under tens of thousands of flood and scan flows.
+CLASS_WEIGHT_POWER = 0.6
+#: Lab flows kept per attack family (seeded sample); floods and scans repeat themselves.
+LAB_CLASS_CAP = 4000
+
+
+def options(final: bool, epochs: int):
+    from ids_desktop.core.model.training import TrainOptions
+
+    return TrainOptions(
+        seq_lens=(8,), max_rows=160_000, epochs=epochs, patience=3, baselines=final,
+        lofo_families=(), filters=16, head_units=128,
+        # Validation false-alarm budget 0.6 x 5 % = 3 %: room for the shift from lab to real networks.
+        far_margin=0.6,
+        # In-domain validation F1 is near 1 at any threshold, so the F1 rule sits at 0.5 and
+        # leaves the budget unused; real captures are not like the validation flows. Take the
+        # most sensitive threshold the validation budget allows, and let the anomaly score
+        # flag the rarest 1 % of benign validation flows.
+        threshold_rule="recall", anomaly_far=0.01,
+        class_weight_power=CLASS_WEIGHT_POWER,
+    )
+
+
+def cap_lab(parts: list[tuple[str, pd.DataFrame]], cap: int, seed: int) -> list[tuple[str, pd.DataFrame]]:
+    """Keep at most ``cap`` lab flows per attack family (benign flows are all kept)."""
+    if cap <= 0:
+        return parts
+    sizes = {}
+    for _, f in parts:
+        for cls, n in f["label_class"].value_counts().items():
+            sizes[cls] = sizes.get(cls, 0) + int(n)
+    rng = np.random.default_rng(seed)
+    out = []
+    for name, f in parts:
+        cls = f["label_class"].astype("string").to_numpy(dtype=object)
+        keep = np.ones(len(f), dtype=bool)
+        for c, total in sizes.items():
+            if c != "benign" and total > cap:
+                idx = np.flatnonzero(cls == c)
+                keep[idx] = rng.random(len(idx)) < cap / total
+        out.append((name, f[keep].reset_index(drop=True)))
+    return out
+
+
+def fit(frame: pd.DataFrame, out_dir: Path | None, *, final: bool, epochs: int, seed: int,
+        info: list[dict]):  # fmt: skip
+    from ids_desktop.core.model.training import train_frame
+
+    def progress(done, total, stage):
+        if stage != progress.last:
+            progress.last = stage
+            log(f"   {stage}")
+
+    progress.last = None
+    return train_frame(
+        frame.drop(columns=["capture"]), "pcap", out_dir, temporal=True, data_info=info,
+        seed=seed, progress=progress, options=options(final, epochs), name="pcap",
+    )
+
+
+def bundle_of(meta: dict):
+    """A scoring bundle from a fresh training result (Keras runner, nothing written)."""
+    from ids_desktop.core.model.bundle import Bundle
+    from ids_desktop.core.model.runtime import KerasRunner
+
+    clean = {k: v for k, v in meta.items() if not k.startswith("_")}
+    return Bundle(Path("."), KerasRunner(meta["_model"]), clean, backend="keras", model=meta["_model"])
+
+
+def validate(bundle, parts: list[tuple[str, pd.DataFrame]], trained_families: set[str]) -> list[dict]:
+    """Per-capture rows: flows, flagged, top family, found, anomaly rise."""
+    rows = []
+    benign_anom = []
+    for name, frame in parts:
+        s = bundle.score(frame, temporal=True)
+        kind, file = name.split("/", 1)
+        row = {"capture": file, "kind": kind, "flows": len(frame), "flagged": int(s.flagged.sum())}
+        if kind == "attack":
+            t = truth.truth_for(file)
+            mask = truth.attack_mask(frame, file)
+            hit = s.flagged & mask
+            fams = pd.Series(s.pred_class[hit]).value_counts()
+            top = str(fams.index[0]) if len(fams) else ""
+            unseen = t.family not in trained_families
+            accepted = set(t.accepted) | ({"attack"} if unseen else set())
+            row.update(
+                family=t.family, attack_flows=int(mask.sum()), attack_flagged=int(hit.sum()),
+                top_family=top, unseen_family=unseen,
+                found=bool(hit.any() and top in accepted),
+                flow_visible=t.flow_visible, disputed=t.disputed,
+                anomaly_median=float(np.median(s.anomaly_score[mask])) if mask.any() else None,
+                incidental_flagged=int((s.flagged & ~mask).sum()),
+            )
+        else:
+            benign_anom.append(s.anomaly_score)
+            fams = pd.Series(s.pred_class[s.flagged]).value_counts()
+            row.update(top_family=str(fams.index[0]) if len(fams) else "")
+        rows.append(row)
+    base = float(np.median(np.concatenate(benign_anom))) if benign_anom else None
+    for r in rows:
+        if r["kind"] == "attack" and r.get("anomaly_median") is not None and base:
+            r["anomaly_ratio"] = r["anomaly_median"] / base
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict:
+    att = [r for r in rows if r["kind"] == "attack"]
+    visible = [r for r in att if r["flow_visible"] and not r["disputed"]]
+    ben = [r for r in rows if r["kind"] == "benign"]
+    flows_b = sum(r["flows"] for r in ben)
+    flagged_b = sum(r["flagged"] for r in ben)
+    return {
+        "attack_captures": len(att),
+        "found": sum(r["found"] for r in att),
+        "found_share": sum(r["found"] for r in att) / max(len(att), 1),
+        "visible_captures": len(visible),
+        "visible_found": sum(r["found"] for r in visible),
+        "visible_found_share": sum(r["found"] for r in visible) / max(len(visible), 1),
+        "benign_flows": flows_b,
+        "benign_flagged": flagged_b,
+        "benign_flag_rate": flagged_b / max(flows_b, 1),
+        "benign_captures_with_flags": sum(r["flagged"] > 0 for r in ben),
+    }
+
+
+def folds_of(names: list[str], k: int, seed: int) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    order = [names[i] for i in rng.permutation(len(names))]
+    return [order[i::k] for i in range(k)]
+
+
+def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int) -> dict:
+    """Validation rows for one training source (by folds when it trains on the captures)."""
+    report_parts = attack + benign
+    base = lab + (apps if "apps" in source else [])
+    if "captures" not in source:
+        log(f"== {source}: training on {len(base)} captures' flows")
+        frame = assemble(base)
+        meta = fit(frame, None, final=False, epochs=epochs, seed=seed, info=[])
+        fams = set(frame["label_class"].unique())
+        rows = validate(bundle_of(meta), report_parts, fams)
+        return {"rows": rows, "summary": summarise(rows), "trained_families": sorted(fams)}
+    trainable = [p for p in report_parts if p[0].split("/", 1)[1] not in NEVER_TRAIN]
+    folds = folds_of([p[0] for p in trainable], FOLDS, seed)
+    rows: list[dict] = []
+    fold_of: dict[str, int] = {}
+    for i, held in enumerate(folds):
+        log(f"== {source}: fold {i + 1}/{len(folds)} holds out {len(held)} captures")
+        train_parts = base + [p for p in trainable if p[0] not in held]
+        frame = assemble(train_parts)
+        meta = fit(frame, None, final=False, epochs=epochs, seed=seed, info=[])
+        fams = set(frame["label_class"].unique())
+        test_parts = [p for p in report_parts if p[0] in held or (i == 0 and p[0].split("/", 1)[1] in NEVER_TRAIN)]
+        rows += validate(bundle_of(meta), test_parts, fams)
+        for p in test_parts:
+            fold_of[p[0]] = i + 1
+    # Benign anomaly baseline across folds: recompute ratios on all rows together.
+    for r in rows:
+        r["fold"] = fold_of.get(f"{r['kind']}/{r['capture']}")
+    return {"rows": rows, "summary": summarise(rows), "folds": folds}
+
+
+def choose(results: dict[str, dict]) -> str:
+    ok = {s: r for s, r in results.items() if r["summary"]["benign_flag_rate"] <= BENIGN_FLAG_LIMIT}
+    pool = ok or results
+    return max(pool, key=lambda s: (pool[s]["summary"]["found"], -pool[s]["summary"]["benign_flag_rate"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lab", type=Path, default=Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data")))
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--compare", action="store_true", help="measure every source, then ship the best")
+    ap.add_argument("--source", choices=SOURCES, default=None, help="train this source only")
+    ap.add_argument("--epochs", type=int, default=14)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=REPO / "models" / "pcap")
+    ap.add_argument("--no-ship", action="store_true", help="measure only; leave models/ alone")
+    args = ap.parse_args(argv)
+
+    if not args.data.is_dir():
+        print(f"no shared data at {args.data}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    log("reading flows (cached after the first run)")
+    lab = cap_lab(lab_parts(args.lab), LAB_CLASS_CAP, args.seed)
+    if not lab:
+        print(f"no traffic-lab flows under {args.lab}; run `make lab` first", file=sys.stderr)
+        return 2
+    apps = shared_parts(args.data, "benign-apps")
+    attack = shared_parts(args.data, "attack")
+    benign = shared_parts(args.data, "benign")
+    log(f"lab {sum(len(f) for _, f in lab):,} flows in {len(lab)} captures; apps "
+        f"{sum(len(f) for _, f in apps):,} flows in {len(apps)}; attack {len(attack)}; benign {len(benign)}")
+
+    sources = list(SOURCES) if args.compare else [args.source or "lab+apps"]
+    results = {s: run_source(s, lab, apps, attack, benign, epochs=args.epochs, seed=args.seed) for s in sources}
+    for s, r in results.items():
+        log(f"{s}: {json.dumps(r['summary'])}")
+    chosen = choose(results)
+    log(f"chosen source: {chosen}")
+    report = {"sources": {s: r["summary"] for s, r in results.items()}, "chosen": chosen,
+              "rows_by_source": {s: r["rows"] for s, r in results.items()},
+              "rows": results[chosen]["rows"], "rule": (
+                  f"most attack captures found with benign captures flagged at <= "
+                  f"{BENIGN_FLAG_LIMIT:.0%} of flows, then the lowest benign flag rate"),
+              "folds": results[chosen].get("folds")}
+    out_json = cache_dir() / f"pcap-validation-{args.seed}.json"
+    out_json.write_text(json.dumps(report, indent=2, default=str))
+    log(f"validation written to {out_json}")
+    if args.no_ship:
+        return 0
+
+    parts = lab + (apps if "apps" in chosen else [])
+    seen = []
+    if "captures" in chosen:
+        extra = [p for p in attack + benign if p[0].split("/", 1)[1] not in NEVER_TRAIN]
+        parts += extra
+        seen = [p[0] for p in extra]
+    info = [{"file": name, "sha256": "", "rows": len(f), "format": "pcap"} for name, f in parts
+            if not name.startswith("benign-apps/")]
+    n_apps = sum(1 for name, _ in parts if name.startswith("benign-apps/"))
+    if n_apps:
+        info.append({"file": f"benign-apps/* ({n_apps} captures)", "sha256": "",
+                     "rows": sum(len(f) for name, f in parts if name.startswith("benign-apps/")),
+                     "format": "pcap"})
+    log(f"== shipping: training the bundle on {chosen}")
+    frame = assemble(parts)
+    tmp = Path(tempfile.mkdtemp(prefix="pcap-bundle-", dir=args.out.parent))
+    try:
+        meta = fit(frame, tmp, final=True, epochs=args.epochs, seed=args.seed, info=info)
+        meta.pop("_model", None)
+        meta["capture_validation"] = report
+        meta["training_captures_seen"] = seen
+        meta["training_source"] = chosen
+        from ids_desktop.core.model.bundle import CARD_FILE, METADATA_FILE
+        from ids_desktop.core.model.card import model_card
+
+        on_disk = json.loads((tmp / METADATA_FILE).read_text())
+        on_disk.update(capture_validation=report, training_captures_seen=seen, training_source=chosen)
+        (tmp / METADATA_FILE).write_text(json.dumps(on_disk, indent=2, default=str) + "\n")
+        (tmp / CARD_FILE).write_text(model_card(on_disk))
+        if args.out.exists():
+            shutil.rmtree(args.out)
+        os.replace(tmp, args.out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log(f"bundle written to {args.out} in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def load_training_flows(meta: dict) -> pd.DataFrame:
+    """The shipped bundle's training frame, rebuilt from its recorded source (export checks)."""
+    lab = cap_lab(lab_parts(Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data"))),
+                  LAB_CLASS_CAP, int(meta.get("seed", 0)))
+    chosen = meta.get("training_source", "lab+apps")
+    parts = lab + (shared_parts(DATA, "benign-apps") if "apps" in chosen else [])
+    seen = set(meta.get("training_captures_seen", []))
+    if seen:
+        parts += [p for p in shared_parts(DATA, "attack") + shared_parts(DATA, "benign") if p[0] in seen]
+    return assemble(parts).drop(columns=["capture"])  # same copies as the shipped training
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
