@@ -202,3 +202,63 @@ def predict_batches(model: Any, x: Any, *, batch: int = 8192, predictor: Any = N
         return None
     joined = [np.concatenate(o) for o in outs]
     return joined[0] if single else joined
+
+
+def unrolled_for_export(model: Any) -> Any:
+    """The hybrid ``model`` rebuilt with its ConvLSTM1D recurrences unrolled over ``T``.
+
+    Same layers and weights (shared, not copied); only the recurrences become ``T`` explicit
+    steps, each one input and one recurrent convolution for all four gates. Keras 3's
+    ConvLSTM1D has no ``unroll`` argument, and its while-loop exports to an ONNX ``Loop``
+    whose per-step transposes made onnxruntime 3-4x slower than TensorFlow. The static graph
+    converts to plain ``Conv`` ops. :func:`ids_desktop.core.model.runtime.export_onnx`
+    checks the export against ``model`` itself.
+    """
+    import keras
+    from keras import ops
+
+    class UnrolledConvLSTM1D(keras.layers.Layer):
+        def __init__(self, rnn: Any, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.rnn_cell = rnn.cell
+
+        def call(self, x: Any, initial_state: Any = None) -> Any:
+            cell = self.rnn_cell
+            steps = x.shape[1]
+            h = c = None
+            if initial_state is not None:
+                h, c = initial_state
+            outs = []
+            for t in range(steps):
+                z = ops.conv(x[:, t], cell.kernel, strides=cell.strides, padding=cell.padding,
+                             data_format="channels_last", dilation_rate=cell.dilation_rate)
+                if cell.use_bias:
+                    z = z + cell.bias
+                if h is None:
+                    h = ops.zeros_like(z[..., : cell.filters])
+                    c = h
+                z = z + ops.conv(h, cell.recurrent_kernel, strides=1, padding="same",
+                                 data_format="channels_last")
+                zi, zf, zc, zo = ops.split(z, 4, axis=-1)
+                i = cell.recurrent_activation(zi)
+                f = cell.recurrent_activation(zf)
+                c = f * c + i * cell.activation(zc)
+                h = cell.recurrent_activation(zo) * cell.activation(c)
+                outs.append(h)
+            return ops.stack(outs, axis=1), h, c
+
+    steps, n_features = int(model.inputs[0].shape[1]), int(model.inputs[0].shape[2])
+    inputs = keras.Input(shape=(steps, n_features, 2), name="flows")
+    enc_seq, h, c = UnrolledConvLSTM1D(model.get_layer("encoder"), name="encoder_unrolled")(inputs)
+    dec_seq, _, _ = UnrolledConvLSTM1D(model.get_layer("decoder"), name="decoder_unrolled")(
+        enc_seq, initial_state=[h, c]
+    )
+    flat = model.get_layer("per_flow")(dec_seq)
+    raw = model.get_layer("raw_flow")(inputs)
+    hidden = model.get_layer("joined")([flat, raw])
+    for layer in model.layers:
+        if layer.name == "head" or layer.name.startswith("head_"):
+            hidden = layer(hidden)
+    classes = model.get_layer(CLASS_OUTPUT)(hidden)
+    recon = model.get_layer(RECON_OUTPUT)(model.get_layer("recon_code")(flat))
+    return keras.Model(inputs, [classes, recon], name="hybrid_unrolled")

@@ -110,9 +110,13 @@ def export_onnx(model: Any, path: str | Path, check_inputs: np.ndarray) -> float
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.onnx")
     try:
+        from ids_desktop.core.model.network import unrolled_for_export
+
         try:
             model(check_inputs[:1], training=False)  # a loaded model must be built by a call
-            model.export(str(tmp), format="onnx", verbose=False)
+            unrolled = unrolled_for_export(model)
+            unrolled(check_inputs[:1], training=False)
+            unrolled.export(str(tmp), format="onnx", verbose=False)
         except Exception as exc:  # tf2onnx raises many types
             raise ModelError(f"ONNX export failed ({exc})") from None
         diff = max_prob_diff(KerasRunner(model), OnnxRunner(tmp), check_inputs)
