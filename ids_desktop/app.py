@@ -28,7 +28,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from ids_desktop import APP_NAME
     from ids_desktop.gui.errors import install_excepthook
-    from ids_desktop.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName(APP_NAME)
@@ -36,11 +35,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.selftest:
         return selftest(app, Path(args.selftest), Path(args.screenshot) if args.screenshot else None)
     install_excepthook(show_dialog=not args.no_crash_dialog)
-    window = MainWindow(QSettings())
-    window.show()
-    for f in args.files:
-        window.open_path(Path(f))
+    window = open_window(args.files, QSettings())  # noqa: F841 - kept alive while the app runs
     return int(app.exec())
+
+
+def open_window(files: list[str], settings=None):  # type: ignore[no-untyped-def]
+    """Show the main window, then open each file given on the command line in its own tab.
+
+    The files open from the event loop, once the window has had its first paint; the
+    analysis modules are warmed up in the background meanwhile.
+    """
+    from PySide6.QtCore import QTimer
+
+    from ids_desktop.gui.main_window import MainWindow, warm_up
+
+    window = MainWindow(settings)
+    window.show()
+    warm_up()
+    if files:
+        QTimer.singleShot(50, lambda: [window.open_path(Path(f)) for f in files])
+    return window
 
 
 def selftest(app, path: Path, screenshot: Path | None) -> int:  # type: ignore[no-untyped-def]

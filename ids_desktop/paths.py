@@ -41,6 +41,16 @@ def user_data_dir() -> Path:
     return base / "ids-desktop"
 
 
+def user_cache_dir() -> Path:
+    """Per-user folder for caches that can be deleted at any time (XDG on Linux)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "ids-desktop" / "cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "ids-desktop"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ids-desktop"
+
+
 def crash_log_path() -> Path:
     """Where an unexpected error's traceback is written."""
     return user_data_dir() / "crash.log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,17 +51,37 @@ def run_analysis(
     active_timeout: float | None = None,
     progress: Progress | None = None,
     cancel: object | None = None,
+    on_flows: Callable[[pd.DataFrame], None] | None = None,
 ) -> Analysis:
     """Ingest ``path`` and score it with the bundle serving its format.
 
     When no bundle serves the input's format (``model == "auto"``), the flows are returned
     without verdicts and ``note`` says why; any other model problem (a tampered bundle, a
     wrong explicit ``model``) raises :class:`~ids_desktop.errors.ModelError`.
+
+    ``on_flows(batch)``, when given, receives the unscored flows before the model runs, so a
+    viewer can show them early: batches while a capture's flows are extracted, or the whole
+    table at once after a flow table is read. Every flow is handed over exactly once, on the
+    calling thread; the returned :class:`Analysis` supersedes the batches.
     """
+    handed = [0]
+
+    def hand_over(batch: pd.DataFrame) -> None:
+        handed[0] += len(batch)
+        if on_flows is not None:
+            on_flows(batch)
+
     result = ingest(
-        path, progress=progress, cancel=cancel, idle_timeout=idle_timeout, active_timeout=active_timeout
+        path,
+        progress=progress,
+        cancel=cancel,
+        idle_timeout=idle_timeout,
+        active_timeout=active_timeout,
+        on_flows=hand_over if on_flows is not None else None,
     )
     check_cancel(cancel)
+    if on_flows is not None and handed[0] == 0 and len(result.frame):
+        on_flows(result.frame)
     from ids_desktop.core.analysis import analyze
     from ids_desktop.core.model.bundle import resolve_bundle_path
     from ids_desktop.errors import ModelError

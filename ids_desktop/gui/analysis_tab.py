@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,15 +35,74 @@ from PySide6.QtWidgets import (
 from ids_desktop.core.workflow import Analysis, run_analysis
 from ids_desktop.gui.charts.explanation import ExplanationChart
 from ids_desktop.gui.errors import show_error
-from ids_desktop.gui.flow_table import FlowTableModel, _display
+from ids_desktop.gui.flow_table import PREFERRED_COLUMNS, FlowTableModel, _display, search_index, sort_order
 from ids_desktop.gui.overview import EvaluationPage, OverviewPage
 from ids_desktop.gui.workers import Worker
 
 ALL_CLASSES = "All classes"
 
+#: Columns of the unscored preview shown while a file is read (besides PREFERRED_COLUMNS).
+PREVIEW_EXTRA = (
+    "last_seen",
+    "bidirectional_packets",
+    "bidirectional_bytes",
+    "bidirectional_duration_ms",
+    "requested_server_name",
+)
+#: Verdict columns shown empty in the preview, so the layout does not jump when scores arrive.
+VERDICT_COLUMNS = ("flagged", "pred_class", "pred_score", "anomaly_score")
+#: Shortest pause between two preview refreshes of the table (ms); longer if refreshes are slow.
+PREVIEW_MIN_INTERVAL_MS = 400
 
-def analyse_for_view(path: Path, *, options: dict[str, Any], progress, cancel):  # type: ignore[no-untyped-def]
-    """The tab's background job: ingest, score, and summarise for the overview."""
+_CACHE: Any = None
+
+
+def explanation_cache():  # type: ignore[no-untyped-def]
+    """The process-wide explanation cache: memory, plus JSON files in the user's cache folder."""
+    global _CACHE
+    if _CACHE is None:
+        from ids_desktop.core.explain.service import ExplanationCache
+        from ids_desktop.paths import user_cache_dir
+
+        _CACHE = ExplanationCache(user_cache_dir() / "explanations")
+    return _CACHE
+
+
+def preview_columns(batch: pd.DataFrame) -> pd.DataFrame:
+    """The identity columns of a batch of unscored flows (cheap to join and show)."""
+    keep = [c for c in (*PREFERRED_COLUMNS, *PREVIEW_EXTRA) if c in batch.columns]
+    return batch[keep]
+
+
+def explain_key(analysis: Analysis, file_sha256: str, model_sha256: str,
+                options: dict[str, Any]) -> tuple[str, str]:
+    """(input key, model key) for the explanation cache.
+
+    A row number means the same flow only for the same file read the same way (capture flow
+    timeouts change the rows); an explanation depends on the model file and the LIME samples.
+    """
+    read = f"{file_sha256}|{analysis.result.format}"
+    if analysis.result.feature_format == "pcap":
+        read += f"|idle={options.get('idle_timeout')}|active={options.get('active_timeout')}"
+    from ids_desktop.core.explain.service import DEFAULT_SAMPLES
+
+    samples = int(options.get("lime_samples") or DEFAULT_SAMPLES)
+    model = f"{model_sha256}|samples={samples}"
+    return (hashlib.sha256(read.encode()).hexdigest(), hashlib.sha256(model.encode()).hexdigest())
+
+
+def analyse_for_view(  # type: ignore[no-untyped-def]
+    path: Path,
+    *,
+    options: dict[str, Any],
+    progress,
+    cancel,
+    on_flows: Callable[[pd.DataFrame], None] | None = None,
+):
+    """The tab's background job: ingest, score, and summarise for the overview.
+
+    ``on_flows`` receives the identity columns of unscored flows as they are read.
+    """
     from ids_desktop.core.report.build import build_report
 
     analysis = run_analysis(
@@ -50,6 +113,7 @@ def analyse_for_view(path: Path, *, options: dict[str, Any], progress, cancel): 
         active_timeout=options.get("active_timeout"),
         progress=progress,
         cancel=cancel,
+        on_flows=None if on_flows is None else (lambda batch: on_flows(preview_columns(batch))),
     )
     overview = None
     if analysis.summary is not None:
@@ -63,7 +127,34 @@ def analyse_for_view(path: Path, *, options: dict[str, Any], progress, cancel): 
         overview = build_report(
             analysis.flows, source=path, input_format=analysis.result.format, model_meta=meta, top_n=0
         )
+        if overview.file_sha256 and meta.get("model_sha256"):
+            analysis.extra["explain_key"] = explain_key(
+                analysis, overview.file_sha256, str(meta["model_sha256"]), options
+            )
+    prepare_for_view(analysis)
     return analysis, overview
+
+
+def prepare_for_view(analysis: Analysis) -> None:
+    """Whole-column facts the tab needs, computed off the GUI thread (slow at a million rows).
+
+    Sets ``analysis.extra``: ``empty_columns`` (columns with no value, hidden in the table),
+    ``classes`` (predicted classes, for the class filter), ``order`` (rows by descending
+    score, the table's first sort) and ``search`` (the text filter's index).
+    """
+    flows = analysis.flows
+    analysis.extra["empty_columns"] = [c for c in flows.columns if not flows[c].notna().any()]
+    analysis.extra["search"] = search_index(flows)
+    if "pred_class" in flows.columns:
+        analysis.extra["classes"] = sorted(str(c) for c in flows["pred_class"].dropna().unique())
+    if "pred_score" in flows.columns:
+        analysis.extra["order"] = sort_order(flows["pred_score"], descending=True)
+
+
+class _FlowFeed(QObject):
+    """Carries batches of unscored flows from the worker thread to the tab."""
+
+    arrived = Signal(object)
 
 
 class AnalysisTab(QWidget):
@@ -97,12 +188,19 @@ class AnalysisTab(QWidget):
         self.explain_worker: Worker | None = None
         self.eval_worker: Worker | None = None
         self._explainer: object | None = None
-        self._explanations: dict[int, object] = {}
         self._started = 0.0
+        self._feed = _FlowFeed(self)
+        self._feed.arrived.connect(self._on_flows)
+        self._pending: list[pd.DataFrame] = []
+        self._preview: pd.DataFrame | None = None
+        self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_MIN_INTERVAL_MS)
+        self._preview_timer.timeout.connect(self._show_preview)
+        self.preview_updates = 0
 
         # progress bar row
         self.progress = QProgressBar()
         self.stage = QLabel("waiting")
+        self.stage.setTextFormat(Qt.TextFormat.PlainText)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.cancel_button.clicked.connect(self.cancel)
@@ -125,6 +223,7 @@ class AnalysisTab(QWidget):
         self.columns_button.setText("Columns")
         self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.columns_menu = QMenu(self.columns_button)
+        self.columns_menu.aboutToShow.connect(self._build_column_menu)  # built when opened
         self.columns_button.setMenu(self.columns_menu)
         filters = QHBoxLayout()
         filters.addWidget(self.filter_edit, 1)
@@ -153,12 +252,14 @@ class AnalysisTab(QWidget):
         self.chart = ExplanationChart()
         self.explanation_text = QLabel("Select a flow to see why it got its verdict.")
         self.explanation_text.setWordWrap(True)
+        # the sentence quotes addresses and names from the input: never render it as HTML
+        self.explanation_text.setTextFormat(Qt.TextFormat.PlainText)
         self.explanation_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         explain_box = QWidget()
         explain_layout = QVBoxLayout(explain_box)
         explain_layout.setContentsMargins(0, 0, 0, 0)
-        explain_layout.addWidget(self.chart, 3)
-        explain_layout.addWidget(self.explanation_text, 1)
+        explain_layout.addWidget(self.chart, 1)
+        explain_layout.addWidget(self.explanation_text, 0)
         self.details = QSplitter(Qt.Orientation.Horizontal)
         self.details.addWidget(self.fields)
         self.details.addWidget(explain_box)
@@ -169,6 +270,8 @@ class AnalysisTab(QWidget):
         self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([500, 400])  # table and details share the height
+        self.details.setSizes([360, 640])
         flows_page = QWidget()
         flows_layout = QVBoxLayout(flows_page)
         flows_layout.setContentsMargins(0, 0, 0, 0)
@@ -181,6 +284,7 @@ class AnalysisTab(QWidget):
         self.pages.addTab(flows_page, "Flows")
         self.pages.addTab(self.overview, "Overview")
         self.summary = QLabel("")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # quotes warnings about the input
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.pages, 1)
@@ -199,19 +303,28 @@ class AnalysisTab(QWidget):
         self._restore_layout()
 
     # --- persistence -----------------------------------------------------------------------
+    def _splitters(self) -> tuple[tuple[str, QSplitter], ...]:
+        return (("layout/flows_splitter", self.splitter), ("layout/details_splitter", self.details))
+
     def _restore_layout(self) -> None:
         if self.settings is None:
             return
-        for key, splitter in (("layout/flows_splitter", self.splitter), ("layout/details_splitter", self.details)):
+        for key, splitter in self._splitters():
             state = self.settings.value(key)
             if state is not None:
                 splitter.restoreState(state)
-            splitter.splitterMoved.connect(lambda *_, k=key, s=splitter: self.settings.setValue(k, s.saveState()))
+            splitter.splitterMoved.connect(lambda *_: self.save_layout())
+
+    def save_layout(self) -> None:
+        """Remember the splitter positions for the next tab and the next session."""
+        if self.settings is not None:
+            for key, splitter in self._splitters():
+                self.settings.setValue(key, splitter.saveState())
 
     # --- loading ---------------------------------------------------------------------------
     def start(self) -> None:
         self._started = time.monotonic()
-        self.worker = Worker(analyse_for_view, self.path, options=self.options)
+        self.worker = Worker(analyse_for_view, self.path, options=self.options, on_flows=self._feed.arrived.emit)
         sig = self.worker.signals
         sig.progress_changed.connect(self._on_progress)
         sig.result_ready.connect(self._on_result)
@@ -250,58 +363,137 @@ class AnalysisTab(QWidget):
             self.progress.setRange(0, 0)
             self.stage.setText(f"{stage}…" if not done else f"{stage}: {done:,.0f}")
 
+    # --- unscored flows while the file is read -------------------------------------------
+    def _on_flows(self, batch: pd.DataFrame) -> None:
+        """Queue a batch of unscored flows; the table refreshes a few times a second at most."""
+        if self.analysis is not None or self.worker is None:
+            return
+        self._pending.append(batch)
+        if not self._preview_timer.isActive():
+            self._preview_timer.start()
+
+    def _show_preview(self) -> None:
+        """Show every flow read so far, unscored, keeping the sort and scroll position."""
+        if self.analysis is not None or not self._pending:
+            self._pending.clear()
+            return
+        t0 = time.perf_counter()
+        parts = ([] if self._preview is None else [self._preview]) + self._pending
+        self._pending = []
+        self._preview = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        n = len(self._preview)
+        # all-missing verdict columns, built without per-cell work (cheap at a million rows)
+        empty = {c: np.full(n, np.nan) for c in VERDICT_COLUMNS if c not in self._preview.columns}
+        if "flagged" in empty:
+            empty["flagged"] = pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+        shown = self._preview.assign(**empty)
+        header = self.table.horizontalHeader()
+        scroll = self.table.verticalScrollBar().value()
+        first = self.model.rowCount() == 0
+        self.model.set_frame(shown)
+        if first and "first_seen" in shown.columns:  # flows in time order until the user sorts
+            header.blockSignals(True)
+            header.setSortIndicator(self.model.columns().index("first_seen"), Qt.SortOrder.AscendingOrder)
+            header.blockSignals(False)
+        section, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
+        if 0 <= section < self.model.columnCount():
+            self.model.sort(section, order)
+        if first:
+            self._fit_columns()
+        self.table.verticalScrollBar().setValue(scroll)
+        self.summary.setText(f"{n:,} flows read so far; verdicts appear when the model has scored them")
+        self.preview_updates += 1
+        # refresh less often when a refresh itself takes long (very large captures)
+        spent_ms = (time.perf_counter() - t0) * 1000
+        self._preview_timer.setInterval(max(PREVIEW_MIN_INTERVAL_MS, int(spent_ms * 8)))
+
     def _on_result(self, payload: tuple[Analysis, Any]) -> None:
         analysis, overview = payload
+        self._preview_timer.stop()
+        self._pending.clear()
+        self._preview = None
         self.analysis = analysis
         result = analysis.result
-        self.model.set_frame(analysis.flows)
-        self._build_column_menu()
+        if "empty_columns" not in analysis.extra:
+            prepare_for_view(analysis)
+        self.model.set_frame(analysis.flows, order=analysis.extra.get("order"), search=analysis.extra["search"])
         warn = f" — {len(result.warnings)} warning(s), hover for details" if result.warnings else ""
         if analysis.summary is not None:
             s = analysis.summary
             verdict = f"{s['flagged']:,} flagged by model '{s['model']}'"
-            classes = sorted(analysis.flows["pred_class"].dropna().unique())
-            self.class_combo.addItems([str(c) for c in classes])
-            score_col = self.model.columns().index("pred_score")
-            self.table.sortByColumn(score_col, Qt.SortOrder.DescendingOrder)
+            self.class_combo.addItems(analysis.extra["classes"])
+            header = self.table.horizontalHeader()
+            header.blockSignals(True)  # the rows are already in this order; do not sort again
+            header.setSortIndicator(self.model.columns().index("pred_score"), Qt.SortOrder.DescendingOrder)
+            header.blockSignals(False)
             self.flagged_only.setChecked(bool(s["flagged"]))
+            # the overview's charts and the evaluation are built on later turns of the event
+            # loop, so the table appears first and no single step blocks the loop for long
             if overview is not None:
-                self.overview.set_data(overview)
+                QTimer.singleShot(0, self, lambda: self.overview.set_data(overview))
             if result.labelled:
                 self.pages.addTab(self.evaluation, "Evaluation")
-                self._start_evaluation()
+                QTimer.singleShot(0, self, self._start_evaluation)
         else:
             verdict = f"no verdicts ({analysis.note})"
             for widget in (self.flagged_only, self.class_combo, self.score_slider):
                 widget.setEnabled(False)
-            self.explanation_text.setText("No model serves this input, so there is nothing to explain.")
+            header = self.table.horizontalHeader()
+            header.blockSignals(True)  # rows stay in the file's order: no column is sorted
+            header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+            header.blockSignals(False)
+            self.chart.hide()
+            self.explanation_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.explanation_text.setText(
+                f"No verdicts and no explanations: {analysis.note}\n\n"
+                "The flows are shown as extracted; File ▸ Settings chooses another model bundle."
+            )
+        empty = set(analysis.extra["empty_columns"])
         for i, column in enumerate(self.model.columns()):
-            self.table.setColumnHidden(i, bool(analysis.flows[column].isna().all()))
+            self.table.setColumnHidden(i, column in empty)
         self._fit_columns()
         self.summary.setText(f"{result.format}: {len(analysis.flows):,} flows, {verdict}{warn}")
         if result.warnings:
             self.summary.setToolTip("\n".join(result.warnings))
         self._apply_filter()
+        self._filter_timer.stop()  # the flagged-only toggle above queued the same filter again
         self.loaded.emit(analysis)
 
-    def _fit_columns(self, sample_rows: int = 40, first: int = 16) -> None:
-        """Size the leading columns to a sample of rows; the rest keep the default width.
+    def _fit_columns(self, sample_rows: int = 30, first: int = 16) -> None:
+        """Size the leading columns to their header and the first rows' text.
 
         ``resizeColumnsToContents`` asks the model for 1,000 rows of every column, which
-        stalled the GUI for seconds on captures with a hundred feature columns.
+        stalled the GUI for seconds on captures with a hundred feature columns; even
+        ``resizeColumnToContents`` on 16 columns cost ~60 ms of data() calls per role. Here
+        the widths come straight from the font metrics of the displayed strings (~2 ms).
         """
         header = self.table.horizontalHeader()
-        header.setResizeContentsPrecision(sample_rows)
-        for i in range(min(first, self.model.columnCount())):
-            if not self.table.isColumnHidden(i):
-                self.table.resizeColumnToContents(i)
+        cells = self.table.fontMetrics()
+        heads = header.fontMetrics()
+        rows = min(sample_rows, self.model.rowCount())
+        columns = self.model.columns()
+        for i in range(min(first, len(columns))):
+            if self.table.isColumnHidden(i):
+                continue
+            texts = self.model.column_texts(i, rows)
+            width = max([cells.horizontalAdvance(t) for t in texts] + [heads.horizontalAdvance(columns[i]) + 18])
+            header.resizeSection(i, max(40, min(width + 14, 360)))
+
+    def _stop_preview(self, why: str) -> None:
+        """The analysis ended without a result: keep the flows read so far, say they are unscored."""
+        self._preview_timer.stop()
+        self._pending.clear()
+        if self._preview is not None and self.analysis is None:
+            self.summary.setText(f"{why}: the {len(self._preview):,} flows read until then are shown, unscored")
 
     def _on_error(self, exc: BaseException) -> None:
         self.stage.setText("failed")
+        self._stop_preview("failed")
         show_error(self, exc)
 
     def _on_cancelled(self) -> None:
         self.stage.setText("cancelled")
+        self._stop_preview("cancelled")
 
     def _on_finished(self) -> None:
         self.worker = None
@@ -348,28 +540,38 @@ class AnalysisTab(QWidget):
 
     # --- details and explanations ----------------------------------------------------------
     def _on_row_changed(self, current, previous) -> None:  # type: ignore[no-untyped-def]
-        if self.analysis is None or not current.isValid():
+        if not current.isValid():
             return
         row = self.model.row_of(current.row())
         self._show_fields(row)
-        if self.analysis.summary is not None:
+        if self.analysis is not None and self.analysis.summary is not None:
             self.explain(row)
 
     def _show_fields(self, row: int) -> None:
         frame = self.model.frame
-        first = [c for c in ("pred_class", "pred_score", "anomaly_score", "flagged", "label_original", "label_class")
-                 if c in frame.columns]
-        names = first + [c for c in frame.columns if c not in first and frame[c].notna().iat[row]]
+        values = {c: frame[c].iat[row] for c in frame.columns}  # one cell per column, not whole columns
+        first = [c for c in ("pred_class", "pred_score", "anomaly_score", "flagged") if c in frame.columns]
+        first += [c for c in ("label_original", "label_class") if c in frame.columns and not _missing(values[c])]
+        names = first + [c for c in frame.columns if c not in first and not _missing(values[c])]
         self.fields.setRowCount(len(names))
         for r, name in enumerate(names):
             self.fields.setItem(r, 0, QTableWidgetItem(name))
-            self.fields.setItem(r, 1, QTableWidgetItem(_display(name, frame[name].iat[row])))
+            value = values[name]
+            self.fields.setItem(r, 1, QTableWidgetItem("" if _missing(value) else _display(name, value)))
+
+    def _cache_key(self, row: int) -> tuple[str, int, str, int] | None:
+        key = None if self.analysis is None else self.analysis.extra.get("explain_key")
+        return None if key is None else (key[0], int(row), key[1], 0)
 
     def explain(self, row: int) -> None:
-        """Explain frame row ``row`` in the background (cached per row)."""
-        if row in self._explanations:
-            self._show_explanation(self._explanations[row])
-            self.explained.emit(self._explanations[row])
+        """Explain frame row ``row`` in the background; a cached explanation shows at once."""
+        key = self._cache_key(row)
+        cached = None if key is None else explanation_cache().get(key)
+        if cached is not None:
+            if self.explain_worker is not None:
+                self.explain_worker.cancel()
+            self._show_explanation(cached)
+            self.explained.emit(cached)
             return
         if self.explain_worker is not None:
             self.explain_worker.cancel()
@@ -397,7 +599,12 @@ class AnalysisTab(QWidget):
         return self._explainer.explain_row(row, cancel=cancel)  # type: ignore[attr-defined]
 
     def _on_explained(self, row: int, exp: object) -> None:
-        self._explanations[row] = exp
+        key = self._cache_key(row)
+        if key is not None:
+            try:
+                explanation_cache().put(key, exp)
+            except OSError:  # an unwritable cache folder only costs the disk copy
+                explanation_cache()._remember(key, exp)
         current = self.table.currentIndex()
         if current.isValid() and self.model.row_of(current.row()) == row:
             self._show_explanation(exp)
@@ -463,3 +670,10 @@ class AnalysisTab(QWidget):
         self.progress.setRange(0, 0)
         self.stage.setText(f"exporting {target.name}…")
         self.worker.start()
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

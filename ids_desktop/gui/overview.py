@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -18,14 +19,20 @@ from PySide6.QtWidgets import (
 )
 
 from ids_desktop.core.report.build import ReportData
+from ids_desktop.gui.charts.theme import ThemedPlot, set_category_ticks
 
 
 def counts_table(pairs: list[tuple[str, Any]], headers: tuple[str, str]) -> QTableWidget:
-    """A small read-only two-column table."""
+    """A small read-only two-column table ("none in this input" when ``pairs`` is empty)."""
     table = QTableWidget(len(pairs), 2)
     table.setHorizontalHeaderLabels(list(headers))
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    if not pairs:
+        table.setRowCount(1)
+        empty = QTableWidgetItem("none in this input")
+        empty.setFlags(Qt.ItemFlag.NoItemFlags)
+        table.setItem(0, 0, empty)
     for r, (key, value) in enumerate(pairs):
         table.setItem(r, 0, QTableWidgetItem(str(key)))
         text = f"{value:,}" if isinstance(value, int) else str(value)
@@ -35,15 +42,15 @@ def counts_table(pairs: list[tuple[str, Any]], headers: tuple[str, str]) -> QTab
 
 
 def bar_plot(pairs: list[tuple[str, int]], title: str) -> pg.PlotWidget:
-    """Vertical bars with category labels."""
-    plot = pg.PlotWidget(title=title)
-    plot.setMenuEnabled(False)
+    """Horizontal bars, largest on top, with category labels on the left (never overlapping)."""
+    plot = ThemedPlot(title=title)
     plot.setMouseEnabled(x=False, y=False)
-    plot.hideButtons()
     if pairs:
-        xs = list(range(len(pairs)))
-        plot.addItem(pg.BarGraphItem(x=xs, height=[v for _, v in pairs], width=0.7, brush=(52, 101, 164)))
-        plot.getAxis("bottom").setTicks([[(x, k[:14]) for x, (k, _) in zip(xs, pairs, strict=True)]])
+        ys = list(range(len(pairs) - 1, -1, -1))
+        plot.addItem(pg.BarGraphItem(x0=[0] * len(pairs), y=ys, width=[v for _, v in pairs], height=0.7,
+                                     brush=(52, 101, 164)))
+        set_category_ticks(plot, "left", [(y, str(k)[:24]) for y, (k, _) in zip(ys, pairs, strict=True)])
+        plot.setYRange(-0.6, len(pairs) - 0.4, padding=0)
     return plot
 
 
@@ -72,16 +79,18 @@ class OverviewPage(QWidget):
         info.setWordWrap(True)
         self.grid.addWidget(info, 0, 0, 1, 3)
         self.grid.addWidget(bar_plot(list(data.class_distribution.items())[:12], "Predicted classes"), 1, 0)
-        over = pg.PlotWidget(title="Flagged flows over time (UTC)")
-        over.setMenuEnabled(False)
+        over = ThemedPlot(title="Flagged flows over time (UTC)")
         if data.flagged_over_time:
             xs = [t for t, _ in data.flagged_over_time]
             width = (xs[1] - xs[0]) if len(xs) > 1 else 1.0
             over.addItem(pg.BarGraphItem(x=xs, height=[c for _, c in data.flagged_over_time],
                                          width=width * 0.9, brush=(204, 0, 0)))
             over.setAxisItems({"bottom": pg.DateAxisItem(utcOffset=0)})
+            over.apply_palette()
         else:
             over.setTitle("Flagged flows over time: the input has no timestamps")
+            over.hideAxis("left")
+            over.hideAxis("bottom")
         self.grid.addWidget(over, 1, 1, 1, 2)
         boxes = [
             ("Top source hosts", data.top_sources),
@@ -112,8 +121,10 @@ class EvaluationPage(QWidget):
         b = report["binary"]
         self.status.setText(
             f"Model <b>{report['model']}</b> on {report['n']:,} labelled flows — attack precision "
-            f"{b['precision']:.4f}, recall {b['recall']:.4f}, F1 {b['f1']:.4f}, accuracy "
-            f"{b['accuracy']:.4f}, false-alarm rate {b['far']:.4f}, ROC-AUC {b['roc_auc']:.4f}"
+            f"{metric(b['precision'])}, recall {metric(b['recall'])}, F1 {metric(b['f1'])}, accuracy "
+            f"{metric(b['accuracy'])}, false-alarm rate {metric(b['far'])}, ROC-AUC {metric(b['roc_auc'])}"
+            " (n/a: undefined for these labels, e.g. no attack in the file)"
+            * any(b.get(k) is None for k in ("precision", "recall", "f1", "accuracy", "far", "roc_auc"))
         )
         per = report["per_class"]
         table = QTableWidget(len(per), 4)
@@ -121,7 +132,7 @@ class EvaluationPage(QWidget):
         table.setVerticalHeaderLabels(list(per))
         for r, m in enumerate(per.values()):
             for c, key in enumerate(("precision", "recall", "f1")):
-                table.setItem(r, c, QTableWidgetItem(f"{m[key]:.4f}"))
+                table.setItem(r, c, QTableWidgetItem(metric(m[key])))
             table.setItem(r, 3, QTableWidgetItem(f"{m['support']:,}"))
         conf = report["confusion"]
         labels = [str(x) for x in conf["labels"]]
@@ -140,6 +151,15 @@ class EvaluationPage(QWidget):
 
     def set_failed(self, message: str) -> None:
         self.status.setText(f"No evaluation: {message}")
+
+
+def metric(value: Any) -> str:
+    """A metric with four decimals; ``n/a`` when it is undefined (``None`` or NaN)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if number != number else f"{number:.4f}"
 
 
 def format_time(seconds: Any) -> str:

@@ -7,11 +7,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.tasks import Progress
 from ids_desktop.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["IngestResult", "ingest", "list_formats", "write_flows", "sniff_kind"]
 
@@ -87,6 +92,7 @@ def ingest(
     cancel: object | None = None,
     idle_timeout: float | None = None,
     active_timeout: float | None = None,
+    on_flows: Callable[[pd.DataFrame], None] | None = None,
 ) -> IngestResult:
     """Read a capture or a flow table into the canonical flow table.
 
@@ -101,6 +107,10 @@ def ingest(
         Hooks, see :mod:`ids_desktop.core.tasks`.
     idle_timeout, active_timeout
         Flow timeouts in seconds for captures (``None``: the configured defaults).
+    on_flows
+        Optional hook for captures: ``on_flows(batch)`` receives each batch of extracted flows
+        while extraction runs (see :func:`~ids_desktop.core.ingest.capture.read_capture`).
+        Flow tables are read without calling it.
     """
     path = Path(path)
     kind = sniff_kind(path)
@@ -115,6 +125,7 @@ def ingest(
             cancel=cancel,
             idle_timeout=idle_timeout,
             active_timeout=active_timeout,
+            on_flows=on_flows,
         )
     if fmt in ("pcap", "pcapng"):
         raise InputError(f"{path}: is not a packet capture; it looks like a {kind} file")

@@ -99,6 +99,8 @@ CHUNK_ROWS = 8_192
 
 _PROGRESS_EVERY_S = 0.1
 _POLL_S = 0.2
+#: With an ``on_flows`` hook, a partial chunk is also handed over after this many seconds.
+HANDOVER_EVERY_S = 0.5
 
 
 def read_capture(
@@ -109,6 +111,7 @@ def read_capture(
     idle_timeout: float | None = None,
     active_timeout: float | None = None,
     n_meters: int = 0,
+    on_flows: Callable[[pd.DataFrame], None] | None = None,
 ) -> IngestResult:
     """Extract flows from a pcap or pcapng capture into the canonical flow table.
 
@@ -133,6 +136,11 @@ def read_capture(
         seconds because nfstream takes integers.
     n_meters
         nfstream meter processes (0: nfstream's choice, one per physical core minus one).
+    on_flows
+        Optional ``on_flows(batch)``, called on the calling thread with each batch of flows
+        as they are extracted (canonical columns, in arrival order, not yet sorted or
+        de-duplicated; at least every :data:`HANDOVER_EVERY_S` seconds while flows come).
+        Every flow is handed over once; the returned frame is the authoritative table.
 
     Returns
     -------
@@ -164,6 +172,7 @@ def read_capture(
     nums: list[tuple[Any, ...]] = []
     strs: list[tuple[Any, ...]] = []
     done_packets = 0
+    handed_at = time.monotonic()
     try:
         run.start()
         walker.start()  # after forking the meters: no thread is copied into a child
@@ -175,13 +184,19 @@ def read_capture(
             done_packets += row[_PACKETS_AT]
             if len(nums) & 255 == 0:
                 report(done_packets, walker.total())
-                if len(nums) >= CHUNK_ROWS:
+                due = on_flows is not None and time.monotonic() - handed_at >= HANDOVER_EVERY_S
+                if len(nums) >= CHUNK_ROWS or due:
                     chunks.append(_chunk_arrays(nums, strs))
                     nums, strs = [], []
                     add_num, add_str = nums.append, strs.append
+                    if on_flows is not None:
+                        on_flows(_assemble(chunks[-1].ids, chunks[-1].block, chunks[-1].text))
+                        handed_at = time.monotonic()
         if nums:
             chunks.append(_chunk_arrays(nums, strs))
             nums, strs = [], []
+            if on_flows is not None:
+                on_flows(_assemble(chunks[-1].ids, chunks[-1].block, chunks[-1].text))
         info = walker.result()
     finally:
         walker.stop()
@@ -190,6 +205,12 @@ def read_capture(
 
     warnings = _warnings(path, info, run)
     frame = _finish(chunks)
+    untimed = int((frame["first_seen"].isna() | frame["last_seen"].isna()).sum())
+    if untimed:
+        warnings.append(
+            f"{_plural(untimed, 'flow')} with a first or last time outside 1970-2261 (damaged "
+            "packet timestamps): those times were left empty; the other features are as extracted"
+        )
     if len(frame) == 0:
         if info is not None and info.link_types and not (set(info.link_types) & NFSTREAM_LINKTYPES):
             raise InputError(_unsupported_message(path, info.link_types))
@@ -448,7 +469,10 @@ def _chunk_arrays(nums: list[tuple[Any, ...]], strs: list[tuple[Any, ...]]) -> _
     n = len(nums)
     block = np.array(nums, dtype=np.float64).reshape(n, len(_NUM_FIELDS))
     text = [np.array(col, dtype=object) for col in zip(*strs)]
-    ints = block[:, [0, 1, 2, 3, _VLAN_AT, _TUNNEL_AT]].astype(np.int64).T.tolist()
+    # Damaged captures give absurd times (a pre-1970 packet becomes ~1.8e19 ms in nfstream's
+    # unsigned arithmetic): clip before the int64 cast, which would otherwise be undefined.
+    keys = np.nan_to_num(block[:, [0, 1, 2, 3, _VLAN_AT, _TUNNEL_AT]], nan=0.0, posinf=0.0, neginf=0.0)
+    ints = np.clip(keys, -(2.0**62), 2.0**62).astype(np.int64).T.tolist()
     sport, dport, proto, first_ms, vlan, tunnel = ints
     ids = np.fromiter(
         map(_flow_hash, text[0], sport, text[1], dport, proto, vlan, tunnel, first_ms),
@@ -511,8 +535,8 @@ def _assemble(ids: np.ndarray, block: np.ndarray, text: list[np.ndarray]) -> pd.
         "dst_ip": pd.array(text[1], dtype="string"),
         "dst_port": pd.array(ports[:, 1], dtype="Int64"),
         "protocol": pd.array(ports[:, 2], dtype="Int64"),
-        "first_seen": block[:, 3] / 1000.0,
-        "last_seen": block[:, 4] / 1000.0,
+        "first_seen": _epoch_seconds(block[:, 3]),
+        "last_seen": _epoch_seconds(block[:, 4]),
         "application": _strings(text[2]),
         "label_binary": pd.array(np.full(n, None, dtype=object), dtype="Int8"),
         "label_class": pd.array(np.full(n, None, dtype=object), dtype="string"),
@@ -523,6 +547,16 @@ def _assemble(ids: np.ndarray, block: np.ndarray, text: list[np.ndarray]) -> pd.
     for name, col in zip(STRING_FEATURES, text[3:]):
         data[name] = _strings(col)
     return pd.DataFrame(data)
+
+
+#: Latest time kept (seconds): pandas' datetime range ends in April 2262.
+MAX_EPOCH_S = 9.2e9
+
+
+def _epoch_seconds(ms: np.ndarray) -> np.ndarray:
+    """Milliseconds to seconds; times before 1970 or after 2261 (damaged timestamps) -> NaN."""
+    seconds = ms / 1000.0
+    return np.where((seconds >= 0) & (seconds < MAX_EPOCH_S), seconds, np.nan)
 
 
 def _dedupe_ids(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,165 @@
+"""Desktop habits: settings, recent files, drop, command line, tabs, shortcuts, layout, crashes, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytestmark = pytest.mark.gui
+
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent, QKeySequence  # noqa: E402
+
+from ids_desktop.gui.main_window import AnalysisTab, MainWindow  # noqa: E402
+from ids_desktop.gui.settings_dialog import SettingsDialog, load_options, save_options  # noqa: E402
+from tests.test_cli import write_unsw  # noqa: E402
+
+
+def ini(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    win = MainWindow(ini(tmp_path))
+    qtbot.addWidget(win)
+    return win
+
+
+def wait_done(qtbot, tab: AnalysisTab) -> None:  # type: ignore[no-untyped-def]
+    if tab.worker is not None:
+        with qtbot.waitSignal(tab.closed_work, timeout=120_000):
+            pass
+
+
+def test_settings_dialog_round_trips_through_qsettings(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = ini(tmp_path)
+    defaults = load_options(settings)
+    assert defaults["model"] == "auto" and defaults["threshold"] is None
+    dialog = SettingsDialog(defaults, ["unsw-nb15", "ton-iot"])
+    qtbot.addWidget(dialog)
+    dialog.model.setCurrentText("ton-iot")
+    dialog.own_threshold.setChecked(True)
+    dialog.threshold.setValue(0.7)
+    dialog.samples.setValue(2500)
+    dialog.idle.setValue(30)
+    dialog.active.setValue(600)
+    save_options(settings, dialog.options())
+    settings.sync()
+    again = load_options(ini(tmp_path))
+    assert again == {"model": "ton-iot", "threshold": 0.7, "lime_samples": 2500,
+                     "idle_timeout": 30.0, "active_timeout": 600.0}
+    dialog.own_threshold.setChecked(False)
+    save_options(settings, dialog.options())
+    assert load_options(settings)["threshold"] is None
+
+
+def test_settings_reach_the_analysis(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    save_options(window.settings, {"model": "auto", "threshold": 0.25, "lime_samples": 700,
+                                   "idle_timeout": 15.0, "active_timeout": 90.0})
+    tab = window.open_path(write_unsw(tmp_path / "t.csv", [("Normal", 0)]))
+    assert tab.options["threshold"] == 0.25 and tab.options["lime_samples"] == 700
+    assert tab.options["idle_timeout"] == 15.0
+    wait_done(qtbot, tab)
+
+
+def test_several_files_open_as_tabs_and_recent_menu_reopens(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a = write_unsw(tmp_path / "a.csv", [("Normal", 0)])
+    b = write_unsw(tmp_path / "b.csv", [("Normal", 0), ("DoS", 1)])
+    for path in (a, b):
+        wait_done(qtbot, window.open_path(path))
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["a.csv", "b.csv"]
+    assert window.recent_files()[:2] == [str(b.resolve()), str(a.resolve())]
+    actions = window.recent_menu.actions()
+    assert [act.toolTip() for act in actions[:2]] == [str(b.resolve()), str(a.resolve())]
+    actions[1].trigger()  # reopen a.csv
+    assert window.tabs.count() == 3 and window.tabs.tabText(2) == "a.csv"
+    wait_done(qtbot, window.current_tab())
+    window._step_tab(1)  # Ctrl+Tab wraps around
+    assert window.tabs.currentIndex() == 0
+    window.close_tab(0)
+    assert window.tabs.count() == 2
+
+
+def test_dropping_files_opens_them(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_unsw(tmp_path / "dropped.csv", [("Normal", 0)])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    tab = window.current_tab()
+    assert tab is not None and tab.path == path
+    wait_done(qtbot, tab)
+
+
+def test_command_line_paths_open_in_tabs(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.app import open_window, parse_args
+
+    a = write_unsw(tmp_path / "a.csv", [("Normal", 0)])
+    b = write_unsw(tmp_path / "b.csv", [("Normal", 0)])
+    args = parse_args([str(a), str(b)])
+    win = open_window(args.files, ini(tmp_path))
+    qtbot.addWidget(win)
+    assert win.isVisible()
+    qtbot.waitUntil(lambda: win.tabs.count() == 2, timeout=5_000)  # opened once the window is up
+    for i in range(2):
+        wait_done(qtbot, win.tabs.widget(i))
+
+
+def test_standard_shortcuts(window) -> None:  # type: ignore[no-untyped-def]
+    bound = {a.text().replace("&", ""): a.shortcuts() for a in window.findChildren(type(window.open_action))}
+    assert QKeySequence("Ctrl+O") in bound["Open…"]
+    assert QKeySequence("Ctrl+W") in bound["Close Tab"] or QKeySequence("Ctrl+F4") in bound["Close Tab"]
+    assert bound["Quit"] and bound["Settings…"]  # a fallback where the platform has none
+    assert QKeySequence("Ctrl+Tab") in bound["Next Tab"]
+
+
+def test_geometry_and_splitters_persist(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first = MainWindow(ini(tmp_path))
+    qtbot.addWidget(first)
+    first.resize(640, 480)  # inside the offscreen screen, which restoreGeometry clamps to
+    first.show()
+    tab = first.open_path(write_unsw(tmp_path / "t.csv", [("Normal", 0)]))
+    wait_done(qtbot, tab)
+    tab.splitter.setSizes([200, 500])
+    wanted = tab.splitter.sizes()
+    first.close()
+    second = MainWindow(ini(tmp_path))
+    qtbot.addWidget(second)
+    assert (second.size().width(), second.size().height()) == (640, 480)
+    again = second.open_path(write_unsw(tmp_path / "u.csv", [("Normal", 0)]))
+    sizes = again.splitter.sizes()  # the new tab is laid out at its own height: compare shares
+    assert sizes[0] / sum(sizes) == pytest.approx(wanted[0] / sum(wanted), abs=0.02)
+    wait_done(qtbot, again)
+
+
+def test_unexpected_error_opens_crash_dialog_naming_the_log(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.gui.errors import show_error
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    shown: list[str] = []
+    monkeypatch.setattr("ids_desktop.gui.errors.QMessageBox.critical",
+                        lambda parent, title, text: shown.append(text))
+    try:
+        raise ZeroDivisionError("boom")
+    except ZeroDivisionError as exc:
+        show_error(None, exc)
+    log = tmp_path / "data" / "ids-desktop" / "crash.log"
+    assert shown and str(log) in shown[0]
+    assert "Traceback" in log.read_text() and "ZeroDivisionError: boom" in log.read_text()
+
+
+def test_export_writes_the_report(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.core.model.bundle import default_models_dir
+
+    if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
+        pytest.skip("no unsw-nb15 bundle")
+    tab = window.open_path(write_unsw(tmp_path / "t.csv", [("Normal", 0), ("DoS", 1)]))
+    wait_done(qtbot, tab)
+    out = tmp_path / "alerts.csv"
+    tab.export("csv", out)
+    wait_done(qtbot, tab)
+    assert out.is_file() and "wrote" in tab.summary.text()
