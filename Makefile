@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint clean bench train
+.PHONY: run test setup lint clean bench train train-pcap bundle smoke-bundle
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,12 +34,37 @@ test: $(STAMP)
 train: $(STAMP)
 	$(BIN)/python scripts/train_all.py
 
+# The capture (pcap) bundle: needs a traffic-lab run ($$IDS_LAB_DATA, `make lab`) and
+# ../shared/data; measures three training sources capture by capture, ships the best (~35 min).
+train-pcap: $(STAMP)
+	$(BIN)/python scripts/train_pcap.py --compare
+
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/capture_model.py
 	$(BIN)/python bench/model.py
 	$(BIN)/python bench/explain.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/gui.py
+
+# --- installer (issue 9): dist/ids-desktop/ with ids-desktop and ids-desktop-cli ---------------
+BUNDLE_STAMP := $(VENV)/.bundle-installed
+
+$(BUNDLE_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bundle]'
+	touch $(BUNDLE_STAMP)
+
+# PyInstaller one-folder build from build.spec (TensorFlow left out); prints size and time.
+bundle: $(BUNDLE_STAMP) $(DEMO)
+	@start=$$(date +%s); \
+	$(BIN)/python -m PyInstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller build.spec || exit 1; \
+	echo "bundle: dist/ids-desktop $$(du -sh dist/ids-desktop | cut -f1) unpacked" \
+		"($$(du -sm dist/ids-desktop | cut -f1) MiB), built in $$(( $$(date +%s) - start )) s"
+
+# Runs the frozen executables with PATH/PYTHONPATH stripped (scripts/smoke_bundle.sh).
+smoke-bundle: bundle
+	bash scripts/smoke_bundle.sh dist/ids-desktop
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
@@ -64,3 +89,13 @@ lab-smoke: $(STAMP)
 
 lab-clean:
 	cd scripts && $(LAB_PY) -m lab cleanup
+
+# --- reliability (issue 10): the whole fuzz corpus; the 100 MB / 500 MB / 1 GB scale run -------
+.PHONY: fuzz scale
+
+fuzz: $(STAMP)
+	nice -n 10 $(BIN)/python bench/fuzz.py --jobs 2
+
+# captures go to $$IDS_SCALE_DATA (default ../scale-data), never into the repo; runs are niced
+scale: $(STAMP)
+	$(BIN)/python bench/scale.py

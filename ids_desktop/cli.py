@@ -272,6 +272,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is None:  # the installed (frozen) app leaves Keras out
+        from ids_desktop.errors import ModelError
+
+        raise ModelError("training needs the development install with TensorFlow/Keras "
+                         "(pip install -e . from the source tree); the installed app only scores")
     from ids_desktop.core.model.training import train
 
     bar = ProgressBar()

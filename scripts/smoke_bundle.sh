@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Smoke test of the frozen app (issue 9): run what `make bundle` built, with nothing from
+# outside its folder. Every executable runs under `env -i` (no PATH, no PYTHONPATH, no
+# virtualenv), from a scratch directory, with a fresh HOME.
+#
+#   scripts/smoke_bundle.sh [DIST_DIR]     # default dist/ids-desktop
+#
+# Checks, each timed:
+#   - the bundle holds no TensorFlow/Keras;
+#   - ids-desktop-cli --version, formats, models;
+#   - a generated capture (scripts/make_demo_capture.py): ingest through nfstream, and analyze
+#     when a bundle serves the 'pcap' feature format (until one exists, analyze must refuse
+#     cleanly with exit 2);
+#   - a generated UNSW-NB15 CSV: analyze with the PDF, CSV and JSON Lines reports;
+#   - ids-desktop-cli train refuses cleanly (training needs the development install);
+#   - ids-desktop --selftest CSV --screenshot PNG, offscreen (analysis and a LIME explanation).
+# Exits non-zero on any failure. The inputs are generated with a host Python (stdlib only);
+# the screenshot is kept in $SMOKE_OUT (default build/smoke/).
+set -uo pipefail
+
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+DIST="$(cd "${1:-$REPO/dist/ids-desktop}" 2>/dev/null && pwd)" || { echo "smoke: no bundle at ${1:-dist/ids-desktop}; run make bundle" >&2; exit 1; }
+CLI="$DIST/ids-desktop-cli"
+GUI="$DIST/ids-desktop"
+OUT="${SMOKE_OUT:-$REPO/build/smoke}"
+HOST_PY="${HOST_PY:-$(command -v python3 || echo "$REPO/.venv/bin/python")}"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/ids-smoke.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/home" "$OUT"
+cd "$WORK" || exit 1
+
+failures=0
+pass() { printf 'PASS  %-44s %6.2f s\n' "$1" "$2"; }
+fail() { printf 'FAIL  %-44s %s\n' "$1" "$2"; failures=$((failures + 1)); }
+note() { printf 'NOTE  %s\n' "$1"; }
+
+# frozen NAME ARGS...: run a bundle executable with a stripped environment; sets RC, T, and
+# leaves stdout/stderr in $WORK/out, $WORK/err.
+frozen() {
+    local exe="$1"; shift
+    local t0; t0=$(date +%s.%N)
+    timeout 300 env -i HOME="$WORK/home" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
+        "$exe" "$@" >"$WORK/out" 2>"$WORK/err"
+    RC=$?
+    T=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')
+}
+why() { echo "exit $RC: $(tail -n 3 "$WORK/err" | tr '\n' ' ')"; }
+
+[[ -x "$CLI" && -x "$GUI" ]] || { echo "smoke: $DIST lacks ids-desktop / ids-desktop-cli" >&2; exit 1; }
+echo "smoke: bundle $DIST ($(du -sh "$DIST" | cut -f1)), inputs in $WORK"
+
+# --- the bundle itself -------------------------------------------------------------------
+leaked=$(find "$DIST" \( -iname 'tensorflow*' -o -iname 'keras' -o -iname 'libtensorflow*' \) -print -quit)
+if [[ -z "$leaked" ]]; then pass "no TensorFlow/Keras in the bundle" 0; else fail "no TensorFlow/Keras in the bundle" "found $leaked"; fi
+
+# --- inputs (host Python, stdlib only) ------------------------------------------------------
+"$HOST_PY" "$REPO/scripts/make_demo_capture.py" --out "$WORK/capture.pcap" >/dev/null \
+    || { echo "smoke: could not generate the capture" >&2; exit 1; }
+"$HOST_PY" - "$WORK/unsw.csv" <<'EOF' || { echo "smoke: could not generate the CSV" >&2; exit 1; }
+# A small UNSW-NB15 partition file (the layout of tests/test_cli.py's write_unsw).
+import sys
+header = ("id,dur,proto,service,state,spkts,dpkts,sbytes,dbytes,rate,sttl,dttl,sload,dload,sloss,"
+          "dloss,sinpkt,dinpkt,sjit,djit,swin,stcpb,dtcpb,dwin,tcprtt,synack,ackdat,smean,dmean,"
+          "trans_depth,response_body_len,ct_srv_src,ct_state_ttl,ct_dst_ltm,ct_src_dport_ltm,"
+          "ct_dst_sport_ltm,ct_dst_src_ltm,is_ftp_login,ct_ftp_cmd,ct_flw_http_mthd,ct_src_ltm,"
+          "ct_srv_dst,is_sm_ips_ports,attack_cat,label")
+n_numeric = len(header.split(",")) - 6
+rows = [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)] * 5
+lines = [header]
+for i, (cat, label) in enumerate(rows, start=1):
+    nums = ",".join(str((i * 7 + j) % 13) for j in range(n_numeric - 1))
+    lines.append(f"{i},0.5,tcp,http,FIN,{nums},{cat},{label}")
+open(sys.argv[1], "w", encoding="utf-8", newline="").write("\r\n".join(lines) + "\r\n")
+EOF
+
+# --- command line -------------------------------------------------------------------------
+frozen "$CLI" --version
+if [[ $RC -eq 0 ]] && grep -q "ids-desktop-cli" "$WORK/out"; then pass "cli --version" "$T"; else fail "cli --version" "$(why)"; fi
+
+frozen "$CLI" formats
+if [[ $RC -eq 0 ]] && grep -q "^pcap" "$WORK/out"; then pass "cli formats" "$T"; else fail "cli formats" "$(why)"; fi
+
+frozen "$CLI" models --json
+if [[ $RC -eq 0 ]] && grep -q '"unsw-nb15"' "$WORK/out"; then pass "cli models (bundled models/ found)" "$T"; else fail "cli models" "$(why)"; fi
+pcap_model=0
+grep -q '"feature_format": "pcap"' "$WORK/out" && pcap_model=1
+
+frozen "$CLI" ingest capture.pcap --json
+if [[ $RC -eq 0 ]] && grep -Eq '"flows": [1-9]' "$WORK/out"; then pass "cli ingest capture (nfstream engine)" "$T"
+else fail "cli ingest capture" "$(why)"; fi
+
+frozen "$CLI" analyze capture.pcap --json
+if [[ $pcap_model -eq 1 ]]; then
+    if [[ $RC -eq 0 ]] && grep -Eq '"flows": [1-9]' "$WORK/out"; then pass "cli analyze capture" "$T"
+    else fail "cli analyze capture" "$(why)"; fi
+elif [[ $RC -eq 2 ]] && grep -q "serves the 'pcap' format" "$WORK/err"; then
+    pass "cli analyze capture: clean refusal" "$T"
+    note "no bundle serves the 'pcap' format yet (issue 5): the capture was ingested, not scored"
+else
+    fail "cli analyze capture" "$(why)"
+fi
+
+frozen "$CLI" analyze unsw.csv --json --report report.pdf --csv flagged.csv --jsonl alerts.jsonl --explain 2
+if [[ $RC -eq 0 ]] && grep -q '"model": "unsw-nb15"' "$WORK/out" \
+    && [[ "$(head -c 4 report.pdf 2>/dev/null)" == "%PDF" && -s flagged.csv && -s alerts.jsonl ]]; then
+    pass "cli analyze CSV + PDF/CSV/JSONL reports" "$T"
+else
+    fail "cli analyze CSV + reports" "$(why)"
+fi
+
+frozen "$CLI" train --format unsw-nb15 --data unsw.csv --out "$WORK/model"
+if [[ $RC -eq 2 ]] && grep -q "development install" "$WORK/err"; then pass "cli train refuses cleanly" "$T"
+else fail "cli train refuses cleanly" "$(why)"; fi
+
+# --- window ---------------------------------------------------------------------------------
+rm -f "$OUT/selftest.png"
+frozen "$GUI" --selftest unsw.csv --screenshot "$OUT/selftest.png"
+if [[ $RC -eq 0 ]] && [[ $(stat -c %s "$OUT/selftest.png" 2>/dev/null || echo 0) -gt 10000 ]]; then
+    pass "gui --selftest (analysis + LIME, offscreen)" "$T"
+else
+    fail "gui --selftest" "$(why)"
+fi
+
+if [[ $failures -gt 0 ]]; then
+    echo "smoke: $failures check(s) failed"
+    exit 1
+fi
+echo "smoke: all checks passed; screenshot $OUT/selftest.png"
