@@ -13,6 +13,7 @@ import pandas as pd
 
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
 from ids_desktop.core.model import sequences
+from ids_desktop.core.model.preprocess import sha256_file
 from ids_desktop.errors import ModelError
 
 BACKGROUND_FILE = "background.npy"
@@ -30,6 +31,21 @@ def load_background(bundle_path: Path) -> np.ndarray:
             f"{bundle_path}: the bundle has no {BACKGROUND_FILE} for explanations; "
             "retrain it with this version of the app"
         )
+    meta_path = Path(bundle_path) / "metadata.json"
+    expected = None
+    if meta_path.is_file():
+        try:
+            expected = json.loads(meta_path.read_text(encoding="utf-8")).get("background_sha256")
+        except (OSError, ValueError):
+            expected = None
+    if expected:
+        digest = sha256_file(path)
+        if digest != expected:
+            raise ModelError(
+                f"{path}: SHA-256 {digest[:12]}... does not match the bundle's metadata "
+                f"({str(expected)[:12]}...); the explanation background was changed. "
+                "Restore the bundle or retrain it."
+            )
     data = np.load(path, allow_pickle=False)
     if data.ndim != 3:
         raise ModelError(f"{path}: background must be (n, T, F), got shape {data.shape}")

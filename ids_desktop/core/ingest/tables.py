@@ -40,6 +40,8 @@ SOURCE_DTYPES_COLUMN = "source_dtypes"
 
 #: Longest header line accepted (characters); a longer first line is not a table header.
 MAX_HEADER_CHARS = 1 << 20
+#: Longest first data row checked for its field count (see ``_check_first_row``).
+MAX_ROW_CHARS = 64 << 20
 
 # ---------------------------------------------------------------------------------------------
 # Column vocabularies
@@ -650,8 +652,18 @@ def _dedupe(names: list[str]) -> tuple[list[str], list[str]]:
     return out, repeats
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """A file's own string made safe for a message: control characters (a terminal escape
+    sequence hidden in a label or column name) shown as ``\\x1b``, length bounded."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _quote_list(names: list[str] | tuple[str, ...], limit: int = 8) -> str:
-    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    shown = ", ".join(f"'{_printable(str(n))}'" for n in names[:limit])
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return shown + more
 
@@ -899,7 +911,7 @@ def _epoch_seconds(series: pd.Series, stats: _Stats) -> np.ndarray:
     """Parse timestamps to UTC epoch seconds; day-first CIC styles, ISO 8601 or numbers."""
     out = np.full(len(series), np.nan)
     if not _is_text(series):
-        return _float(series)
+        return _plausible_times(_float(series), stats)
     text = series.astype("str").str.strip()
     present = text.notna().to_numpy(dtype=bool)
     numbers = _finite(text).to_numpy(dtype="float64", na_value=np.nan)
@@ -919,7 +931,23 @@ def _epoch_seconds(series: pd.Series, stats: _Stats) -> np.ndarray:
         secs = (parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
         out[todo] = secs.to_numpy(dtype="float64", na_value=np.nan)
     stats.bad_times += int((present & np.isnan(out)).sum())
-    return out
+    return _plausible_times(out, stats)
+
+
+#: Times kept: from 1970 to before pandas' datetime limit (April 2262); anything else is
+#: damage, and would break every date formatting downstream (reports, the table view).
+_MAX_EPOCH_S = 9.2e9
+
+
+def _plausible_times(seconds: np.ndarray, stats: _Stats) -> np.ndarray:
+    """``seconds`` with values outside 1970-2261 set to NaN (and counted as bad times)."""
+    seconds = np.asarray(seconds, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(seconds) & ~((seconds >= 0) & (seconds < _MAX_EPOCH_S))
+    if bad.any():
+        stats.bad_times += int(bad.sum())
+        seconds = np.where(bad, np.nan, seconds)
+    return seconds
 
 
 def _labels(
@@ -1157,6 +1185,11 @@ def _csv_chunks(
             low_memory=False,
             engine="c",
             skip_blank_lines=True,
+            # Never an implicit index: when the first data row has more fields than the
+            # header, pandas would otherwise turn the extra leading fields into a (Multi)Index,
+            # shifting every column (and a 100,000-field row took 45 s to build that index).
+            # Too-long first rows are refused in _read_text; later ones raise ParserError.
+            index_col=False,
             **options,
         )
         with reader:
@@ -1190,7 +1223,8 @@ def _csv_chunks(
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[-1] if text else type(exc).__name__
+    # parser messages quote the offending cell: bound it and show control characters escaped
+    return _printable(text[-1], 300) if text else type(exc).__name__
 
 
 def _consume(source: _Source, lines: int) -> None:
@@ -1330,8 +1364,9 @@ def _read_text(
             plan.sep = sep
             if sep != ",":
                 plan.warnings.append(f"fields are separated by {sep!r}, not commas")
+            row = _check_first_row(source, plan, consumed) if plan.has_header else None
             if plan.spec.name == EXPORT_FORMAT:
-                plan.export = _peek_export_info(source, plan)
+                plan.export = _peek_export_info(source, plan, row)
     # Reopen: headerless formats need their first line back, and the counts must start fresh.
     with _Source(path) as source:
         _decode_state.fallbacks = 0  # count each undecodable byte once, in this full pass
@@ -1361,6 +1396,51 @@ def _read_text(
         return _finish(path, plan, pieces, stats, compressed=source.compressed)
 
 
+def _check_first_row(source: _Source, plan: _Plan, header_at: int) -> str:
+    """Refuse a first data row with more non-empty fields than the header has columns.
+
+    pandas reads later too-long rows as a ParserError (reported as an InputError), but with
+    ``index_col=False`` it silently drops the extra fields of the first data row; an empty
+    trailing field (a delimiter at the end of every line) is harmless and allowed. Returns
+    the row ("" when there is none).
+    """
+    skipped = 0
+    while True:
+        try:
+            line = source.text.readline(MAX_HEADER_CHARS)
+        except _STREAM_ERRORS as exc:
+            raise InputError(f"{source.path.name}: the compressed stream is corrupt ({exc})") from None
+        skipped += 1
+        if not line or line.strip():
+            break
+    if not line:
+        return ""
+    if len(line) >= MAX_HEADER_CHARS and not line.endswith(("\n", "\r")):
+        parts = [line]  # a very long row: read the rest of it, within a bound
+        for _ in range(MAX_ROW_CHARS // MAX_HEADER_CHARS):
+            try:
+                more = source.text.readline(MAX_HEADER_CHARS)
+            except _STREAM_ERRORS as exc:
+                raise InputError(f"{source.path.name}: the compressed stream is corrupt ({exc})") from None
+            parts.append(more)
+            if not more or more.endswith(("\n", "\r")):
+                break
+        else:
+            raise InputError(
+                f"{source.path.name}: line {header_at + skipped} is longer than "
+                f"{MAX_ROW_CHARS:,} characters; this is not a flow table"
+            )
+        line = "".join(parts)
+    fields = _split_fields(line, plan.sep)
+    extra = fields[len(plan.names) :]
+    if any(extra):
+        raise InputError(
+            f"{source.path.name}: line {header_at + skipped} has {len(fields)} fields but the "
+            f"table has {len(plan.names)} columns; the file is not a consistent CSV table"
+        )
+    return line
+
+
 def _plan_arff(path: Path, source: _Source) -> _Plan:
     """Plan an ARFF read: the header's attribute names, the spec's label column."""
     source.text.seek(0)
@@ -1381,6 +1461,13 @@ def _plan_arff(path: Path, source: _Source) -> _Plan:
         line = _read_line(source)
     if line.lstrip().startswith("{"):
         raise InputError(f"{path.name}: sparse ARFF data ({{index value, ...}}) is not supported")
+    # The first data row must not be longer than the header (see _check_first_row).
+    fields = next(csv.reader([line.rstrip("\r\n")], quotechar="'", skipinitialspace=True), [])
+    if any(f.strip() for f in fields[len(names) :]):
+        raise InputError(
+            f"{path.name}: the first data row has {len(fields)} fields but the header declares "
+            f"{len(names)} attributes; the file is not a consistent ARFF table"
+        )
     plan = _Plan(spec, names, header.lines, True, arff=header)
     wanted = {c.lower() for c in spec.columns} | set(KDD_LABEL_ALIASES)
     plan.ignored = [n for n in names if n.lower() not in wanted]
@@ -1432,7 +1519,10 @@ def _finish(
             f"{stats.blank_rows} lines hold no values at all (only delimiters) and were skipped"
         )
     if stats.bad_times:
-        warnings.append(f"{stats.bad_times} timestamps could not be parsed and are missing")
+        warnings.append(
+            f"{stats.bad_times} timestamps could not be parsed or fall outside 1970-2261 "
+            "and are missing"
+        )
     if stats.bad_ports:
         warnings.append(f"{stats.bad_ports} port values are not numbers and are missing")
     has_labels = any(c in plan.names for c in (*spec.label_columns, *KDD_LABEL_ALIASES))
@@ -1531,11 +1621,12 @@ def _export_features(frame: pd.DataFrame, info: _ExportInfo) -> pd.DataFrame:
     return frame
 
 
-def _peek_export_info(source: _Source, plan: _Plan) -> _ExportInfo:
-    """What an export CSV's first data row says about it (empty when there is no row)."""
-    line = _read_line(source)
-    while line and not line.strip():
+def _peek_export_info(source: _Source, plan: _Plan, line: str | None = None) -> _ExportInfo:
+    """What an export CSV's first data row (``line``, else read here) says about it."""
+    if line is None:
         line = _read_line(source)
+        while line and not line.strip():
+            line = _read_line(source)
     fields = _split_fields(line, plan.sep) if line else []
 
     def cell(name: str) -> str:
@@ -1579,6 +1670,7 @@ def _read_export_csv(
             low_memory=False,
             keep_default_na=False,
             na_values=[""],
+            index_col=False,  # see _csv_chunks: no implicit index from a too-long first row
         )
         with reader:
             while True:
@@ -1590,6 +1682,10 @@ def _read_export_csv(
                 report(source.position(), source.total, "reading")
     except pd.errors.EmptyDataError:
         pass
+    except _STREAM_ERRORS as exc:  # before ValueError: zlib.error and EOFError are not ones
+        raise InputError(
+            f"{source.path.name}: the compressed stream is corrupt or cut short ({exc})"
+        ) from None
     except (pd.errors.ParserError, ValueError, TypeError, OverflowError) as exc:
         raise InputError(
             f"{source.path.name}: not a valid ids-desktop export ({_first_line(exc)})"

@@ -25,8 +25,8 @@ FORMAT_VERSION = 1
 #: ``pred_class`` of a flow flagged only by its anomaly score (the classifier saw nothing
 #: it knows): the family vocabulary's "attack without a family".
 UNKNOWN_ATTACK = "attack"
-#: Windows scored per model call; bounds memory on large inputs.
-CHUNK_WINDOWS = 32768
+#: Flow positions (windows x T) scored per runner call; bounds memory on large inputs.
+CHUNK_POSITIONS = 131072
 
 
 def default_models_dir() -> Path:
@@ -128,11 +128,7 @@ class Bundle:
         thr = self.threshold if threshold is None else float(threshold)
         x = self.features(frame, temporal)
         windows = self.windows(frame, temporal)
-        probs_w, recon_w = self.predict_windows(x, windows, progress=progress, cancel=cancel)
-        n = len(frame)
-        probs = sequences.scatter(probs_w, windows, n)
-        recon = sequences.scatter(recon_w, windows, n)
-        anomaly = np.mean((x - recon) ** 2, axis=1) if x.shape[1] else np.zeros(n)
+        probs, anomaly = self.score_windows(x, windows, progress=progress, cancel=cancel)
         benign = self.classes.index(BENIGN) if BENIGN in self.classes else None
         p_attack = 1.0 - probs[:, benign] if benign is not None else probs.max(axis=1)
         by_clf = p_attack >= thr
@@ -146,7 +142,7 @@ class Bundle:
         ).astype(object)
         return Scores(probs, p_attack.astype(np.float64), anomaly.astype(np.float64), flagged, pred_class)
 
-    def predict_windows(
+    def score_windows(
         self,
         x: np.ndarray,
         windows: np.ndarray,
@@ -154,21 +150,42 @@ class Bundle:
         progress: Progress | None = None,
         cancel: object | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Class probabilities ``(W, T, C)`` and reconstructions ``(W, T, F)`` per window."""
+        """Per-row class probabilities ``(n, C)`` and anomaly scores ``(n,)``.
+
+        Windows go through the runner in chunks; each chunk is reduced at once to what a row
+        keeps (its probabilities and its reconstruction error at the position with the most
+        context), so memory follows the rows, not ``windows x T x F`` reconstructions.
+        """
+        n, c = len(x), len(self.classes)
+        probs = np.zeros((n, c), dtype=np.float32)
+        anomaly = np.zeros(n, dtype=np.float64)
+        if n == 0 or len(windows) == 0:
+            return probs, anomaly
+        # The position each row takes its outputs from: the rightmost one (most context).
+        flat = windows.reshape(-1)
+        keep = np.flatnonzero(flat != sequences.PAD)
+        order = keep[np.lexsort((keep, flat[keep]))]
+        last = np.r_[flat[order][1:] != flat[order][:-1], True]
+        chosen = order[last]  # flat positions, one per row that occurs in a window
+        owner = np.full(flat.shape, -1, dtype=np.int64)
+        owner[chosen] = flat[chosen]
+        owner = owner.reshape(windows.shape)
         n_w = len(windows)
-        probs_parts, recon_parts = [], []
-        for start in range(0, n_w, CHUNK_WINDOWS):
+        step = max(1, CHUNK_POSITIONS // windows.shape[1])
+        for start in range(0, n_w, step):
             check_cancel(cancel)
-            chunk = sequences.to_tensor(x, windows[start : start + CHUNK_WINDOWS])
-            probs, recon = self.runner(chunk)[:2]
-            probs_parts.append(probs)
-            recon_parts.append(recon)
+            part = windows[start : start + step]
+            tensor = sequences.to_tensor(x, part)
+            p_w, recon = self.runner(tensor)[:2]
+            err = np.mean((tensor[..., 0] - recon) ** 2, axis=-1) if x.shape[1] else np.zeros(part.shape)
+            rows = owner[start : start + step]
+            sel = rows >= 0
+            probs[rows[sel]] = p_w[sel]
+            anomaly[rows[sel]] = err[sel]
+            del tensor, recon, p_w, err
             if progress is not None:
-                progress(min(start + CHUNK_WINDOWS, n_w), n_w, "scoring flows")
-        if not probs_parts:
-            c, f = len(self.classes), x.shape[1]
-            return np.zeros((0, self.seq_len, c), np.float32), np.zeros((0, self.seq_len, f), np.float32)
-        return np.concatenate(probs_parts), np.concatenate(recon_parts)
+                progress(min(start + step, n_w), n_w, "scoring flows")
+        return probs, anomaly
 
 
 def add_gap_feature(frame: pd.DataFrame, temporal: bool) -> pd.DataFrame:

@@ -107,6 +107,8 @@ def scatter(per_position: np.ndarray, windows: np.ndarray, n_rows: int) -> np.nd
     where it sits furthest right, that is with the most context before it.
     """
     flat_idx = windows.reshape(-1)
+    if flat_idx.size == 0:
+        return np.zeros((n_rows, *per_position.shape[2:]), dtype=per_position.dtype)
     flat_val = per_position.reshape(len(flat_idx), *per_position.shape[2:])
     keep = flat_idx != PAD
     flat_idx, flat_val = flat_idx[keep], flat_val[keep]

@@ -13,6 +13,7 @@ from ids_desktop.core.tasks import Progress, check_cancel
 
 #: Cells starting with these can be read as formulas by spreadsheet software.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_SKIPPED = " \n\x0b\x0c" + "".join(chr(c) for c in range(32) if chr(c) not in "\t\r") + "\x7f"
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 #: Report columns: (header, source column or None when derived).
@@ -45,7 +46,9 @@ def neutralise(value: object) -> object:
     """
     if not isinstance(value, str) or not value:
         return value
-    if value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.match(value):
+    # Spreadsheets may skip leading blanks and control characters before reading "=" etc.
+    head = value.lstrip(_SKIPPED)
+    if head.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.match(value):
         return "'" + value
     return value
 
@@ -69,6 +72,7 @@ def report_frame(flows: pd.DataFrame, explanations: dict[int, str] | None = None
             out[column] = pd.Series(pd.NA, index=flows.index, dtype="object")
     for column in ("first_seen", "last_seen"):
         seconds = pd.to_numeric(out[column], errors="coerce")
+        seconds = seconds.where(seconds.abs() < 9.2e9)  # damaged times: beyond any date pandas has
         stamps = pd.to_datetime(seconds, unit="s", utc=True)
         out[column] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").where(seconds.notna(), "")
     return out

@@ -52,6 +52,8 @@ def severity(score: float) -> int:
 def _iso(seconds: Any) -> str | None:
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return None
+    if not abs(float(seconds)) < 9.2e9:  # a damaged time, beyond any date pandas has
+        return None
     stamp = pd.Timestamp(float(seconds), unit="s", tz="UTC")
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
 

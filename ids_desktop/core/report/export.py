@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,10 +86,7 @@ def export_reports(
     progress: Progress | None = None,
     cancel: object | None = None,
 ) -> list[Path]:
-    """Write the requested reports; each file appears atomically or not at all."""
-    from ids_desktop.core.report.csv_writer import write_csv
-    from ids_desktop.core.report.eve import write_jsonl
-
+    """Write the requested reports: all of them appear (each atomically), or none does."""
     if analysis.summary is None:
         from ids_desktop.errors import ReportError
 
@@ -96,18 +97,57 @@ def export_reports(
         item.flow_id: [{"feature": label, "weight": round(w, 6)} for label, w in item.contributions[:5]]
         for item in items
     }
-    written: list[Path] = []
+    # All or nothing: each report is written (atomically) to a hidden staging file beside its
+    # target, and the staged files are renamed into place only once every report is done. A
+    # cancel or an error in the last report leaves none of them, not the first ones alone.
+    staged: list[tuple[Path, Path]] = []
+
+    def stage(target: Path) -> Path:
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".staged", dir=target.parent)
+        os.close(fd)
+        staged.append((Path(name), target))
+        return Path(name)
+
+    try:
+        _write_all(analysis, request, evaluation, items, warnings, sentences, contributions,
+                   stage, progress, cancel)  # fmt: skip
+        check_cancel(cancel)
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    return [target for _, target in staged]
+
+
+def _write_all(
+    analysis: Analysis,
+    request: ExportRequest,
+    evaluation: dict[str, Any] | None,
+    items: list[ExplanationItem],
+    warnings: list[str],
+    sentences: dict[int, str],
+    contributions: dict[int, list[dict[str, Any]]],
+    stage: Callable[[Path], Path],
+    progress: Progress | None,
+    cancel: object | None,
+) -> None:
+    """Write the requested reports to the paths ``stage(target)`` gives."""
+    from ids_desktop.core.report.csv_writer import write_csv
+    from ids_desktop.core.report.eve import write_jsonl
+
+    assert analysis.summary is not None
     model = str(analysis.summary["model"])
     if request.csv is not None:
-        written.append(
-            write_csv(analysis.flows, request.csv, flagged_only=not request.all_flows,
-                      explanations=sentences, progress=progress, cancel=cancel)
-        )
+        write_csv(analysis.flows, stage(request.csv), flagged_only=not request.all_flows,
+                  explanations=sentences, progress=progress, cancel=cancel)  # fmt: skip
     if request.jsonl is not None:
-        written.append(
-            write_jsonl(analysis.flows, request.jsonl, model=model, contributions=contributions,
-                        progress=progress, cancel=cancel)
-        )
+        write_jsonl(analysis.flows, stage(request.jsonl), model=model, contributions=contributions,
+                    progress=progress, cancel=cancel)  # fmt: skip
     if request.pdf is not None:
         from ids_desktop.core.analysis import get_bundle
         from ids_desktop.core.report.pdf_writer import write_pdf
@@ -128,8 +168,7 @@ def export_reports(
             evaluation=evaluation,
             warnings=list(analysis.result.warnings) + warnings,
         )
-        written.append(write_pdf(report, request.pdf, page_size=request.page_size, progress=progress, cancel=cancel))
-    return written
+        write_pdf(report, stage(request.pdf), page_size=request.page_size, progress=progress, cancel=cancel)
 
 
 def headline_metrics(meta: dict[str, Any]) -> dict[str, float]:

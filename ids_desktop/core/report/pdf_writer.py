@@ -38,16 +38,33 @@ READING_TEXT = (
 )
 
 
-def _p(text: Any, style: Any) -> Any:
+#: Longest dynamic text drawn in a table cell: a longer one (a hostile 100 kB "hostname")
+#: would make the row taller than a page, which reportlab cannot lay out.
+CELL_CHARS = 500
+#: Longest free-standing paragraph (explanations, warnings, card lines).
+PARAGRAPH_CHARS = 5000
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def _p(text: Any, style: Any, limit: int = CELL_CHARS) -> Any:
+    """A Paragraph of ``text`` as literal text: markup escaped, length bounded."""
     from reportlab.platypus import Paragraph
 
-    return Paragraph(escape(str(text)), style)
+    return Paragraph(escape(_clip(str(text), limit)), style)
 
 
 def _fmt_time(seconds: float | None) -> str:
     if seconds is None or pd.isna(seconds):
         return ""
-    return dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):  # a damaged time, beyond any calendar date
+        return ""
 
 
 def _bar_chart(pairs: list[tuple[str, int]], width: float, height: float, title: str) -> Any:
@@ -217,7 +234,7 @@ def write_pdf(
     )
     if report.warnings:
         story += [Spacer(1, 4 * mm), Paragraph("Input warnings", h2)]
-        story += [_p(w, small) for w in report.warnings[:30]]
+        story += [_p(w, small, PARAGRAPH_CHARS) for w in report.warnings[:30]]
 
     step(1, "summary")
     story += [PageBreak(), Paragraph("Summary", h2)]
@@ -283,7 +300,7 @@ def write_pdf(
                 KeepTogether(
                     [
                         _p(f"Flow {item.flow_id}", styles["Heading4"]),
-                        _p(item.sentence, body),
+                        _p(item.sentence, body, PARAGRAPH_CHARS),
                         explanation_drawing(item.contributions, width, 13 * min(10, len(item.contributions)) + 4),
                         Spacer(1, 3 * mm),
                     ]
@@ -313,11 +330,11 @@ def write_pdf(
             story.append(t)
 
     step(5, "appendix")
-    story += [PageBreak(), Paragraph("Appendix: method", h2), _p(METHOD_TEXT, body), Spacer(1, 2 * mm)]
-    story += [Paragraph("How to read an explanation", h2), _p(READING_TEXT, body)]
+    story += [PageBreak(), Paragraph("Appendix: method", h2), _p(METHOD_TEXT, body, PARAGRAPH_CHARS), Spacer(1, 2 * mm)]
+    story += [Paragraph("How to read an explanation", h2), _p(READING_TEXT, body, PARAGRAPH_CHARS)]
     if report.model_card_summary:
         story += [Paragraph("Model card summary", h2)]
-        story += [_p(line, small) for line in report.model_card_summary.splitlines() if line.strip()]
+        story += [_p(line, small, PARAGRAPH_CHARS) for line in report.model_card_summary.splitlines() if line.strip()]
 
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()

@@ -1,0 +1,142 @@
+"""Bundles are verified before loading; nothing deserialises code from a file a user supplies.
+
+``test_model.py::test_tampered_bundles_are_refused`` checks a freshly trained tiny bundle
+(``model.keras`` changed, feature list edited). These tests use a shipped bundle copied to a
+temporary folder, as a user would pass one with ``--model FOLDER``, and go through the CLI:
+a changed model file must end the run with exit 2 and one clear line. A static scan of the
+package checks that Keras is always loaded with ``safe_mode=True`` and that nothing loads
+pickles (``pickle``, ``joblib``, ``np.load(allow_pickle=True)``, ``pd.read_pickle``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.scripts_loader import load_script
+
+from ids_desktop.errors import ModelError
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "ids_desktop"
+BUNDLE = REPO / "models" / "cic-ids2017"
+CLI = Path(sys.executable).parent / "ids-desktop-cli"
+
+
+@pytest.fixture(scope="module")
+def flows_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("integrity") / "flows.csv"
+    path.write_text(load_script("make_fuzz_corpus").synthetic_table("cic-ids2017", 50, random.Random(3)))
+    return path
+
+
+@pytest.fixture
+def bundle_copy(tmp_path) -> Path:
+    if not (BUNDLE / "metadata.json").is_file():
+        pytest.skip("models/cic-ids2017 is absent")
+    out = tmp_path / "bundle"
+    shutil.copytree(BUNDLE, out)
+    return out
+
+
+def _analyze(csv: Path, bundle: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CLI), "analyze", str(csv), "--model", str(bundle)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_untouched_copy_is_accepted(flows_csv, bundle_copy) -> None:
+    run = _analyze(flows_csv, bundle_copy)
+    assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize("victim", ["model.onnx", "model.keras"])
+def test_changed_model_file_is_refused_with_one_line(flows_csv, bundle_copy, victim) -> None:
+    target = bundle_copy / victim
+    if not target.is_file():
+        pytest.skip(f"the bundle has no {victim}")
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit
+    target.write_bytes(bytes(data))
+    run = _analyze(flows_csv, bundle_copy)
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert run.returncode == 2, run.stderr
+    assert len(lines) == 1 and "Traceback" not in run.stderr
+    assert "SHA-256" in lines[0] and victim in lines[0]
+
+    from ids_desktop.core.model.bundle import load_bundle
+
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_bundle(bundle_copy)
+
+
+def test_metadata_hash_edited_is_refused(bundle_copy) -> None:
+    from ids_desktop.core.model.bundle import load_bundle
+
+    meta = json.loads((bundle_copy / "metadata.json").read_text())
+    meta["model_sha256"] = "0" * 64
+    (bundle_copy / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_bundle(bundle_copy)
+
+
+def test_changed_background_is_refused(bundle_copy) -> None:
+    import numpy as np
+
+    from ids_desktop.core.explain.service import load_background
+
+    path = bundle_copy / "background.npy"
+    data = np.load(path, allow_pickle=False)
+    np.save(path, data * 2, allow_pickle=False)
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_background(bundle_copy)
+
+
+# --------------------------------------------------------------------------------------------
+# static checks over the package source
+# --------------------------------------------------------------------------------------------
+
+
+def _sources() -> list[tuple[Path, str]]:
+    return [(p, p.read_text(encoding="utf-8")) for p in sorted(PACKAGE.rglob("*.py"))]
+
+
+def test_keras_models_are_loaded_in_safe_mode() -> None:
+    calls = 0
+    for path, text in _sources():
+        assert "enable_unsafe_deserialization" not in text, path
+        assert not re.search(r"safe_mode\s*=\s*False", text), path
+        for match in re.finditer(r"\bload_model\(", text):
+            call = text[match.start() : text.find(")", match.start()) + 1]
+            calls += 1
+            assert "safe_mode=True" in call, f"{path}: {call}"
+    assert calls >= 1  # the scan found the Keras loader
+
+
+def test_nothing_loads_pickles() -> None:
+    forbidden = [
+        r"\bimport pickle\b", r"\bfrom pickle\b", r"\bcPickle\b", r"\bjoblib\b", r"\bdill\b",
+        r"\bcloudpickle\b", r"\bread_pickle\(", r"allow_pickle\s*=\s*True", r"\btorch\.load\(",
+        r"\bshelve\b", r"\bmarshal\.load", r"\byaml\.load\(", r"\bunsafe_load\(",
+    ]  # fmt: skip
+    for path, text in _sources():
+        code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+        for pattern in forbidden:
+            assert not re.search(pattern, code), f"{path}: matches {pattern}"
+        for match in re.finditer(r"\bnp\.load\(", code):
+            call = code[match.start() : code.find(")", match.start()) + 1]
+            assert "allow_pickle=False" in call, f"{path}: {call}"
+
+
+def test_parquet_reader_is_not_the_pickle_vulnerable_pyarrow() -> None:
+    """pyarrow < 14.0.1 unpickled extension types from Parquet metadata (CVE-2023-47248)."""
+    import pyarrow
+
+    major, minor, patch = (int(x) for x in re.findall(r"\d+", pyarrow.__version__)[:3])
+    assert (major, minor, patch) >= (14, 0, 1)
