@@ -107,7 +107,9 @@ def analyze(
     check_cancel(cancel)
     bundle = get_bundle(model, result.feature_format, models_dir)
     scores = _score(result, bundle, threshold, progress, cancel)
-    flows = result.frame.copy()
+    # A shallow copy: pandas 3's copy-on-write keeps the ingested table (about 1 GB for a
+    # million flows) shared until one side writes to it.
+    flows = result.frame.copy(deep=False)
     flows["pred_class"] = pd.array(scores.pred_class.astype(str), dtype="string")
     flows["pred_score"] = scores.pred_score
     flows["anomaly_score"] = scores.anomaly_score

@@ -25,6 +25,8 @@ FORMAT_VERSION = 1
 #: ``pred_class`` of a flow flagged only by its anomaly score (the classifier saw nothing
 #: it knows): the family vocabulary's "attack without a family".
 UNKNOWN_ATTACK = "attack"
+#: Rows preprocessed at a time (bounds float64 intermediates on large inputs).
+FEATURE_CHUNK_ROWS = 131072
 #: Flow positions (windows x T) scored per runner call; bounds memory on large inputs.
 CHUNK_POSITIONS = 131072
 
@@ -98,10 +100,32 @@ class Bundle:
         )
 
     def features(self, frame: pd.DataFrame, temporal: bool) -> np.ndarray:
-        """The scaled feature matrix, with the host-gap context feature when the bundle has it."""
-        if GAP_FEATURE in self.preprocessor.input_columns and GAP_FEATURE not in frame.columns:
-            frame = add_gap_feature(frame, temporal)
-        return self.preprocessor.transform(frame)
+        """The scaled feature matrix, with the host-gap context feature when the bundle has it.
+
+        Transformed in row chunks, so a million-flow capture never holds a second copy of
+        its table or float64 intermediates for every row at once.
+        """
+        pre = self.preprocessor
+        need_gap = GAP_FEATURE in pre.input_columns and GAP_FEATURE not in frame.columns
+        gap = None
+        if need_gap:
+            if temporal:
+                gap = sequences.host_gaps(*sequences.host_time_keys(frame))
+            else:
+                gap = np.zeros(len(frame))
+        cols = [c for c in pre.input_columns if not (need_gap and c == GAP_FEATURE)]
+        n = len(frame)
+        if n <= FEATURE_CHUNK_ROWS:
+            part = frame[cols].assign(**{GAP_FEATURE: gap}) if need_gap else frame
+            return pre.transform(part)
+        out = np.empty((n, pre.n_outputs), dtype=np.float32)
+        for a in range(0, n, FEATURE_CHUNK_ROWS):
+            b = min(a + FEATURE_CHUNK_ROWS, n)
+            part = frame.iloc[a:b][cols]
+            if need_gap:
+                part = part.assign(**{GAP_FEATURE: gap[a:b]})
+            out[a:b] = pre.transform(part)
+        return out
 
     def score(
         self,
