@@ -201,7 +201,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from ids_desktop.core.analysis import get_bundle
-    from ids_desktop.core.explain.service import DEFAULT_SAMPLES, BundleExplainer
+    from ids_desktop.core.explain.service import BundleExplainer
     from ids_desktop.core.ingest import ingest
     from ids_desktop.errors import InputError
 
@@ -213,7 +213,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             raise InputError(f"--row {args.row} is outside the file's {len(result.frame):,} flows (0-based)")
         bundle = get_bundle(args.model, result.feature_format)  # LIME queries the model itself
         t0 = time.perf_counter()
-        explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=args.samples or DEFAULT_SAMPLES)
+        explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=args.samples or None)
         exp = explainer.explain_row(args.row, seed=args.seed)
         seconds = time.perf_counter() - t0
         if args.png:
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--row", type=int, required=True, help="0-based row of the flow in the file's flow table")
     p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
-    p.add_argument("--samples", type=int, help="LIME samples (default 10000)")
+    p.add_argument("--samples", type=int, help="LIME samples (default 10000 / the bundle's sequence length, at least 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--png", help="draw the explanation chart to this PNG")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")

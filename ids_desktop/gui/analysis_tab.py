@@ -84,9 +84,7 @@ def explain_key(analysis: Analysis, file_sha256: str, model_sha256: str,
     read = f"{file_sha256}|{analysis.result.format}"
     if analysis.result.feature_format == "pcap":
         read += f"|idle={options.get('idle_timeout')}|active={options.get('active_timeout')}"
-    from ids_desktop.core.explain.service import DEFAULT_SAMPLES
-
-    samples = int(options.get("lime_samples") or DEFAULT_SAMPLES)
+    samples = int(options.get("lime_samples") or 0) or "auto"  # auto: fixed per bundle
     model = f"{model_sha256}|samples={samples}"
     return (hashlib.sha256(read.encode()).hexdigest(), hashlib.sha256(model.encode()).hexdigest())
 
@@ -586,13 +584,13 @@ class AnalysisTab(QWidget):
 
     def _explain_job(self, row: int, *, progress, cancel):  # type: ignore[no-untyped-def]
         from ids_desktop.core.analysis import get_bundle
-        from ids_desktop.core.explain.service import DEFAULT_SAMPLES, BundleExplainer
+        from ids_desktop.core.explain.service import BundleExplainer
 
         if self._explainer is None:
             analysis = self.analysis
             assert analysis is not None and analysis.summary is not None
             bundle = get_bundle(analysis.summary["model"], analysis.result.feature_format)
-            samples = int(self.options.get("lime_samples") or DEFAULT_SAMPLES)
+            samples = int(self.options.get("lime_samples") or 0) or None  # None: per bundle
             self._explainer = BundleExplainer(
                 bundle, analysis.result.frame, analysis.result.temporal, num_samples=samples
             )

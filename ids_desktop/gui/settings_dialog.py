@@ -21,7 +21,7 @@ from ids_desktop.config import DEFAULTS
 KEYS = {
     "model": ("analysis/model", "auto"),
     "threshold": ("analysis/threshold", None),
-    "lime_samples": ("analysis/lime_samples", 10000),
+    "lime_samples": ("analysis/lime_samples", 0),  # 0: the bundle's default (10,000 / T)
     "idle_timeout": ("analysis/idle_timeout", DEFAULTS.idle_timeout),
     "active_timeout": ("analysis/active_timeout", DEFAULTS.active_timeout),
 }
@@ -73,9 +73,10 @@ class SettingsDialog(QDialog):
         form.addRow(self.own_threshold)
         form.addRow("Decision threshold on P(attack)", self.threshold)
         self.samples = QSpinBox()
-        self.samples.setRange(100, 20_000)
-        self.samples.setSingleStep(100)
-        self.samples.setValue(int(options.get("lime_samples", 1000)))
+        self.samples.setRange(0, 20_000)
+        self.samples.setSingleStep(500)
+        self.samples.setSpecialValueText("auto (10,000 / sequence length)")
+        self.samples.setValue(int(options.get("lime_samples", 0)))
         form.addRow("LIME samples per explanation", self.samples)
         self.idle = QDoubleSpinBox()
         self.idle.setRange(1, 86_400)

@@ -18,6 +18,20 @@ from ids_desktop.errors import ModelError
 
 BACKGROUND_FILE = "background.npy"
 DEFAULT_SAMPLES = 10000
+#: Floor of the per-bundle default (see :func:`default_samples`).
+MIN_SAMPLES = 1000
+
+
+def default_samples(seq_len: int) -> int:
+    """LIME samples for a bundle with sequences of ``seq_len`` flows.
+
+    Every sample is a whole sequence through the model, so the cost grows with ``T``.
+    10,000 samples gave top-5 Jaccard >= 0.8 within 0.5 s on the T = 1 bundles; the T = 8
+    capture bundle needs 5-8 s for that many on 2 cores (``bench/explain.py``), so temporal
+    bundles get ``10,000 / T`` (at least 1,000): latency first, at a stability cost that
+    ``bench/RESULTS.md`` records.
+    """
+    return max(MIN_SAMPLES, DEFAULT_SAMPLES // max(int(seq_len), 1))
 
 #: (name hint, unit) for time features: a suffix (``_ms``, nfstream) or a CIC name part (µs).
 _TIME_UNITS = (("_ms", "ms"), ("Duration", "µs"), ("IAT", "µs"), ("Active", "µs"), ("Idle", "µs"))
@@ -93,7 +107,8 @@ class BundleExplainer:
     frame, temporal
         The analysed canonical frame and whether it has real per-host time order.
     num_samples, top_k
-        LIME neighbourhood size (one batched model call) and contributions kept.
+        LIME neighbourhood size (one batched model call; ``None``: :func:`default_samples`
+        for the bundle's T) and contributions kept.
     """
 
     def __init__(
@@ -102,7 +117,7 @@ class BundleExplainer:
         frame: pd.DataFrame,
         temporal: bool,
         *,
-        num_samples: int = DEFAULT_SAMPLES,
+        num_samples: int | None = None,
         top_k: int = 10,
     ) -> None:
         self.bundle = bundle
@@ -136,7 +151,7 @@ class BundleExplainer:
             categorical=list(range(len(pre.numeric), len(names))),
             category_names=category_names,
             value_text=self._value_text,
-            num_samples=num_samples,
+            num_samples=num_samples or default_samples(int(bundle.seq_len)),
             top_k=top_k,
         )
         if self.temporal and self.seq_len > 1:
