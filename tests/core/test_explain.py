@@ -117,3 +117,30 @@ def test_chart_spec_orders_colours_and_strip(explainer: FlowExplainer, tmp_path)
     assert sum(s for _, s in spec.strip) == pytest.approx(1.0)
     out = render_png(spec, tmp_path / "chart.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sentence_names_the_rule_that_flagged_the_flow(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Anomaly-only flags and sub-threshold leans are not described as "Flagged as <family>"."""
+    from pathlib import Path
+
+    from ids_desktop.core.analysis import analyze, get_bundle
+    from ids_desktop.core.explain.service import BundleExplainer
+    from ids_desktop.core.ingest import ingest
+    from tests.test_cli import write_unsw
+
+    if not (Path(__file__).resolve().parents[2] / "models" / "unsw-nb15" / "model.onnx").is_file():
+        pytest.skip("no unsw-nb15 bundle")
+    path = write_unsw(tmp_path / "u.csv", [("Normal", 0)] * 4 + [("DoS", 1)] * 4)
+    result = ingest(path)
+    _, flows = analyze(result, model="unsw-nb15")
+    bundle = get_bundle("unsw-nb15")
+    explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=500)
+    for row in range(len(flows)):
+        exp = explainer.explain_row(row)
+        p_attack = float(flows["pred_score"].iloc[row])
+        by_anomaly = bool(flows["flagged"].iloc[row]) and p_attack < bundle.threshold
+        if p_attack >= bundle.threshold and exp.predicted_class != "benign":
+            assert exp.sentence.startswith(f"Flagged as {exp.predicted_class}"), exp.sentence
+        else:
+            assert not exp.sentence.startswith("Flagged as"), exp.sentence
+        assert ("Flagged by its anomaly score" in exp.sentence) == by_anomaly, exp.sentence

@@ -14,6 +14,7 @@ import pandas as pd
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.preprocess import sha256_file
+from ids_desktop.core.schema import BENIGN
 from ids_desktop.errors import ModelError
 
 BACKGROUND_FILE = "background.npy"
@@ -205,13 +206,46 @@ class BundleExplainer:
 
         return predict
 
+    def _state_verdict(self, exp: Explanation, instance: np.ndarray, mask: np.ndarray) -> None:
+        """Make the sentence agree with the bundle's decision rule for this flow.
+
+        LIME explains the classifier's leading class. A flow can also be flagged by the
+        anomaly score alone, or lean to a family while staying below the decision threshold;
+        the sentence then says which rule decided, instead of "Flagged as <family>".
+        """
+        classes = list(self.bundle.classes)
+        if BENIGN not in classes:
+            return
+        x = self.from_lime(instance[None])
+        tensor = np.empty((*x.shape, 2), dtype=np.float32)
+        tensor[..., 0] = x
+        tensor[..., 1] = mask[None, :, None]
+        probs, recon = self.bundle.runner(tensor)[:2]
+        p_attack = 1.0 - float(probs[0, -1, classes.index(BENIGN)])
+        anomaly = float(np.mean((x[0, -1] - recon[0, -1]) ** 2)) if x.shape[-1] else 0.0
+        thr, a_thr = float(self.bundle.threshold), float(self.bundle.anomaly_threshold)
+        text = exp.sentence
+        if exp.predicted_class == BENIGN:
+            text = text.replace("Judged benign", "The classifier judges it benign", 1)
+        elif p_attack < thr:
+            text = text.replace(
+                f"Flagged as {exp.predicted_class}",
+                f"P(attack) {p_attack:.2f} is below the decision threshold {thr:.2f}; the "
+                f"classifier leans to {exp.predicted_class}",
+                1,
+            )
+        if p_attack < thr and anomaly >= a_thr:
+            text += (f" Flagged by its anomaly score ({anomaly:.2f} >= {a_thr:.2f}): it is unlike "
+                     "the benign flows the model was trained on.")
+        exp.sentence = text
+
     def explain_row(self, row: int, *, seed: int = 0, cancel: object | None = None) -> Explanation:
         """Explain frame row ``row`` against the bundle's predicted class for it."""
         window = self.window_for(int(row))
         instance = self.to_lime(sequences.gather(self.x, window[None])[0].astype(np.float64))
         mask = (window != sequences.PAD).astype(np.float32)
         host = self.frame["src_ip"].iloc[int(row)] if "src_ip" in self.frame.columns else None
-        return self.explainer.explain(
+        exp = self.explainer.explain(
             instance,
             self._predict_fn(mask),
             seed=seed,
@@ -219,6 +253,8 @@ class BundleExplainer:
             source_host=None if host is None or pd.isna(host) else str(host),
             cancel=cancel,
         )
+        self._state_verdict(exp, instance, mask)
+        return exp
 
 
 class ExplanationCache:
