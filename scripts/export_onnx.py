@@ -48,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ids_desktop.core.model.bundle import CARD_FILE, METADATA_FILE, load_bundle
     from ids_desktop.core.model.card import model_card
-    from ids_desktop.core.model.preprocess import sha256_file
-    from ids_desktop.core.model.runtime import ONNX_FILE, export_onnx
+    from ids_desktop.core.model.runtime import ONNX_FILE, export_to_bundle
     from ids_desktop.core.model.training import validation_inputs
 
     names = args.only or sorted(p.parent.name for p in args.models.glob(f"*/{METADATA_FILE}"))
@@ -60,10 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         meta = bundle.metadata
         frame, temporal = training_frame(name, args.data, meta)
         x_val = validation_inputs(frame, meta, temporal=temporal)
-        diff = export_onnx(bundle.model, folder / ONNX_FILE, x_val)
-        meta["onnx_sha256"] = sha256_file(folder / ONNX_FILE)
-        meta["onnx_check"] = {"inputs": "validation split", "windows": int(len(x_val)),
-                              "max_abs_prob_diff": diff}
+        meta.update(export_to_bundle(bundle.model, folder, x_val))
+        diff = meta["onnx_check"]["max_abs_prob_diff"]
         (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (folder / CARD_FILE).write_text(model_card(meta), encoding="utf-8")
         print(f"{name}: {len(x_val)} validation windows, max |dp| = {diff:.2e}, "

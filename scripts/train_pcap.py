@@ -317,6 +317,17 @@ def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int
     return {"rows": rows, "summary": summarise(rows), "folds": folds}
 
 
+def source_parts(source: str, lab, apps, reported) -> tuple[list, list[str]]:  # noqa: ANN001
+    """The training parts of ``source`` and the reported captures among them (by name)."""
+    parts = lab + (apps if "apps" in source else [])
+    seen: list[str] = []
+    if "captures" in source:
+        extra = [p for p in reported if p[0].split("/", 1)[1] not in NEVER_TRAIN]
+        parts = parts + extra
+        seen = [p[0] for p in extra]
+    return parts, seen
+
+
 def choose(results: dict[str, dict]) -> str:
     ok = {s: r for s, r in results.items() if r["summary"]["benign_flag_rate"] <= BENIGN_FLAG_LIMIT}
     pool = ok or results
@@ -372,12 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_ship:
         return 0
 
-    parts = lab + (apps if "apps" in chosen else [])
-    seen = []
-    if "captures" in chosen:
-        extra = [p for p in attack + benign if p[0].split("/", 1)[1] not in NEVER_TRAIN]
-        parts += extra
-        seen = [p[0] for p in extra]
+    parts, seen = source_parts(chosen, lab, apps, attack + benign)
     info = [{"file": name, "sha256": SOURCE_SHA.get(name, ""), "rows": len(f), "format": "pcap"}
             for name, f in parts
             if not name.startswith("benign-apps/")]
@@ -423,10 +429,11 @@ def load_training_flows(meta: dict) -> pd.DataFrame:
     lab = cap_lab(lab_parts(Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data"))),
                   LAB_CLASS_CAP, int(meta.get("seed", 0)))
     chosen = meta.get("training_source", "lab+apps")
-    parts = lab + (shared_parts(DATA, "benign-apps") if "apps" in chosen else [])
-    seen = set(meta.get("training_captures_seen", []))
-    if seen:
-        parts += [p for p in shared_parts(DATA, "attack") + shared_parts(DATA, "benign") if p[0] in seen]
+    apps = shared_parts(DATA, "benign-apps") if "apps" in chosen else []
+    reported = shared_parts(DATA, "attack") + shared_parts(DATA, "benign") if "captures" in chosen else []
+    parts, seen = source_parts(chosen, lab, apps, reported)
+    if seen != list(meta.get("training_captures_seen", [])):
+        raise RuntimeError("the shared captures differ from the ones the bundle was trained on")
     return assemble(parts).drop(columns=["capture"])  # same copies as the shipped training
 
 

@@ -107,12 +107,7 @@ class Bundle:
         """
         pre = self.preprocessor
         need_gap = GAP_FEATURE in pre.input_columns and GAP_FEATURE not in frame.columns
-        gap = None
-        if need_gap:
-            if temporal:
-                gap = sequences.host_gaps(*sequences.host_time_keys(frame))
-            else:
-                gap = np.zeros(len(frame))
+        gap = sequences.frame_gaps(frame, temporal) if need_gap else None
         cols = [c for c in pre.input_columns if not (need_gap and c == GAP_FEATURE)]
         n = len(frame)
         if n <= FEATURE_CHUNK_ROWS:
@@ -185,15 +180,7 @@ class Bundle:
         anomaly = np.zeros(n, dtype=np.float64)
         if n == 0 or len(windows) == 0:
             return probs, anomaly
-        # The position each row takes its outputs from: the rightmost one (most context).
-        flat = windows.reshape(-1)
-        keep = np.flatnonzero(flat != sequences.PAD)
-        order = keep[np.lexsort((keep, flat[keep]))]
-        last = np.r_[flat[order][1:] != flat[order][:-1], True]
-        chosen = order[last]  # flat positions, one per row that occurs in a window
-        owner = np.full(flat.shape, -1, dtype=np.int64)
-        owner[chosen] = flat[chosen]
-        owner = owner.reshape(windows.shape)
+        owner = sequences.owners(windows)  # the position each row takes its outputs from
         n_w = len(windows)
         step = max(1, CHUNK_POSITIONS // windows.shape[1])
         for start in range(0, n_w, step):
@@ -215,11 +202,7 @@ class Bundle:
 def add_gap_feature(frame: pd.DataFrame, temporal: bool) -> pd.DataFrame:
     """A copy of ``frame`` with :data:`GAP_FEATURE`: seconds since the host's previous flow."""
     out = frame.copy()
-    if temporal:
-        hosts, times = sequences.host_time_keys(frame)
-        out[GAP_FEATURE] = sequences.host_gaps(hosts, times)
-    else:
-        out[GAP_FEATURE] = 0.0
+    out[GAP_FEATURE] = sequences.frame_gaps(frame, temporal)
     return out
 
 

@@ -129,6 +129,23 @@ def export_onnx(model: Any, path: str | Path, check_inputs: np.ndarray) -> float
         tmp.unlink(missing_ok=True)
 
 
+def export_to_bundle(model: Any, folder: str | Path, check_inputs: np.ndarray) -> dict[str, Any]:
+    """Write the checked ``model.onnx`` into a bundle folder; return its metadata entries.
+
+    ``onnx_sha256`` (verified by :func:`~ids_desktop.core.model.bundle.load_bundle`) and
+    ``onnx_check`` (what the export was compared on and the largest difference found).
+    """
+    from ids_desktop.core.model.preprocess import sha256_file
+
+    path = Path(folder) / ONNX_FILE
+    diff = export_onnx(model, path, check_inputs)
+    return {
+        "onnx_sha256": sha256_file(path),
+        "onnx_check": {"inputs": "validation split", "windows": int(len(check_inputs)),
+                       "max_abs_prob_diff": diff},
+    }
+
+
 def max_prob_diff(a: Any, b: Any, x: np.ndarray, batch: int = RUN_BATCH) -> float:
     """Largest |p_a - p_b| of the first output (class probabilities) over ``x``."""
     worst = 0.0

@@ -100,25 +100,38 @@ def to_tensor(features: np.ndarray, windows: np.ndarray) -> np.ndarray:
     return out
 
 
-def scatter(per_position: np.ndarray, windows: np.ndarray, n_rows: int) -> np.ndarray:
-    """Map window outputs ``(n_windows, T, ...)`` back to rows.
+def owners(windows: np.ndarray) -> np.ndarray:
+    """For each window position, the row whose output it carries, else ``-1`` (same shape).
 
-    A row that occurs in several windows (``stride < T``) takes the output from the window
-    where it sits furthest right, that is with the most context before it.
+    A row that occurs in several windows (``stride < T``) is owned by the position where it
+    sits furthest right, that is with the most context before it; pads own nothing.
     """
     flat_idx = windows.reshape(-1)
-    if flat_idx.size == 0:
-        return np.zeros((n_rows, *per_position.shape[2:]), dtype=per_position.dtype)
-    flat_val = per_position.reshape(len(flat_idx), *per_position.shape[2:])
-    keep = flat_idx != PAD
-    flat_idx, flat_val = flat_idx[keep], flat_val[keep]
-    pos = np.tile(np.arange(windows.shape[1]), windows.shape[0])[keep]
-    order = np.lexsort((pos, flat_idx))
-    rows_sorted = flat_idx[order]
-    last = np.r_[rows_sorted[1:] != rows_sorted[:-1], True]
+    out = np.full(flat_idx.shape, -1, dtype=np.int64)
+    keep = np.flatnonzero(flat_idx != PAD)
+    if keep.size:
+        pos = keep % windows.shape[1]
+        order = keep[np.lexsort((pos, flat_idx[keep]))]
+        rows_sorted = flat_idx[order]
+        last = np.r_[rows_sorted[1:] != rows_sorted[:-1], True]
+        out[order[last]] = rows_sorted[last]
+    return out.reshape(windows.shape)
+
+
+def scatter(per_position: np.ndarray, windows: np.ndarray, n_rows: int) -> np.ndarray:
+    """Map window outputs ``(n_windows, T, ...)`` back to rows (see :func:`owners`)."""
     out = np.zeros((n_rows, *per_position.shape[2:]), dtype=per_position.dtype)
-    out[rows_sorted[last]] = flat_val[order][last]
+    own = owners(windows)
+    sel = own >= 0
+    out[own[sel]] = per_position[sel]
     return out
+
+
+def frame_gaps(frame: pd.DataFrame, temporal: bool) -> np.ndarray:
+    """Seconds since each flow's host's previous flow; zeros without real time order."""
+    if not temporal:
+        return np.zeros(len(frame))
+    return host_gaps(*host_time_keys(frame))
 
 
 def host_gaps(hosts: np.ndarray, times: np.ndarray) -> np.ndarray:

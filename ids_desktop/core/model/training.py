@@ -297,7 +297,7 @@ def write_bundle(
     windows) are where the ONNX export must match Keras (see
     :func:`ids_desktop.core.model.runtime.export_onnx`); without them no export is written.
     """
-    from ids_desktop.core.model.runtime import ONNX_FILE, export_onnx
+    from ids_desktop.core.model.runtime import export_to_bundle
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE
@@ -305,10 +305,7 @@ def write_bundle(
     meta = {k: v for k, v in meta.items() if not k.startswith("_")}
     meta["model_sha256"] = sha256_file(model_path)
     if check_inputs is not None:
-        diff = export_onnx(model, out_dir / ONNX_FILE, check_inputs)
-        meta["onnx_sha256"] = sha256_file(out_dir / ONNX_FILE)
-        meta["onnx_check"] = {"inputs": "validation split", "windows": int(len(check_inputs)),
-                              "max_abs_prob_diff": diff}
+        meta.update(export_to_bundle(model, out_dir, check_inputs))
     if background is not None:
         bg_path = out_dir / BACKGROUND_FILE
         np.save(bg_path, background.astype(np.float32), allow_pickle=False)
