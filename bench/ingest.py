@@ -113,8 +113,11 @@ def worker(mode: str, files: list[str]) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def _sample(pid: int, stop: threading.Event, peaks: dict[str, float]) -> None:
-    """Track peak RSS of the worker, of its children (meters) and of the whole tree."""
+def _sample(pid: int, stop: threading.Event, peaks: dict[str, float], every: float = 0.05) -> None:
+    """Track peak RSS (MiB) of the process, of its children (meters) and of the whole tree.
+
+    ``peaks`` gets the keys ``parent``, ``children`` and ``tree``; bench/scale.py reuses it.
+    """
     import psutil
 
     try:
@@ -141,7 +144,7 @@ def _sample(pid: int, stop: threading.Event, peaks: dict[str, float]) -> None:
         peaks["parent"] = max(peaks["parent"], own / 2**20)
         peaks["children"] = max(peaks["children"], kids / 2**20)
         peaks["tree"] = max(peaks["tree"], (own + kids) / 2**20)
-        stop.wait(0.05)
+        stop.wait(every)
 
 
 def measure(mode: str, files: list[Path]) -> dict:

@@ -32,6 +32,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import _sample as sample_rss  # noqa: E402  (bench/ingest.py's tree sampler)
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CLI = BIN / "ids-desktop-cli"
@@ -58,42 +61,17 @@ def has_pcap_bundle() -> bool:
     return any(m.get("feature_format") == "pcap" for m in models)
 
 
-def _sample(pid: int, stop: threading.Event, peaks: dict[str, float]) -> None:
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    while not stop.is_set():
-        try:
-            own = proc.memory_info().rss
-            kids = 0
-            for child in proc.children(recursive=True):
-                try:
-                    kids += child.memory_info().rss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            break
-        mb = 1024 * 1024
-        peaks["tree"] = max(peaks["tree"], (own + kids) / mb)
-        peaks["cli"] = max(peaks["cli"], own / mb)
-        peaks["meters"] = max(peaks["meters"], kids / mb)
-        stop.wait(0.1)
-
-
 def measure(command: str, path: Path, nice: bool, timeout: float) -> dict:
     cmd = [str(CLI), command, str(path), "--json"]
     if nice:
         cmd = ["nice", "-n", "10", *cmd]
-    peaks = {"tree": 0.0, "cli": 0.0, "meters": 0.0}
+    peaks = {"tree": 0.0, "parent": 0.0, "children": 0.0}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stop = threading.Event()
     # With `nice`, the CLI is nice's exec'd image: same pid, so the tree is the same.
-    sampler = threading.Thread(target=_sample, args=(proc.pid, stop, peaks), daemon=True)
+    sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, peaks, 0.1), daemon=True)
     sampler.start()
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -113,8 +91,8 @@ def measure(command: str, path: Path, nice: bool, timeout: float) -> dict:
         "wall_s": wall,
         "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "rss_tree_mb": peaks["tree"],
-        "rss_cli_mb": peaks["cli"],
-        "rss_meters_mb": peaks["meters"],
+        "rss_cli_mb": peaks["parent"],
+        "rss_meters_mb": peaks["children"],
         "maxrss_children_mb": after.ru_maxrss / 1024,
         "stderr": err.strip()[-500:],
     }
