@@ -382,7 +382,17 @@ class _MeterRun:
 
 
 def _meter_main(channel_at: int, *args: Any) -> None:
-    """Meter process entry point: nfstream's ``meter_workflow`` with a tuple channel."""
+    """Meter process entry point: nfstream's ``meter_workflow`` with a tuple channel.
+
+    Forked meters inherit the parent's heap, including garbage not yet collected there that
+    may hold onnxruntime or TensorFlow objects. Finalising those in the child calls into
+    native locks that the fork copied in a held state (abseil aborted "Mutex::Fer while
+    waiting on Condition"). ``gc.freeze()`` first keeps every inherited object out of the
+    child's collections; the meter's own objects are collected as usual.
+    """
+    import gc
+
+    gc.freeze()
     from nfstream.meter import meter_workflow
 
     args_list = list(args)
