@@ -3,9 +3,12 @@
 For each bundle with a matching input, it analyses the input, takes the flagged flows with the
 highest scores, and explains them with LIME:
 - latency: wall seconds per explanation (the explainer built once and reused), for several
-  ``num_samples`` values, so the default can be chosen by measurement;
+  ``num_samples`` values, so the default can be chosen by measurement; also the median CPU
+  seconds of the process per explanation (all threads), which other jobs on a shared machine
+  do not inflate as much;
 - stability: for each of N flows, the top-5 (feature, timestep) sets from 5 seeds, and the
-  mean pairwise Jaccard index against the first seed.
+  mean Jaccard index against the first seed; also the same for the top-5 features of the
+  spatial summary (weights summed over timesteps, ``by_feature``).
 
 Usage: .venv/bin/python bench/explain.py [--flows 50] [--samples 250,500,1000,2000]
 """
@@ -53,7 +56,7 @@ def main() -> int:
     args = parser.parse_args()
     sample_sizes = [int(s) for s in args.samples.split(",")]
     names = {b["name"] for b in list_bundles()}
-    print(f"{'bundle':<12} {'samples':>7} {'n':>4} {'median s':>9} {'p95 s':>7} {'R2 med':>7} {'top5 Jaccard':>13}")
+    print(f"{'bundle':<12} {'samples':>7} {'n':>4} {'median s':>9} {'p95 s':>7} {'CPU s':>6} {'R2 med':>7} {'top5 Jaccard':>13} {'top5 features J':>16}")
     for name, path in INPUTS.items():
         if name not in names or not path.exists() or (args.only and name not in args.only):
             continue
@@ -65,20 +68,23 @@ def main() -> int:
         for samples in sample_sizes:
             explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=samples)
             explainer.explain_row(rows[0])  # warm-up: traces the compiled predict function
-            times, r2s, jac = [], [], []
+            times, cpus, r2s, jac, jac_f = [], [], [], [], []
             for row in rows:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 exp = explainer.explain_row(row, seed=0)
                 times.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - c0)
                 r2s.append(exp.fidelity_r2)
-                tops = [set(exp.top_features(5))] + [
-                    set(explainer.explain_row(row, seed=s).top_features(5)) for s in range(1, 5)
-                ]
+                runs = [exp] + [explainer.explain_row(row, seed=s) for s in range(1, 5)]
+                tops = [set(e.top_features(5)) for e in runs]
                 jac.append(statistics.mean(jaccard(tops[0], t) for t in tops[1:]))
+                spatial = [set(list(e.by_feature)[:5]) for e in runs]
+                jac_f.append(statistics.mean(jaccard(spatial[0], t) for t in spatial[1:]))
             times.sort()
             p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
             print(f"{name:<12} {samples:>7} {len(rows):>4} {statistics.median(times):>9.3f} {p95:>7.3f} "
-                  f"{statistics.median(r2s):>7.2f} {statistics.mean(jac):>13.3f}")
+                  f"{statistics.median(cpus):>6.3f} {statistics.median(r2s):>7.2f} {statistics.mean(jac):>13.3f} "
+                  f"{statistics.mean(jac_f):>16.3f}")
     return 0
 
 

@@ -106,3 +106,33 @@ def test_per_capture_validation_on_shared_captures() -> None:
     v = bundle.metadata["capture_validation"]
     chosen = v["sources"][v["chosen"]]
     assert chosen["benign_flag_rate"] <= 0.05
+
+
+def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: Path) -> None:
+    """A flow is explained in the window that gave its verdict, over its real flows only."""
+    from ids_desktop.core.analysis import analyze, get_bundle
+    from ids_desktop.core.explain.service import BundleExplainer
+    from ids_desktop.core.ingest import ingest
+
+    result = ingest(demo)
+    _, flows = analyze(result, model="pcap")
+    bundle = get_bundle("pcap", result.feature_format)
+    explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=300)
+    t = bundle.seq_len
+    picked: dict[tuple[int, int], int] = {}  # (flows before, flows after) -> row
+    for row in range(len(flows)):
+        window, position = explainer.window_for(row)
+        assert window[position] == row
+        before = position - int((window < 0).sum())
+        picked.setdefault((before, t - 1 - position), row)
+    assert any(after == 0 for _, after in picked) and any(after > 0 for _, after in picked)
+    checked = 0
+    for (before, after), row in sorted(picked.items())[:12]:
+        exp = explainer.explain_row(row)
+        assert (exp.context_flows, exp.later_flows) == (before, after)
+        assert set(exp.by_timestep) == set(range(-after, before + 1))
+        assert all(-after <= c.timestep <= before for c in exp.contributions)
+        if exp.predicted_class == "benign":  # the explained probability is the verdict's
+            assert 1.0 - exp.probability == pytest.approx(float(flows["pred_score"].iloc[row]), abs=1e-4)
+            checked += 1
+    assert checked

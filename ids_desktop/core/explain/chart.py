@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ids_desktop.core.explain.explainer import step_label
+
 TOWARDS = "#c0392b"  # pushes towards the explained verdict
 AGAINST = "#2980b9"  # pushes against it
 MAX_BARS = 10
@@ -28,8 +30,8 @@ class ChartSpec:
     bars
         ``(label, weight, colour)``, largest |weight| first.
     strip
-        ``(timestep, share)``: share of the total |weight| per flow of the sequence,
-        ``t-0`` (the explained flow) first.
+        ``(timestep, share)``: share of the total |weight| per flow of the sequence, in
+        timestep order (``t+k``: flows after the explained one, ``t-0``, then earlier ones).
     """
 
     title: str
@@ -81,10 +83,10 @@ def render_png(spec: ChartSpec, out: str | Path, *, width_in: float = 7.0) -> Pa
     ax.set_title(spec.title, fontsize=10)
     if has_strip:
         sx = axes[1][0]
-        steps = [f"t-{t}" for t, _ in spec.strip]
+        steps = [step_label(t) for t, _ in spec.strip]
         sx.bar(steps, [s for _, s in spec.strip], color="#7f8c8d")
         sx.set_ylabel("share", fontsize=8)
-        sx.set_title("evidence per flow of the sequence (t-0 is the explained flow)", fontsize=8)
+        sx.set_title("evidence per flow of the sequence (t-0 is the explained flow, t+k came after it)", fontsize=8)
         sx.tick_params(labelsize=7)
     fig.tight_layout()
     with atomic_path(out) as tmp:

@@ -18,19 +18,21 @@ from ids_desktop.core.schema import BENIGN
 from ids_desktop.errors import ModelError
 
 BACKGROUND_FILE = "background.npy"
+#: Bumped when explanations of the same flow change meaning; older cache files are not read.
+CACHE_VERSION = 2
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
-MIN_SAMPLES = 1000
+MIN_SAMPLES = 2000
 
 
 def default_samples(seq_len: int) -> int:
     """LIME samples for a bundle with sequences of ``seq_len`` flows.
 
     Every sample is a whole sequence through the model, so the cost grows with ``T``.
-    10,000 samples gave top-5 Jaccard >= 0.8 within 0.5 s on the T = 1 bundles; the T = 8
-    capture bundle needs 5-8 s for that many on 2 cores (``bench/explain.py``), so temporal
-    bundles get ``10,000 / T`` (at least 1,000): latency first, at a stability cost that
-    ``bench/RESULTS.md`` records.
+    10,000 samples gave top-5 Jaccard >= 0.8 within 0.5 s on the T = 1 bundles. The T = 8
+    capture bundle gets ``10,000 / T``, at least 2,000: below that its top-5 features drift
+    between seeds (spatial Jaccard 0.70 at 1,000, 0.79 at 2,000), while 4,000 doubles the
+    time for little (``bench/explain.py``; the figures are in ``bench/RESULTS.md``).
     """
     return max(MIN_SAMPLES, DEFAULT_SAMPLES // max(int(seq_len), 1))
 
@@ -145,20 +147,25 @@ class BundleExplainer:
             start += width
         self._n_flags = n_flags
         self._n_model = start
-        self.explainer = FlowExplainer(
-            self.to_lime(load_background(bundle.path)),
-            names,
-            bundle.classes,
+        self._background = self.to_lime(load_background(bundle.path))
+        self._explainer_args: dict[str, Any] = dict(
+            feature_names=names,
+            class_names=bundle.classes,
             categorical=list(range(len(pre.numeric), len(names))),
             category_names=category_names,
             value_text=self._value_text,
             num_samples=num_samples or default_samples(int(bundle.seq_len)),
             top_k=top_k,
         )
-        if self.temporal and self.seq_len > 1:
-            self.hosts, self.times = sequences.host_time_keys(frame)
-        else:
-            self.hosts = self.times = None
+        self._explainers: dict[int, FlowExplainer] = {}
+        # The windows the analysis scored, and where each row's verdict came from in them.
+        self.windows = bundle.windows(frame, temporal)
+        own = sequences.owners(self.windows)
+        at_window, at_position = np.nonzero(own >= 0)
+        self._window_of = np.full(len(frame), -1, dtype=np.int64)
+        self._position_of = np.full(len(frame), -1, dtype=np.int64)
+        self._window_of[own[at_window, at_position]] = at_window
+        self._position_of[own[at_window, at_position]] = at_position
 
     def to_lime(self, x: np.ndarray) -> np.ndarray:
         """Model inputs ``(..., F_model)`` -> LIME space: one-hot groups become category codes."""
@@ -183,30 +190,58 @@ class BundleExplainer:
         raw = float(np.sign(z) * np.expm1(min(abs(z), 700.0)))
         return format_quantity(spec["name"], raw)
 
-    def window_for(self, row: int) -> np.ndarray:
-        """Row indices of the flow's sequence, oldest first, padded with ``PAD``; row last."""
-        out = np.full(self.seq_len, sequences.PAD, dtype=np.int64)
-        out[-1] = row
-        if self.hosts is None or self.seq_len == 1:
-            return out
-        same = np.flatnonzero(self.hosts == self.hosts[row])
-        before = same[(self.times[same] < self.times[row]) | ((self.times[same] == self.times[row]) & (same < row))]
-        before = before[np.lexsort((before, self.times[before]))][-(self.seq_len - 1) :]
-        if len(before):
-            out[-1 - len(before) : -1] = before
-        return out
+    def window_for(self, row: int) -> tuple[np.ndarray, int]:
+        """The analysis window that gave ``row`` its verdict and the row's position in it.
 
-    def _predict_fn(self, mask: np.ndarray) -> Any:
+        The window holds row indices, oldest first, left-padded with ``PAD``. A Seq2Seq window
+        is read whole before the decoder labels its flows, so flows after the row in the
+        window (same host) bear on its verdict too.
+        """
+        row = int(row)
+        return self.windows[self._window_of[row]], int(self._position_of[row])
+
+    def explainer_for(self, flows: int) -> FlowExplainer:
+        """The LIME explainer over the last ``flows`` positions of a window (built once).
+
+        A host's first window is left-padded when it has fewer than ``T`` flows. The padding
+        is not a flow: it stays as the model saw it in training and only the real positions
+        are perturbed, so no explanation credits a flow that does not exist, and short
+        sequences get a smaller, steadier surrogate.
+        """
+        flows = int(min(max(flows, 1), self.seq_len))
+        if flows not in self._explainers:
+            self._explainers[flows] = FlowExplainer(
+                self._background[:, self.seq_len - flows :, :], **self._explainer_args
+            )
+        return self._explainers[flows]
+
+    def _model_input(self, window_x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``(n, T, F_model)`` model features and the presence mask -> the network's input."""
+        tensor = np.empty((*window_x.shape, 2), dtype=np.float32)
+        tensor[..., 0] = window_x
+        tensor[..., 1] = mask[None, :, None]
+        return tensor
+
+    def _predict_fn(self, window_x: np.ndarray, mask: np.ndarray, position: int) -> Any:
+        """LIME samples ``(n, L, F)`` of the last ``L`` positions -> the class probabilities
+        the network gives the flow at ``position``.
+
+        The ``T - L`` padded positions before them are passed exactly as the analysis built
+        them (``window_x``, model space).
+        """
+        pad = self.seq_len - int(mask.sum())
+
         def predict(z: np.ndarray) -> np.ndarray:
-            x = self.from_lime(z)
-            tensor = np.empty((*x.shape, 2), dtype=np.float32)
-            tensor[..., 0] = x
-            tensor[..., 1] = mask[None, :, None]
-            return self.bundle.runner(tensor)[0][:, -1, :]
+            x = np.empty((len(z), *window_x.shape), dtype=np.float32)
+            x[:, :pad] = window_x[:pad]
+            x[:, pad:] = self.from_lime(z)
+            return self.bundle.runner(self._model_input(x, mask))[0][:, position, :]
 
         return predict
 
-    def _state_verdict(self, exp: Explanation, instance: np.ndarray, mask: np.ndarray) -> None:
+    def _state_verdict(
+        self, exp: Explanation, window_x: np.ndarray, mask: np.ndarray, position: int
+    ) -> None:
         """Make the sentence agree with the bundle's decision rule for this flow.
 
         LIME explains the classifier's leading class. A flow can also be flagged by the
@@ -216,13 +251,10 @@ class BundleExplainer:
         classes = list(self.bundle.classes)
         if BENIGN not in classes:
             return
-        x = self.from_lime(instance[None])
-        tensor = np.empty((*x.shape, 2), dtype=np.float32)
-        tensor[..., 0] = x
-        tensor[..., 1] = mask[None, :, None]
-        probs, recon = self.bundle.runner(tensor)[:2]
-        p_attack = 1.0 - float(probs[0, -1, classes.index(BENIGN)])
-        anomaly = float(np.mean((x[0, -1] - recon[0, -1]) ** 2)) if x.shape[-1] else 0.0
+        x = window_x[None].astype(np.float32)
+        probs, recon = self.bundle.runner(self._model_input(x, mask))[:2]
+        p_attack = 1.0 - float(probs[0, position, classes.index(BENIGN)])
+        anomaly = float(np.mean((x[0, position] - recon[0, position]) ** 2)) if x.shape[-1] else 0.0
         thr, a_thr = float(self.bundle.threshold), float(self.bundle.anomaly_threshold)
         text = exp.sentence
         if exp.predicted_class == BENIGN:
@@ -241,19 +273,23 @@ class BundleExplainer:
 
     def explain_row(self, row: int, *, seed: int = 0, cancel: object | None = None) -> Explanation:
         """Explain frame row ``row`` against the bundle's predicted class for it."""
-        window = self.window_for(int(row))
-        instance = self.to_lime(sequences.gather(self.x, window[None])[0].astype(np.float64))
+        window, position = self.window_for(row)
+        window_x = sequences.gather(self.x, window[None])[0]
         mask = (window != sequences.PAD).astype(np.float32)
+        pad = self.seq_len - int(mask.sum())  # windows are padded on the left only
+        instance = self.to_lime(window_x[pad:].astype(np.float64))
         host = self.frame["src_ip"].iloc[int(row)] if "src_ip" in self.frame.columns else None
-        exp = self.explainer.explain(
+        exp = self.explainer_for(self.seq_len - pad).explain(
             instance,
-            self._predict_fn(mask),
+            self._predict_fn(window_x, mask, position),
             seed=seed,
-            context_flows=int(mask.sum()) - 1,
+            anchor=position - pad,
+            context_flows=position - pad,
+            later_flows=self.seq_len - 1 - position,
             source_host=None if host is None or pd.isna(host) else str(host),
             cancel=cancel,
         )
-        self._state_verdict(exp, instance, mask)
+        self._state_verdict(exp, window_x, mask, position)
         return exp
 
 
@@ -269,7 +305,7 @@ class ExplanationCache:
         if self.folder is None:
             return None
         file_hash, row, model_hash, seed = key
-        return self.folder / file_hash[:16] / f"{model_hash[:16]}-{row}-{seed}.json"
+        return self.folder / file_hash[:16] / f"v{CACHE_VERSION}-{model_hash[:16]}-{row}-{seed}.json"
 
     def get(self, key: tuple[str, int, str, int]) -> Explanation | None:
         if key in self._memory:

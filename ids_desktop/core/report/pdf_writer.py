@@ -34,7 +34,7 @@ READING_TEXT = (
     "flow and its context, and a weighted linear model is fitted around the verdict. Bars to the "
     "right pushed the verdict towards the predicted class, bars to the left against it. A label "
     "such as 'Dst port @ t-3' refers to the flow three places before the flagged one from the "
-    "same source host. The surrogate's R\u00b2 says how faithful the explanation is locally."
+    "same source host, and 't+1' to the next one in the same model window. The surrogate's R\u00b2 says how faithful the explanation is locally."
 )
 
 

@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ids_desktop.core.explain.chart import ChartSpec, spec_from_pairs
+from ids_desktop.core.explain.explainer import step_label
 from ids_desktop.gui.charts.theme import ThemedPlot, set_category_ticks
 
 
@@ -39,7 +40,7 @@ class ExplanationChart(QWidget):
         items = list(spec.bars)
         self.labels = [label for label, _, _ in items]
         self.plot.setTitle(spec.title or None)
-        strip = "  ".join(f"t-{t} {share:.0%}" for t, share in spec.strip) if len(spec.strip) > 1 else ""
+        strip = "  ".join(f"{step_label(t)} {share:.0%}" for t, share in spec.strip) if len(spec.strip) > 1 else ""
         if strip:
             self.plot.setLabel("top", f"evidence per flow: {strip}")
             self.plot.getAxis("top").setStyle(showValues=False)
