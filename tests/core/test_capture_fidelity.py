@@ -35,9 +35,9 @@ Two checks:
 
    - tunnels (IP-in-IP, 6in4, GTP-U, CAPWAP): nfstream meters the inner packets
      (``decode_tunnels=True``), tshark's outer header is used here;
-   - non-first IP fragments are dropped by nfstream (xfail test below);
+   - non-first IP fragments are dropped by nfstream (xfail test below; the ingest warns);
    - IPv4 frames with total length 0 (TCP segmentation offload on the capturing sender)
-     are dropped by nfstream, silently (xfail test below);
+     are dropped by nfstream (xfail test below; the ingest warns);
    - packets whose timestamp runs backwards are counted at the previous packet's time
      (the ingest warns), so such flows' first_seen/durations differ;
    - Cisco FabricPath frames (``ajp.pcap``) are misparsed by nfstream into junk flows.
@@ -363,6 +363,33 @@ def test_ip_fragments_are_counted(tmp_path) -> None:
     frame = read_capture(path, n_meters=1).frame
     assert frame["bidirectional_packets"].sum() == 3
     assert frame["bidirectional_bytes"].sum() == sum(len(f) for f in frames)
+
+
+def test_skipped_fragments_and_tso_frames_are_reported(tmp_path) -> None:
+    """What nfstream drops silently (the two xfails around this test), the ingest says."""
+    udp = struct.pack("!HHHH", 41000, 53, 8 + 2000, 0) + bytes(2000)
+    frag = [
+        _ipv4_frame("10.3.0.1", "10.3.0.2", 17, udp[:1480], frag=0x2000),
+        _ipv4_frame("10.3.0.1", "10.3.0.2", 17, udp[1480:], frag=1480 // 8),
+    ]
+    flow = Flow("10.4.0.1", 42000, "10.4.0.2", 443, 6)
+    flow.tcp(BASE_US, True, SYN)
+    flow.tcp(BASE_US + 1000, True, ACK | PSH, 4000)
+    tso = bytearray(flow.packets[-1].frame)
+    struct.pack_into("!H", tso, 16, 0)  # IP total length 0
+    frames = [*frag, flow.packets[0].frame, bytes(tso)]
+    for fmt in ("pcap", "pcapng"):
+        path = tmp_path / f"lost.{fmt}"
+        _write(path, fmt, [Pkt(BASE_US + i * 1000, True, f) for i, f in enumerate(frames)])
+        result = read_capture(path, n_meters=1)
+        assert result.meta["unmetered_later_fragments"] == 1
+        assert result.meta["unmetered_zero_length_ip"] == 1
+        text = " | ".join(result.warnings)
+        assert "skipped 1 IPv4 fragment after the first" in text
+        assert "skipped 1 IPv4 packet with total length 0" in text
+    clean = tmp_path / "clean.pcap"
+    _write(clean, "pcap", flow.packets[:1])
+    assert not read_capture(clean, n_meters=1).warnings
 
 
 @pytest.mark.xfail(strict=True, reason=(

@@ -664,6 +664,18 @@ def _warnings(path: Path, info: CaptureInfo | None, run: _MeterRun) -> list[str]
             f"{_plural(info.unknown_interface, 'packet block')} naming an interface the "
             "capture never describes; their times are read as microseconds"
         )
+    if info.zero_length_ip:
+        out.append(
+            f"the flow extractor skipped {_plural(info.zero_length_ip, 'IPv4 packet')} with total "
+            "length 0 (captured on a sender with TCP segmentation offload); packet and byte "
+            "counts of their flows are too low"
+        )
+    if info.later_fragments:
+        out.append(
+            f"the flow extractor skipped {_plural(info.later_fragments, 'IPv4 fragment')} "
+            "after the first of a datagram; packet and byte counts of fragmented flows are "
+            "too low"
+        )
     return out
 
 
@@ -698,6 +710,8 @@ def _meta(
             corrupt_at=info.corrupt_at,
             snap_truncated=info.snap_truncated,
             backwards_timestamps=info.backwards_ts,
+            unmetered_zero_length_ip=info.zero_length_ip,
+            unmetered_later_fragments=info.later_fragments,
             first_packet=info.first_ts,
             last_packet=info.last_ts,
         )

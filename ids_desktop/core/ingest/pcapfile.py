@@ -73,6 +73,44 @@ _PCAP_MAGICS = {
 _PCAPNG_SHB = 0x0A0D0D0A
 
 
+#: Link type -> offset of the EtherType (-1: raw IP, the version nibble says which).
+_ETHERTYPE_AT = {1: 12, 113: 14, 12: -1, 14: -1, 101: -1, 228: -1}
+#: ``unmetered`` results.
+ZERO_LENGTH_IP, LATER_FRAGMENT = 1, 2
+
+
+def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
+    """Whether nfstream's packet parser drops this packet silently, and why.
+
+    Returns :data:`ZERO_LENGTH_IP` for an IPv4 packet whose total length is 0 (a sender with
+    TCP segmentation offload hands the capture one large frame before the NIC splits it),
+    :data:`LATER_FRAGMENT` for an IPv4 fragment other than the first, else 0. Neither kind is
+    counted in any flow (``tests/core/test_capture_fidelity.py`` pins both).
+
+    ``buf[at : at + incl]`` is the captured packet; one VLAN tag is looked through.
+    """
+    et_at = _ETHERTYPE_AT.get(linktype)
+    if et_at is None:
+        return 0
+    if et_at < 0:
+        ip = at
+        if incl < 20 or buf[ip] >> 4 != 4:
+            return 0
+    else:
+        ip = at + et_at + 2
+        ethertype = buf[at + et_at] << 8 | buf[at + et_at + 1] if incl >= et_at + 2 else 0
+        if ethertype in (0x8100, 0x88A8) and incl >= et_at + 6:
+            ethertype = buf[at + et_at + 4] << 8 | buf[at + et_at + 5]
+            ip += 4
+        if ethertype != 0x0800 or ip + 8 > at + incl:
+            return 0
+    if buf[ip + 2] == 0 and buf[ip + 3] == 0:
+        return ZERO_LENGTH_IP
+    if (buf[ip + 6] & 0x1F) or buf[ip + 7]:
+        return LATER_FRAGMENT
+    return 0
+
+
 def linktype_name(linktype: int) -> str:
     """``"276 (LINUX_SLL2, Linux cooked capture v2)"``-style label for messages."""
     name = LINKTYPE_NAMES.get(linktype)
@@ -114,6 +152,10 @@ class CaptureInfo:
         Records whose time is earlier than the previous record's.
     unknown_interface
         pcapng packet blocks naming an interface that was never described.
+    zero_length_ip, later_fragments
+        IPv4 packets that nfstream's parser skips without a trace (see :func:`unmetered`):
+        total length 0 (sent with TCP segmentation offload) and non-first fragments. Counted
+        on Ethernet, Linux cooked and raw-IP links.
     done
         True once the walk reached the end (or the damage); False when it was stopped.
     """
@@ -135,6 +177,8 @@ class CaptureInfo:
     last_ts: float | None = None
     backwards_ts: int = 0
     unknown_interface: int = 0
+    zero_length_ip: int = 0
+    later_fragments: int = 0
     done: bool = False
 
     @property
@@ -262,6 +306,9 @@ def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None: 
     packets = captured = wire = snapped = backwards = 0
     prev_s = prev_f = -1
     first_s = first_f = None
+    linktype = info.link_types[0] if info.link_types else -1
+    check = unmetered if linktype in _ETHERTYPE_AT else None
+    skipped = [0, 0, 0]
     while True:
         rel = off - buf_start
         if rel + 16 > len(buf):
@@ -274,6 +321,8 @@ def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None: 
                 info.truncated_at = off
                 break
             if stop is not None and stop():
+                info.zero_length_ip += skipped[ZERO_LENGTH_IP]
+                info.later_fragments += skipped[LATER_FRAGMENT]
                 _store_pcap(info, packets, captured, wire, snapped, backwards,
                             first_s, first_f, prev_s, prev_f, frac)  # fmt: skip
                 return
@@ -299,7 +348,11 @@ def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None: 
         elif first_s is None:
             first_s, first_f = ts_s, ts_f
         prev_s, prev_f = ts_s, ts_f
+        if check is not None and rel + 16 + incl <= len(buf):
+            skipped[check(buf, rel + 16, incl, linktype)] += 1
         off = end
+    info.zero_length_ip += skipped[ZERO_LENGTH_IP]
+    info.later_fragments += skipped[LATER_FRAGMENT]
     info.done = True
     _store_pcap(info, packets, captured, wire, snapped, backwards,
                 first_s, first_f, prev_s, prev_f, frac)  # fmt: skip
@@ -330,6 +383,9 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
     # Per-interface (snaplen, seconds per timestamp unit) of the current section.
     ifaces: list[tuple[int, float]] = []
     packets = captured = wire = snapped = backwards = unknown = 0
+    skipped = [0, 0, 0]
+    # Link type of each interface of the current section.
+    if_links: list[int] = []
     prev_ts = float("-inf")
     checked = 0
     stopped = False
@@ -360,6 +416,7 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
             epb = struct.Struct(endian + "IIIII")
             (blen,) = u32.unpack_from(buf, rel + 4)
             ifaces = []
+            if_links = []
         if blen < 12 or blen % 4 or blen > MAX_BLOCK:
             if off + 12 <= size and blen > size - off and blen % 4 == 0 and blen >= 12:
                 info.truncated_at = off
@@ -405,6 +462,8 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
                 snapped += 1
             if iface < len(ifaces):
                 ts = ((ts_hi << 32) | ts_lo) * ifaces[iface][1]
+                if if_links[iface] in _ETHERTYPE_AT:
+                    skipped[unmetered(buf, rel + 28, incl, if_links[iface])] += 1
             else:
                 unknown += 1
                 ts = ((ts_hi << 32) | ts_lo) * 1e-6
@@ -437,6 +496,7 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
             (snaplen,) = u32.unpack_from(buf, rel + 12)
             resol = _if_tsresol(buf, rel + 16, rel + blen - 4, endian)
             ifaces.append((snaplen, resol))
+            if_links.append(linktype)
             info.link_types.append(linktype)
             if info.snaplen is None or snaplen > info.snaplen:
                 info.snaplen = snaplen
@@ -449,6 +509,7 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
     info.packets, info.captured_bytes, info.wire_bytes = packets, captured, wire
     info.snap_truncated, info.backwards_ts = snapped, backwards
     info.unknown_interface = unknown
+    info.zero_length_ip, info.later_fragments = skipped[ZERO_LENGTH_IP], skipped[LATER_FRAGMENT]
 
 
 def _if_tsresol(buf: bytes, start: int, end: int, endian: str) -> float:
