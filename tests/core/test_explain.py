@@ -176,3 +176,26 @@ def test_bin_sampler_draws_lime_s_truncated_normals_in_one_pass() -> None:
     first = fast(np.ones((10, 3)))
     disc.random_state = np.random.RandomState(5)
     assert np.array_equal(first, fast(np.ones((10, 3))))
+
+
+def test_disk_cache_is_bounded_and_drops_older_versions(explainer: FlowExplainer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from ids_desktop.core.explain.service import CACHE_VERSION, ExplanationCache
+
+    exp = explainer.explain(instance(), predict, seed=3)
+    stale = tmp_path / "0123456789abcdef" / "aaaa-1-0.json"  # a file of cache version 1
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    cache = ExplanationCache(tmp_path, capacity=2, disk_files=5)
+    for row in range(12):
+        cache.put(("f" * 64, row, "m" * 64, 0), exp)
+        path = cache._file(("f" * 64, row, "m" * 64, 0))
+        os.utime(path, (1_000_000 + row, 1_000_000 + row))  # written in row order
+    assert not stale.exists()  # pruned on the first write
+    cache.prune()
+    kept = sorted(p.name for p in tmp_path.glob("*/*.json"))
+    assert kept == sorted(f"v{CACHE_VERSION}-{'m' * 16}-{row}-0.json" for row in range(7, 12))
+    again = ExplanationCache(tmp_path, capacity=2)
+    assert again.get(("f" * 64, 11, "m" * 64, 0)).top_features(3) == exp.top_features(3)
+    assert again.get(("f" * 64, 0, "m" * 64, 0)) is None

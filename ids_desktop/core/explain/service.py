@@ -294,12 +294,28 @@ class BundleExplainer:
 
 
 class ExplanationCache:
-    """Explanations keyed by (input file hash, row, bundle model hash); memory plus disk."""
+    """Explanations keyed by (input file hash, row, bundle model hash); memory plus disk.
 
-    def __init__(self, folder: Path | None = None, capacity: int = 512) -> None:
+    Parameters
+    ----------
+    folder
+        Where explanations are kept between sessions (``None``: memory only).
+    capacity
+        Explanations kept in memory.
+    disk_files
+        Files kept on disk (a few kB each); past that the least recently written are deleted,
+        together with files of older cache versions.
+    """
+
+    #: Writes between two checks of the disk cache's size.
+    PRUNE_EVERY = 64
+
+    def __init__(self, folder: Path | None = None, capacity: int = 512, disk_files: int = 20_000) -> None:
         self.folder = folder
         self.capacity = capacity
+        self.disk_files = disk_files
         self._memory: OrderedDict[tuple[str, int, str, int], Explanation] = OrderedDict()
+        self._writes = 0
 
     def _file(self, key: tuple[str, int, str, int]) -> Path | None:
         if self.folder is None:
@@ -329,6 +345,38 @@ class ExplanationCache:
 
             with atomic_text(path) as fh:
                 json.dump(to_dict(exp), fh)
+            if self._writes % self.PRUNE_EVERY == 0:
+                self.prune()
+            self._writes += 1
+
+    def prune(self) -> int:
+        """Bound the disk cache: delete old-version files, then the oldest past ``disk_files``.
+
+        Returns the number of files deleted. Files that vanish or cannot be deleted (another
+        app instance at work) are skipped.
+        """
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        current, stale = [], []
+        for path in self.folder.glob("*/*.json"):
+            (current if path.name.startswith(f"v{CACHE_VERSION}-") else stale).append(path)
+        if len(current) > self.disk_files:
+            def written(path: Path) -> float:
+                try:
+                    return path.stat().st_mtime
+                except OSError:
+                    return 0.0
+
+            current.sort(key=written)
+            stale += current[: len(current) - self.disk_files]
+        removed = 0
+        for path in stale:
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                continue
+        return removed
 
     def _remember(self, key: tuple[str, int, str, int], exp: Explanation) -> None:
         self._memory[key] = exp
