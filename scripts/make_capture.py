@@ -29,6 +29,7 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,26 +268,50 @@ class Conversation:
             self.dst2src_bytes += len(frame)
 
 
+class TcpPeers:
+    """Both ends of one TCP connection: frames numbered as a TCP stack numbers them.
+
+    ``send(ts, frame, from_client)`` takes each frame. Each side's sequence number advances by
+    its payload, and by one for SYN and FIN; each frame acknowledges all the other side sent.
+    """
+
+    def __init__(self, send: Callable[[int, bytes, bool], None], cmac: bytes, smac: bytes,
+                 cip: bytes, sip: bytes, cport: int, sport: int, cseq: int, sseq: int) -> None:  # fmt: skip
+        self.send = send
+        self.cmac, self.smac, self.cip, self.sip = cmac, smac, cip, sip
+        self.cport, self.sport = cport, sport
+        self.cseq, self.sseq = cseq, sseq
+
+    def c2s(self, ts: int, flags: int, payload: bytes = b"") -> None:
+        frame = tcp_frame(self.cmac, self.smac, self.cip, self.sip, self.cport, self.sport,
+                          self.cseq, self.sseq, flags, payload)  # fmt: skip
+        self.send(ts, frame, True)
+        self.cseq += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
+
+    def s2c(self, ts: int, flags: int, payload: bytes = b"") -> None:
+        frame = tcp_frame(self.smac, self.cmac, self.sip, self.cip, self.sport, self.cport,
+                          self.sseq, self.cseq, flags, payload)  # fmt: skip
+        self.send(ts, frame, False)
+        self.sseq += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
+
+
 def _tcp_conversation(
     conv: Conversation, t0_us: int, exchanges: list[tuple[bool, int]], step_us: int = 10_000
 ) -> None:
     """Fill ``conv`` with a TCP handshake, data exchanges (each answered by an ACK) and FIN."""
     cmac, smac = _mac(1), _mac(2)
     cip, sip = socket.inet_aton(conv.src_ip), socket.inet_aton(conv.dst_ip)
-    cp, sp = conv.src_port, conv.dst_port
-    cseq, sseq = 1000, 5000
+    peers = TcpPeers(conv.add, cmac, smac, cip, sip, conv.src_port, conv.dst_port, 1000, 5000)
     t = t0_us
 
     def c2s(flags: int, payload: bytes = b"") -> None:
-        nonlocal t, cseq
-        conv.add(t, tcp_frame(cmac, smac, cip, sip, cp, sp, cseq, sseq, flags, payload), True)
-        cseq += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
+        nonlocal t
+        peers.c2s(t, flags, payload)
         t += step_us
 
     def s2c(flags: int, payload: bytes = b"") -> None:
-        nonlocal t, sseq
-        conv.add(t, tcp_frame(smac, cmac, sip, cip, sp, cp, sseq, cseq, flags, payload), False)
-        sseq += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
+        nonlocal t
+        peers.s2c(t, flags, payload)
         t += step_us
 
     c2s(TCP_SYN)
@@ -464,17 +489,10 @@ class _Mixer:
         sip = self.web[rng.randrange(len(self.web))]
         rtt = rng.randrange(2_000, 80_000)
         cseq, sseq = rng.randrange(1 << 32), rng.randrange(1 << 32)
-        push, gw = self._push, self.gw
-
-        def c2s(ts: int, flags: int, payload: bytes = b"") -> None:
-            nonlocal cseq
-            push(ts, tcp_frame(cmac, gw, cip, sip, cport, dport, cseq, sseq, flags, payload))
-            cseq += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
-
-        def s2c(ts: int, flags: int, payload: bytes = b"") -> None:
-            nonlocal sseq
-            push(ts, tcp_frame(gw, cmac, sip, cip, dport, cport, sseq, cseq, flags, payload))
-            sseq += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
+        push = self._push
+        peers = TcpPeers(lambda ts, frame, _: push(ts, frame), cmac, self.gw, cip, sip, cport,
+                         dport, cseq, sseq)  # fmt: skip
+        c2s, s2c = peers.c2s, peers.s2c
 
         c2s(t, TCP_SYN)
         s2c(t + rtt, TCP_SYN | TCP_ACK)

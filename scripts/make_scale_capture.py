@@ -43,6 +43,7 @@ from make_capture import (  # noqa: E402
     TCP_RST,
     TCP_SYN,
     CaptureWriter,
+    TcpPeers,
     tcp_frame,
     udp_frame,
 )
@@ -160,17 +161,10 @@ class _Gen:
         sip = self.server()
         rtt = rng.randrange(1_000, 60_000)
         cseq, sseq = rng.randrange(1 << 32), rng.randrange(1 << 32)
-        push, gw = self.push, self.gw
-
-        def c2s(ts: int, flags: int, data: bytes = b"") -> None:
-            nonlocal cseq
-            push(ts, tcp_frame(cmac, gw, cip, sip, cport, dport, cseq, sseq, flags, data))
-            cseq += len(data) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
-
-        def s2c(ts: int, flags: int, data: bytes = b"") -> None:
-            nonlocal sseq
-            push(ts, tcp_frame(gw, cmac, sip, cip, dport, cport, sseq, cseq, flags, data))
-            sseq += len(data) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
+        push = self.push
+        peers = TcpPeers(lambda ts, frame, _: push(ts, frame), cmac, self.gw, cip, sip, cport,
+                         dport, cseq, sseq)  # fmt: skip
+        c2s, s2c = peers.c2s, peers.s2c
 
         c2s(t, TCP_SYN)
         s2c(t + rtt, TCP_SYN | TCP_ACK)
