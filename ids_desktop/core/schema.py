@@ -161,6 +161,16 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     return out[order].reset_index(drop=True)
 
 
+def shared_ids(ids: np.ndarray) -> np.ndarray:
+    """The ``flow_id`` values held by more than one row, sorted.
+
+    Found by sorting, not hashing as ``Series.is_unique`` does: numpy sorts numbers without
+    holding the GIL, so a GUI thread keeps running while a million ids are checked.
+    """
+    ordered = np.sort(ids)
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+
+
 def validate_flows(frame: pd.DataFrame, required_features: Iterable[str] = ()) -> None:
     """Raise :class:`SchemaError` unless ``frame`` follows the canonical contract.
 
@@ -176,7 +186,7 @@ def validate_flows(frame: pd.DataFrame, required_features: Iterable[str] = ()) -
             raise SchemaError(f"column '{name}' missing from the flow table")
         if str(frame[name].dtype) != dtype:
             raise SchemaError(f"column '{name}' has dtype {frame[name].dtype}, expected {dtype}")
-    if not frame["flow_id"].is_unique:
+    if len(shared_ids(frame["flow_id"].to_numpy())):
         raise SchemaError("flow_id values are not unique")
     labels = frame["label_binary"].dropna()
     if not labels.isin([0, 1]).all():

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.api.extensions import ExtensionArray
 
 from ids_desktop.config import DEFAULTS
 from ids_desktop.core import schema
@@ -190,13 +192,13 @@ def read_capture(
                     nums, strs = [], []
                     add_num, add_str = nums.append, strs.append
                     if on_flows is not None:
-                        on_flows(_assemble(chunks[-1].ids, chunks[-1].block, chunks[-1].text))
+                        on_flows(chunks[-1].frame())
                         handed_at = time.monotonic()
         if nums:
             chunks.append(_chunk_arrays(nums, strs))
             nums, strs = [], []
             if on_flows is not None:
-                on_flows(_assemble(chunks[-1].ids, chunks[-1].block, chunks[-1].text))
+                on_flows(chunks[-1].frame())
         info = walker.result()
     finally:
         walker.stop()
@@ -467,17 +469,32 @@ class _Walker:
 
 @dataclass
 class _Chunk:
-    """One chunk of flows as plain arrays: ids, a float64 block of numbers, string columns."""
+    """One chunk of flows: ids, a float64 block of numbers (a row per flow), string columns.
+
+    ``text`` holds the canonical string arrays of :data:`_STR_FIELDS` (nfstream's empty
+    strings already missing values where the table wants that).
+    """
 
     ids: np.ndarray
     block: np.ndarray
-    text: list[np.ndarray]
+    text: list[ExtensionArray]
+
+    def frame(self) -> pd.DataFrame:
+        """This chunk as a canonical table, in arrival order (for ``on_flows``)."""
+        return _assemble(self.ids, self.block.T, self.text)
+
+
+#: Flow tuples turned into numbers per numpy call. Such a call holds the GIL throughout
+#: (a few ms per thousand rows), and the GUI thread must not wait long for it.
+_CONVERT_ROWS = 1_024
 
 
 def _chunk_arrays(nums: list[tuple[Any, ...]], strs: list[tuple[Any, ...]]) -> _Chunk:
     """Turn flow tuples (:data:`_NUM_FIELDS`, :data:`_STR_FIELDS`) into arrays and ids."""
     n = len(nums)
-    block = np.array(nums, dtype=np.float64).reshape(n, len(_NUM_FIELDS))
+    block = np.empty((n, len(_NUM_FIELDS)), dtype=np.float64)
+    for start in range(0, n, _CONVERT_ROWS):
+        block[start : start + _CONVERT_ROWS] = nums[start : start + _CONVERT_ROWS]
     text = [np.array(col, dtype=object) for col in zip(*strs)]
     # Damaged captures give absurd times (a pre-1970 packet becomes ~1.8e19 ms in nfstream's
     # unsigned arithmetic): clip before the int64 cast, which would otherwise be undefined.
@@ -489,10 +506,13 @@ def _chunk_arrays(nums: list[tuple[Any, ...]], strs: list[tuple[Any, ...]]) -> _
         dtype=np.int64,
         count=n,
     )
-    return _Chunk(ids, block, text)
+    # addresses as they are; application and the nDPI strings with "" as missing
+    strings = [pd.array(text[0], dtype="string"), pd.array(text[1], dtype="string")]
+    strings += [_strings(col) for col in text[2:]]
+    return _Chunk(ids, block, strings)
 
 
-def _strings(values: np.ndarray) -> Any:
+def _strings(values: np.ndarray) -> ExtensionArray:
     """A string array with nfstream's empty strings as missing values."""
     values = values.copy()
     values[values == ""] = None
@@ -511,52 +531,96 @@ def _flow_hash(
 def _finish(chunks: list[_Chunk]) -> pd.DataFrame:
     """Join the chunks into one frame ordered by ``first_seen`` then ``flow_id``, conformed.
 
-    The chunk list is emptied as soon as its arrays are joined, so at most two copies of the
-    table are alive at once.
+    A GUI thread waits for every numpy, pandas or Arrow call that holds the GIL, so with a
+    million flows no step here is one such call over the whole table: ids are checked and
+    rows ordered by sorting (numpy releases the GIL to sort numbers; hashing, as ``np.unique``
+    and pandas do, holds it), the numbers are copied chunk by chunk into one row per field and
+    each row is reordered on its own, and the strings are reordered in Arrow, which releases
+    the GIL. The chunk list is emptied as the numbers are copied, so they exist about once.
     """
-    if chunks:
-        ids = np.concatenate([c.ids for c in chunks])
-        block = np.concatenate([c.block for c in chunks])
-        text = [np.concatenate([c.text[j] for c in chunks]) for j in range(len(_STR_FIELDS))]
-    else:
-        ids = np.empty(0, dtype=np.int64)
-        block = np.empty((0, len(_NUM_FIELDS)), dtype=np.float64)
-        text = [np.empty(0, dtype=object) for _ in _STR_FIELDS]
+    ids = np.concatenate([c.ids for c in chunks]) if chunks else np.empty(0, dtype=np.int64)
+    key = np.concatenate([c.block[:, 3] for c in chunks]) if chunks else np.empty(0)
+    shared = schema.shared_ids(ids)
+    if len(shared):
+        ids = _rehash_shared(chunks, ids, shared)
+        # the order such tables always had: by the table's first_seen, missing times last
+        key = _epoch_seconds(key)
+    order = np.lexsort((ids, key))  # first_seen, then flow_id
+    text = [_take_strings([c.text[j] for c in chunks], order) for j in range(len(_STR_FIELDS))]
+    blocks = [c.block for c in chunks]
     chunks.clear()
-    if len(np.unique(ids)) == len(ids):
-        order = np.lexsort((ids, block[:, 3]))  # first_seen (ms), then flow_id
-        ids, block = ids[order], block[order]  # rebinding frees the unordered arrays
-        text = [t[order] for t in text]
-        frame = _assemble(ids, block, text)
-    else:
-        frame = _dedupe_ids(_assemble(ids, block, text))
-        frame = frame.sort_values(["first_seen", "flow_id"], kind="mergesort", ignore_index=True)
-    return schema.conform(frame)
+    return schema.conform(_assemble(ids[order], _numbers_in_order(blocks, order), text))
 
 
-def _assemble(ids: np.ndarray, block: np.ndarray, text: list[np.ndarray]) -> pd.DataFrame:
-    """Build the table in canonical column order with the canonical dtypes."""
+def _numbers_in_order(blocks: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    """The chunks' number blocks joined as one row per field, columns reordered by ``order``.
+
+    ``blocks`` is emptied as it is copied. Each field is reordered in place, through a
+    temporary of one field: at most one copy of the numbers is alive.
+    """
+    cols = np.empty((len(_NUM_FIELDS), len(order)), dtype=np.float64)
+    at = 0
+    while blocks:
+        block = blocks.pop(0)
+        cols[:, at : at + len(block)] = block.T
+        at += len(block)
+    for row in cols:
+        row[:] = row[order]
+    return cols
+
+
+def _take_strings(parts: list[ExtensionArray], order: np.ndarray) -> ExtensionArray:
+    """The string arrays ``parts`` joined and reordered by ``order``, as one string array."""
+    joined = pa.chunked_array([pa.array(p) for p in parts], type=pa.large_string())
+    return pd.array(joined.combine_chunks().take(order), dtype="string")
+
+
+def _rehash_shared(chunks: list[_Chunk], ids: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """``ids`` (the chunks' ids, joined) with the ``shared`` ones re-hashed (:func:`_dedupe_ids`).
+
+    Only the rows holding a shared id are built into a table; they keep their arrival order,
+    which breaks ties in :func:`_dedupe_ids` as it did when the whole table was passed.
+    """
+    rows = []
+    for chunk in chunks:
+        hit = np.isin(chunk.ids, shared)
+        if hit.any():
+            rows.append(_assemble(chunk.ids[hit], chunk.block[hit].T, [t[hit] for t in chunk.text]))
+    part = pd.concat(rows, ignore_index=True)
+    ordered = np.sort(ids)
+    others = ordered[~np.isin(ordered, shared)]  # sorted: the ids held by one row each
+    out = ids.copy()
+    out[np.isin(ids, shared)] = _dedupe_ids(part, others)["flow_id"].to_numpy()
+    return out
+
+
+def _assemble(ids: np.ndarray, cols: np.ndarray, text: list[ExtensionArray]) -> pd.DataFrame:
+    """Build the table in canonical column order with the canonical dtypes.
+
+    ``cols`` holds the numbers of :data:`_NUM_FIELDS`, one row per field; the feature rows
+    become the frame's float64 block without a copy. ``text`` holds the canonical string
+    arrays of :data:`_STR_FIELDS`.
+    """
     n = len(ids)
-    ports = block[:, :3].astype(np.int64)
-    data: dict[str, Any] = {
+    ports = cols[:3].astype(np.int64)
+    missing_text = pa.nulls(n, type=pa.large_string())
+    head: dict[str, Any] = {
         "flow_id": ids,
-        "src_ip": pd.array(text[0], dtype="string"),
-        "src_port": pd.array(ports[:, 0], dtype="Int64"),
-        "dst_ip": pd.array(text[1], dtype="string"),
-        "dst_port": pd.array(ports[:, 1], dtype="Int64"),
-        "protocol": pd.array(ports[:, 2], dtype="Int64"),
-        "first_seen": _epoch_seconds(block[:, 3]),
-        "last_seen": _epoch_seconds(block[:, 4]),
-        "application": _strings(text[2]),
-        "label_binary": pd.array(np.full(n, None, dtype=object), dtype="Int8"),
-        "label_class": pd.array(np.full(n, None, dtype=object), dtype="string"),
-        "label_original": pd.array(np.full(n, None, dtype=object), dtype="string"),
+        "src_ip": text[0],
+        "src_port": pd.array(ports[0], dtype="Int64"),
+        "dst_ip": text[1],
+        "dst_port": pd.array(ports[1], dtype="Int64"),
+        "protocol": pd.array(ports[2], dtype="Int64"),
+        "first_seen": _epoch_seconds(cols[3]),
+        "last_seen": _epoch_seconds(cols[4]),
+        "application": text[2],
+        "label_binary": pd.arrays.IntegerArray(np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool)),
+        "label_class": pd.array(missing_text, dtype="string"),
+        "label_original": pd.array(missing_text, dtype="string"),
     }
-    for j, name in enumerate(NUMERIC_FEATURES):
-        data[name] = block[:, _N_ID + j]
-    for name, col in zip(STRING_FEATURES, text[3:]):
-        data[name] = _strings(col)
-    return pd.DataFrame(data)
+    features = pd.DataFrame(cols[_N_ID:].T, columns=list(NUMERIC_FEATURES), copy=False)
+    strings = pd.DataFrame(dict(zip(STRING_FEATURES, text[3:])))
+    return pd.concat([pd.DataFrame(head), features, strings], axis=1)
 
 
 #: Latest time kept (seconds): pandas' datetime range ends in April 2262.
@@ -569,13 +633,14 @@ def _epoch_seconds(ms: np.ndarray) -> np.ndarray:
     return np.where((seconds >= 0) & (seconds < MAX_EPOCH_S), seconds, np.nan)
 
 
-def _dedupe_ids(frame: pd.DataFrame) -> pd.DataFrame:
+def _dedupe_ids(frame: pd.DataFrame, others: np.ndarray | None = None) -> pd.DataFrame:
     """Re-hash ``flow_id`` values shared by several rows, in a stable order.
 
     Two flows share an id only when they share key and first-seen millisecond (or on a 63-bit
     hash collision). The rows are ordered by content; the first keeps its id and the k-th gets
     the hash of ``"<id>#k"`` (probing further while that is taken), so the ids do not depend on
-    the order in which meters emitted the flows.
+    the order in which meters emitted the flows. ``others``, when given, are the sorted ids of
+    rows outside ``frame``: taken as well.
     """
     ids = frame["flow_id"]
     dup = ids.duplicated(keep=False)
@@ -587,13 +652,19 @@ def _dedupe_ids(frame: pd.DataFrame) -> pd.DataFrame:
     ]  # fmt: skip
     part = frame.loc[dup].sort_values(order, kind="mergesort")
     taken = set(ids[~dup].tolist())
+    outside = np.empty(0, dtype=np.int64) if others is None else others
+
+    def is_taken(value: int) -> bool:
+        at = int(np.searchsorted(outside, value))
+        return value in taken or (at < len(outside) and outside[at] == value)
+
     new_ids = []
     rank: dict[int, int] = {}
     for old in part["flow_id"].tolist():
         k = rank.get(old, 0)
         rank[old] = k + 1
         new = old if k == 0 else _rehash(old, k)
-        while new in taken:
+        while is_taken(new):
             k += 1
             new = _rehash(old, k)
         taken.add(new)
