@@ -110,7 +110,7 @@ def analyze(
     # A shallow copy: pandas 3's copy-on-write keeps the ingested table (about 1 GB for a
     # million flows) shared until one side writes to it.
     flows = result.frame.copy(deep=False)
-    flows["pred_class"] = pd.array(scores.pred_class.astype(str), dtype="string")
+    flows["pred_class"] = scores.pred_class
     flows["pred_score"] = scores.pred_score
     flows["anomaly_score"] = scores.anomaly_score
     flows["flagged"] = scores.flagged.astype(bool)
@@ -183,7 +183,11 @@ def evaluate_flows(result: IngestResult, flows: pd.DataFrame, model: str) -> dic
 
 
 def _metrics(
-    frame: pd.DataFrame, model: str, flagged: np.ndarray, pred_score: np.ndarray, pred_class: np.ndarray
+    frame: pd.DataFrame,
+    model: str,
+    flagged: np.ndarray,
+    pred_score: np.ndarray,
+    pred_class: pd.api.extensions.ExtensionArray,
 ) -> dict[str, Any]:
     has = frame["label_binary"].notna().to_numpy()
     y = frame["label_binary"].to_numpy(dtype="float64", na_value=np.nan)[has].astype(int)

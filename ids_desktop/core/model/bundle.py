@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.preprocess import GAP_FEATURE, Preprocessor, sha256_file
@@ -49,7 +50,7 @@ class Scores:
     pred_score: np.ndarray
     anomaly_score: np.ndarray
     flagged: np.ndarray
-    pred_class: np.ndarray
+    pred_class: pd.api.extensions.ExtensionArray  #: pandas ``string`` array
 
 
 class Bundle:
@@ -155,10 +156,12 @@ class Bundle:
         attack_probs = probs.copy()
         if benign is not None:
             attack_probs[:, benign] = -1.0
-        best_attack = np.asarray(self.classes, dtype=object)[attack_probs.argmax(axis=1)]
-        pred_class = np.where(
-            flagged, np.where(by_clf, best_attack, UNKNOWN_ATTACK), BENIGN
-        ).astype(object)
+        # the verdict's position in classes + [unknown attack, benign], named in Arrow: an
+        # object array of a million strings would hold the GIL (and a GUI thread) for 0.1 s
+        n_cls = len(self.classes)
+        code = np.where(flagged, np.where(by_clf, attack_probs.argmax(axis=1), n_cls), n_cls + 1)
+        names = pa.array([*self.classes, UNKNOWN_ATTACK, BENIGN], type=pa.large_string())
+        pred_class = pd.array(names.take(pa.array(code)), dtype="string")
         return Scores(probs, p_attack.astype(np.float64), anomaly.astype(np.float64), flagged, pred_class)
 
     def score_windows(

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ids_desktop.core.schema import feature_columns
 from ids_desktop.core.ingest.tables import CIC_CLEANED_DROPPED
@@ -143,10 +145,8 @@ class Preprocessor:
                 pos = {c["name"]: i for i, c in enumerate(self.numeric)}
                 blocks.append(isnan[:, [pos[n_] for n_ in self.indicators]].astype(float))
         for spec in self.categorical:
-            values = _categorical(frame[spec["name"]])
-            vocab = {v: i for i, v in enumerate(spec["values"])}
-            codes = values.map(vocab).fillna(len(vocab)).to_numpy(dtype=np.int64)
-            onehot = np.zeros((n, len(vocab) + 1))
+            codes = _codes(_categorical(frame[spec["name"]]), spec["values"])
+            onehot = np.zeros((n, len(spec["values"]) + 1))
             onehot[np.arange(n), codes] = 1.0
             blocks.append(onehot)
         if not blocks:
@@ -179,6 +179,16 @@ def _numeric(series: pd.Series) -> np.ndarray:
 
 def _categorical(series: pd.Series) -> pd.Series:
     return series.astype("string").fillna("<NA>").str.strip().str.lower()
+
+
+def _codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
+    """Each value's position in ``vocabulary``, ``len(vocabulary)`` for values not in it.
+
+    Looked up in Arrow, which releases the GIL (``Series.map`` with a dict holds it: up to
+    0.2 s per 131,072-row chunk under load, a frozen GUI thread meanwhile).
+    """
+    found = pc.index_in(pa.array(values.array), value_set=pa.array(vocabulary, type=pa.string()))
+    return found.fill_null(len(vocabulary)).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def select_features(frame: pd.DataFrame, feature_format: str) -> tuple[list[str], list[str]]:
