@@ -53,6 +53,14 @@ PREVIEW_EXTRA = (
 VERDICT_COLUMNS = ("flagged", "pred_class", "pred_score", "anomaly_score")
 #: Shortest pause between two preview refreshes of the table (ms); longer if refreshes are slow.
 PREVIEW_MIN_INTERVAL_MS = 400
+#: Unscored flows shown at most while a file is read. Each refresh copies and merges the rows
+#: shown so far on the GUI thread, competing for the GIL with the extraction: at a million
+#: rows one refresh blocked the event loop for 0.1-0.5 s. The rest appear with the verdicts.
+PREVIEW_MAX_ROWS = 200_000
+#: Delay (ms) before the next step of work split over several turns of the event loop. A
+#: timer, not a zero-delay call: Qt runs zero-delay calls as posted events, all in the same
+#: pass, so repaints and other timers only got their turn after every step had run.
+NEXT_TURN_MS = 1
 
 _CACHE: Any = None
 
@@ -190,7 +198,10 @@ class AnalysisTab(QWidget):
         self._feed = _FlowFeed(self)
         self._feed.arrived.connect(self._on_flows)
         self._pending: list[pd.DataFrame] = []
-        self._preview: pd.DataFrame | None = None
+        self._preview_rows = 0  # unscored flows shown so far
+        self._queued_rows = 0  # ... and those waiting to be shown (at most PREVIEW_MAX_ROWS)
+        self._read_rows = 0  # unscored flows read so far
+        self._staged: tuple[Any, int, float] | None = None  # rows prepared, shown next turn
         self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_MIN_INTERVAL_MS)
         self._preview_timer.timeout.connect(self._show_preview)
         self.preview_updates = 0
@@ -366,40 +377,76 @@ class AnalysisTab(QWidget):
         """Queue a batch of unscored flows; the table refreshes a few times a second at most."""
         if self.analysis is not None or self.worker is None:
             return
-        self._pending.append(batch)
+        self._read_rows += len(batch)
+        room = PREVIEW_MAX_ROWS - self._queued_rows
+        batch = batch.iloc[: max(0, room)]
+        self._queued_rows += len(batch)
         if not self._preview_timer.isActive():
             self._preview_timer.start()
-
-    def _show_preview(self) -> None:
-        """Show every flow read so far, unscored, keeping the sort and scroll position."""
-        if self.analysis is not None or not self._pending:
-            self._pending.clear()
+        if not len(batch):
             return
-        t0 = time.perf_counter()
-        parts = ([] if self._preview is None else [self._preview]) + self._pending
-        self._pending = []
-        self._preview = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-        n = len(self._preview)
-        # all-missing verdict columns, built without per-cell work (cheap at a million rows)
-        empty = {c: np.full(n, np.nan) for c in VERDICT_COLUMNS if c not in self._preview.columns}
+        # all-missing verdict columns, so preview rows have the analysis table's columns
+        n = len(batch)
+        empty: dict[str, Any] = {c: np.full(n, np.nan) for c in VERDICT_COLUMNS if c not in batch.columns}
         if "flagged" in empty:
             empty["flagged"] = pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
-        shown = self._preview.assign(**empty)
-        header = self.table.horizontalHeader()
-        scroll = self.table.verticalScrollBar().value()
-        first = self.model.rowCount() == 0
-        self.model.set_frame(shown)
-        if first and "first_seen" in shown.columns:  # flows in time order until the user sorts
-            header.blockSignals(True)
-            header.setSortIndicator(self.model.columns().index("first_seen"), Qt.SortOrder.AscendingOrder)
-            header.blockSignals(False)
-        section, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
-        if 0 <= section < self.model.columnCount():
-            self.model.sort(section, order)
-        if first:
+        self._pending.append(batch.assign(**empty))
+
+    def _show_preview(self) -> None:
+        """Show every flow read so far, unscored, keeping the sort and scroll position.
+
+        New rows are prepared on this turn of the event loop and shown on the next
+        (:meth:`_commit_preview`): at a million rows each half takes ~40 ms.
+        """
+        if self.analysis is not None:
+            self._pending.clear()
+            return
+        if not self._pending:  # the table is full: only the count moves
+            if self._preview_rows:
+                self._say_read()
+            return
+        if self._staged is not None:  # the previous batch is not shown yet: wait for it
+            self._preview_timer.start()
+            return
+        t0 = time.perf_counter()
+        batch = self._pending[0] if len(self._pending) == 1 else pd.concat(self._pending, ignore_index=True)
+        self._pending = []
+        if self._preview_rows == 0:
+            header = self.table.horizontalHeader()
+            self.model.set_frame(batch)
+            if "first_seen" in batch.columns:  # flows in time order until the user sorts
+                header.blockSignals(True)
+                header.setSortIndicator(self.model.columns().index("first_seen"), Qt.SortOrder.AscendingOrder)
+                header.blockSignals(False)
+            section, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
+            if 0 <= section < self.model.columnCount():
+                self.model.sort(section, order)
             self._fit_columns()
-        self.table.verticalScrollBar().setValue(scroll)
-        self.summary.setText(f"{n:,} flows read so far; verdicts appear when the model has scored them")
+            self._preview_shown(len(batch), t0)
+            return
+        self._staged = (self.model.stage_rows(batch), len(batch), time.perf_counter() - t0)
+        QTimer.singleShot(NEXT_TURN_MS, self, self._commit_preview)
+
+    def _commit_preview(self) -> None:
+        staged, rows, spent = self._staged or (None, 0, 0.0)
+        self._staged = None
+        if staged is None or self.analysis is not None:
+            return
+        t0 = time.perf_counter()
+        scroll = self.table.verticalScrollBar().value()
+        if self.model.commit(staged):
+            self.table.verticalScrollBar().setValue(scroll)
+            self._preview_shown(rows, t0 - spent)
+
+    def _say_read(self) -> None:
+        shown = "" if self._read_rows <= self._preview_rows else f" (the first {self._preview_rows:,} shown)"
+        self.summary.setText(
+            f"{self._read_rows:,} flows read so far{shown}; verdicts appear when the model has scored them"
+        )
+
+    def _preview_shown(self, rows: int, t0: float) -> None:
+        self._preview_rows += rows
+        self._say_read()
         self.preview_updates += 1
         # refresh less often when a refresh itself takes long (very large captures)
         spent_ms = (time.perf_counter() - t0) * 1000
@@ -409,7 +456,8 @@ class AnalysisTab(QWidget):
         analysis, overview = payload
         self._preview_timer.stop()
         self._pending.clear()
-        self._preview = None
+        self._staged = None
+        self._preview_rows = self._queued_rows = self._read_rows = 0
         self.analysis = analysis
         result = analysis.result
         if "empty_columns" not in analysis.extra:
@@ -428,10 +476,10 @@ class AnalysisTab(QWidget):
             # the overview's charts and the evaluation are built on later turns of the event
             # loop, so the table appears first and no single step blocks the loop for long
             if overview is not None:
-                QTimer.singleShot(0, self, lambda: self.overview.set_data(overview))
+                QTimer.singleShot(NEXT_TURN_MS, self, lambda: self.overview.set_data(overview))
             if result.labelled:
                 self.pages.addTab(self.evaluation, "Evaluation")
-                QTimer.singleShot(0, self, self._start_evaluation)
+                QTimer.singleShot(2 * NEXT_TURN_MS, self, self._start_evaluation)
         else:
             verdict = f"no verdicts ({analysis.note})"
             for widget in (self.flagged_only, self.class_combo, self.score_slider):
@@ -481,8 +529,13 @@ class AnalysisTab(QWidget):
         """The analysis ended without a result: keep the flows read so far, say they are unscored."""
         self._preview_timer.stop()
         self._pending.clear()
-        if self._preview is not None and self.analysis is None:
-            self.summary.setText(f"{why}: the {len(self._preview):,} flows read until then are shown, unscored")
+        self._commit_preview()  # rows prepared are shown too
+        if self._preview_rows and self.analysis is None:
+            if self._read_rows <= self._preview_rows:
+                said = f"the {self._preview_rows:,} flows read until then are shown, unscored"
+            else:
+                said = f"{self._read_rows:,} flows were read until then; the first {self._preview_rows:,} are shown, unscored"
+            self.summary.setText(f"{why}: {said}")
 
     def _on_error(self, exc: BaseException) -> None:
         self.stage.setText("failed")

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.gui
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from ids_desktop.gui.flow_table import FlowTableModel, sort_order  # noqa: E402
+from ids_desktop.gui.flow_table import SORT_ROLE, FlowTableModel, sort_order  # noqa: E402
 
 
 def frame() -> pd.DataFrame:
@@ -63,3 +63,45 @@ def test_filter_text_and_flagged_only_keep_sort(qapp) -> None:  # type: ignore[n
     assert sorted(model.row_of(r) for r in range(model.rowCount())) == [2, 3]
     model.set_filter("")
     assert model.rowCount() == 4
+
+
+@pytest.mark.parametrize("column", ["pred_score", "dst_port", "src_ip"])
+@pytest.mark.parametrize("order", [Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder])
+def test_appended_rows_keep_the_sort_as_a_full_sort_would(qapp, column, order) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(7)
+
+    def batch(n: int) -> pd.DataFrame:
+        score = rng.choice([0.1, 0.5, 0.9, np.nan], n)  # many ties and missing values
+        port = pd.array(rng.choice([53, 80, 443, None], n), dtype="Int64")
+        ip = pd.array(rng.choice(["10.0.0.2", "10.0.0.10", "192.168.1.1", None], n), dtype="string")
+        return pd.DataFrame({"pred_score": score, "dst_port": port, "src_ip": ip})
+
+    def cells(m: FlowTableModel) -> list[list[object]]:
+        return [
+            [m.data(m.index(r, c), role) for c in range(m.columnCount()) for role in roles]
+            for r in range(m.rowCount())
+        ]
+
+    roles = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole, SORT_ROLE)
+    model = FlowTableModel(batch(50).assign(flagged=pd.array([True, False, None] * 16 + [True] * 2)))
+    model.sort(model.columns().index(column), order)
+    batches = [batch(n).assign(flagged=pd.array([None] * n, dtype="boolean")) for n in (1, 40, 0, 4200)]
+    for rows in batches:
+        cells(model)  # converted cells are kept across appends: they must stay right
+        model.append_rows(rows)
+    whole = pd.concat([model.frame.iloc[:50], *batches], ignore_index=True)
+    expected = sort_order(whole[column], descending=order == Qt.SortOrder.DescendingOrder)
+    assert model.rowCount() == len(whole) == 4291
+    assert [model.row_of(r) for r in range(model.rowCount())] == expected.tolist()
+    pd.testing.assert_frame_equal(model.frame, whole)
+    fresh = FlowTableModel(whole)
+    fresh.sort(fresh.columns().index(column), order)
+    assert cells(model) == cells(fresh)
+
+
+def test_appended_rows_without_a_sort_stay_in_arrival_order(qapp) -> None:  # type: ignore[no-untyped-def]
+    model = FlowTableModel()
+    model.append_rows(pd.DataFrame({"a": [3.0, 1.0]}))
+    model.append_rows(pd.DataFrame({"a": [2.0]}))
+    assert [model.row_of(r) for r in range(3)] == [0, 1, 2]
+    assert model.frame["a"].tolist() == [3.0, 1.0, 2.0]

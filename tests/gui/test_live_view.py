@@ -60,6 +60,25 @@ def test_batches_are_shown_unscored_and_throttled(qtbot, tmp_path: Path) -> None
     tab.worker = None
 
 
+def test_the_preview_stops_growing_at_its_bound_and_keeps_counting(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(analysis_tab, "PREVIEW_MAX_ROWS", 250)
+    monkeypatch.setattr(analysis_tab, "PREVIEW_MIN_INTERVAL_MS", 0)
+    tab = AnalysisTab(tmp_path / "x.pcap")
+    qtbot.addWidget(tab)
+    tab.worker = object()
+    tab._on_flows(batch(0, 100))
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 100, timeout=3_000)
+    for i in range(1, 4):  # 300 more rows: 150 fit
+        tab._on_flows(batch(i * 100, 100))
+    qtbot.waitUntil(lambda: "400 flows read so far" in tab.summary.text(), timeout=3_000)
+    assert tab.model.rowCount() == 250
+    assert tab.model.frame["flow_id"].tolist() == list(range(250))  # the first rows, in order
+    assert "(the first 250 shown)" in tab.summary.text()
+    tab._on_cancelled()
+    assert "400 flows were read until then; the first 250 are shown, unscored" in tab.summary.text()
+    tab.worker = None
+
+
 def test_capture_flows_appear_before_the_analysis_ends(window, qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)
     monkeypatch.setattr(analysis_tab, "PREVIEW_MIN_INTERVAL_MS", 0)
