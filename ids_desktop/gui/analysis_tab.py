@@ -473,13 +473,19 @@ class AnalysisTab(QWidget):
             header.setSortIndicator(self.model.columns().index("pred_score"), Qt.SortOrder.DescendingOrder)
             header.blockSignals(False)
             self.flagged_only.setChecked(bool(s["flagged"]))
-            # the overview's charts and the evaluation are built on later turns of the event
-            # loop, so the table appears first and no single step blocks the loop for long
-            if overview is not None:
-                QTimer.singleShot(NEXT_TURN_MS, self, lambda: self.overview.set_data(overview))
+            # the overview's charts, then the evaluation, are built on later turns of the event
+            # loop, so the table appears first and no single step blocks the loop for long (an
+            # evaluation worker started while the charts were built made them wait for the GIL)
             if result.labelled:
                 self.pages.addTab(self.evaluation, "Evaluation")
-                QTimer.singleShot(2 * NEXT_TURN_MS, self, self._start_evaluation)
+
+            def overview_then_evaluation() -> None:
+                if overview is not None:
+                    self.overview.set_data(overview)
+                if result.labelled:
+                    QTimer.singleShot(NEXT_TURN_MS, self, self._start_evaluation)
+
+            QTimer.singleShot(NEXT_TURN_MS, self, overview_then_evaluation)
         else:
             verdict = f"no verdicts ({analysis.note})"
             for widget in (self.flagged_only, self.class_combo, self.score_slider):
