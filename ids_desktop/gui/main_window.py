@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from ids_desktop import APP_NAME, __version__
+from ids_desktop.config import DEFAULTS
 from ids_desktop.gui.settings_dialog import SettingsDialog, load_options, save_options
 from ids_desktop.gui.workers import wait_for_all
 
@@ -55,6 +56,10 @@ def is_tab(widget: object) -> bool:
     """True for an :class:`AnalysisTab` (without importing it when no tab was ever opened)."""
     module = sys.modules.get("ids_desktop.gui.analysis_tab")
     return module is not None and isinstance(widget, module.AnalysisTab)
+
+
+#: ``meter_nice`` in the desktop app (the CLI keeps 0).
+GUI_METER_NICE = 5
 
 
 def warm_up() -> threading.Thread:
@@ -95,6 +100,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
+        # this process shows a window: capture meters yield the CPU to it (see Settings)
+        DEFAULTS.meter_nice = GUI_METER_NICE
         self.settings = settings or QSettings("IDS Desktop", "ids-desktop")
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.setAcceptDrops(True)

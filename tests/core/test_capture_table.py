@@ -127,3 +127,32 @@ def test_chunk_size_does_not_change_the_table(
     seen = pd.concat(batches, ignore_index=True)  # the batches hold the same rows, unsorted
     seen = seen.sort_values(["first_seen", "flow_id"], ignore_index=True)
     pd.testing.assert_frame_equal(seen, whole, check_exact=True)
+
+
+def test_meters_run_at_the_configured_priority(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``meter_nice`` lowers the meters' priority (the GUI sets it); 0 leaves it alone."""
+    import os
+
+    from ids_desktop.config import DEFAULTS
+
+    real = capture._meter_main
+    marks = tmp_path / "marks"
+    marks.mkdir()
+
+    def spy(channel_at, nice, *args):  # type: ignore[no-untyped-def]
+        try:
+            real(channel_at, nice, *args)
+        finally:  # in the meter process (forked): leave its niceness where the test sees it
+            (marks / str(os.getpid())).write_text(str(os.nice(0)))
+
+    monkeypatch.setattr(capture, "_meter_main", spy)
+    path = tmp_path / "tiny.pcap"
+    mc.write_mixed_capture(path, 0.05, seed=1)
+    base = os.nice(0)
+    for nice in (0, 3):
+        monkeypatch.setattr(DEFAULTS, "meter_nice", nice)
+        for old in marks.iterdir():
+            old.unlink()
+        assert len(read_capture(path).frame)
+        seen = [int(p.read_text()) for p in marks.iterdir()]
+        assert seen and all(s == min(base + nice, 19) for s in seen), (nice, seen)

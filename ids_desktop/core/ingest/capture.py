@@ -303,6 +303,7 @@ class _MeterRun:
                 target=_meter_main,
                 args=(
                     channel_at,
+                    int(DEFAULTS.meter_nice),
                     s.source, s.snapshot_length, s.decode_tunnels, s.bpf_filter,
                     s.promiscuous_mode, n, i, s._mode, s.idle_timeout * 1000,
                     s.active_timeout * 1000, s.accounting_mode, s.udps, s.n_dissections,
@@ -383,7 +384,7 @@ class _MeterRun:
             self.channel.close()
 
 
-def _meter_main(channel_at: int, *args: Any) -> None:
+def _meter_main(channel_at: int, nice: int, *args: Any) -> None:
     """Meter process entry point: nfstream's ``meter_workflow`` with a tuple channel.
 
     Forked meters inherit the parent's heap, including garbage not yet collected there that
@@ -391,10 +392,19 @@ def _meter_main(channel_at: int, *args: Any) -> None:
     native locks that the fork copied in a held state (abseil aborted "Mutex::Fer while
     waiting on Condition"). ``gc.freeze()`` first keeps every inherited object out of the
     child's collections; the meter's own objects are collected as usual.
+
+    ``nice`` (the ``meter_nice`` setting) lowers the meters' priority: the desktop app uses it
+    so the meters do not take the CPU from its window for as long as a big capture is read.
     """
     import gc
+    import os
 
     gc.freeze()
+    if nice > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(nice)
+        except OSError:  # not allowed here: run at the parent's priority
+            pass
     from nfstream.meter import meter_workflow
 
     args_list = list(args)
