@@ -21,6 +21,41 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 
+def lab_present() -> bool:
+    """Whether a traffic-lab run (``$IDS_LAB_DATA``, default ``../lab-data``) is on disk."""
+    import os
+
+    from train_pcap import lab_runs  # type: ignore[import-not-found]
+
+    return bool(lab_runs(Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data"))))
+
+
+def capture_inputs(bundle, data: Path):  # noqa: ANN001
+    """Model inputs of every shared capture's analysis windows (the check without a lab run).
+
+    The capture bundle's validation split is rebuilt from the traffic-lab run it was trained
+    on; lab runs live outside the repository, so on a machine without one the export is
+    checked on the windows the app itself builds from the real shared captures (attack,
+    benign and benign-apps).
+    """
+    import numpy as np
+
+    from ids_desktop.core.ingest import ingest
+    from ids_desktop.core.model import sequences
+
+    parts = []
+    for kind in ("attack", "benign", "benign-apps"):
+        for path in sorted((data / "pcaps" / kind).iterdir()):
+            if path.suffix.lower() not in (".pcap", ".pcapng", ".cap"):
+                continue
+            result = ingest(path)
+            if not len(result.frame):
+                continue
+            x = bundle.features(result.frame, result.temporal)
+            parts.append(sequences.to_tensor(x, bundle.windows(result.frame, result.temporal)))
+    return np.concatenate(parts)
+
+
 def training_frame(name: str, data: Path, meta: dict):
     """The canonical training frame of bundle ``name`` and whether it is temporal."""
     import pandas as pd
@@ -57,9 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         bundle = load_bundle(folder, backend="keras")
         meta = bundle.metadata
-        frame, temporal = training_frame(name, args.data, meta)
-        x_val = validation_inputs(frame, meta, temporal=temporal)
-        meta.update(export_to_bundle(bundle.model, folder, x_val))
+        if name == "pcap" and not lab_present():
+            x_val = capture_inputs(bundle, args.data)
+            meta.update(export_to_bundle(bundle.model, folder, x_val))
+            meta["onnx_check"]["inputs"] = "shared-capture analysis"  # card: "N ... windows"
+        else:
+            frame, temporal = training_frame(name, args.data, meta)
+            x_val = validation_inputs(frame, meta, temporal=temporal)
+            meta.update(export_to_bundle(bundle.model, folder, x_val))
         diff = meta["onnx_check"]["max_abs_prob_diff"]
         (folder / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (folder / CARD_FILE).write_text(model_card(meta), encoding="utf-8")

@@ -204,15 +204,41 @@ def predict_batches(model: Any, x: Any, *, batch: int = 8192, predictor: Any = N
     return joined[0] if single else joined
 
 
+def _same_conv_columns(x: Any, kernel: int, stride: int) -> Any:
+    """The im2col columns of a channels-last "same" 1-D convolution along axis ``-2``.
+
+    ``x`` ``(..., L, C)`` -> ``(..., ceil(L / stride), kernel * C)``: output position ``j``
+    holds the ``kernel`` input positions it reads (TensorFlow's "same" padding: the odd pad
+    goes to the right), tap-major, so a matmul with the conv kernel reshaped to
+    ``(kernel * C, out)`` is the convolution.
+    """
+    from keras import ops
+
+    length = int(x.shape[-2])
+    out = -(-length // stride)
+    total = max((out - 1) * stride + kernel - length, 0)
+    left = total // 2
+    pads = [[0, 0]] * (len(x.shape) - 2) + [[left, total - left], [0, 0]]
+    padded = ops.pad(x, pads) if total else x
+    span = (out - 1) * stride + 1
+    taps = [padded[..., j : j + span : stride, :] for j in range(kernel)]
+    return taps[0] if kernel == 1 else ops.concatenate(taps, axis=-1)
+
+
 def unrolled_for_export(model: Any) -> Any:
     """The hybrid ``model`` rebuilt with its ConvLSTM1D recurrences unrolled over ``T``.
 
     Same layers and weights (shared, not copied); only the recurrences become ``T`` explicit
-    steps, each one input and one recurrent convolution for all four gates. Keras 3's
-    ConvLSTM1D has no ``unroll`` argument, and its while-loop exports to an ONNX ``Loop``
-    whose per-step transposes made onnxruntime 3-4x slower than TensorFlow. The static graph
-    converts to plain ``Conv`` ops. :func:`ids_desktop.core.model.runtime.export_onnx`
-    checks the export against ``model`` itself.
+    steps. Keras 3's ConvLSTM1D has no ``unroll`` argument, and its while-loop exports to an
+    ONNX ``Loop`` whose per-step transposes made onnxruntime 3-4x slower than TensorFlow.
+
+    Each convolution is written as im2col columns times the kernel (``Pad``, ``Slice``,
+    ``Concat``, ``MatMul``) in the channels-last layout the layers use, and the input
+    convolution of all ``T`` steps is one matmul. Written as ``Conv`` ops, every step of the
+    export converted its tensors to ONNX's channels-first layout and back: 78 ``Transpose``
+    nodes took half of onnxruntime's time on the T = 8 capture model, and the im2col form
+    scores it 1.5x faster (``bench/RESULTS.md``). The arithmetic is the convolution's own;
+    :func:`ids_desktop.core.model.runtime.export_onnx` checks the export against ``model``.
     """
     import keras
     from keras import ops
@@ -221,28 +247,31 @@ def unrolled_for_export(model: Any) -> Any:
         def __init__(self, rnn: Any, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.rnn_cell = rnn.cell
+            cell = rnn.cell
+            if cell.padding != "same" or tuple(cell.dilation_rate) != (1,):
+                raise ValueError("unrolled export needs padding='same' and no dilation")
 
         def call(self, x: Any, initial_state: Any = None) -> Any:
             cell = self.rnn_cell
-            steps = x.shape[1]
+            width = int(cell.kernel_size[0])
+            kernel = ops.reshape(cell.kernel, (-1, 4 * cell.filters))
+            recurrent = ops.reshape(cell.recurrent_kernel, (-1, 4 * cell.filters))
+            # The input half of every step's gates at once: (batch, T, L', 4 * filters).
+            z_in = ops.matmul(_same_conv_columns(x, width, int(cell.strides[0])), kernel)
+            if cell.use_bias:
+                z_in = z_in + cell.bias
             h = c = None
             if initial_state is not None:
                 h, c = initial_state
             outs = []
-            for t in range(steps):
-                z = ops.conv(x[:, t], cell.kernel, strides=cell.strides, padding=cell.padding,
-                             data_format="channels_last", dilation_rate=cell.dilation_rate)
-                if cell.use_bias:
-                    z = z + cell.bias
-                if h is None:
-                    h = ops.zeros_like(z[..., : cell.filters])
-                    c = h
-                z = z + ops.conv(h, cell.recurrent_kernel, strides=1, padding="same",
-                                 data_format="channels_last")
+            for t in range(int(x.shape[1])):
+                z = z_in[:, t]
+                if h is not None:  # a zero state adds nothing to the gates
+                    z = z + ops.matmul(_same_conv_columns(h, width, 1), recurrent)
                 zi, zf, zc, zo = ops.split(z, 4, axis=-1)
                 i = cell.recurrent_activation(zi)
-                f = cell.recurrent_activation(zf)
-                c = f * c + i * cell.activation(zc)
+                gate = i * cell.activation(zc)
+                c = gate if c is None else cell.recurrent_activation(zf) * c + gate
                 h = cell.recurrent_activation(zo) * cell.activation(c)
                 outs.append(h)
             return ops.stack(outs, axis=1), h, c
