@@ -314,16 +314,21 @@ class BinSampler:
     ``scipy.stats.truncnorm`` (a Python loop over T x F features; 0.3 s of each 2,000-sample
     explanation of the T = 8 capture model). This draws from the same truncated normals with
     the inverse CDF on all samples and features at once, taking its uniforms from the
-    discretiser's ``random_state`` (so a seed still fixes the explanation). One deliberate
+    discretiser's ``random_state`` (so a seed still fixes the explanation). Everything that
+    depends only on the bin (its standardised edges and their normal CDF) is tabulated once
+    per explainer, so a call evaluates one special function per value. One deliberate
     difference: a bin whose edges coincide yields that edge value, where LIME returns the
     edge's z-score (a unit mix-up).
     """
 
     def __init__(self, discretizer: object) -> None:
+        from scipy.special import ndtr
+
         self.discretizer = discretizer
         disc = discretizer
         self.columns = np.array(sorted(disc.means), dtype=np.int64)  # type: ignore[attr-defined]
-        width = max(len(disc.means[c]) for c in self.columns)  # type: ignore[attr-defined]
+        width = max((len(disc.means[c]) for c in self.columns), default=1)  # type: ignore[attr-defined]
+        self.width = width
 
         def table(stat: dict[int, list[float]]) -> np.ndarray:
             out = np.zeros((len(self.columns), width))
@@ -331,34 +336,38 @@ class BinSampler:
                 out[k, : len(stat[c])] = stat[c]
             return out
 
-        self.mins = table(disc.mins)  # type: ignore[attr-defined]
-        self.maxs = table(disc.maxs)  # type: ignore[attr-defined]
-        self.means = table(disc.means)  # type: ignore[attr-defined]
-        self.stds = table(disc.stds)  # type: ignore[attr-defined]
+        lo, hi = table(disc.mins), table(disc.maxs)  # type: ignore[attr-defined]
+        mean, std = table(disc.means), table(disc.stds)  # type: ignore[attr-defined]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a, b = (lo - mean) / std, (hi - mean) / std
+        # Sample in the lower tail, where ndtr keeps its precision: an interval above the
+        # mean is mirrored, drawn and mirrored back (the sign folds into the scale).
+        upper = a > 0
+        a, b = np.where(upper, -b, a), np.where(upper, -a, b)
+        const = lo == hi  # a bin of one value: that value, whatever is drawn
+        a, b = np.where(const, 0.0, a), np.where(const, 0.0, b)
+        # Flat per-(column, bin) tables, gathered by ``column * width + bin``.
+        self._a, self._b = a.ravel(), b.ravel()
+        self._pa, self._pb = ndtr(self._a), ndtr(self._b)
+        self._loc = np.where(const, lo, mean).ravel()
+        self._scale = np.where(const, 0.0, np.where(upper, -std, std)).ravel()
 
     def __call__(self, data: np.ndarray) -> np.ndarray:
-        from scipy.special import ndtr, ndtri
+        from scipy.special import ndtri
 
         ret = np.array(data, dtype=np.float64, copy=True)
         if not len(self.columns) or not ret.size:
             return ret
-        bins = ret[:, self.columns].astype(np.int64)
-        rows = np.arange(len(self.columns))[None, :]
-        lo, hi = self.mins[rows, bins], self.maxs[rows, bins]
-        mean, std = self.means[rows, bins], self.stds[rows, bins]
-        a, b = (lo - mean) / std, (hi - mean) / std
-        # Sample in the lower tail, where ndtr keeps its precision: an interval above the
-        # mean is mirrored, drawn and mirrored back.
-        upper = a > 0
-        a, b = np.where(upper, -b, a), np.where(upper, -a, b)
-        pa, pb = ndtr(a), ndtr(b)
-        u = self.discretizer.random_state.uniform(size=a.shape)  # type: ignore[attr-defined]
+        at = ret[:, self.columns].astype(np.int64)
+        at += np.arange(len(self.columns))[None, :] * self.width
+        pa, pb = self._pa[at], self._pb[at]
+        a, b = self._a[at], self._b[at]
+        u = self.discretizer.random_state.uniform(size=at.shape)  # type: ignore[attr-defined]
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             z = ndtri(pa + u * (pb - pa))
         # Intervals too far out for double precision: the mass sits at the edge nearer the mean.
         z = np.where(np.isfinite(z) & (pb > pa), np.clip(z, a, b), b)
-        z = np.where(upper, -z, z)
-        ret[:, self.columns] = np.where(lo == hi, lo, mean + std * z)
+        ret[:, self.columns] = self._loc[at] + self._scale[at] * z
         return ret
 
 
