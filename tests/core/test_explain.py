@@ -199,3 +199,30 @@ def test_disk_cache_is_bounded_and_drops_older_versions(explainer: FlowExplainer
     again = ExplanationCache(tmp_path, capacity=2)
     assert again.get(("f" * 64, 11, "m" * 64, 0)).top_features(3) == exp.top_features(3)
     assert again.get(("f" * 64, 0, "m" * 64, 0)) is None
+
+
+def test_count_features_read_as_whole_numbers() -> None:
+    """A quartile edge between two counts (SYN count > 0.5) reads as SYN count >= 1."""
+    rng = np.random.default_rng(2)
+    bg = rng.normal(size=(300, T, F))
+    bg[..., 2] = rng.integers(0, 6, size=(300, T))  # a count: 0..5
+    bg[..., 3] = rng.integers(0, 2, size=(300, T))
+    bg[..., 4] = 1 - bg[..., 3]
+
+    def whole(i: int, v: float) -> float | None:
+        return float(v) if i == 2 else None
+
+    plain = FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[3, 4], num_samples=400)
+    counted = FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[3, 4], num_samples=400,
+                            whole_numbers=whole)
+    x = instance()
+    x[-1, 2] = 4.0
+    before = {c.label: c.condition for c in plain.explain(x, predict, seed=0).contributions}
+    after = {c.label: c.condition for c in counted.explain(x, predict, seed=0).contributions}
+    assert set(before) == set(after)
+    # The instance's count (4) sits in the quartile bin (2, 4]: whole numbers 3 to 4.
+    assert before["SYN count @ t-0"] == "2 < SYN count ≤ 4"
+    assert after["SYN count @ t-0"] == "3 ≤ SYN count ≤ 4"
+    for label, text in after.items():  # other features keep their edges
+        if not label.startswith("SYN count"):
+            assert text == before[label]

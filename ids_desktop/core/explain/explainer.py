@@ -135,6 +135,11 @@ class FlowExplainer:
         source's units; the identity with 3 significant digits by default.
     num_samples
         Perturbed samples per explanation (one batched model call).
+    whole_numbers
+        ``whole_numbers(feature_index, scaled_value) -> float | None``: the source value of a
+        feature that only takes whole numbers (packet, byte and flag counts), ``None`` for
+        other features. Conditions on such features read ``SYN packets ≥ 1`` rather than
+        ``SYN packets > 0.0235`` (a quartile edge between two counts).
     """
 
     def __init__(
@@ -148,6 +153,7 @@ class FlowExplainer:
         value_text: Formatter | None = None,
         num_samples: int = 1000,
         top_k: int = 10,
+        whole_numbers: Callable[[int, float], float | None] | None = None,
     ) -> None:
         from lime.lime_tabular import RecurrentTabularExplainer  # imported late: slow import
 
@@ -160,6 +166,7 @@ class FlowExplainer:
         self.num_samples = int(num_samples)
         self.top_k = int(top_k)
         self.value_text = value_text or (lambda i, v: f"{v:.3g}")
+        self.whole_numbers = whole_numbers or (lambda i, v: None)
         t = self.seq_len
         # LIME flattens feature-major: flat index f * T + i, where i = T-1 is the newest flow.
         flat_categorical = [f * t + i for f in categorical for i in range(t)]
@@ -299,11 +306,33 @@ class FlowExplainer:
         b = int(bins[flat])
         lo, hi = disc.mins[flat][b], disc.maxs[flat][b]
         last = len(disc.mins[flat]) - 1
+        whole = self._whole_condition(f, name, b, last, lo, hi)
+        if whole:
+            return whole
         if b == 0:
             return f"{name} ≤ {self.value_text(f, hi)}"
         if b == last:
             return f"{name} > {self.value_text(f, lo)}"
         return f"{self.value_text(f, lo)} < {name} ≤ {self.value_text(f, hi)}"
+
+
+    def _whole_condition(self, f: int, name: str, b: int, last: int, lo: float, hi: float) -> str | None:
+        """The bin as whole numbers (``x > 0.02`` is ``x ≥ 1``), for count features only."""
+        raw_lo, raw_hi = self.whole_numbers(f, lo), self.whole_numbers(f, hi)
+        if raw_lo is None or raw_hi is None:
+            return None
+        def tol(x: float) -> float:  # float32 scaling leaves ~1e-6 relative error
+            return 1e-4 * max(1.0, abs(x))
+
+        first = math.floor(raw_lo + tol(raw_lo)) + 1  # the smallest whole number above the lower edge
+        upto = math.floor(raw_hi + tol(raw_hi))  # the largest one at or below the upper edge
+        if b == 0:
+            return f"{name} = 0" if upto == 0 and raw_lo > -0.5 else f"{name} ≤ {upto:,}"
+        if b == last:
+            return f"{name} ≥ {first:,}"
+        if first > upto:
+            return None  # no whole number inside: keep the edges as they are
+        return f"{name} = {first:,}" if first == upto else f"{first:,} ≤ {name} ≤ {upto:,}"
 
 
 class BinSampler:

@@ -19,7 +19,7 @@ from ids_desktop.errors import ModelError
 
 BACKGROUND_FILE = "background.npy"
 #: Bumped when explanations of the same flow change meaning; older cache files are not read.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
 MIN_SAMPLES = 2000
@@ -74,18 +74,23 @@ def readable_name(name: str) -> str:
     return "gap since host's previous flow" if name == "ctx_gap" else name
 
 
+def time_unit(name: str) -> str | None:
+    """``"ms"``, ``"µs"`` or ``"s"`` when the feature name says it is a time, else ``None``."""
+    for hint, unit in _TIME_UNITS:
+        if name.endswith(hint) if hint.startswith("_") else hint in name:
+            return unit
+    return "s" if name in ("dur", "duration", "ctx_gap") else None
+
+
 def format_quantity(name: str, raw: float) -> str:
     """A raw value with a unit where the feature name says which (ms, µs, s)."""
     if not np.isfinite(raw):
         return "missing"
     if abs(raw) < 1e-6:
         return "0"
-    for hint, unit in _TIME_UNITS:
-        if name.endswith(hint) if hint.startswith("_") else hint in name:
-            seconds = raw / (1000.0 if unit == "ms" else 1_000_000.0)
-            return _seconds(seconds)
-    if name in ("dur", "duration", "ctx_gap"):
-        return _seconds(raw)
+    unit = time_unit(name)
+    if unit is not None:
+        return _seconds(raw / {"ms": 1000.0, "µs": 1_000_000.0, "s": 1.0}[unit])
     if abs(raw - round(raw)) < 1e-9 and abs(raw) < 1e15:
         return f"{int(round(raw)):,}"
     return f"{raw:.3g}"
@@ -148,12 +153,14 @@ class BundleExplainer:
         self._n_flags = n_flags
         self._n_model = start
         self._background = self.to_lime(load_background(bundle.path))
+        self._whole = self._whole_number_features(self._background)
         self._explainer_args: dict[str, Any] = dict(
             feature_names=names,
             class_names=bundle.classes,
             categorical=list(range(len(pre.numeric), len(names))),
             category_names=category_names,
             value_text=self._value_text,
+            whole_numbers=self._whole_number,
             num_samples=num_samples or default_samples(int(bundle.seq_len)),
             top_k=top_k,
         )
@@ -182,13 +189,38 @@ class BundleExplainer:
             np.put_along_axis(out[..., a:b], codes[..., None], 1.0, axis=-1)
         return out
 
+    def _raw(self, index: int, scaled: np.ndarray | float) -> np.ndarray:
+        """Scaled model values of numeric input ``index`` back in the source's units."""
+        spec = self._numeric[index]
+        z = np.asarray(scaled, dtype=np.float64) * spec["std"] + spec["mean"]
+        return np.sign(z) * np.expm1(np.minimum(np.abs(z), 700.0))
+
     def _value_text(self, index: int, scaled: float) -> str:
         if index >= len(self._numeric):
             return f"{scaled:.3g}"
-        spec = self._numeric[index]
-        z = scaled * spec["std"] + spec["mean"]
-        raw = float(np.sign(z) * np.expm1(min(abs(z), 700.0)))
-        return format_quantity(spec["name"], raw)
+        return format_quantity(self._numeric[index]["name"], float(self._raw(index, scaled)))
+
+    def _whole_number_features(self, background: np.ndarray) -> set[int]:
+        """Numeric inputs that are counts: whole numbers in all of the training background.
+
+        Times are left out (nfstream's milliseconds are whole numbers too, but read better
+        with their unit).
+        """
+        n = len(self._numeric)
+        flows = background.reshape(-1, background.shape[-1])[:, :n]
+        flows = flows[np.any(flows != 0.0, axis=1)]  # padding positions are all zeros
+        out = set()
+        for i, spec in enumerate(self._numeric):
+            if time_unit(readable_name(spec["name"])) or time_unit(spec["name"]):
+                continue
+            raw = self._raw(i, flows[:, i])
+            # float32 scaling leaves ~1e-6 relative error on the way back
+            if raw.size and np.all(np.abs(raw - np.rint(raw)) <= np.maximum(1e-3, 1e-5 * np.abs(raw))):
+                out.add(i)
+        return out
+
+    def _whole_number(self, index: int, scaled: float) -> float | None:
+        return float(self._raw(index, scaled)) if index in self._whole else None
 
     def window_for(self, row: int) -> tuple[np.ndarray, int]:
         """The analysis window that gave ``row`` its verdict and the row's position in it.
