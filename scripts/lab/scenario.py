@@ -39,6 +39,7 @@ class Plan:
     aliases: dict[str, str]           # DNS name -> host name
     mixes: list[Mix]
     on_mix: object = None             # called before each mix (resets per-mix allocations)
+    zones: bool = False               # the DNS server also serves transferable zones (AXFR)
 
 
 # -- plans ------------------------------------------------------------------------------------
@@ -55,6 +56,32 @@ def smoke_plan(rng: random.Random) -> Plan:
     mix = Mix("smoke", 28, 1, [(3, scan), (8, brute)], profile_mix=("smoke",), think=0.7)
     return Plan("smoke", 1, 2, {"srv": ["dns", "web", "ssh"]},
                 {"www": "srv", "intranet": "srv", "cdn": "srv", "files": "srv"}, [mix])
+
+
+def probe_plan(rng: random.Random) -> Plan:
+    """Each of the newer attack kinds once (TLS beacon, POST check-ins, zone transfer,
+    simulated Heartbleed, manual SQL injection), with their servers and one benign user."""
+    def beacon(h, r):
+        return A.TlsBeacon("c2-beacon-tls", h["att0"], [h["cnc"]], count=10, seconds=40)
+
+    def checkin(h, r):
+        return A.PostCheckin("c2-post-checkin", h["att1"], [h["cnc"]], count=3, gap=(2, 6))
+
+    def axfr(h, r):
+        return A.ZoneTransfer("dns-axfr", h["att2"], [h["dns"]])
+
+    def bleed(h, r):
+        return A.Heartbleed("heartbleed", h["att3"], [h["app"]], conns=3,
+                            modes=["leak", "oversized", "leak"])
+
+    def sqli(h, r):
+        return A.ManualSqli("sqli-manual", h["att4"], [h["app"]], count=7, seconds=70)
+
+    mix = Mix("probe", 75, 1, [(2, beacon), (4, checkin), (6, axfr), (8, bleed), (10, sqli)],
+              profile_mix=("probe",), think=1.0)
+    return Plan("probe", 1, 5, {"dns": ["dns"], "www": ["web"], "app": ["app", "heartbleed"],
+                                "cnc": ["c2", "c2tls"]},
+                {"intranet": "www", "cdn": "www"}, [mix], zones=True)
 
 
 def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan:
@@ -181,16 +208,52 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
             queries=n(200))))
         return out
 
+    def newer(spec: dict[str, list[tuple[float, str | None]]], secs: float, slow: bool = False):
+        """TLS beacons, POST check-ins, zone transfers, Heartbleed, manual SQL injection:
+        ``spec`` maps each kind to its (start offset, benign host it runs from or None)."""
+        out = []
+
+        def left(off: float, floor: float) -> float:  # seconds from a start to the mix's end
+            return max(floor, secs - off * min(1.0, scale))
+
+        for off, src in spec.get("tls", []):
+            out.append((off, (lambda s_, o: lambda h, r: A.TlsBeacon(
+                "c2-beacon-tls", h[s_] if s_ else a(h), [h["cnc"]], hidden=s_ is not None,
+                count=n(20 if slow else 25), interval=(2.0, 4.0),
+                seconds=min(left(o, 20.0), 150.0)))(src, off)))
+        for off, src in spec.get("post", []):
+            out.append((off, (lambda s_, o: lambda h, r: A.PostCheckin(
+                "c2-post-checkin", h[s_] if s_ else a(h), [h["cnc"]], hidden=s_ is not None,
+                count=r.randint(3, 6), gap=(15.0, 45.0) if slow else (6.0, 30.0),
+                seconds=left(o, 30.0)))(src, off)))
+        for off, _ in spec.get("axfr", []):
+            out.append((off, lambda h, r: A.ZoneTransfer("dns-axfr", a(h), [h["dns"]])))
+        for off, _ in spec.get("bleed", []):
+            out.append((off, lambda h, r: A.Heartbleed("heartbleed", a(h), [h["app"]],
+                                                       conns=3 if slow else 4)))
+        for off, src in spec.get("sqli", []):
+            out.append((off, (lambda s_, o: lambda h, r: A.ManualSqli(
+                "sqli-manual", h[s_] if s_ else a(h), [h["app"]], hidden=s_ is not None,
+                count=n(8 if slow else 10), seconds=left(o, 40.0)))(src, off)))
+        return out
+
     T = n(240.0)
     mix_a = Mix("attacks-only", T, 0,
                 scans(0, 800, True) + brutes(5, 4, 25) + web(20) + floods(100, 1.0)
-                + covert(0, T - 20, None, None))
+                + covert(0, T - 20, None, None)
+                + newer({"tls": [(10, None), (100, None)], "post": [(30, None), (120, None)],
+                         "axfr": [(15, None), (150, None)], "bleed": [(60, None), (170, None)],
+                         "sqli": [(40, None), (130, None)]}, T))
     mix_b = Mix("benign-busy", n(300.0), clients, think=0.6)
     TC = n(480.0)
     mix_c = Mix("mixed-hidden", TC, clients,
                 scans(30, 600, True) + brutes(60, 4, 25) + web(150, hidden_from=cl(3))
                 + scans(330, 400, False)
-                + floods(240, 0.8) + covert(10, TC - 40, [cl(5), cl(11), cl(17)], cl(7)),
+                + floods(240, 0.8) + covert(10, TC - 40, [cl(5), cl(11), cl(17)], cl(7))
+                + newer({"tls": [(40, cl(13)), (150, None), (250, cl(21))],
+                         "post": [(60, cl(25)), (300, None)], "axfr": [(90, None), (380, None)],
+                         "bleed": [(200, None), (320, None), (420, None)],
+                         "sqli": [(120, cl(29)), (340, None)]}, TC),
                 think=0.6)
     mix_d = Mix("mixed-lowslow", T, clients,
                 [(0, lambda h, r: A.Nmap("nmap-slow-syn", a(h), [h["www"], h["files"]],
@@ -205,15 +268,18 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
                                            passwords=pw(r, 20, None), limit=T - 70)),
                  (40, lambda h, r: A.SlowHttp("slowloris", a(h), [h["www"]], mode="slowloris",
                                               port=80, conns=60, seconds=n(60))),
-                 ] + covert(0, T - 20, [cl(2), cl(9)], cl(4)),
+                 ] + covert(0, T - 20, [cl(2), cl(9)], cl(4))
+                + newer({"tls": [(30, cl(15))], "post": [(50, None)], "axfr": [(100, None)],
+                         "bleed": [(140, None)], "sqli": [(70, None)]}, T, slow=True),
                 profile_mix=("office", "office", "admin"), think=1.5)
-    servers = {"dns": ["dns"], "www": ["web"], "app": ["app"], "files": ["ssh", "ftp"],
-               "shell": ["ssh"], "cnc": ["c2"], "tun": ["iodined"]}
+    servers = {"dns": ["dns"], "www": ["web"], "app": ["app", "heartbleed"],
+               "files": ["ssh", "ftp"], "shell": ["ssh"], "cnc": ["c2", "c2tls"],
+               "tun": ["iodined"]}
     aliases = {"intranet": "www", "cdn": "www", "mail": "files", "wiki": "www"}
     mixes = [mix_a, mix_b, mix_c, mix_d]
     for m in mixes:
         m.offset_scale = min(1.0, scale)
-    return Plan("full", clients, n_att, servers, aliases, mixes, on_mix=reset)
+    return Plan("full", clients, n_att, servers, aliases, mixes, on_mix=reset, zones=True)
 
 
 class DDoS(A.Attack):
@@ -261,6 +327,9 @@ def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float) ->
     names["app"] = names.get("app", next(iter(names.values())))
     dns_host = hosts.get("dns") or next(hosts[n] for n, s in plan.servers.items() if "dns" in s)
     extra = [f"--server=/t.lab.internal/{FIXED_IPS['tun']}"] if "tun" in plan.servers else []
+    if plan.zones:
+        extra += S.zone_args(work, random.Random(rng.random()),
+                             [h.ip for h in hosts.values() if h.role == "client"], names)
     hostsfile = S.dns_hosts(work, names)
     for name, services in plan.servers.items():
         h = hosts[name]
@@ -277,6 +346,10 @@ def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float) ->
                 S.start_pyhttp(lab, h, assets, limit, "app", 8080)
             elif svc == "c2":
                 S.start_pyhttp(lab, h, assets, limit, "c2", 8080)
+            elif svc == "c2tls":  # after "c2": nginx's TLS front proxies to it
+                S.start_c2_tls(lab, h, assets, limit, 8080)
+            elif svc == "heartbleed":
+                S.start_heartbleed(lab, h, assets, limit, 443, seed=rng.randrange(1 << 30))
             elif svc == "iodined":
                 S.start_iodined(lab, h, assets, limit, "labtunnel")
     return {"hosts": hosts, "assets": assets}

@@ -1,5 +1,12 @@
 """Real servers (Debian packages) configured for the lab and started inside its namespaces.
 
+Besides the Debian servers there are the lab's own small ones: ``webapp.py`` (the vulnerable
+shop and the C2 server) and ``heartbleed.py`` (a *simulated* Heartbleed target: Debian's
+OpenSSL has no heartbeat support, see that module). The C2 server gets a TLS front (nginx on
+the C2 host, port 443, a certificate chain from the lab's own CA) and the lab DNS server
+carries two authoritative zones that anyone may transfer (AXFR), like a misconfigured
+internal DNS server.
+
 Configuration lives in the run's work folder. Lab user accounts never touch the host's user
 database: server processes start in ``ip netns exec``'s private mount namespace, where copies
 of /etc/passwd, /etc/shadow and /etc/group with the lab users appended are bind-mounted.
@@ -110,6 +117,35 @@ def prepare_assets(work: Path, rng: random.Random) -> dict[str, Path]:
     return p
 
 
+def cert_chain(work: Path, name: str, alt: list[str] = (), bits: int = 2048) -> tuple[Path, Path]:
+    """A leaf certificate for ``name`` signed by the lab's own CA: (chain PEM, key PEM).
+
+    The CA key is RSA-4096, so a server's certificate flight is a few kB, as on the Internet.
+    """
+    ca_crt, ca_key = work / "lab-ca.crt", work / "lab-ca.key"
+    if not ca_crt.exists():
+        _sh(["openssl", "req", "-x509", "-newkey", "rsa:4096", "-nodes", "-days", "30",
+             "-subj", "/O=Lab Internal/CN=Lab Internal Issuing CA", "-keyout", str(ca_key),
+             "-out", str(ca_crt)])
+    leaf, key, csr = work / f"{name}.crt", work / f"{name}.key", work / f"{name}.csr"
+    chain = work / f"{name}-chain.pem"
+    if not chain.exists():
+        _sh(["openssl", "req", "-newkey", f"rsa:{bits}", "-nodes", "-subj", f"/CN={name}",
+             "-keyout", str(key), "-out", str(csr)])
+        ext = work / f"{name}.ext"
+        ext.write_text("subjectAltName=" + ",".join(f"DNS:{n}" for n in [name, *alt]) + "\n")
+        _sh(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey",
+             str(ca_key), "-CAcreateserial", "-days", "30", "-extfile", str(ext),
+             "-out", str(leaf)])
+        chain.write_text(leaf.read_text() + ca_crt.read_text())
+    return chain, key
+
+
+#: Names the TLS C2 beacons use for SNI (``curl --resolve``): no DNS lookup is made.
+C2_TLS_NAMES = ["testing.com", "cdn-update.net", "static.analytics-sync.com",
+                "api.telemetry-check.org"]
+
+
 def sshd_config(work: Path, ip: str, key: Path) -> Path:
     cfg = work / f"sshd-{ip}.conf"
     cfg.write_text(f"""ListenAddress {ip}
@@ -192,6 +228,109 @@ http {{
     return cfg
 
 
+def nginx_c2_config(work: Path, ip: str, crt: Path, key: Path, upstream: int) -> Path:
+    """nginx as the TLS front (HTTP/2 and HTTP/1.1) of the C2 server on the same host."""
+    tmp = work / "nginx-tmp"
+    tmp.mkdir(exist_ok=True)
+    check_target(ip)
+    cfg = work / f"nginx-c2-{ip}.conf"
+    cfg.write_text(f"""daemon off;
+master_process on;
+worker_processes 1;
+pid {work}/nginx-c2-{ip}.pid;
+error_log {work}/nginx-c2-error.log warn;
+events {{ worker_connections 512; }}
+http {{
+  access_log off;
+  keepalive_timeout 10;
+  client_body_temp_path {tmp}/c2body;
+  proxy_temp_path {tmp}/c2proxy;
+  fastcgi_temp_path {tmp}/c2fastcgi;
+  uwsgi_temp_path {tmp}/c2uwsgi;
+  scgi_temp_path {tmp}/c2scgi;
+  server {{
+    listen {ip}:443 ssl http2;
+    server_name _;
+    ssl_certificate {crt};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {{
+      proxy_pass http://{ip}:{upstream};
+      proxy_set_header Host $host;
+      proxy_set_header X-Lab-Front tls;
+    }}
+  }}
+}}
+""")
+    return cfg
+
+
+def zone_args(work: Path, rng: random.Random, clients: list[str], servers: dict[str, str],
+              dns_name: str = "dns.lab.internal") -> list[str]:
+    """dnsmasq options for two authoritative zones open to zone transfer (AXFR) by anyone.
+
+    ``corp.lab.internal`` looks like an Active Directory domain's zone (domain controllers,
+    file and mail servers, SRV records, CNAMEs, TXT, MX and one A record per workstation,
+    about 100-200 records); ``dmz.lab.internal`` is small (about 20). ``--auth-sec-servers``
+    without ``--auth-peer`` is what lets any host transfer them. ``--auth-server`` names no
+    interface, so the normal (recursive) service on the lab address stays as it is.
+    """
+    corp, dmz = "corp.lab.internal", "dmz.lab.internal"
+    a: dict[str, str] = {}
+    core = {"dc01": servers.get("dns"), "dc02": servers.get("dns"), "fs01": servers.get("files"),
+            "fs02": servers.get("files"), "exch01": servers.get("files"),
+            "sql01": servers.get("app"), "web01": servers.get("www"),
+            "jump01": servers.get("shell"),
+            "backup01": "10.213.1.20", "wsus01": "10.213.1.21", "vpn01": "10.213.1.22",
+            "sccm01": "10.213.1.23", "ca01": "10.213.1.24", "hv01": "10.213.1.30",
+            "hv02": "10.213.1.31", "nas01": "10.213.1.40"}
+    for name, ip in core.items():
+        if ip:
+            a[f"{name}.{corp}"] = ip
+    for i in range(rng.randint(4, 10)):
+        a[f"prn-{rng.choice(['hq', 'lab', 'ops'])}-{i:02d}.{corp}"] = f"10.213.1.{60 + i}"
+    ws = list(clients) + [f"10.213.2.{i}" for i in range(1, rng.randint(30, 120))]
+    dept = ["fin", "hr", "eng", "ops", "sales", "it", "mkt"]
+    for i, ip in enumerate(ws):
+        a[f"ws-{rng.choice(dept)}-{100 + i:04d}.{corp}"] = ip
+    small = {"www": servers.get("www"), "vpn": "10.213.3.10", "mail": "10.213.3.11",
+             "ns1": servers.get("dns"), "ftp": servers.get("files"), "portal": "10.213.3.12",
+             "api": servers.get("app"), "owa": "10.213.3.13", "sftp": "10.213.3.14",
+             "status": "10.213.3.15", "remote": "10.213.3.16"}
+    for name, ip in small.items():
+        if ip:
+            a[f"{name}.{dmz}"] = ip
+    hosts = work / "lab-zones"
+    hosts.write_text("".join(f"{ip} {n}\n" for n, ip in a.items()))
+    args = [f"--auth-server={dns_name}", f"--auth-zone={corp}", f"--auth-zone={dmz}",
+            f"--auth-sec-servers=ns2.{corp}", f"--addn-hosts={hosts}",
+            f"--auth-soa={rng.randint(2020010101, 2024123199)},hostmaster.{corp}",
+            f"--mx-host={corp},exch01.{corp},10", f"--mx-host={dmz},mail.{dmz},10",
+            f"--txt-record={corp},v=spf1 mx ip4:10.213.0.0/16 -all",
+            f"--txt-record={corp},MS=ms{rng.randint(10_000_000, 99_999_999)}",
+            f"--txt-record=_dmarc.{corp},v=DMARC1; p=quarantine; rua=mailto:dmarc@{corp}",
+            f"--txt-record={dmz},v=spf1 a mx -all"]
+    site = "Default-First-Site-Name"
+    for svc, port, dcs in (("_ldap._tcp", 389, 2), ("_kerberos._tcp", 88, 2),
+                           ("_kerberos._udp", 88, 2), ("_kpasswd._tcp", 464, 1),
+                           ("_kpasswd._udp", 464, 1), ("_gc._tcp", 3268, 2),
+                           (f"_ldap._tcp.{site}._sites", 389, 2),
+                           (f"_kerberos._tcp.{site}._sites", 88, 2),
+                           (f"_gc._tcp.{site}._sites", 3268, 1),
+                           ("_ldap._tcp.dc._msdcs", 389, 2), ("_ldap._tcp.pdc._msdcs", 389, 1),
+                           ("_kerberos._tcp.dc._msdcs", 88, 2),
+                           ("_ldap._tcp.DomainDnsZones", 389, 2),
+                           ("_ldap._tcp.ForestDnsZones", 389, 2)):
+        for d in range(dcs):
+            args.append(f"--srv-host={svc}.{corp},dc0{d + 1}.{corp},{port},0,100")
+    for alias, target in (("intranet", "web01"), ("wiki", "web01"), ("git", "web01"),
+                          ("mail", "exch01"), ("autodiscover", "exch01"), ("files", "fs01"),
+                          ("db", "sql01"), ("update", "wsus01"), ("pki", "ca01")):
+        args.append(f"--cname={alias}.{corp},{target}.{corp}")
+    args.append(f"--cname=webmail.{dmz},owa.{dmz}")
+    return args
+
+
 def dns_hosts(work: Path, names: dict[str, str]) -> Path:
     f = work / "lab-hosts"
     f.write_text("".join(f"{ip} {n} {n}.lab.internal\n" for n, ip in names.items()))
@@ -255,6 +394,27 @@ def start_pyhttp(lab: Lab, host: Host, assets: dict, limit: float, mode: str, po
                      "/usr/bin/python3", str(SCRIPTS / "webapp.py"), "--mode", mode,
                      "--bind", host.ip, "--port", str(port)], limit,
               log=assets["work"] / f"{mode}-{host.name}.log")
+    _wait_port(lab, host, port)
+
+
+def start_c2_tls(lab: Lab, host: Host, assets: dict, limit: float, upstream: int = 8080) -> None:
+    """nginx on the C2 host's port 443 in front of ``webapp.py --mode c2`` (which adds a
+    backend's think time, 50-500 ms, to the GETs that come through this front)."""
+    chain, key = cert_chain(assets["work"], C2_TLS_NAMES[0], C2_TLS_NAMES[1:], bits=4096)
+    cfg = nginx_c2_config(assets["work"], host.ip, chain, key, upstream)
+    lab.spawn(host, ["nginx", "-c", str(cfg), "-e", str(assets["work"] / "nginx-c2-error.log")],
+              limit, log=assets["work"] / "nginx-c2.log")
+    _wait_port(lab, host, 443)
+
+
+def start_heartbleed(lab: Lab, host: Host, assets: dict, limit: float, port: int = 443,
+                     seed: int = 0) -> None:
+    """The *simulated* Heartbleed target (``heartbleed.py serve``; drops to nobody)."""
+    check_target(host.ip)
+    chain, _ = cert_chain(assets["work"], f"{host.name}.lab.internal")
+    lab.spawn(host, ["/usr/bin/python3", str(SCRIPTS / "heartbleed.py"), "serve", "--bind",
+                     host.ip, "--port", str(port), "--cert", str(chain), "--seed", str(seed)],
+              limit, log=assets["work"] / f"heartbleed-{host.name}.log")
     _wait_port(lab, host, port)
 
 

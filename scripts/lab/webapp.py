@@ -1,12 +1,18 @@
 """Small HTTP servers for the lab, run inside a lab namespace only.
 
 ``--mode app``: a deliberately vulnerable shop ("LabShop"): a login form checked against
-sqlite, ``/item?id=`` with SQL injection, ``/search?q=`` with reflected XSS and
-``/lookup?host=`` with command injection. It binds only to the lab address it is given and
-refuses to bind anywhere outside the lab network. It is meant to run as ``nobody``.
+sqlite, ``/item?id=`` with SQL injection (numeric context), ``/vulnerabilities/sqli/?id=``
+with SQL injection in a quoted string (the DVWA exercise's shape), ``/search?q=`` with
+reflected XSS and ``/lookup?host=`` with command injection. Like Apache it closes a
+keep-alive connection that stays idle for :data:`KEEPALIVE_SECONDS` between requests. It
+binds only to the lab address it is given and refuses to bind anywhere outside the lab
+network. It is meant to run as ``nobody``.
 
-``--mode c2``: a command-and-control / drop server: ``/beacon`` hands out tasks,
-``/result`` and ``/upload`` accept POSTed data (and discard it).
+``--mode c2``: a command-and-control / drop server: ``/beacon`` (and any other GET path)
+hands out tasks, ``/result`` and ``/upload`` accept POSTed data (and discard it), and
+``/<name>.php`` takes ransomware-style check-ins: an opaque POSTed body, answered after a
+pause with a chunked reply (``Connection: close``), now and then a large one. The TLS C2
+front (nginx on the same host, see ``servers.py``) proxies to this server.
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ ITEMS = [(i, f"Widget {i}", round(3.5 + i * 1.25, 2), f"A fine widget number {i}
 #: timeout); sqlmap's SQLite time-based payloads (RANDOMBLOB) would otherwise burn CPU.
 QUERY_SECONDS = 1.0
 DB_LOCK = threading.Lock()
+#: An idle keep-alive connection is closed after this long (Apache's KeepAliveTimeout); it
+#: applies only while waiting for the next request line, never while a request is read.
+KEEPALIVE_SECONDS = 5.0
 
 
 def make_db() -> sqlite3.Connection:
@@ -74,6 +83,19 @@ class AppHandler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet
         pass
+
+    def handle_one_request(self):
+        """Wait at most :data:`KEEPALIVE_SECONDS` for a request to start, then serve it."""
+        try:
+            self.connection.settimeout(KEEPALIVE_SECONDS)
+            started = self.rfile.peek(1)
+        except OSError:  # idle too long (or reset): close like Apache's keep-alive timeout
+            started = b""
+        if not started:
+            self.close_connection = True
+            return
+        self.connection.settimeout(None)
+        super().handle_one_request()
 
     def _send(self, code: int, body: bytes, ctype: str = "text/html; charset=utf-8") -> None:
         self.send_response(code)
@@ -111,6 +133,25 @@ class AppHandler(BaseHTTPRequestHandler):
                 return
             body = "".join(f"<h2>{r[0]}</h2><p>{r[1]} EUR</p><p>{r[2]}</p>" for r in rows)
             self._page("Item", body or "<p>No such item</p>")
+        elif url.path.rstrip("/") == "/vulnerabilities/sqli":
+            # VULNERABLE on purpose: the id is pasted into a quoted string (DVWA "low").
+            form = ('<form action="/vulnerabilities/sqli/" method="GET">User ID: '
+                    '<input type="text" name="id"><input type="submit" name="Submit" '
+                    'value="Submit"></form>')
+            if "id" not in q:
+                self._page("SQL Injection", f"<h1>User lookup</h1>{form}")
+                return
+            sql = f"SELECT id, name FROM users WHERE id = '{q['id']}'"
+            try:
+                rows = query(self.db, sql)
+            except sqlite3.Error as exc:
+                self._page("Error", f"<pre>{html.escape(sql)}</pre><p>{html.escape(str(exc))}"
+                           "</p>", 500)
+                return
+            body = "".join(f"<pre>ID: {html.escape(str(q['id']))}<br>First name: "
+                           f"{html.escape(str(r[0]))}<br>Surname: {html.escape(str(r[1]))}"
+                           "</pre>" for r in rows)
+            self._page("SQL Injection", f"<h1>User lookup</h1>{form}{body}")
         elif url.path == "/search":
             term = q.get("q", "")
             hits = [r for r in ITEMS if term.lower() in r[1].lower()] if term else []
@@ -150,6 +191,7 @@ class C2Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "nginx"
     rng = random.Random(7)
+    lock = threading.Lock()
 
     def log_message(self, fmt, *args):
         pass
@@ -162,6 +204,8 @@ class C2Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.headers.get("X-Lab-Front") == "tls":  # via the TLS front: a backend's think time
+            time.sleep(self.rng.uniform(0.05, 0.5))
         task = self.rng.choice(["sleep", "sleep", "sleep", "whoami", "ls", "upload"])
         self._send(json.dumps({"task": task, "id": self.rng.randrange(1 << 30)}).encode())
 
@@ -173,7 +217,30 @@ class C2Handler(BaseHTTPRequestHandler):
             if not chunk:
                 break
             remaining -= len(chunk)
-        self._send(b'{"ok":true}')
+        if urlparse(self.path).path.endswith(".php"):
+            self._checkin()
+        else:
+            self._send(b'{"ok":true}')
+
+    def _checkin(self) -> None:
+        """A ransomware-style C2 answer: after a pause, a chunked reply and close."""
+        with self.lock:
+            pause = self.rng.uniform(1.0, 6.0)
+            big = self.rng.random() < 0.25
+            size = self.rng.randint(20_000, 130_000) if big else self.rng.randint(2, 40)
+            body = self.rng.randbytes(size // 2).hex().encode()
+        time.sleep(pause)
+        self.send_response(200)
+        self.send_header("X-Powered-By", "PHP/5.4.45")
+        self.send_header("Connection", "close")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        for i in range(0, len(body), 8192):
+            part = body[i:i + 8192]
+            self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.close_connection = True
 
 
 def main(argv: list[str] | None = None) -> int:
