@@ -213,7 +213,10 @@ class BundleExplainer:
         for i, spec in enumerate(self._numeric):
             if time_unit(readable_name(spec["name"])) or time_unit(spec["name"]):
                 continue
-            raw = self._raw(i, flows[:, i])
+            col = flows[:, i]
+            # values at the scaler's clip, and exact zeros (a missing value), are no counts
+            col = col[(np.abs(col) < self.bundle.preprocessor.clip - 1e-6) & (col != 0.0)]
+            raw = self._raw(i, col)
             # float32 scaling leaves ~1e-6 relative error on the way back
             if raw.size and np.all(np.abs(raw - np.rint(raw)) <= np.maximum(1e-3, 1e-5 * np.abs(raw))):
                 out.add(i)
