@@ -154,18 +154,22 @@ class Nmap(Attack):
     family, tool = "scan", "nmap"
     FLAGS = {"syn": ["-sS"], "connect": ["-sT"], "udp": ["-sU"], "version": ["-sS", "-sV"],
              "os": ["-sS", "-O"], "xmas": ["-sX"], "fin": ["-sF"], "null": ["-sN"],
-             "ack": ["-sA"]}
+             "ack": ["-sA"],
+             # ICMP echo host discovery (a ping sweep); --send-ip: on a local subnet nmap
+             # would otherwise discover hosts by ARP, which no IP flow meter sees
+             "ping": ["-sn", "-PE", "--send-ip"]}
 
     def rules(self):
-        proto = [UDP, ICMP] if self.params["kind"] == "udp" else None
+        kind = self.params["kind"]
+        proto = [UDP, ICMP] if kind == "udp" else [ICMP] if kind == "ping" else None
         return [Rule([self.attacker.ip], [t.ip for t in self.targets], proto=proto)]
 
     def execute(self, ctx):
-        kind, ports = self.params["kind"], self.params["ports"]
+        kind, ports = self.params["kind"], self.params.get("ports")
         rate = min(int(self.params.get("rate", 500)), MAX_PPS)
-        cmd = ["nmap", "-n", "-Pn", "--max-retries", "1", "--max-rate", str(rate),
-               "--host-timeout", "100s", *self.FLAGS[kind], "-p", ports,
-               *[t.ip for t in self.targets]]
+        probe = self.FLAGS[kind] if kind == "ping" else ["-Pn", *self.FLAGS[kind], "-p", ports]
+        cmd = ["nmap", "-n", "--max-retries", "1", "--max-rate", str(rate),
+               "--host-timeout", "100s", *probe, *[t.ip for t in self.targets]]
         if kind == "connect":
             cmd.insert(1, "--unprivileged")
         return " ".join(cmd), self.sh(ctx, cmd, self.params.get("limit", 110))

@@ -60,7 +60,8 @@ def smoke_plan(rng: random.Random) -> Plan:
 
 def probe_plan(rng: random.Random) -> Plan:
     """Each of the newer attack kinds once (TLS beacon, POST check-ins, zone transfer,
-    simulated Heartbleed, manual SQL injection), with their servers and one benign user."""
+    simulated Heartbleed, manual SQL injection, ICMP ping sweep), with their servers and one
+    benign user."""
     def beacon(h, r):
         return A.TlsBeacon("c2-beacon-tls", h["att0"], [h["cnc"]], count=10, seconds=40)
 
@@ -77,9 +78,13 @@ def probe_plan(rng: random.Random) -> Plan:
     def sqli(h, r):
         return A.ManualSqli("sqli-manual", h["att4"], [h["app"]], count=7, seconds=70)
 
-    mix = Mix("probe", 75, 1, [(2, beacon), (4, checkin), (6, axfr), (8, bleed), (10, sqli)],
-              profile_mix=("probe",), think=1.0)
-    return Plan("probe", 1, 5, {"dns": ["dns"], "www": ["web"], "app": ["app", "heartbleed"],
+    def sweep(h, r):
+        return A.Nmap("nmap-ping-sweep", h["att5"], [h[n] for n in ("dns", "www", "app", "cnc", "c0")],
+                      kind="ping", rate=100)
+
+    mix = Mix("probe", 75, 1, [(2, beacon), (4, checkin), (6, axfr), (8, bleed), (10, sqli),
+                               (12, sweep)], profile_mix=("probe",), think=1.0)
+    return Plan("probe", 1, 6, {"dns": ["dns"], "www": ["web"], "app": ["app", "heartbleed"],
                                 "cnc": ["c2", "c2tls"]},
                 {"intranet": "www", "cdn": "www"}, [mix], zones=True)
 
@@ -131,7 +136,15 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
                                             [h["www"], h["app"], h["files"], h["shell"], h["dns"]],
                                             kind="syn", ports="20-25,53,80,110,143,443,445,3306,"
                                             "3389,5432,8000-8100", rate=rate)),
+            (base + 95, lambda h, r: A.Nmap("nmap-ping-sweep", a(h), ping_targets(h, r),
+                                            kind="ping", rate=min(rate, 100))),
         ]
+
+    def ping_targets(h, r):
+        """The lab's servers and a seeded handful of users' hosts: what a sweep would find."""
+        servers = [h[n] for n in ("dns", "www", "app", "files", "shell", "cnc", "tun") if n in h]
+        users_ = [h[f"c{i}"] for i in r.sample(range(clients), min(clients, 12))]
+        return servers + users_
 
     def brutes(base: float, tasks: int, k: int):
         return [

@@ -126,7 +126,7 @@ def test_lab_probe_runs_and_labels_each_new_attack(tmp_path: Path) -> None:
     assert {"botnet", "scan", "exploit", "web_attack"} <= set(last["families"])
     summary = json.loads((out / "probe-seed5" / "summary.json").read_text())
     tools = summary["by_tool"]
-    for tool in ("c2-beacon-tls", "c2-post-checkin", "dig-axfr", "heartbleed-sim", "curl-sqli"):
+    for tool in ("c2-beacon-tls", "c2-post-checkin", "dig-axfr", "heartbleed-sim", "curl-sqli", "nmap"):
         assert tools.get(tool, 0) >= 1, tools
     assert not summary["events_failed"]
     assert _lab_namespaces() == []
