@@ -22,6 +22,16 @@ JOBS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "ton-iot": (["ton_iot/train_test_network.dev80.csv.gz"], ()),
 }
 
+#: Per-bundle TrainOptions beside the defaults, each chosen on its validation split alone by
+#: ``scripts/compare_options.py`` (defaults vs a two-layer 256-unit head vs that head without
+#: class weights; the table is in bench/RESULTS.md, "Training options"). Where the variants
+#: tied (cic-ids2017) the defaults stay.
+OPTIONS: dict[str, dict[str, object]] = {
+    "nsl-kdd": {"head_units": 256, "head_layers": 2},
+    "unsw-nb15": {"head_units": 256, "head_layers": 2, "class_weight_power": 0.0},
+    "ton-iot": {"head_units": 256, "head_layers": 2, "class_weight_power": 0.0},
+}
+
 
 def printer(name: str):
     """A progress hook printing one line per stage change."""
@@ -54,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         files, lofo = JOBS[name]
         print(f"== {name}", flush=True)
-        opts = TrainOptions(lofo_families=lofo)
+        opts = TrainOptions(lofo_families=lofo, **OPTIONS.get(name, {}))  # type: ignore[arg-type]
         meta = train(name, [args.data / f for f in files], args.models / name, seed=args.seed,
                      progress=printer(name), options=opts)
         hyb = meta["metrics"]["hybrid"]["binary"]
