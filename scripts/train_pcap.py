@@ -431,6 +431,11 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="pcap-bundle-", dir=args.out.parent))
     try:
         meta = fit(frame, tmp, final=True, epochs=args.epochs, seed=args.seed, info=info)
+        # The shipped bundle on the reported captures, most of which it trained on: not an
+        # out-of-sample figure, but what an analyst opening those captures sees (its benign
+        # flag rate must stay within the target too; tests/core/test_pcap_bundle.py checks it).
+        shipped = summarise(validate(bundle_of(meta), attack + benign, set(meta["classes"])))
+        log(f"shipped bundle on the reported captures (seen in training): {json.dumps(shipped)}")
         meta.pop("_model", None)
         meta["capture_validation"] = report
         meta["training_captures_seen"] = seen
@@ -440,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
 
         on_disk = json.loads((tmp / METADATA_FILE).read_text())
         on_disk.update(capture_validation=report, training_captures_seen=seen, training_source=chosen,
+                       shipped_on_reported_captures=shipped,
                        training_oversampling={"min_attack_flows": MIN_ATTACK_FLOWS,
                                               "max_copies": MAX_COPIES,
                                               "benign_copies": BENIGN_COPIES,

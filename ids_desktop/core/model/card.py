@@ -119,9 +119,10 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         f"({chosen['benign_flag_rate']:.2%}).",
         "- Anomaly score (reconstruction error) on attack flows, median, relative to the median "
         "over all benign-capture flows: >= 1.5x on " + (", ".join(f"`{c}`" for c in risen) or "none")
-        + ". The only family never in training is `mitm` (arppoison, not flow-visible); the "
-        "Heartbleed and Merlin-over-QUIC captures are attacks no other training capture contains "
-        "(the lab has no TLS exploit and no QUIC C2).",
+        + ". The only family never in training is `mitm` (arppoison, not flow-visible). The "
+        "Merlin-over-QUIC capture is an attack no other training capture contains (the lab has "
+        "no QUIC C2); the lab's only TLS exploit is a wire-level simulation of Heartbleed "
+        "(`scripts/lab/heartbleed.py`).",
         "",
     ]
     if v.get("folds"):
@@ -163,6 +164,15 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         "- None of the shared captures; the traffic lab's captures only.",
         "",
     ]
+    shipped = meta.get("shipped_on_reported_captures")
+    if shipped:
+        lines += [
+            f"The shipped bundle itself on the reported captures (in sample where it saw them): "
+            f"{shipped['found']}/{shipped['attack_captures']} attack captures found, "
+            f"{shipped['benign_flagged']}/{shipped['benign_flows']} benign-capture flows flagged "
+            f"({shipped['benign_flag_rate']:.2%}).",
+            "",
+        ]
     return lines
 
 
