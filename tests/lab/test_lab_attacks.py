@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from test_lab_smoke import SCRIPTS, _lab_available, _lab_namespaces
+from test_lab_smoke import SCRIPTS, _lab_namespaces, skip_unless_lab_can_run
 
 sys.path.insert(0, str(SCRIPTS))
 try:
@@ -113,11 +113,7 @@ def test_heartbleed_tool_refuses_non_lab_addresses(capsys) -> None:
 
 @pytest.mark.slow
 def test_lab_probe_runs_and_labels_each_new_attack(tmp_path: Path) -> None:
-    why = _lab_available()
-    if why:
-        pytest.skip(why)
-    if _lab_namespaces():
-        pytest.skip("lab namespaces from another run exist (a lab is running or needs cleanup)")
+    skip_unless_lab_can_run()
     out = tmp_path / "lab-data"
     r = subprocess.run([sys.executable, "-m", "lab", "probe", "--seed", "5", "--out", str(out)],
                        cwd=SCRIPTS, capture_output=True, text=True, timeout=300)

@@ -24,6 +24,15 @@ TOOLS = ["ip", "tcpdump", "nmap", "hydra", "nginx", "dnsmasq", "curl", "dig", "s
 PREFIX = "idslab-"
 
 
+def skip_unless_lab_can_run() -> None:
+    """Skip the test when the lab cannot run here, or another lab run holds namespaces."""
+    why = _lab_available()
+    if why:
+        pytest.skip(why)
+    if _lab_namespaces():
+        pytest.skip("lab namespaces from another run exist (a lab is running or needs cleanup)")
+
+
 def _lab_available() -> str | None:
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return "the lab needs root"
@@ -65,11 +74,7 @@ def _digest(path: str) -> str:
 
 @pytest.mark.slow
 def test_lab_smoke_labels_both_classes_and_leaves_nothing(tmp_path: Path) -> None:
-    why = _lab_available()
-    if why:
-        pytest.skip(why)
-    if _lab_namespaces():
-        pytest.skip("lab namespaces from another run exist (a lab is running or needs cleanup)")
+    skip_unless_lab_can_run()
     passwd_before = _digest("/etc/passwd")
     out = tmp_path / "lab-data"
     r = subprocess.run([sys.executable, "-m", "lab", "smoke", "--seed", "3", "--out", str(out)],
@@ -112,11 +117,7 @@ def test_lab_refuses_targets_outside_its_network() -> None:
 
 @pytest.mark.slow
 def test_lab_ctrl_c_tears_everything_down(tmp_path: Path) -> None:
-    why = _lab_available()
-    if why:
-        pytest.skip(why)
-    if _lab_namespaces():
-        pytest.skip("lab namespaces from another run exist (a lab is running or needs cleanup)")
+    skip_unless_lab_can_run()
     import signal
     import time
 
