@@ -10,7 +10,11 @@
    analysis (as the worker would), then sorted, filtered and scrolled, each step timed.
 
 Usage: .venv/bin/python bench/gui.py [--capture-mb 200 | --capture PATH] [--rows 1000000]
-[--skip-inputs]
+[--skip-inputs] [--dump-ms 80 --dump-file stalls.txt]
+
+``--dump-ms`` is a diagnostic: each heartbeat re-arms a :mod:`faulthandler` watchdog, so when
+the GUI thread misses that many ms every thread's Python stack goes to ``--dump-file`` (the
+thread holding the GIL is the one not waiting in ``take_gil``/``sleep``/``wait``).
 Prints tables; results go in bench/RESULTS.md by hand with the command.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import faulthandler
 import os
 import shutil
 import subprocess
@@ -127,7 +132,8 @@ def others_waiting() -> dict[str, int]:
     return out
 
 
-def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10) -> dict[str, Any]:
+def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10,
+              dump_ms: float = 0, dump_file: Any = None) -> dict[str, Any]:
     """Analyse ``path`` in a tab; return total seconds, max and p99 heartbeat gaps (ms).
 
     With ``path=None`` the window idles for ``idle_s`` seconds: the control run, which shows
@@ -185,6 +191,10 @@ def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10) -> 
         last[0] = now
         last_sched[0] = sched
         last_others[0] = others
+        if dump_ms and dump_file is not None:
+            if gap > dump_ms:  # the stacks just above were dumped during this beat
+                dump_file.write(f"=== that was a {gap} ms beat ({on_cpu:.0f} on CPU, {queued:.0f} queued)\n")
+            faulthandler.dump_traceback_later(dump_ms / 1000, file=dump_file)
 
     timer = QTimer()
     timer.setInterval(10)
@@ -196,6 +206,7 @@ def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10) -> 
             app.processEvents()
             time.sleep(0.001)
         timer.stop()
+        faulthandler.cancel_dump_traceback_later()
         window.close()
         ordered = sorted(gaps)
         return {"seconds": idle_s, "rows": 0, "max_gap_ms": max(gaps or [0]),
@@ -235,6 +246,7 @@ def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10) -> 
             time.sleep(0.001)
         explain_gap = max(app_gaps[before:] or [0])
     timer.stop()
+    faulthandler.cancel_dump_traceback_later()
     rows = len(tab.analysis.flows) if tab.analysis is not None else 0
     window.close()
     ordered = sorted(gaps)
@@ -389,7 +401,11 @@ def main() -> int:
     parser.add_argument("--capture", type=Path, help="analyse this capture instead of generating one")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic table (0: skip)")
     parser.add_argument("--skip-inputs", action="store_true", help="skip the heartbeat over real inputs")
+    parser.add_argument("--dump-ms", type=float, default=0,
+                        help="diagnostic: dump every thread's stack when a beat is this late")
+    parser.add_argument("--dump-file", type=Path, default=Path("gui-stalls.txt"))
     args = parser.parse_args()
+    dump_file = open(args.dump_file, "w", buffering=1) if args.dump_ms else None  # noqa: SIM115
     print("time to main window's first paint (fresh interpreter):")
     for secs, tf, stall in time_to_window():
         print(f"  {secs:6.2f} s   tensorflow imported before window: {tf}; "
@@ -417,7 +433,7 @@ def main() -> int:
     print(f"\n{'input':<48} {'rows':>10} {'total s':>8} {'first rows s':>12} {'previews':>8} "
           f"{'max stall ms':>13} {'app ms':>7} {'p99 gap ms':>11} {'sort s':>7} {'explain app ms':>15}")
     for path in [None, *inputs]:
-        r = heartbeat(path)
+        r = heartbeat(path, dump_ms=args.dump_ms, dump_file=dump_file)
         name = "(control: idle window, no analysis, 10 s)" if path is None else path.name
         print(f"{name:<48} {r['rows']:>10,} {r['seconds']:>8.1f} {r['first_rows_s']:>12.1f} "
               f"{r['previews']:>8} {r['max_gap_ms']:>13.0f} {r['max_app_ms']:>7.0f} {r['p99_gap_ms']:>11.0f} "

@@ -156,3 +156,42 @@ def test_meters_run_at_the_configured_priority(tmp_path: Path, monkeypatch) -> N
         assert len(read_capture(path).frame)
         seen = [int(p.read_text()) for p in marks.iterdir()]
         assert seen and all(s == min(base + nice, 19) for s in seen), (nice, seen)
+
+
+def test_the_container_walk_runs_outside_this_process(tmp_path: Path) -> None:
+    """The walk (a pure-Python loop over every record) runs in a child process, so it never
+    holds this process's GIL; its :class:`CaptureInfo` comes back the same as a walk here."""
+    import multiprocessing
+    import threading
+
+    from ids_desktop.core.ingest.pcapfile import walk_capture
+
+    path = tmp_path / "tiny.pcap"
+    mc.write_mixed_capture(path, 0.05, seed=1)
+    truncated = tmp_path / "cut.pcap"
+    truncated.write_bytes(path.read_bytes()[:-7])
+    context = multiprocessing.get_context()
+    for source in (path, truncated):
+        walker = capture._Walker(source, context)
+        walker.start()
+        try:
+            assert not any(t.name == "capture-walk" for t in threading.enumerate())
+            info = walker.result()
+        finally:
+            walker.stop()
+        assert info == walk_capture(source)
+        assert walker.total() == info.packets > 0
+    assert walk_capture(truncated).truncated_at is not None
+
+
+def test_a_failed_or_unstarted_walk_gives_no_info(tmp_path: Path) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context()
+    walker = capture._Walker(tmp_path / "missing.pcap", context)
+    walker.start()
+    try:
+        assert walker.result() is None  # the child's error comes back, nothing hangs
+    finally:
+        walker.stop()
+    capture._Walker(tmp_path / "missing.pcap", context).stop()  # stopping before start is fine

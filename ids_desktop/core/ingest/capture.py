@@ -8,7 +8,6 @@ import math
 import operator
 import os
 import select
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -168,7 +167,7 @@ def read_capture(
     _check_cancel(cancel)
 
     run = _MeterRun(path, idle, active, n_meters)
-    walker = _Walker(path)
+    walker = _Walker(path, run.streamer._mp_context, int(DEFAULTS.meter_nice))
     report = _Reporter(progress)
     chunks: list[_Chunk] = []
     nums: list[tuple[Any, ...]] = []
@@ -367,21 +366,27 @@ class _MeterRun:
         if self.closed:
             return
         self.closed = True
-        for proc in self.meters:
-            if proc.is_alive():
-                proc.terminate()
-        deadline = time.monotonic() + 3.0
-        for proc in self.meters:
-            proc.join(max(0.0, deadline - time.monotonic()))
-            if proc.is_alive():  # pragma: no cover - SIGTERM is not ignored by the meters
-                proc.kill()
-                proc.join(1.0)
-        for proc in self.meters:
-            if proc.exitcode is not None:
-                proc.close()
+        _end_processes(self.meters)
         if self.channel is not None:
             self.channel.cancel_join_thread()
             self.channel.close()
+
+
+def _end_processes(procs: list[Any], grace_s: float = 3.0) -> None:
+    """Terminate the processes still running, join them (killing any that outlive
+    ``grace_s``) and release each one that exited."""
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + grace_s
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():  # pragma: no cover - SIGTERM is not ignored by the meters
+            proc.kill()
+            proc.join(1.0)
+    for proc in procs:
+        if proc.exitcode is not None:
+            proc.close()
 
 
 def _meter_main(channel_at: int, nice: int, *args: Any) -> None:
@@ -438,38 +443,87 @@ class _TupleChannel:
 
 
 class _Walker:
-    """Runs :func:`walk_capture` in a thread beside the meters."""
+    """Runs :func:`walk_capture` in a child process beside the meters.
 
-    def __init__(self, path: Path) -> None:
+    The walk is a pure-Python loop over every packet record. In a thread of the app it held
+    the GIL in 5 ms slices for its whole run, and a window thread, which gives the GIL back
+    around each Qt call and waits up to a slice to take it again, froze for 0.2-0.9 s at a time
+    while a 1 GiB capture was read (``bench/RESULTS.md``, GUI). In its own process it costs the
+    app nothing but a fork (or, where processes are spawned, an interpreter start), like a
+    meter. The child sends back the :class:`CaptureInfo` (or the exception) once.
+    """
+
+    def __init__(self, path: Path, context: Any, nice: int = 0) -> None:
         self.path = path
-        self._stop = threading.Event()
         self._info: CaptureInfo | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="capture-walk", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self._info = walk_capture(self.path, stop=self._stop.is_set)
-        except BaseException as exc:  # noqa: BLE001 - reported by result()
-            self._error = exc
+        self._received = False
+        self._started = False
+        self._recv, send = context.Pipe(duplex=False)
+        self._send = send
+        self._proc = context.Process(target=_walk_main, args=(str(path), send, nice),
+                                     name="capture-walk", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        self._proc.start()
+        self._started = True
+        self._send.close()  # the child holds the only write end: EOF when it exits
+
+    def _take(self, wait: bool) -> None:
+        if self._received or not self._started or (not wait and not self._recv.poll()):
+            return
+        self._received = True
+        try:
+            kind, value = self._recv.recv()
+        except (EOFError, OSError) as exc:  # the child died without an answer
+            self._error = exc
+            return
+        if kind == "info":
+            self._info = value
+        else:
+            self._error = value
 
     def total(self) -> int | None:
         """Packets in the file once the walk finished, else ``None``."""
+        self._take(wait=False)
         info = self._info
         return info.packets if info is not None and info.done else None
 
     def result(self) -> CaptureInfo | None:
         """Wait for the walk; ``None`` when it failed (the meters read the file anyway)."""
-        self._thread.join()
+        self._take(wait=True)
         return self._info if self._error is None else None
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(5.0)
+        """End the child (at once if it is still walking) and release the pipe."""
+        if self._started:
+            _end_processes([self._proc])
+            self._started = False  # a second stop is a no-op
+        else:
+            self._send.close()
+        self._recv.close()
+
+
+def _walk_main(path: str, send: Any, nice: int) -> None:
+    """Walker process entry point: walk the container, send ``("info", CaptureInfo)`` or
+    ``("error", exception)``. As in :func:`_meter_main`, inherited objects are frozen first."""
+    import gc
+
+    gc.freeze()
+    if nice > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+    try:
+        message: tuple[str, Any] = ("info", walk_capture(Path(path)))
+    except BaseException as exc:  # noqa: BLE001 - reported by _Walker.result()
+        message = ("error", exc)
+    try:
+        send.send(message)
+    except Exception as exc:  # noqa: BLE001 - an exception that does not pickle
+        send.send(("error", RuntimeError(f"capture walk failed: {message[1]!r} ({exc})")))
+    send.close()
 
 
 # --------------------------------------------------------------------------------------------
