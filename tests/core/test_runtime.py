@@ -75,3 +75,23 @@ def test_analysis_never_imports_tensorflow(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_parallel_calls_give_the_serial_outputs_and_leave_no_thread(name: str) -> None:
+    """The default runner splits a batch over calls run side by side: the outputs are those
+    of one call after another, bit for bit and in order, and no pool thread outlives it."""
+    import threading
+
+    from ids_desktop.core.model import runtime
+
+    path = MODELS / name / runtime.ONNX_FILE
+    parallel, serial = runtime.OnnxRunner(path), runtime.OnnxRunner(path, threads=1)
+    parallel.parallel = max(parallel.parallel, 2)  # on a one-core runner too
+    shape = [d if isinstance(d, int) else 1 for d in parallel.input_shape]
+    n = 3 * runtime.RUN_POSITIONS // shape[1] + 5  # several calls, the last one short
+    x = np.random.default_rng(0).random([n, *shape[1:]]).astype(np.float32)
+    got, want = parallel(x), serial(x)
+    assert [g.shape for g in got] == [w.shape for w in want] and got[0].shape[0] == n
+    assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+    assert not [t for t in threading.enumerate() if t.name.startswith("ids-onnx")]

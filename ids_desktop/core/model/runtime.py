@@ -28,6 +28,18 @@ RUN_BATCH = 4096
 #: small memory-bound ops; its tensors stay in the CPU caches at a few hundred positions
 #: per call: 512 scored 1.3-1.5x faster than 4,096 on every bundle (``bench/RESULTS.md``).
 RUN_POSITIONS = 512
+#: Most calls run at once, each on one onnxruntime thread. The graph's ops are too small for
+#: intra-op threads to pay (2,000 ``pcap`` windows: 232 ms on one thread, 193-222 ms on two);
+#: two calls side by side on one thread each took 114 ms (``bench/RESULTS.md``).
+MAX_PARALLEL_CALLS = 8
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
 
 
 class OnnxRunner:
@@ -38,7 +50,9 @@ class OnnxRunner:
     path
         The ``.onnx`` file.
     threads
-        Intra-op threads (``None``: onnxruntime's default, one per core).
+        Intra-op threads, one call at a time. ``None``: one intra-op thread per call and up
+        to one call per core at once (:data:`MAX_PARALLEL_CALLS`), each on its own slice of
+        the batch; the session is shared (onnxruntime's ``run`` is thread-safe).
     """
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
@@ -48,8 +62,9 @@ class OnnxRunner:
             raise ModelError(f"onnxruntime is not installed ({exc})") from None
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
-        if threads:
-            opts.intra_op_num_threads = int(threads)
+        opts.intra_op_num_threads = int(threads) if threads else 1
+        opts.inter_op_num_threads = 1
+        self.parallel = 1 if threads else min(MAX_PARALLEL_CALLS, available_cores())
         try:
             self.session = ort.InferenceSession(
                 str(path), sess_options=opts, providers=["CPUExecutionProvider"]
@@ -65,8 +80,20 @@ class OnnxRunner:
         batch = max(1, RUN_POSITIONS // max(int(x.shape[1]) if x.ndim > 1 else 1, 1))
         if len(x) <= batch:
             return list(self.session.run(self.output_names, {self.input_name: x}))
-        parts = [self.session.run(self.output_names, {self.input_name: x[i : i + batch]})
-                 for i in range(0, len(x), batch)]
+        starts = range(0, len(x), batch)
+
+        def run(i: int) -> list[np.ndarray]:
+            return self.session.run(self.output_names, {self.input_name: x[i : i + batch]})
+
+        if self.parallel > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # A pool per call: no thread outlives the call (it costs ~0.1 ms per thread).
+            with ThreadPoolExecutor(min(self.parallel, len(starts)),
+                                    thread_name_prefix="ids-onnx") as pool:
+                parts = list(pool.map(run, starts))
+        else:
+            parts = [run(i) for i in starts]
         return [np.concatenate([p[k] for p in parts]) for k in range(len(self.output_names))]
 
 
