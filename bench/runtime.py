@@ -7,6 +7,13 @@ checkout against this one's:
 
     .venv/bin/python bench/runtime.py [--models models /tmp/old/models] [--only pcap]
         [--windows 2000] [--sizes 16000,4096,2048,1024,512,256] [--ops 6]
+
+``--runner`` instead times the app's ``OnnxRunner`` as it scores: calls of
+``RUN_POSITIONS`` one after another on two intra-op threads (``threads=2``) against the
+default (one thread per call, calls side by side), on the same inputs, and checks that the
+outputs are identical:
+
+    .venv/bin/python bench/runtime.py --runner [--windows 2000]
 """
 
 from __future__ import annotations
@@ -44,6 +51,30 @@ def best_of(fn, repeats: int = 5) -> float:  # noqa: ANN001
     return best
 
 
+def compare_runners(folders: list[Path], only: list[str] | None, windows: int) -> int:
+    """``OnnxRunner(threads=2)`` (serial calls) against the default runner, best of 5."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO))
+    from ids_desktop.core.model.runtime import OnnxRunner
+
+    print("| bundle | T | windows | serial, 2 intra-op threads ms | default runner ms | speed-up | outputs |")
+    print("|---|---|---|---|---|---|---|")
+    for folder in folders:
+        for onnx in sorted(folder.glob("*/model.onnx")):
+            if only and onnx.parent.name not in only:
+                continue
+            serial, default = OnnxRunner(onnx, threads=2), OnnxRunner(onnx)
+            steps, feats = int(serial.input_shape[1]), int(serial.input_shape[2])
+            n = windows if steps > 1 else windows * 8  # about the same flow positions
+            x = np.random.default_rng(0).random((n, steps, feats, 2)).astype(np.float32)
+            a, b = best_of(lambda: serial(x)), best_of(lambda: default(x))
+            same = all(np.array_equal(p, q) for p, q in zip(serial(x), default(x), strict=True))
+            print(f"| {onnx.parent.name} | {steps} | {n:,} | {a * 1000:.1f} | {b * 1000:.1f} | "
+                  f"{a / b:.2f}x | {'identical' if same else 'DIFFERENT'} |", flush=True)
+    return 0
+
+
 def main() -> int:
     import numpy as np
 
@@ -54,7 +85,11 @@ def main() -> int:
     parser.add_argument("--sizes", default="16000,4096,2048,1024,512,256",
                         help="flow positions (windows x T) per onnxruntime call")
     parser.add_argument("--ops", type=int, default=6, help="operators listed per export")
+    parser.add_argument("--runner", action="store_true",
+                        help="time the app's OnnxRunner: serial calls against side-by-side calls")
     args = parser.parse_args()
+    if args.runner:
+        return compare_runners(args.models, args.only, args.windows)
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = np.random.default_rng(0)
     print("| export | T | F | windows | " + " | ".join(f"{s:,}/call" for s in sizes)
