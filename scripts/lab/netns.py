@@ -124,6 +124,17 @@ def cleanup_all(verbose: bool = True, force: bool = False) -> int:
     return len(names)
 
 
+
+#: Shortest time limit a lab command gets, in seconds.
+MIN_LIMIT_S = 1.0
+
+
+def bounded(limit: float) -> float:
+    """A command's time limit as ``timeout`` gets it: at least :data:`MIN_LIMIT_S`. A limit
+    computed from a small ``--scale`` can come out negative (``timeout`` then refuses to run the
+    command) or under 0.5 s, which prints as ``timeout 0``: no limit at all."""
+    return max(MIN_LIMIT_S, float(limit))
+
 @dataclass
 class Host:
     name: str
@@ -256,7 +267,7 @@ class Lab:
         if self._closing:
             raise LabError("the lab is shutting down")
         ns = host.ns if isinstance(host, Host) else host
-        inner = ["timeout", "-k", "3", f"{limit:.0f}", *cmd]
+        inner = ["timeout", "-k", "3", f"{bounded(limit):.0f}", *cmd]
         if shell_prefix:
             # a shell line run first in the private mount namespace (bind mounts), then exec
             inner = ["sh", "-c", shell_prefix + ' && exec "$@"', "sh", *inner]
@@ -273,6 +284,7 @@ class Lab:
         """Run ``cmd`` in a host's namespace to completion, bounded by ``timeout``."""
         if self._closing:
             raise LabError("the lab is shutting down")
+        limit = bounded(limit)
         full = ["ip", "netns", "exec", host.ns, "timeout", "-k", "2", f"{limit:.0f}", *cmd]
         p = subprocess.Popen(full, stdout=kw.pop("stdout", subprocess.DEVNULL),
                              stderr=kw.pop("stderr", subprocess.DEVNULL),

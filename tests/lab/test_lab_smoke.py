@@ -115,6 +115,19 @@ def test_lab_refuses_targets_outside_its_network() -> None:
             check_target(bad)
 
 
+def test_every_lab_command_gets_a_real_time_limit() -> None:
+    """Limits computed at a small ``--scale`` (hydra-ssh-slow's ``T - 70``) can be negative or
+    round to ``timeout 0``, which means no limit: each one is raised to a second at least."""
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        from lab.netns import MIN_LIMIT_S, bounded
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    for limit in (-58.0, 0.0, 0.3, 0.49):
+        assert bounded(limit) == MIN_LIMIT_S and f"{bounded(limit):.0f}" != "0"
+    assert bounded(170.0) == 170.0
+
+
 @pytest.mark.slow
 def test_lab_ctrl_c_tears_everything_down(tmp_path: Path) -> None:
     skip_unless_lab_can_run()
