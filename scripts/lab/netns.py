@@ -124,7 +124,6 @@ def cleanup_all(verbose: bool = True, force: bool = False) -> int:
     return len(names)
 
 
-
 #: Shortest time limit a lab command gets, in seconds.
 MIN_LIMIT_S = 1.0
 
@@ -134,6 +133,7 @@ def bounded(limit: float) -> float:
     computed from a small ``--scale`` can come out negative (``timeout`` then refuses to run the
     command) or under 0.5 s, which prints as ``timeout 0``: no limit at all."""
     return max(MIN_LIMIT_S, float(limit))
+
 
 @dataclass
 class Host:

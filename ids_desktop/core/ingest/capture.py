@@ -389,20 +389,19 @@ def _end_processes(procs: list[Any], grace_s: float = 3.0) -> None:
             proc.close()
 
 
-def _meter_main(channel_at: int, nice: int, *args: Any) -> None:
-    """Meter process entry point: nfstream's ``meter_workflow`` with a tuple channel.
+def _child_start(nice: int) -> None:
+    """First steps of a child process of a capture read (a meter or the walker).
 
-    Forked meters inherit the parent's heap, including garbage not yet collected there that
+    Forked children inherit the parent's heap, including garbage not yet collected there that
     may hold onnxruntime or TensorFlow objects. Finalising those in the child calls into
     native locks that the fork copied in a held state (abseil aborted "Mutex::Fer while
     waiting on Condition"). ``gc.freeze()`` first keeps every inherited object out of the
-    child's collections; the meter's own objects are collected as usual.
+    child's collections; the child's own objects are collected as usual.
 
-    ``nice`` (the ``meter_nice`` setting) lowers the meters' priority: the desktop app uses it
-    so the meters do not take the CPU from its window for as long as a big capture is read.
+    ``nice`` (the ``meter_nice`` setting) lowers the child's priority: the desktop app uses it
+    so the children do not take the CPU from its window for as long as a big capture is read.
     """
     import gc
-    import os
 
     gc.freeze()
     if nice > 0 and hasattr(os, "nice"):
@@ -410,6 +409,12 @@ def _meter_main(channel_at: int, nice: int, *args: Any) -> None:
             os.nice(nice)
         except OSError:  # not allowed here: run at the parent's priority
             pass
+
+
+def _meter_main(channel_at: int, nice: int, *args: Any) -> None:
+    """Meter process entry point: nfstream's ``meter_workflow`` with a tuple channel, after
+    :func:`_child_start`."""
+    _child_start(nice)
     from nfstream.meter import meter_workflow
 
     args_list = list(args)
@@ -454,7 +459,6 @@ class _Walker:
     """
 
     def __init__(self, path: Path, context: Any, nice: int = 0) -> None:
-        self.path = path
         self._info: CaptureInfo | None = None
         self._error: BaseException | None = None
         self._received = False
@@ -506,15 +510,8 @@ class _Walker:
 
 def _walk_main(path: str, send: Any, nice: int) -> None:
     """Walker process entry point: walk the container, send ``("info", CaptureInfo)`` or
-    ``("error", exception)``. As in :func:`_meter_main`, inherited objects are frozen first."""
-    import gc
-
-    gc.freeze()
-    if nice > 0 and hasattr(os, "nice"):
-        try:
-            os.nice(nice)
-        except OSError:
-            pass
+    ``("error", exception)``, after :func:`_child_start`."""
+    _child_start(nice)
     try:
         message: tuple[str, Any] = ("info", walk_capture(Path(path)))
     except BaseException as exc:  # noqa: BLE001 - reported by _Walker.result()
