@@ -129,6 +129,54 @@ def test_preprocessor_json_round_trip_and_missing_column() -> None:
         pre.transform(frame.drop(columns=["bytes"]))
 
 
+def test_quantile_copies_match_scikit_learn_and_survive_json() -> None:
+    from sklearn.preprocessing import QuantileTransformer
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    frame = pd.DataFrame({
+        "bytes": rng.lognormal(6, 2, n),  # skewed
+        "flags": rng.choice([0, 0, 0, 1, 2, 7], n).astype(float),  # discrete, mostly zero
+        "proto": rng.choice(["tcp", "udp"], n),
+    })
+    pre = Preprocessor.fit(frame, ["bytes", "flags"], ["proto"], min_count=1, quantiles=101)
+    x = pre.transform(frame)
+    assert pre.output_names[-2:] == ["bytes__q", "flags__q"] and x.shape[1] == pre.n_outputs
+    # an independent reference fitted on the same standardised values (the continuous
+    # column; on a discrete one scikit-learn sends the minimum's ties to the bottom level)
+    # (it applies the normal quantile function between knots, this interpolates it: the two
+    # agree closely away from the outermost knots)
+    qt = QuantileTransformer(n_quantiles=101, output_distribution="normal").fit(x[:, :1])
+    ref = qt.transform(x[:, :1])[:, 0]
+    inner = np.abs(ref) < 2.0
+    assert inner.mean() > 0.9 and np.abs(x[inner, -2] - ref[inner]).max() < 0.02
+    assert np.corrcoef(x[:, -2], ref)[0, 1] > 0.99
+    # the discrete column: one copy per value, increasing, the half-zero column's zeros near
+    # the middle of their half (the normal quantile of 0.25, -0.67)
+    values = frame["flags"].to_numpy()
+    copies = [np.unique(x[values == v, -1]) for v in (0, 1, 2, 7)]
+    assert all(len(c) == 1 for c in copies) and np.all(np.diff([c[0] for c in copies]) > 0)
+    assert -1.2 < copies[0][0] < -0.3
+    # the copies are a function of the standardised values alone (what the explainer uses)
+    assert np.array_equal(pre.quantile_copies(x[:, :2]), x[:, -2:])
+    # a larger value never gets a smaller copy
+    order = np.argsort(frame["bytes"].to_numpy())
+    assert (np.diff(x[order, -2]) >= -1e-6).all()
+    again = Preprocessor.from_json(json.loads(json.dumps(pre.to_json())))
+    assert np.array_equal(again.transform(frame), x)
+    # without the option the layout is the old one
+    plain = Preprocessor.fit(frame, ["bytes", "flags"], ["proto"], min_count=1)
+    assert plain.n_outputs == pre.n_outputs - 2 and np.array_equal(plain.transform(frame), x[:, :-2])
+
+
+def test_the_gap_feature_is_selected_once() -> None:
+    from ids_desktop.core.model.bundle import add_gap_feature
+    from ids_desktop.core.model.preprocess import GAP_FEATURE
+
+    num, _ = select_features(add_gap_feature(synthetic_frame(), True), "ton-iot")
+    assert num.count(GAP_FEATURE) == 1
+
+
 def test_feature_hash_equal_for_identical_vectors() -> None:
     df = pd.DataFrame({"a": [1.0, 1.0, 2.0], "b": ["x", "x", "x"]})
     h = feature_hash(df, ["a", "b"])
@@ -207,7 +255,7 @@ def tiny_bundle(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     opts = TrainOptions(epochs=2, patience=1, seq_lens=(4, 6), lofo_families=("scan",),
-                        lofo_epochs=1, filters=4, batch_size=64)
+                        lofo_epochs=1, filters=4, batch_size=64, quantiles=32)
     frame = synthetic_frame()
     meta = train_frame(frame, "ton-iot", out, temporal=True, seed=1, options=opts, name="tiny")
     return out, meta, frame
@@ -230,6 +278,32 @@ def test_training_writes_a_complete_bundle(tiny_bundle) -> None:
     assert on_disk["lofo"][0]["family"] == "scan"
     card = (out / "MODEL_CARD.md").read_text()
     assert "leave one attack family out" in card and "temporal_context: true" in card
+
+
+@pytest.mark.slow
+def test_explainer_recomputes_quantile_copies_from_the_values_it_perturbs(tiny_bundle) -> None:
+    """LIME perturbs each numeric value once; the model's quantile copy follows it."""
+    from ids_desktop.core.explain.service import BundleExplainer
+    from ids_desktop.core.model.bundle import load_bundle
+
+    out, meta, frame = tiny_bundle
+    bundle = load_bundle(out)
+    pre = bundle.preprocessor
+    assert pre.quantile_levels and meta["n_inputs"] == pre.n_outputs
+    explainer = BundleExplainer(bundle, frame, True, num_samples=200)
+    x = bundle.features(frame, temporal=True)
+    z = explainer.to_lime(x)
+    assert z.shape[1] == pre.n_outputs - len(pre.numeric) - sum(len(c["values"]) for c in pre.categorical)
+    np.testing.assert_allclose(explainer.from_lime(z), x, atol=1e-6)
+    # move one numeric value: its copy moves with it, monotonically, and nothing else does
+    bumped = z.copy()
+    bumped[:, 0] += 1.0
+    back = explainer.from_lime(bumped)
+    q0 = pre.n_outputs - len(pre.numeric)
+    assert (back[:, q0] >= x[:, q0] - 1e-6).all() and (back[:, q0] > x[:, q0]).any()
+    np.testing.assert_allclose(back[:, q0 + 1 :], x[:, q0 + 1 :], atol=1e-6)
+    exp = explainer.explain_row(int(np.flatnonzero(frame["label_class"] != "benign")[0]))
+    assert exp.by_feature and not any(name.endswith("__q") for name in exp.by_feature)
 
 
 def test_split_never_shares_feature_vectors() -> None:

@@ -151,7 +151,12 @@ class BundleExplainer:
             self._groups.append((start, start + width))
             start += width
         self._n_flags = n_flags
-        self._n_model = start
+        # The quantile-normal copies of the numeric columns (last in the model's input) are
+        # not LIME features: from_lime recomputes them from the standardised values, so a
+        # perturbed sample never pairs a value with another value's copy.
+        self._pre = pre
+        self._quantile_at = start if pre.quantile_levels else None
+        self._n_model = start + (len(pre.numeric) if pre.quantile_levels else 0)
         self._background = self.to_lime(load_background(bundle.path))
         self._whole = self._whole_number_features(self._background)
         self._explainer_args: dict[str, Any] = dict(
@@ -187,6 +192,9 @@ class BundleExplainer:
         for g, (a, b) in enumerate(self._groups):
             codes = np.clip(np.rint(z[..., self._n_flags + g]).astype(np.int64), 0, b - a - 1)
             np.put_along_axis(out[..., a:b], codes[..., None], 1.0, axis=-1)
+        if self._quantile_at is not None:
+            n_num = len(self._numeric)
+            out[..., self._quantile_at :] = self._pre.quantile_copies(z[..., :n_num])
         return out
 
     def _raw(self, index: int, scaled: np.ndarray | float) -> np.ndarray:

@@ -190,7 +190,9 @@ def model_card(meta: dict[str, Any]) -> str:
         "",
         f"- Serves the `{meta['feature_format']}` feature format; {len(meta['features'])} input "
         f"columns expanded to {meta['n_inputs']} model features (signed log1p + standardisation, "
-        "one-hot top-K for categorical columns; all parameters in `metadata.json`).",
+        + ("plus a quantile-normal copy of each numeric column, " if meta.get("preprocessing", {})
+           .get("quantile_levels") else "")
+        + "one-hot top-K for categorical columns; all parameters in `metadata.json`).",
         f"- Hybrid ConvLSTM1D encoder-decoder (Seq2Seq sequence labelling) with a reconstruction "
         f"head; T = {meta['seq_len']} flows per sequence; "
         f"{meta['metrics']['hybrid'].get('params', 'n/a')} parameters.",

@@ -1,4 +1,5 @@
-"""Feature selection and scaling saved as plain JSON: signed log1p, standardise, one-hot top-K."""
+"""Feature selection and scaling saved as plain JSON: signed log1p, standardise, one-hot top-K,
+and optionally a quantile-normal copy of every numeric feature."""
 
 from __future__ import annotations
 
@@ -69,12 +70,21 @@ class Preprocessor:
         Numeric columns that also get a 0/1 "was missing" feature.
     clip
         Scaled values are clipped to ``[-clip, clip]``.
+    quantile_levels
+        Empty, or the standard-normal values of the evenly spaced quantile levels (0 to 1)
+        the ``knots`` of every numeric spec sit at. Then each numeric column also gets a
+        quantile-normal copy
+        (``<name>__q``, after the one-hot slots): its standardised value mapped through the
+        training rows' empirical distribution onto a standard normal. The copy is a function
+        of the standardised value alone (:meth:`quantile_copies`), so an explainer can perturb
+        one and recompute the other.
     """
 
     numeric: list[dict[str, Any]] = field(default_factory=list)
     categorical: list[dict[str, Any]] = field(default_factory=list)
     indicators: list[str] = field(default_factory=list)
     clip: float = 10.0
+    quantile_levels: list[float] = field(default_factory=list)
 
     @property
     def input_columns(self) -> list[str]:
@@ -88,6 +98,8 @@ class Preprocessor:
         names += [f"{n}__missing" for n in self.indicators]
         for c in self.categorical:
             names += [f"{c['name']}={v}" for v in c["values"]] + [f"{c['name']}=<other>"]
+        if self.quantile_levels:
+            names += [f"{c['name']}__q" for c in self.numeric]
         return names
 
     @property
@@ -103,8 +115,12 @@ class Preprocessor:
         *,
         top_k: int = 16,
         min_count: int = 5,
+        quantiles: int = 0,
     ) -> Preprocessor:
-        """Learn scaling from ``frame`` (the training rows only)."""
+        """Learn scaling from ``frame`` (the training rows only).
+
+        ``quantiles`` > 1 adds the quantile-normal copies with that many knots per column.
+        """
         num_specs = []
         indicators = []
         for name in numeric:
@@ -116,13 +132,45 @@ class Preprocessor:
             num_specs.append({"name": name, "mean": mean, "std": std if std > 1e-9 else 1.0})
             if finite.size < len(v):
                 indicators.append(name)
+        levels: list[float] = []
+        if quantiles > 1 and num_specs:
+            from scipy.special import ndtri  # training only: transform needs numpy alone
+
+            grid = np.linspace(0.0, 1.0, quantiles)
+            # scikit-learn's bounds: the ends map to about +-5.2, not to infinity
+            levels = [float(v) for v in ndtri(np.clip(grid, 1e-7, 1 - 1e-7))]
+            scaled = cls(num_specs).transform(frame)
+            for j, spec in enumerate(num_specs):
+                spec["knots"] = [float(k) for k in np.quantile(scaled[:, j].astype(np.float64), grid)]
         cat_specs = []
         for name in categorical:
             counts = _categorical(frame[name]).value_counts()
             counts = counts[counts >= min_count]
             values = [str(v) for v in counts.index[:top_k]]
             cat_specs.append({"name": name, "values": values})
-        return cls(num_specs, cat_specs, indicators)
+        return cls(num_specs, cat_specs, indicators, quantile_levels=levels)
+
+    def quantile_copies(self, scaled: np.ndarray) -> np.ndarray:
+        """The quantile-normal copies ``(..., len(numeric))`` of standardised numeric values
+        ``scaled`` ``(..., len(numeric))`` (the first columns of :meth:`transform`'s output).
+
+        Repeated knots (a discrete or mostly-zero column) map to the middle of their levels,
+        as scikit-learn's ``QuantileTransformer`` does by interpolating up and down and
+        averaging. (Unlike it, the column's minimum gets that middle too, not the bottom
+        level: a column that is zero in 60 % of rows puts its zeros near -0.8, not at -5.2.)
+        """
+        levels = np.asarray(self.quantile_levels, dtype=np.float64)
+        grid = np.linspace(0.0, 1.0, len(levels))
+        out = np.empty(scaled.shape, dtype=np.float32)
+        for j, spec in enumerate(self.numeric):
+            knots = np.asarray(spec["knots"], dtype=np.float64)
+            v = scaled[..., j].astype(np.float64)
+            up = np.interp(v, knots, grid)
+            down = -np.interp(-v, -knots[::-1], -grid[::-1])
+            # the share of training rows below, onto the normal levels (piecewise linear
+            # between the knots: no scipy import, which holds a GUI's GIL for ~0.15 s)
+            out[..., j] = np.interp(0.5 * (up + down), grid, levels)
+        return out
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The scaled float32 matrix ``(n, n_outputs)`` for ``frame``."""
@@ -149,6 +197,10 @@ class Preprocessor:
             onehot = np.zeros((n, len(spec["values"]) + 1), dtype=np.float32)
             onehot[np.arange(n), codes] = 1.0
             blocks.append(onehot)
+        if self.quantile_levels and self.numeric:
+            # from the float32 values the model sees (and the knots were taken from), so a
+            # value sitting on a repeated knot is found on it
+            blocks.append(self.quantile_copies(blocks[0].astype(np.float32)))
         if not blocks:
             return np.zeros((n, 0), dtype=np.float32)
         # float32 block by block: a float64 hstack of ToN-IoT's 148 columns took 0.47 s per
@@ -161,6 +213,7 @@ class Preprocessor:
             "categorical": self.categorical,
             "indicators": self.indicators,
             "clip": self.clip,
+            "quantile_levels": self.quantile_levels,
         }
 
     @classmethod
@@ -170,6 +223,7 @@ class Preprocessor:
             list(data["categorical"]),
             list(data.get("indicators", [])),
             float(data.get("clip", 10.0)),
+            list(data.get("quantile_levels", [])),
         )
 
 
@@ -217,7 +271,9 @@ def select_features(frame: pd.DataFrame, feature_format: str) -> tuple[list[str]
     for name in IDENTITY_FEATURES.get(feature_format, ()):
         if name in frame.columns and frame[name].nunique(dropna=True) > 1:
             categorical.append(name)
-    if GAP_FEATURE in frame.columns:
+    # the gap is a feature even where it is constant (a single flow per host); once, though:
+    # a frame that already holds it lists it among its numeric columns
+    if GAP_FEATURE in frame.columns and GAP_FEATURE not in numeric:
         numeric.append(GAP_FEATURE)
     return numeric, categorical
 

@@ -69,6 +69,11 @@ class TrainOptions:
         Train the plain Seq2Seq and the tree ensemble too.
     filters, head_units
         ConvLSTM filters and the width of the per-flow dense layer.
+    quantiles
+        0, or the knots of a quantile-normal copy of every numeric feature
+        (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each
+        value that is spread evenly however skewed or discrete the column is, which the
+        dense layers can cut as sharply as a tree splits.
     """
 
     max_rows: int = 120_000
@@ -90,6 +95,7 @@ class TrainOptions:
     val_share: float = 0.15
     test_share: float = 0.15
     threshold_rule: str = "f1"
+    quantiles: int = 0
 
 
 @dataclass
@@ -190,7 +196,7 @@ def train_frame(
     numeric, categorical = select_features(data, feature_format)
     data, dedup_info = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
     split = grouped_split(data, numeric + categorical, opts, seed)
-    pre = Preprocessor.fit(data.iloc[split.train], numeric, categorical)
+    pre = Preprocessor.fit(data.iloc[split.train], numeric, categorical, quantiles=opts.quantiles)
     x_all = pre.transform(data)
     classes = sorted(data["label_class"].unique().tolist(), key=_class_key)
     y_all = np.array([classes.index(c) for c in data["label_class"]], dtype=np.int64)
