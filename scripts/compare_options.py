@@ -28,43 +28,59 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from ids_desktop.core.ingest import ingest
-    from ids_desktop.core.model import metrics as M
-    from ids_desktop.core.model import training as T
-    from ids_desktop.core.model.preprocess import Preprocessor, select_features
-    from ids_desktop.core.tasks import no_progress
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("format", help="feature format (unsw-nb15, cic-ids2017, ton-iot, nsl-kdd)")
     parser.add_argument("data", type=Path, help="a labelled file of that format")
     parser.add_argument("variants", help='JSON: {"name": {TrainOptions fields}, ...}')
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, nargs="+", default=[0],
+                        help="one or more seeds (each gives its own split and initialisation); "
+                             "with several, a mean row follows each variant's rows")
     args = parser.parse_args(argv)
 
     frame = ingest(args.data).frame
-    print("| variant | options | val attack F1 | val FAR | val ROC-AUC | val recall | epochs | seconds |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| variant | options | seed | val attack F1 | val FAR | val ROC-AUC | val recall | epochs | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, fields in json.loads(args.variants).items():
-        opts = replace(T.TrainOptions(baselines=False), **fields)
-        t0 = time.perf_counter()
-        T.set_determinism(args.seed)
-        data = T._prepare(frame, False)
-        numeric, categorical = select_features(data, args.format)
-        data, _ = T._dedup_and_cap(data, numeric + categorical, False, opts, args.seed)
-        split = T.grouped_split(data, numeric + categorical, opts, args.seed)
-        pre = Preprocessor.fit(data.iloc[split.train], numeric, categorical)
-        x = pre.transform(data)
-        classes = sorted(data["label_class"].unique().tolist(), key=T._class_key)
-        y = np.array([classes.index(c) for c in data["label_class"]], dtype=np.int64)
-        ctx = T._Context(data, x, y, classes, np.arange(len(data)), np.zeros(len(data)), False,
-                         split, opts, args.seed, no_progress, None,
-                         T.FAR_TARGETS.get(args.format, 0.01))
-        fitted = ctx.fit_hybrid(1)
-        scores = ctx.score(fitted, split.val)
-        flagged, _ = ctx.decide(fitted, scores)
-        b = M.binary_metrics(ctx.is_attack[split.val], flagged, scores["p_attack"])
-        print(f"| {name} | `{json.dumps(fields)}` | {b['f1']:.4f} | {b['far']:.4f} | {b['roc_auc']:.4f} "
-              f"| {b['recall']:.4f} | {fitted.epochs} | {time.perf_counter() - t0:.0f} |", flush=True)
+        rows = [_run_one(frame, args.format, fields, seed) for seed in args.seed]
+        for seed, r in zip(args.seed, rows):
+            print(f"| {name} | `{json.dumps(fields)}` | {seed} | {r[0]:.4f} | {r[1]:.4f} | {r[2]:.4f} "
+                  f"| {r[3]:.4f} | {r[4]} | {r[5]:.0f} |", flush=True)
+        if len(rows) > 1:
+            m = np.mean(np.array(rows, dtype=np.float64), axis=0)
+            print(f"| **{name}** | mean of {len(rows)} | - | **{m[0]:.4f}** | {m[1]:.4f} | {m[2]:.4f} "
+                  f"| {m[3]:.4f} | {m[4]:.0f} | {m[5]:.0f} |", flush=True)
     return 0
+
+
+def _run_one(frame, fmt: str, fields: dict, seed: int) -> tuple[float, float, float, float, int, float]:
+    """(val attack F1, FAR, ROC-AUC, recall, epochs, seconds) of one variant and seed."""
+    import numpy as np
+
+    from ids_desktop.core.model import metrics as M
+    from ids_desktop.core.model import training as T
+    from ids_desktop.core.model.preprocess import Preprocessor, select_features
+    from ids_desktop.core.tasks import no_progress
+
+    opts = replace(T.TrainOptions(baselines=False), **fields)
+    t0 = time.perf_counter()
+    T.set_determinism(seed)
+    data = T._prepare(frame, False)
+    numeric, categorical = select_features(data, fmt)
+    data, _ = T._dedup_and_cap(data, numeric + categorical, False, opts, seed)
+    split = T.grouped_split(data, numeric + categorical, opts, seed)
+    pre = Preprocessor.fit(data.iloc[split.train], numeric, categorical,
+                           quantiles=opts.quantiles)
+    x = pre.transform(data)
+    classes = sorted(data["label_class"].unique().tolist(), key=T._class_key)
+    y = np.array([classes.index(c) for c in data["label_class"]], dtype=np.int64)
+    ctx = T._Context(data, x, y, classes, np.arange(len(data)), np.zeros(len(data)), False,
+                     split, opts, seed, no_progress, None, T.FAR_TARGETS.get(fmt, 0.01))
+    fitted = ctx.fit_hybrid(1)
+    scores = ctx.score(fitted, split.val)
+    flagged, _ = ctx.decide(fitted, scores)
+    b = M.binary_metrics(ctx.is_attack[split.val], flagged, scores["p_attack"])
+    return (b["f1"], b["far"], b["roc_auc"], b["recall"], fitted.epochs, time.perf_counter() - t0)
 
 
 if __name__ == "__main__":
