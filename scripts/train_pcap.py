@@ -159,10 +159,19 @@ CLASS_WEIGHT_POWER = 0.6
 LAB_CLASS_CAP = 4000
 
 
+#: Epoch limit (early stopping on the validation loss usually ends sooner).
+EPOCHS = 14
+#: TrainOptions fields set from the command line (``--options``) over :func:`options`, for
+#: experiments (bench/RESULTS.md, "Capture bundle options"); the shipped bundle uses none.
+OVERRIDES: dict[str, object] = {}
+
+
 def options(final: bool, epochs: int):
+    from dataclasses import replace
+
     from ids_desktop.core.model.training import TrainOptions
 
-    return TrainOptions(
+    return replace(TrainOptions(
         seq_lens=(8,), max_rows=160_000, epochs=epochs, patience=3, baselines=final,
         # 8 ConvLSTM filters: the recurrent convolutions dominate inference (16 filters scored
         # 28k flows in 5.5 s on onnxruntime, above the 1.5x-of-nfstream budget).
@@ -175,7 +184,7 @@ def options(final: bool, epochs: int):
         # flag the rarest 1 % of benign validation flows.
         threshold_rule="recall", anomaly_far=0.01,
         class_weight_power=CLASS_WEIGHT_POWER,
-    )
+    ), **OVERRIDES)
 
 
 def tool_quotas(sizes: dict[str, int], cap: int) -> dict[str, int]:
@@ -375,13 +384,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--compare", action="store_true", help="measure every source, then ship the best")
     ap.add_argument("--source", choices=SOURCES, default=None, help="train this source only")
-    ap.add_argument("--epochs", type=int, default=14)
+    ap.add_argument("--epochs", type=int, default=EPOCHS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=REPO / "models" / "pcap")
     ap.add_argument("--no-ship", action="store_true", help="measure only; leave models/ alone")
     ap.add_argument("--min-attack-flows", type=int, default=MIN_ATTACK_FLOWS,
                     help="oversample each shared attack capture to at least this many flows")
+    ap.add_argument("--options", type=json.loads, default={},
+                    help='JSON of TrainOptions fields over the defaults, e.g. \'{"head_layers": 2}\'')
     args = ap.parse_args(argv)
+    OVERRIDES.update(args.options)
 
     if not args.data.is_dir():
         print(f"no shared data at {args.data}", file=sys.stderr)
