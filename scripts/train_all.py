@@ -26,10 +26,11 @@ JOBS: dict[str, tuple[list[str], tuple[str, ...]]] = {
 #: ``scripts/compare_options.py`` (the tables are in bench/RESULTS.md, "Training options"):
 #: first the head (defaults vs a two-layer 256-unit head vs that head without class weights),
 #: then the quantile-normal feature copies, kept where they raised the mean validation attack
-#: F1 over several seeds (all but nsl-kdd).
+#: F1 over several seeds (all but nsl-kdd) and the explanation budget allows: on cic-ids2017
+#: they pushed the LIME median (10,000 samples) from 0.23 s to 0.52 s, past issue 6's 0.5 s, for
+#: +0.0012 test attack F1, so that bundle stays without them (bench/RESULTS.md).
 OPTIONS: dict[str, dict[str, object]] = {
     "nsl-kdd": {"head_units": 256, "head_layers": 2},
-    "cic-ids2017": {"quantiles": 256},
     "unsw-nb15": {"head_units": 256, "head_layers": 2, "class_weight_power": 0.0, "quantiles": 256},
     "ton-iot": {"head_units": 256, "head_layers": 2, "class_weight_power": 0.0, "quantiles": 256},
 }
