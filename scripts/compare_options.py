@@ -29,6 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))  # train_pcap, for the capture bundle
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,12 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _pcap_frame(lab: Path):
     """The capture bundle's training frame (lab, benign apps and the shared captures)."""
-    sys.path.insert(0, str(REPO / "scripts"))
     import train_pcap as tp
 
-    parts = tp.cap_lab(tp.lab_parts(lab), tp.LAB_CLASS_CAP, 0)
-    reported = tp.shared_parts(tp.DATA, "attack") + tp.shared_parts(tp.DATA, "benign")
-    parts, _ = tp.source_parts("lab+apps+captures", parts, tp.shared_parts(tp.DATA, "benign-apps"), reported)
+    lab_parts, apps, attack, benign = tp.load_sources(lab, tp.DATA, seed=0)
+    parts, _ = tp.source_parts("lab+apps+captures", lab_parts, apps, attack + benign)
     return tp.assemble(parts).drop(columns=["capture"])
 
 
@@ -80,41 +79,24 @@ def _base_options(fmt: str):
         return T.TrainOptions(baselines=False)
     import train_pcap as tp
 
-    return replace(tp.options(False, tp.EPOCHS), seq_lens=())
+    return tp.options(False, tp.EPOCHS)
 
 
 def _run_one(frame, fmt: str, fields: dict, seed: int, temporal: bool = False):
     """(val attack F1, FAR, ROC-AUC, recall, macro-F1, epochs, seconds) of one variant and seed."""
-    import numpy as np
-
-    from ids_desktop.core.model import sequences
-
     from ids_desktop.core.model import metrics as M
     from ids_desktop.core.model import training as T
-    from ids_desktop.core.model.preprocess import Preprocessor, select_features
-    from ids_desktop.core.tasks import no_progress
 
     opts = replace(_base_options(fmt), **fields)
     t0 = time.perf_counter()
-    T.set_determinism(seed)
-    data = T._prepare(frame, temporal)
-    numeric, categorical = select_features(data, fmt)
-    data, _ = T._dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
-    split = T.grouped_split(data, numeric + categorical, opts, seed)
-    pre = Preprocessor.fit(data.iloc[split.train], numeric, categorical,
-                           quantiles=opts.quantiles)
-    x = pre.transform(data)
-    classes = sorted(data["label_class"].unique().tolist(), key=T._class_key)
-    y = np.array([classes.index(c) for c in data["label_class"]], dtype=np.int64)
-    hosts, times = (sequences.host_time_keys(data) if temporal
-                    else (np.arange(len(data)), np.zeros(len(data))))
-    ctx = T._Context(data, x, y, classes, hosts, times, temporal,
-                     split, opts, seed, no_progress, None, T.FAR_TARGETS.get(fmt, 0.01))
-    fitted = ctx.fit_hybrid(8 if temporal else 1)
-    scores = ctx.score(fitted, split.val)
+    ctx, _, _ = T.prepare_run(frame, fmt, temporal=temporal, opts=opts, seed=seed)
+    # the first candidate T (train_frame tries each; the capture bundle has one)
+    fitted = ctx.fit_hybrid(opts.seq_lens[0] if temporal and opts.seq_lens else 1)
+    val = ctx.split.val
+    scores = ctx.score(fitted, val)
     flagged, _ = ctx.decide(fitted, scores)
-    b = M.binary_metrics(ctx.is_attack[split.val], flagged, scores["p_attack"])
-    macro = M.macro_f1(M.per_class(*ctx.class_names(fitted, split.val)))
+    b = M.binary_metrics(ctx.is_attack[val], flagged, scores["p_attack"])
+    macro = M.macro_f1(M.per_class(*ctx.class_names(fitted, val)))
     return (b["f1"], b["far"], b["roc_auc"], b["recall"], macro, fitted.epochs, time.perf_counter() - t0)
 
 

@@ -377,6 +377,12 @@ def choose(results: dict[str, dict]) -> str:
     return max(pool, key=lambda s: (pool[s]["summary"]["found"], -pool[s]["summary"]["benign_flag_rate"]))
 
 
+def load_sources(lab: Path, data: Path, seed: int):
+    """(lab parts capped per family, benign-app parts, attack parts, benign parts)."""
+    return (cap_lab(lab_parts(lab), LAB_CLASS_CAP, seed), shared_parts(data, "benign-apps"),
+            shared_parts(data, "attack"), shared_parts(data, "benign"))
+
+
 def main(argv: list[str] | None = None) -> int:
     global MIN_ATTACK_FLOWS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -401,13 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     MIN_ATTACK_FLOWS = args.min_attack_flows
     t0 = time.perf_counter()
     log("reading flows (cached after the first run)")
-    lab = cap_lab(lab_parts(args.lab), LAB_CLASS_CAP, args.seed)
+    lab, apps, attack, benign = load_sources(args.lab, args.data, args.seed)
     if not lab:
         print(f"no traffic-lab flows under {args.lab}; run `make lab` first", file=sys.stderr)
         return 2
-    apps = shared_parts(args.data, "benign-apps")
-    attack = shared_parts(args.data, "attack")
-    benign = shared_parts(args.data, "benign")
     log(f"lab {sum(len(f) for _, f in lab):,} flows in {len(lab)} captures; apps "
         f"{sum(len(f) for _, f in apps):,} flows in {len(apps)}; attack {len(attack)}; benign {len(benign)}")
 

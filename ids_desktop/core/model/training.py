@@ -189,20 +189,10 @@ def train_frame(
     See :func:`train`; this is the same without reading files (tests and scripts use it).
     """
     opts = options or TrainOptions()
-    progress = progress or no_progress
     t_start = time.perf_counter()
-    set_determinism(seed)
-    data = _prepare(frame, temporal)
-    numeric, categorical = select_features(data, feature_format)
-    data, dedup_info = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
-    split = grouped_split(data, numeric + categorical, opts, seed)
-    pre = Preprocessor.fit(data.iloc[split.train], numeric, categorical, quantiles=opts.quantiles)
-    x_all = pre.transform(data)
-    classes = sorted(data["label_class"].unique().tolist(), key=_class_key)
-    y_all = np.array([classes.index(c) for c in data["label_class"]], dtype=np.int64)
-    hosts, times = sequences.host_time_keys(data) if temporal else (np.arange(len(data)), np.zeros(len(data)))
-    ctx = _Context(data, x_all, y_all, classes, hosts, times, temporal, split, opts, seed,
-                   progress, cancel, FAR_TARGETS.get(feature_format, 0.01))
+    ctx, pre, dedup_info = prepare_run(frame, feature_format, temporal=temporal, opts=opts, seed=seed,
+                                       progress=progress, cancel=cancel)
+    split, classes = ctx.split, ctx.classes
 
     # Choose T on validation (temporal inputs only).
     seq_len, t_scores = 1, {}
@@ -256,6 +246,38 @@ def train_frame(
                      check_inputs=ctx.tensors(ctx.windows(split.val, seq_len))[0])
     meta["_model"] = hybrid.model
     return meta
+
+
+def prepare_run(
+    frame: pd.DataFrame,
+    feature_format: str,
+    *,
+    temporal: bool,
+    opts: TrainOptions,
+    seed: int,
+    progress: Progress | None = None,
+    cancel: object | None = None,
+) -> tuple[_Context, Preprocessor, dict[str, Any]]:
+    """The set-up every training run shares: seeds, preparation, deduplication, the grouped
+    split, preprocessing fitted on the training rows, class codes and sequence keys.
+
+    Returns the run's context, the fitted preprocessor and the deduplication notes.
+    ``scripts/compare_options.py`` uses it to judge variants exactly as :func:`train_frame`
+    trains them.
+    """
+    set_determinism(seed)
+    data = _prepare(frame, temporal)
+    numeric, categorical = select_features(data, feature_format)
+    data, dedup_info = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
+    split = grouped_split(data, numeric + categorical, opts, seed)
+    pre = Preprocessor.fit(data.iloc[split.train], numeric, categorical, quantiles=opts.quantiles)
+    x_all = pre.transform(data)
+    classes = sorted(data["label_class"].unique().tolist(), key=_class_key)
+    y_all = np.array([classes.index(c) for c in data["label_class"]], dtype=np.int64)
+    hosts, times = sequences.host_time_keys(data) if temporal else (np.arange(len(data)), np.zeros(len(data)))
+    ctx = _Context(data, x_all, y_all, classes, hosts, times, temporal, split, opts, seed,
+                   progress or no_progress, cancel, FAR_TARGETS.get(feature_format, 0.01))
+    return ctx, pre, dedup_info
 
 
 def set_determinism(seed: int) -> None:
