@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,9 @@ def cleanup_all(verbose: bool = True, force: bool = False) -> int:
         for d in NETNS_ETC.glob(PREFIX + "*"):
             if d.name not in live and (force or _owner_alive(d.name) is None):
                 shutil.rmtree(d, ignore_errors=True)
+    for d in Path(tempfile.gettempdir()).glob(PREFIX + "*"):  # Lab.public_copy folders
+        if d.is_dir() and (force or _owner_alive(d.name) is None):
+            shutil.rmtree(d, ignore_errors=True)
     if verbose and names:
         print(f"removed {len(names)} lab namespace(s)")
     return len(names)
@@ -155,6 +159,7 @@ class Lab:
     _next_ip: int = 10
     _up: bool = False
     _closing: bool = False
+    _public: Path | None = None
 
     @property
     def switch_ns(self) -> str:
@@ -280,6 +285,19 @@ class Lab:
         self.procs.append(p)
         return p
 
+    def public_copy(self, src: Path) -> Path:
+        """A copy of ``src`` that an unprivileged user can read (for a server started as
+        nobody): the checkout may sit below a directory only root can enter, such as a
+        ``mktemp -d`` folder. The copy lives in a private-to-this-run folder under the system
+        temp dir and is removed at teardown."""
+        if self._public is None:
+            self._public = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{self.run_id}-"))
+            self._public.chmod(0o755)
+        dst = self._public / src.name
+        shutil.copyfile(src, dst)
+        dst.chmod(0o644)
+        return dst
+
     def run(self, host: Host, cmd: list[str], limit: float, **kw) -> subprocess.CompletedProcess:
         """Run ``cmd`` in a host's namespace to completion, bounded by ``timeout``."""
         if self._closing:
@@ -348,6 +366,9 @@ class Lab:
         for ns in names:
             _run(["ip", "netns", "del", ns], check=False)
             shutil.rmtree(NETNS_ETC / ns, ignore_errors=True)
+        if self._public is not None:
+            shutil.rmtree(self._public, ignore_errors=True)
+            self._public = None
         self._up = False
 
     def __enter__(self) -> Lab:

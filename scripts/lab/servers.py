@@ -391,7 +391,7 @@ def start_web(lab: Lab, host: Host, assets: dict, limit: float) -> None:
 def start_pyhttp(lab: Lab, host: Host, assets: dict, limit: float, mode: str, port: int) -> None:
     check_target(host.ip)
     lab.spawn(host, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                     "/usr/bin/python3", str(SCRIPTS / "webapp.py"), "--mode", mode,
+                     "/usr/bin/python3", str(lab.public_copy(SCRIPTS / "webapp.py")), "--mode", mode,
                      "--bind", host.ip, "--port", str(port)], limit,
               log=assets["work"] / f"{mode}-{host.name}.log")
     _wait_port(lab, host, port)
