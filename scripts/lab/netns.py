@@ -120,8 +120,12 @@ def cleanup_all(verbose: bool = True, force: bool = False) -> int:
         for d in NETNS_ETC.glob(PREFIX + "*"):
             if d.name not in live and (force or _owner_alive(d.name) is None):
                 shutil.rmtree(d, ignore_errors=True)
-    for d in Path(tempfile.gettempdir()).glob(PREFIX + "*"):  # Lab.public_copy folders
-        if d.is_dir() and (force or _owner_alive(d.name) is None):
+    # Lab.public_copy folders of dead runs, and benign users' scratch folders (idslab-user-*,
+    # no owner pid in the name) left by a killed user once they are older than any run lasts
+    for d in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        stale = (time.time() - d.stat().st_mtime > 6 * 3600 if d.name.startswith(PREFIX + "user-")
+                 else _owner_alive(d.name) is None)
+        if d.is_dir() and (force or stale):
             shutil.rmtree(d, ignore_errors=True)
     if verbose and names:
         print(f"removed {len(names)} lab namespace(s)")
