@@ -10,7 +10,10 @@ highest scores, and explains them with LIME:
   mean Jaccard index against the first seed; also the same for the top-5 features of the
   spatial summary (weights summed over timesteps, ``by_feature``).
 
-Usage: .venv/bin/python bench/explain.py [--flows 50] [--samples 250,500,1000,2000]
+``--lime-loop`` draws the perturbed samples with LIME's own per-column loop instead of the
+app's one-pass sampler (the same samples for a seed, so only the seconds may differ).
+
+Usage: .venv/bin/python bench/explain.py [--flows 50] [--samples 250,500,1000,2000] [--lime-loop]
 """
 
 from __future__ import annotations
@@ -53,7 +56,12 @@ def main() -> int:
     parser.add_argument("--flows", type=int, default=50)
     parser.add_argument("--samples", default="250,500,1000,2000")
     parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--lime-loop", action="store_true", help="LIME's own neighbourhood loop")
     args = parser.parse_args()
+    if args.lime_loop:
+        from ids_desktop.core.explain import explainer as explainer_module
+
+        explainer_module.FAST_NEIGHBOURHOOD = False
     sample_sizes = [int(s) for s in args.samples.split(",")]
     names = {b["name"] for b in list_bundles()}
     print(f"{'bundle':<12} {'samples':>7} {'n':>4} {'median s':>9} {'p95 s':>7} {'CPU s':>6} {'R2 med':>7} {'top5 Jaccard':>13} {'top5 features J':>16}")

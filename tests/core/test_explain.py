@@ -178,6 +178,34 @@ def test_bin_sampler_draws_lime_s_truncated_normals_in_one_pass() -> None:
     assert np.array_equal(first, fast(np.ones((10, 3))))
 
 
+def test_neighbourhood_sampler_gives_lime_s_own_neighbourhood() -> None:
+    """The one-pass sampler draws exactly what LIME's per-column loop draws for a seed."""
+    from lime.lime_tabular import LimeTabularExplainer
+
+    from ids_desktop.core.explain.explainer import NeighbourhoodSampler
+
+    rng = np.random.default_rng(1)
+    bg = rng.normal(size=(500, T, F))
+    bg[..., 3] = rng.integers(0, 2, size=(500, T))
+    bg[..., 4] = rng.integers(0, 7, size=(500, T))  # a category code with 7 values
+    ours = FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[3, 4],
+                         category_names={4: [f"c{i}" for i in range(7)]})
+    lime = ours._lime
+    fast = getattr(lime, NeighbourhoodSampler.METHOD)
+    assert isinstance(fast, NeighbourhoodSampler)
+    row = np.transpose(instance()).reshape(-1)
+    row[4 * T:] = 3.0
+    for seed in (0, 7):
+        for fn in (fast, lambda r, n: LimeTabularExplainer.__dict__[NeighbourhoodSampler.METHOD](lime, r, n)):
+            lime.random_state = np.random.RandomState(seed)
+            lime.discretizer.random_state = lime.random_state
+            got = fn(row, 300)
+            if fn is fast:
+                mine = got
+        assert np.array_equal(mine[0], got[0]) and np.array_equal(mine[1], got[1])
+        assert mine[0].min() == 0.0 and mine[0][0].min() == 1.0 and not np.array_equal(mine[1][1], row)
+
+
 def test_disk_cache_is_bounded_and_drops_older_versions(explainer: FlowExplainer, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
 
