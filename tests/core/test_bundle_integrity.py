@@ -140,3 +140,19 @@ def test_parquet_reader_is_not_the_pickle_vulnerable_pyarrow() -> None:
 
     major, minor, patch = (int(x) for x in re.findall(r"\d+", pyarrow.__version__)[:3])
     assert (major, minor, patch) >= (14, 0, 1)
+
+
+def test_model_card_family_table_has_families_only() -> None:
+    """The anomaly-only verdict ``attack`` is never a truth label: no 0-support row for it."""
+    from ids_desktop.core.model.card import model_card
+
+    root = Path(__file__).resolve().parents[2] / "models"
+    for meta_file in sorted(root.glob("*/metadata.json")):
+        meta = json.loads(meta_file.read_text())
+        per_class = meta["metrics"]["hybrid"]["per_class"]
+        card = model_card(meta)
+        table = card.split("### Hybrid, per family (test split)")[1].split("###")[0]
+        assert "| attack |" not in table, meta_file
+        for fam, v in per_class.items():
+            if v["support"]:
+                assert f"| {fam} |" in table, (meta_file, fam)

@@ -250,6 +250,8 @@ def model_card(meta: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for fam, v in meta["metrics"]["hybrid"]["per_class"].items():
+        if fam == "attack" and not v["support"]:
+            continue  # the anomaly-only verdict: no test flow has it as truth (counted above)
         lines.append(f"| {fam} | {_f(v['precision'])} | {_f(v['recall'])} | {_f(v['f1'])} | "
                      f"{v['support']:,} |")
     tree = meta["metrics"].get("tree")
