@@ -161,12 +161,12 @@ LAB_CLASS_CAP = 4000
 
 #: Epoch limit (early stopping on the validation loss usually ends sooner).
 EPOCHS = 14
-#: TrainOptions fields set from the command line (``--options``) over :func:`options`, for
-#: experiments (bench/RESULTS.md, "Capture bundle options"); the shipped bundle uses none.
-OVERRIDES: dict[str, object] = {}
 
 
-def options(final: bool, epochs: int):
+def options(final: bool, epochs: int, overrides: dict | None = None):
+    """The TrainOptions of a capture-bundle run. ``overrides``: TrainOptions fields from the
+    command line (``--options``), for experiments (bench/RESULTS.md, "Capture bundle
+    options"); the shipped bundle uses none."""
     from dataclasses import replace
 
     from ids_desktop.core.model.training import TrainOptions
@@ -184,7 +184,7 @@ def options(final: bool, epochs: int):
         # flag the rarest 1 % of benign validation flows.
         threshold_rule="recall", anomaly_far=0.01,
         class_weight_power=CLASS_WEIGHT_POWER,
-    ), **OVERRIDES)
+    ), **(overrides or {}))
 
 
 def tool_quotas(sizes: dict[str, int], cap: int) -> dict[str, int]:
@@ -243,7 +243,7 @@ def cap_lab(parts: list[tuple[str, pd.DataFrame]], cap: int, seed: int) -> list[
 
 
 def fit(frame: pd.DataFrame, out_dir: Path | None, *, final: bool, epochs: int, seed: int,
-        info: list[dict]):  # fmt: skip
+        info: list[dict], overrides: dict | None = None):  # fmt: skip
     from ids_desktop.core.model.training import train_frame
 
     def progress(done, total, stage):
@@ -254,7 +254,7 @@ def fit(frame: pd.DataFrame, out_dir: Path | None, *, final: bool, epochs: int, 
     progress.last = None
     return train_frame(
         frame.drop(columns=["capture"]), "pcap", out_dir, temporal=True, data_info=info,
-        seed=seed, progress=progress, options=options(final, epochs), name="pcap",
+        seed=seed, progress=progress, options=options(final, epochs, overrides), name="pcap",
     )
 
 
@@ -329,14 +329,15 @@ def folds_of(names: list[str], k: int, seed: int) -> list[list[str]]:
     return [order[i::k] for i in range(k)]
 
 
-def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int) -> dict:
+def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int,
+               overrides: dict | None = None) -> dict:
     """Validation rows for one training source (by folds when it trains on the captures)."""
     report_parts = attack + benign
     base = lab + (apps if "apps" in source else [])
     if "captures" not in source:
         log(f"== {source}: training on {len(base)} captures' flows")
         frame = assemble(base)
-        meta = fit(frame, None, final=False, epochs=epochs, seed=seed, info=[])
+        meta = fit(frame, None, final=False, epochs=epochs, seed=seed, info=[], overrides=overrides)
         fams = set(frame["label_class"].unique())
         rows = validate(bundle_of(meta), report_parts, fams)
         return {"rows": rows, "summary": summarise(rows), "trained_families": sorted(fams)}
@@ -348,7 +349,7 @@ def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int
         log(f"== {source}: fold {i + 1}/{len(folds)} holds out {len(held)} captures")
         train_parts = base + [p for p in trainable if p[0] not in held]
         frame = assemble(train_parts)
-        meta = fit(frame, None, final=False, epochs=epochs, seed=seed, info=[])
+        meta = fit(frame, None, final=False, epochs=epochs, seed=seed, info=[], overrides=overrides)
         fams = set(frame["label_class"].unique())
         test_parts = [p for p in report_parts if p[0] in held or (i == 0 and p[0].split("/", 1)[1] in NEVER_TRAIN)]
         rows += validate(bundle_of(meta), test_parts, fams)
@@ -399,7 +400,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--options", type=json.loads, default={},
                     help='JSON of TrainOptions fields over the defaults, e.g. \'{"head_layers": 2}\'')
     args = ap.parse_args(argv)
-    OVERRIDES.update(args.options)
 
     if not args.data.is_dir():
         print(f"no shared data at {args.data}", file=sys.stderr)
@@ -415,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{sum(len(f) for _, f in apps):,} flows in {len(apps)}; attack {len(attack)}; benign {len(benign)}")
 
     sources = list(SOURCES) if args.compare else [args.source or "lab+apps"]
-    results = {s: run_source(s, lab, apps, attack, benign, epochs=args.epochs, seed=args.seed) for s in sources}
+    results = {s: run_source(s, lab, apps, attack, benign, epochs=args.epochs, seed=args.seed,
+                                 overrides=args.options) for s in sources}
     for s, r in results.items():
         log(f"{s}: {json.dumps(r['summary'])}")
     chosen = choose(results)
@@ -445,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     frame = assemble(parts)
     tmp = Path(tempfile.mkdtemp(prefix="pcap-bundle-", dir=args.out.parent))
     try:
-        meta = fit(frame, tmp, final=True, epochs=args.epochs, seed=args.seed, info=info)
+        meta = fit(frame, tmp, final=True, epochs=args.epochs, seed=args.seed, info=info,
+                   overrides=args.options)
         # The shipped bundle on the reported captures, most of which it trained on: not an
         # out-of-sample figure, but what an analyst opening those captures sees (its benign
         # flag rate must stay within the target too; tests/core/test_pcap_bundle.py checks it).
