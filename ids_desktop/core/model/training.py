@@ -266,10 +266,7 @@ def prepare_run(
     trains them.
     """
     set_determinism(seed)
-    data = _prepare(frame, temporal)
-    numeric, categorical = select_features(data, feature_format)
-    data, dedup_info = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
-    split = grouped_split(data, numeric + categorical, opts, seed)
+    data, numeric, categorical, dedup_info, split = _rows_and_split(frame, feature_format, temporal, opts, seed)
     pre = Preprocessor.fit(data.iloc[split.train], numeric, categorical, quantiles=opts.quantiles)
     x_all = pre.transform(data)
     classes = sorted(data["label_class"].unique().tolist(), key=_class_key)
@@ -278,6 +275,17 @@ def prepare_run(
     ctx = _Context(data, x_all, y_all, classes, hosts, times, temporal, split, opts, seed,
                    progress or no_progress, cancel, FAR_TARGETS.get(feature_format, 0.01))
     return ctx, pre, dedup_info
+
+
+def _rows_and_split(
+    frame: pd.DataFrame, feature_format: str, temporal: bool, opts: TrainOptions, seed: int
+) -> tuple[pd.DataFrame, list[str], list[str], dict[str, Any], Split]:
+    """Preparation, feature selection, deduplication and the grouped split of a run: the
+    rows and split :func:`prepare_run` trains on and :func:`validation_inputs` rebuilds."""
+    data = _prepare(frame, temporal)
+    numeric, categorical = select_features(data, feature_format)
+    data, dedup_info = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
+    return data, numeric, categorical, dedup_info, grouped_split(data, numeric + categorical, opts, seed)
 
 
 def set_determinism(seed: int) -> None:
@@ -431,10 +439,7 @@ def validation_inputs(frame: pd.DataFrame, meta: dict[str, Any], *, temporal: bo
     opts = TrainOptions(**{k: (tuple(v) if isinstance(v, list) else v)
                            for k, v in meta.get("options", {}).items() if k in known})
     seed = int(meta.get("seed", 0))
-    data = _prepare(frame, temporal)
-    numeric, categorical = select_features(data, meta["feature_format"])
-    data, _ = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
-    split = grouped_split(data, numeric + categorical, opts, seed)
+    data, _, _, _, split = _rows_and_split(frame, meta["feature_format"], temporal, opts, seed)
     pre = Preprocessor.from_json(meta["preprocessing"])
     x = pre.transform(data)
     seq_len = int(meta["seq_len"])
