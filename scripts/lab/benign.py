@@ -234,19 +234,21 @@ class User:
         acts = self.cfg["weights"]
         names = list(acts)
         weights = [acts[n] for n in names]
-        time.sleep(self.rng.uniform(0, min(5, self.cfg["duration"] / 4)))
-        while self.left() > 1:
-            getattr(self, self.rng.choices(names, weights)[0])()
-            self.think()
-        for p in self.bg:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.bg:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            time.sleep(self.rng.uniform(0, min(5, self.cfg["duration"] / 4)))
+            while self.left() > 1:
+                getattr(self, self.rng.choices(names, weights)[0])()
+                self.think()
+        finally:  # also on SIGTERM (SystemExit), which is how the lab's teardown ends a user
+            for p in self.bg:
+                if p.poll() is None:
+                    p.terminate()
+            for p in self.bg:
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            shutil.rmtree(self.tmp, ignore_errors=True)
         print(json.dumps({"user": self.cfg["name"], "done": dict(self.done)}), flush=True)
 
 
