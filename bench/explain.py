@@ -47,6 +47,11 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
+def mean_jaccard(sets: list[set[str]]) -> float:
+    """Mean Jaccard index of the first seed's set against each later seed's."""
+    return statistics.mean(jaccard(sets[0], t) for t in sets[1:])
+
+
 def main() -> int:
     from ids_desktop.core.analysis import analyze, get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
@@ -85,12 +90,9 @@ def main() -> int:
                 cpus.append(time.process_time() - c0)
                 r2s.append(exp.fidelity_r2)
                 runs = [exp] + [explainer.explain_row(row, seed=s) for s in range(1, 5)]
-                tops = [set(e.top_features(5)) for e in runs]
-                jac.append(statistics.mean(jaccard(tops[0], t) for t in tops[1:]))
-                spatial = [set(list(e.by_feature)[:5]) for e in runs]
-                jac_f.append(statistics.mean(jaccard(spatial[0], t) for t in spatial[1:]))
-                top3 = [set(list(e.by_feature)[:3]) for e in runs]
-                jac_f3.append(statistics.mean(jaccard(top3[0], t) for t in top3[1:]))
+                jac.append(mean_jaccard([set(e.top_features(5)) for e in runs]))
+                jac_f.append(mean_jaccard([set(list(e.by_feature)[:5]) for e in runs]))
+                jac_f3.append(mean_jaccard([set(list(e.by_feature)[:3]) for e in runs]))
             times.sort()
             p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
             print(f"{name:<12} {samples:>7} {len(rows):>4} {statistics.median(times):>9.3f} {p95:>7.3f} "

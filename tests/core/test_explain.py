@@ -193,16 +193,18 @@ def test_neighbourhood_sampler_gives_lime_s_own_neighbourhood() -> None:
     lime = ours._lime
     fast = getattr(lime, NeighbourhoodSampler.METHOD)
     assert isinstance(fast, NeighbourhoodSampler)
+    lime_own = LimeTabularExplainer.__dict__[NeighbourhoodSampler.METHOD]
     row = np.transpose(instance()).reshape(-1)
     row[4 * T:] = 3.0
+
+    def draw(fn, seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+        lime.random_state = np.random.RandomState(seed)
+        lime.discretizer.random_state = lime.random_state
+        return fn(row, 300)
+
     for seed in (0, 7):
-        for fn in (fast, lambda r, n: LimeTabularExplainer.__dict__[NeighbourhoodSampler.METHOD](lime, r, n)):
-            lime.random_state = np.random.RandomState(seed)
-            lime.discretizer.random_state = lime.random_state
-            got = fn(row, 300)
-            if fn is fast:
-                mine = got
-        assert np.array_equal(mine[0], got[0]) and np.array_equal(mine[1], got[1])
+        mine, theirs = draw(fast, seed), draw(lambda r, n: lime_own(lime, r, n), seed)
+        assert np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])
         assert mine[0].min() == 0.0 and mine[0][0].min() == 1.0 and not np.array_equal(mine[1][1], row)
 
 

@@ -351,7 +351,7 @@ class NeighbourhoodSampler:
     CDF lookup (``cdf.searchsorted(uniforms, side="right")`` on ``cumsum(p) / sum``, drawing
     ``n`` uniforms per call). This draws the same uniforms in one call, column after column,
     and counts the CDF entries at or below each, so a seed gives bit-for-bit the neighbourhood
-    LIME's loop gives (``tests/test_explain.py`` checks it). Columns are grouped by how many
+    LIME's loop gives (``tests/core/test_explain.py`` checks it). Columns are grouped by how many
     values they take, so each comparison block is ``(columns, n, values)``.
     """
 
@@ -360,10 +360,11 @@ class NeighbourhoodSampler:
 
     def __init__(self, lime: object) -> None:
         self.lime = lime
-        self.columns = sorted(lime.categorical_features)  # type: ignore[attr-defined]
+        columns = sorted(lime.categorical_features)  # type: ignore[attr-defined]
+        self.n_columns = len(columns)
         self.groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         by_width: dict[int, list[int]] = {}
-        for c in self.columns:
+        for c in columns:
             by_width.setdefault(len(lime.feature_values[c]), []).append(c)  # type: ignore[attr-defined]
         for width, cols in sorted(by_width.items()):
             values = np.array([np.asarray(lime.feature_values[c], dtype=np.float64)  # type: ignore[attr-defined]
@@ -375,7 +376,7 @@ class NeighbourhoodSampler:
     def __call__(self, data_row: np.ndarray, num_samples: int) -> tuple[np.ndarray, np.ndarray]:
         lime = self.lime
         n_cols = data_row.shape[0]
-        if len(self.columns) != n_cols:  # not every column categorical: LIME's own code path
+        if self.n_columns != n_cols:  # a discretising LIME makes every column categorical
             raise RuntimeError("NeighbourhoodSampler needs every column categorical")
         first_row = lime.discretizer.discretize(data_row)  # type: ignore[attr-defined]
         # One uniform block in LIME's order: column by column, num_samples each.
@@ -391,13 +392,11 @@ class NeighbourhoodSampler:
             drawn = values[np.arange(len(cols))[:, None], idx]
             inverse[cols] = drawn
             data[cols] = drawn == first_row[cols][:, None]
-        data, inverse = data.T, inverse.T
-        data[0] = 1.0
-        inverse[0] = data_row
-        inverse = np.ascontiguousarray(inverse)
+        data, inverse = np.ascontiguousarray(data.T), np.ascontiguousarray(inverse.T)
+        data[0] = 1.0  # the explained row matches itself in every column
         inverse[1:] = lime.discretizer.undiscretize(inverse[1:])  # type: ignore[attr-defined]
         inverse[0] = data_row
-        return np.ascontiguousarray(data), inverse
+        return data, inverse
 
 
 class BinSampler:
