@@ -7,8 +7,11 @@ Training sources (all in nfstream's own feature domain, extracted by the app's c
 - ``apps``: ``../shared/data/pcaps/benign-apps`` (177 captures of everyday applications);
 - ``captures``: the shared attack and benign captures, labelled per flow by
   ``scripts/capture_truth.py``. They are also the captures we report on, so a model that
-  trains on them is only ever *reported* by folds: the captures are split into K folds and
-  each capture's row comes from the model trained without its fold.
+  trains on them is only ever *reported* by folds. The default is leave-one-capture-out, as
+  issue 5 asks: one fold per trainable attack capture, each holding out that capture (and a
+  share of the benign captures), so every capture's row comes from a model that saw
+  everything but its own fold. ``--folds K`` splits the captures into K random folds instead
+  (faster, but a capture's same-family siblings can be held out with it).
 
 ``--compare`` measures the three choices (lab / lab+apps / lab+apps+captures by folds) on the
 same per-capture validation and picks the source by a fixed rule (most attack captures found
@@ -48,7 +51,8 @@ SOURCES = ("lab", "lab+apps", "lab+apps+captures")
 #: Captures never trained on: no flow-visible attack, or ground truth in dispute.
 NEVER_TRAIN = {"arppoison.pcapng", "dos_win98_smb_netbeui.pcap"}
 BENIGN_FLAG_LIMIT = 0.05
-FOLDS = 4
+#: Folds of the ``captures`` source: ``"loco"`` (leave one attack capture out) or a number.
+FOLDS: str | int = "loco"
 
 
 def log(msg: str) -> None:
@@ -323,14 +327,29 @@ def summarise(rows: list[dict]) -> dict:
     }
 
 
-def folds_of(names: list[str], k: int, seed: int) -> list[list[str]]:
+def folds_of(names: list[str], k: int | str, seed: int) -> list[list[str]]:
+    """Held-out capture names per fold: ``k`` random folds, or leave-one-capture-out.
+
+    ``k == "loco"``: one fold per attack capture (``attack/...``) holding out that capture
+    alone among the attacks; the other captures (benign) are shared out over those folds in a
+    seeded order, so each is still held out by exactly one fold.
+    """
     rng = np.random.default_rng(seed)
     order = [names[i] for i in rng.permutation(len(names))]
-    return [order[i::k] for i in range(k)]
+    if k != "loco":
+        return [order[i::int(k)] for i in range(int(k))]
+    attacks = sorted(n for n in names if n.startswith("attack/"))
+    others = [n for n in order if not n.startswith("attack/")]
+    if not attacks:
+        return [others] if others else []
+    folds = [[a] for a in attacks]
+    for i, name in enumerate(others):
+        folds[i % len(folds)].append(name)
+    return folds
 
 
 def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int,
-               overrides: dict | None = None) -> dict:
+               overrides: dict | None = None, folds: int | str = FOLDS) -> dict:
     """Validation rows for one training source (by folds when it trains on the captures)."""
     report_parts = attack + benign
     base = lab + (apps if "apps" in source else [])
@@ -342,7 +361,7 @@ def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int
         rows = validate(bundle_of(meta), report_parts, fams)
         return {"rows": rows, "summary": summarise(rows), "trained_families": sorted(fams)}
     trainable = [p for p in report_parts if p[0].split("/", 1)[1] not in NEVER_TRAIN]
-    folds = folds_of([p[0] for p in trainable], FOLDS, seed)
+    folds = folds_of([p[0] for p in trainable], folds, seed)
     rows: list[dict] = []
     fold_of: dict[str, int] = {}
     for i, held in enumerate(folds):
@@ -358,7 +377,9 @@ def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int
     # Benign anomaly baseline across folds: recompute ratios on all rows together.
     for r in rows:
         r["fold"] = fold_of.get(f"{r['kind']}/{r['capture']}")
-    return {"rows": rows, "summary": summarise(rows), "folds": folds}
+    return {"rows": rows, "summary": summarise(rows), "folds": folds,
+            "fold_rule": "leave-one-capture-out" if all(
+                sum(n.startswith("attack/") for n in f) <= 1 for f in folds) else "random"}
 
 
 def source_parts(source: str, lab, apps, reported) -> tuple[list, list[str]]:  # noqa: ANN001
@@ -397,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-ship", action="store_true", help="measure only; leave models/ alone")
     ap.add_argument("--min-attack-flows", type=int, default=MIN_ATTACK_FLOWS,
                     help="oversample each shared attack capture to at least this many flows")
+    ap.add_argument("--folds", type=lambda v: v if v == "loco" else int(v), default=FOLDS,
+                    help='folds of the captures source: "loco" (leave one attack capture out, '
+                         'the default) or a number of random folds')
     ap.add_argument("--options", type=json.loads, default={},
                     help='JSON of TrainOptions fields over the defaults, e.g. \'{"head_layers": 2}\'')
     args = ap.parse_args(argv)
@@ -416,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sources = list(SOURCES) if args.compare else [args.source or "lab+apps"]
     results = {s: run_source(s, lab, apps, attack, benign, epochs=args.epochs, seed=args.seed,
-                                 overrides=args.options) for s in sources}
+                             overrides=args.options, folds=args.folds) for s in sources}
     for s, r in results.items():
         log(f"{s}: {json.dumps(r['summary'])}")
     chosen = choose(results)
@@ -426,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
               "rows": results[chosen]["rows"], "rule": (
                   f"most attack captures found with benign captures flagged at <= "
                   f"{BENIGN_FLAG_LIMIT:.0%} of flows, then the lowest benign flag rate"),
-              "folds": results[chosen].get("folds")}
+              "folds": results[chosen].get("folds"),
+              "fold_rule": results[chosen].get("fold_rule")}
     out_json = cache_dir() / f"pcap-validation-{args.seed}.json"
     out_json.write_text(json.dumps(report, indent=2, default=str))
     log(f"validation written to {out_json}")

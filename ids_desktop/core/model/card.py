@@ -129,7 +129,10 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         lines += [
             f"The chosen source trains on the reported captures, so every row below comes "
             f"from one of {len(v['folds'])} fold models that did not see that capture "
-            "(captures split into folds at random, seeded).",
+            + ("(leave-one-capture-out: each fold holds out one attack capture and a share of "
+               "the benign captures, seeded)."
+               if v.get("fold_rule") == "leave-one-capture-out" else
+               "(captures split into folds at random, seeded)."),
             "",
         ]
     lines += [
