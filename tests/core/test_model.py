@@ -273,11 +273,12 @@ def test_training_writes_a_complete_bundle(tiny_bundle) -> None:
                 "metrics", "versions", "model_sha256", "rows"):
         assert key in on_disk
     assert on_disk["seq_len"] in (4, 6) and on_disk["temporal_context"] is True
-    assert set(on_disk["metrics"]) >= {"hybrid", "seq2seq", "tree", "subsample_20pct"}
+    assert set(on_disk["metrics"]) >= {"hybrid", "seq2seq", "tree", "boosting", "subsample_20pct"}
     assert set(on_disk["metrics"]["hybrid"]["binary"]) == BINARY_KEYS
     assert on_disk["lofo"][0]["family"] == "scan"
     card = (out / "MODEL_CARD.md").read_text()
     assert "leave one attack family out" in card and "temporal_context: true" in card
+    assert "| RandomForest |" in card and "| HistGradientBoosting |" in card
 
 
 @pytest.mark.slow

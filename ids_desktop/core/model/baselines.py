@@ -1,4 +1,5 @@
-"""The tree-ensemble baseline practitioners reach for: a scikit-learn RandomForest."""
+"""The tree ensembles practitioners reach for: scikit-learn's RandomForest and
+HistGradientBoosting."""
 
 from __future__ import annotations
 
@@ -6,29 +7,60 @@ from typing import Any
 
 import numpy as np
 
+#: ``kind`` -> the name the model card gives the baseline.
+KINDS = {"forest": "RandomForest", "boosting": "HistGradientBoosting"}
+
 
 class TreeBaseline:
-    """RandomForest on each flow's own scaled features (no sequence context).
+    """A tree ensemble on each flow's own scaled features (no sequence context).
+
+    ``kind="forest"``: a RandomForest (200 trees). ``kind="boosting"``: HistGradientBoosting
+    with early stopping on the run's own validation rows (up to 500 rounds). Both belong to
+    the issue's "RandomForest or HistGradientBoosting"; they win on different datasets, so
+    the model cards report both.
 
     ``__init__`` only stores parameters; :meth:`fit` sets ``classes_`` and ``model_``.
-    (HistGradientBoosting was tried first: on UNSW-NB15 it took 2 minutes for 50 rounds
-    and reached a lower ROC-AUC than the forest, which fits in 10 s on 2 cores.)
     """
 
-    def __init__(self, *, seed: int = 0, n_estimators: int = 200, n_jobs: int = 2) -> None:
+    def __init__(self, *, seed: int = 0, kind: str = "forest", n_estimators: int = 200,
+                 n_jobs: int = 2, max_iter: int = 500) -> None:
         self.seed = seed
+        self.kind = kind
         self.n_estimators = n_estimators
         self.n_jobs = n_jobs
+        self.max_iter = max_iter
 
     def fit(self, x: np.ndarray, y: np.ndarray, x_val: Any = None, y_val: Any = None) -> TreeBaseline:
-        """Fit on ``x``/``y`` (class indices); the validation rows are not needed by a forest."""
-        from sklearn.ensemble import RandomForestClassifier
+        """Fit on ``x``/``y`` (class indices). Boosting stops early on ``x_val``/``y_val``
+        when given (rows of validation classes unseen in training are left out)."""
+        from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown tree baseline kind {self.kind!r}; choose one of {sorted(KINDS)}")
         self.classes_ = np.unique(y)
-        self.model_ = RandomForestClassifier(
-            n_estimators=self.n_estimators, n_jobs=self.n_jobs, random_state=self.seed
-        ).fit(x, y)
-        self.n_iter_ = self.n_estimators
+        if self.kind == "forest":
+            self.model_ = RandomForestClassifier(
+                n_estimators=self.n_estimators, n_jobs=self.n_jobs, random_state=self.seed
+            ).fit(x, y)
+            self.n_iter_ = self.n_estimators
+            return self
+        val = None
+        if x_val is not None and y_val is not None:
+            keep = np.isin(y_val, self.classes_)
+            if keep.any():
+                val = {"X_val": x_val[keep], "y_val": y_val[keep]}
+        # l2_regularization: without it the multiclass loss diverged from the first rounds on
+        # NSL-KDD, whose brute_force and u2r classes have 10 and 11 rows (test attack F1 0)
+        self.model_ = HistGradientBoostingClassifier(
+            max_iter=self.max_iter, early_stopping=True, n_iter_no_change=20,
+            l2_regularization=1.0, random_state=self.seed,
+        )
+        if len(self.classes_) > 1:
+            self.model_.fit(x, y, **(val or {}))
+            self.n_iter_ = int(self.model_.n_iter_)
+        else:  # one class: nothing to boost
+            self.model_.classes_ = self.classes_
+            self.n_iter_ = 0
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ def results_table(meta: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     labels = {"hybrid": "hybrid ConvLSTM-Seq2Seq", "seq2seq": "plain Seq2Seq (LSTM)",
-              "tree": "RandomForest"}
+              "tree": "RandomForest", "boosting": "HistGradientBoosting"}
     for key, label in labels.items():
         m = meta["metrics"].get(key)
         if not m:
@@ -53,11 +53,15 @@ def target_lines(meta: dict[str, Any]) -> list[str]:
         ok = hyb["f1"] > s2s["binary"]["f1"]
         out.append(f"- Beats the plain Seq2Seq on attack F1: **{'yes' if ok else 'NO'}** "
                    f"({_f(hyb['f1'])} vs {_f(s2s['binary']['f1'])}).")
-    tree = meta["metrics"].get("tree")
-    if tree:
-        ok = hyb["f1"] >= tree["binary"]["f1"]
+    trees = {name: meta["metrics"][key] for key, name in
+             (("tree", "RandomForest"), ("boosting", "HistGradientBoosting")) if meta["metrics"].get(key)}
+    if trees:
+        # the stronger of the two ensembles on the test split is the bar
+        name, best = max(trees.items(), key=lambda kv: kv[1]["binary"]["f1"])
+        ok = hyb["f1"] >= best["binary"]["f1"]
         out.append(f"- Matches the tree ensemble on attack F1: **{'yes' if ok else 'NO'}** "
-                   f"({_f(hyb['f1'])} vs {_f(tree['binary']['f1'])}).")
+                   f"({_f(hyb['f1'])} vs {_f(best['binary']['f1'])}, {name}"
+                   + (", the stronger of the two" if len(trees) > 1 else "") + ").")
     return out
 
 
@@ -259,7 +263,7 @@ def model_card(meta: dict[str, Any]) -> str:
                      f"{v['support']:,} |")
     tree = meta["metrics"].get("tree")
     if tree:
-        lines += ["", "### Tree baseline, per family (test split)", "",
+        lines += ["", "### Tree baseline (RandomForest), per family (test split)", "",
                   "| family | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for fam, v in tree["per_class"].items():
             lines.append(f"| {fam} | {_f(v['precision'])} | {_f(v['recall'])} | {_f(v['f1'])} | "
@@ -275,7 +279,7 @@ def model_card(meta: dict[str, Any]) -> str:
                      + ".")
         if "tree" in sub:
             t = sub["tree"]
-            lines.append(f"- Tree on the same flows: accuracy {_f(t['binary']['accuracy'])}, "
+            lines.append(f"- RandomForest on the same flows: accuracy {_f(t['binary']['accuracy'])}, "
                          f"attack F1 {_f(t['binary']['f1'])}.")
     if meta.get("lofo"):
         lines += [
@@ -284,8 +288,8 @@ def model_card(meta: dict[str, Any]) -> str:
             "validation split); share of that family's test flows flagged, and the false-alarm "
             "rate on benign test flows.", "",
             "| left out | test flows | hybrid: classifier | hybrid: anomaly score | hybrid: "
-            "combined | hybrid FAR | tree: detected | tree FAR | ROC-AUC family vs benign: "
-            "hybrid P(attack) / anomaly score / tree |",
+            "combined | hybrid FAR | RandomForest: detected | RandomForest FAR | ROC-AUC family "
+            "vs benign: hybrid P(attack) / anomaly score / RandomForest |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in meta["lofo"]:
