@@ -111,6 +111,27 @@ def test_host_gaps_are_relative_per_host() -> None:
     assert gaps.tolist() == [0.0, 0.0, 2.0, 1.0, 1.5]
 
 
+def test_peer_gaps_follow_one_host_and_destination_whatever_is_interleaved() -> None:
+    """A beacon every ~3 s to one server keeps its rhythm between unrelated lookups."""
+    hosts = np.array([0, 0, 0, 0, 0, 0, 1])
+    peers = np.array([7, 9, 7, 9, 7, 9, 7])  # 7: the C2 server, 9: the resolver
+    times = np.array([0.0, 0.5, 3.0, 3.2, 6.1, 6.3, 4.0])
+    gap, prev = sequences.pair_gaps(hosts, peers, times)
+    np.testing.assert_allclose(gap, [np.nan, np.nan, 3.0, 2.7, 3.1, 3.1, np.nan], equal_nan=True)
+    np.testing.assert_allclose(prev, [np.nan, np.nan, np.nan, np.nan, 3.0, 2.7, np.nan], equal_nan=True)
+
+
+def test_peer_gaps_of_a_frame_need_real_time_order() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"src_ip": ["a", "a", "a"], "dst_ip": ["s", None, "s"],
+                          "first_seen": [1.0, 2.0, 5.0]})
+    gap, prev = sequences.frame_pair_gaps(frame, True)
+    np.testing.assert_allclose(gap, [np.nan, np.nan, 4.0], equal_nan=True)  # no address: alone
+    assert np.isnan(prev).all()
+    assert np.isnan(sequences.frame_pair_gaps(frame, False)[0]).all()
+
+
 # ------------------------------------------------------------------------------ preprocessing
 
 
@@ -175,6 +196,14 @@ def test_the_gap_feature_is_selected_once() -> None:
 
     num, _ = select_features(add_gap_feature(synthetic_frame(), True), "ton-iot")
     assert num.count(GAP_FEATURE) == 1
+
+
+def test_optional_context_features_are_selected_once() -> None:
+    from ids_desktop.core.model.bundle import add_gap_feature
+    from ids_desktop.core.model.preprocess import CONTEXT_FEATURES
+
+    num, _ = select_features(add_gap_feature(synthetic_frame(), True, CONTEXT_FEATURES), "ton-iot")
+    assert [c for c in num if c in CONTEXT_FEATURES] == list(CONTEXT_FEATURES)
 
 
 def test_feature_hash_equal_for_identical_vectors() -> None:

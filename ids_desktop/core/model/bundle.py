@@ -12,7 +12,14 @@ import pandas as pd
 import pyarrow as pa
 
 from ids_desktop.core.model import sequences
-from ids_desktop.core.model.preprocess import GAP_FEATURE, Preprocessor, sha256_file
+from ids_desktop.core.model.preprocess import (
+    CONTEXT_FEATURES,
+    GAP_FEATURE,
+    PEER_GAP_FEATURE,
+    PEER_PREV_GAP_FEATURE,
+    Preprocessor,
+    sha256_file,
+)
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Progress, check_cancel
 from ids_desktop.errors import ModelError
@@ -101,25 +108,25 @@ class Bundle:
         )
 
     def features(self, frame: pd.DataFrame, temporal: bool) -> np.ndarray:
-        """The scaled feature matrix, with the host-gap context feature when the bundle has it.
+        """The scaled feature matrix, with the context features (host gap, peer gaps) the
+        bundle reads computed from the frame's hosts and times.
 
         Transformed in row chunks, so a million-flow capture never holds a second copy of
         its table or float64 intermediates for every row at once.
         """
         pre = self.preprocessor
-        need_gap = GAP_FEATURE in pre.input_columns and GAP_FEATURE not in frame.columns
-        gap = sequences.frame_gaps(frame, temporal) if need_gap else None
-        cols = [c for c in pre.input_columns if not (need_gap and c == GAP_FEATURE)]
+        need = [c for c in CONTEXT_FEATURES if c in pre.input_columns and c not in frame.columns]
+        ctx = context_columns(frame, temporal, need)
+        cols = [c for c in pre.input_columns if c not in ctx]
         n = len(frame)
         if n <= FEATURE_CHUNK_ROWS:
-            part = frame[cols].assign(**{GAP_FEATURE: gap}) if need_gap else frame
-            return pre.transform(part)
+            return pre.transform(frame[cols].assign(**ctx) if ctx else frame)
         out = np.empty((n, pre.n_outputs), dtype=np.float32)
         for a in range(0, n, FEATURE_CHUNK_ROWS):
             b = min(a + FEATURE_CHUNK_ROWS, n)
             part = frame.iloc[a:b][cols]
-            if need_gap:
-                part = part.assign(**{GAP_FEATURE: gap[a:b]})
+            if ctx:
+                part = part.assign(**{k: v[a:b] for k, v in ctx.items()})
             out[a:b] = pre.transform(part)
         return out
 
@@ -202,10 +209,27 @@ class Bundle:
         return probs, anomaly
 
 
-def add_gap_feature(frame: pd.DataFrame, temporal: bool) -> pd.DataFrame:
-    """A copy of ``frame`` with :data:`GAP_FEATURE`: seconds since the host's previous flow."""
+def context_columns(frame: pd.DataFrame, temporal: bool, names) -> dict[str, np.ndarray]:
+    """The context features ``names`` (of :data:`CONTEXT_FEATURES`) of ``frame``'s rows."""
+    out: dict[str, np.ndarray] = {}
+    if GAP_FEATURE in names:
+        out[GAP_FEATURE] = sequences.frame_gaps(frame, temporal)
+    if PEER_GAP_FEATURE in names or PEER_PREV_GAP_FEATURE in names:
+        gap, prev = sequences.frame_pair_gaps(frame, temporal)
+        if PEER_GAP_FEATURE in names:
+            out[PEER_GAP_FEATURE] = gap
+        if PEER_PREV_GAP_FEATURE in names:
+            out[PEER_PREV_GAP_FEATURE] = prev
+    return out
+
+
+def add_gap_feature(frame: pd.DataFrame, temporal: bool,
+                    names: tuple[str, ...] = (GAP_FEATURE,)) -> pd.DataFrame:
+    """A copy of ``frame`` with the context features ``names`` (by default
+    :data:`GAP_FEATURE`: seconds since the host's previous flow)."""
     out = frame.copy()
-    out[GAP_FEATURE] = sequences.frame_gaps(frame, temporal)
+    for name, values in context_columns(frame, temporal, names).items():
+        out[name] = values
     return out
 
 

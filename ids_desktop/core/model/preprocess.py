@@ -48,6 +48,12 @@ NEVER_FEATURES: frozenset[str] = frozenset(
 
 #: Name of the derived context feature (seconds since the host's previous flow, log-scaled).
 GAP_FEATURE = "ctx_gap"
+#: Optional context features (``TrainOptions.context``): seconds since the host's previous
+#: flow to the same destination address, and that previous flow's own such gap (beacons).
+PEER_GAP_FEATURE = "ctx_peer_gap"
+PEER_PREV_GAP_FEATURE = "ctx_peer_prev_gap"
+#: Every derived context feature, in the order a frame gets them.
+CONTEXT_FEATURES = (GAP_FEATURE, PEER_GAP_FEATURE, PEER_PREV_GAP_FEATURE)
 
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
@@ -271,10 +277,11 @@ def select_features(frame: pd.DataFrame, feature_format: str) -> tuple[list[str]
     for name in IDENTITY_FEATURES.get(feature_format, ()):
         if name in frame.columns and frame[name].nunique(dropna=True) > 1:
             categorical.append(name)
-    # the gap is a feature even where it is constant (a single flow per host); once, though:
-    # a frame that already holds it lists it among its numeric columns
-    if GAP_FEATURE in frame.columns and GAP_FEATURE not in numeric:
-        numeric.append(GAP_FEATURE)
+    # the context features are features even where constant (a single flow per host); once,
+    # though: a frame that already holds them lists them among its numeric columns
+    for name in CONTEXT_FEATURES:
+        if name in frame.columns and name not in numeric:
+            numeric.append(name)
     return numeric, categorical
 
 

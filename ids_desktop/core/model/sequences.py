@@ -148,6 +148,41 @@ def host_gaps(hosts: np.ndarray, times: np.ndarray) -> np.ndarray:
     return out
 
 
+def pair_gaps(hosts: np.ndarray, peers: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per flow, seconds since the same host's previous flow to the same peer, and that
+    previous flow's own such gap (``NaN`` where there is no earlier flow to compare with).
+
+    A beacon to one server every few seconds shows as a run of short, similar gaps however
+    much other traffic the host interleaves; :func:`host_gaps` only sees the interleaving.
+    """
+    n = len(hosts)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.lexsort((np.arange(n), times, peers, hosts))
+    sh, sp, st = hosts[order], peers[order], times[order]
+    first = np.r_[True, (sh[1:] != sh[:-1]) | (sp[1:] != sp[:-1])]
+    gap = np.r_[np.nan, np.maximum(np.diff(st), 0.0)]
+    gap[first] = np.nan
+    prev = np.r_[np.nan, gap[:-1]]
+    prev[first] = np.nan
+    out_gap, out_prev = np.empty(n), np.empty(n)
+    out_gap[order], out_prev[order] = gap, prev
+    return out_gap, out_prev
+
+
+def frame_pair_gaps(frame: pd.DataFrame, temporal: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pair_gaps` of a canonical frame, the peer being ``dst_ip``; all ``NaN`` without
+    real time order. Flows without a destination address each get a peer of their own."""
+    n = len(frame)
+    if not temporal or "dst_ip" not in frame.columns:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    hosts, times = host_time_keys(frame)
+    peers, _ = pd.factorize(frame["dst_ip"].astype("string"), use_na_sentinel=True)
+    peers = peers.astype(np.int64)
+    peers = np.where(peers < 0, peers.max(initial=-1) + 1 + np.arange(n), peers)
+    return pair_gaps(hosts, peers, times)
+
+
 def drop_flows(n_rows: int, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Indices of the rows kept after dropping each independently with probability ``rate``."""
     return np.flatnonzero(rng.random(n_rows) >= rate)

@@ -69,6 +69,13 @@ class TrainOptions:
         Train the plain Seq2Seq and the tree ensemble too.
     filters, head_units
         ConvLSTM filters and the width of the per-flow dense layer.
+    context
+        The derived context features of temporal inputs
+        (:data:`ids_desktop.core.model.preprocess.CONTEXT_FEATURES`): the gap to the host's
+        previous flow, and optionally the gaps between the host's flows to one destination.
+    drop_features
+        Input columns never used (for example ``dst_port`` where its values are an artefact of
+        the training network).
     quantiles
         0, or the knots of a quantile-normal copy of every numeric feature
         (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each
@@ -96,6 +103,8 @@ class TrainOptions:
     test_share: float = 0.15
     threshold_rule: str = "f1"
     quantiles: int = 0
+    context: tuple[str, ...] = ("ctx_gap",)
+    drop_features: tuple[str, ...] = ()
 
 
 @dataclass
@@ -283,8 +292,10 @@ def _rows_and_split(
 ) -> tuple[pd.DataFrame, list[str], list[str], dict[str, Any], Split]:
     """Preparation, feature selection, deduplication and the grouped split of a run: the
     rows and split :func:`prepare_run` trains on and :func:`validation_inputs` rebuilds."""
-    data = _prepare(frame, temporal)
+    data = _prepare(frame, temporal, opts.context)
     numeric, categorical = select_features(data, feature_format)
+    numeric = [c for c in numeric if c not in opts.drop_features]
+    categorical = [c for c in categorical if c not in opts.drop_features]
     data, dedup_info = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
     return data, numeric, categorical, dedup_info, grouped_split(data, numeric + categorical, opts, seed)
 
@@ -363,12 +374,12 @@ def _class_key(name: str) -> tuple[int, str]:
     return (0 if name == BENIGN else 1, name)
 
 
-def _prepare(frame: pd.DataFrame, temporal: bool) -> pd.DataFrame:
+def _prepare(frame: pd.DataFrame, temporal: bool, context: tuple[str, ...] = ("ctx_gap",)) -> pd.DataFrame:
     data = frame[frame["label_class"].notna()].reset_index(drop=True)
     if data.empty:
         raise ModelError("no labelled rows to train on")
     if temporal:
-        data = add_gap_feature(data, True)
+        data = add_gap_feature(data, True, tuple(context))
     return data
 
 
