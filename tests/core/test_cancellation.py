@@ -25,6 +25,7 @@ import pytest
 from tests.scripts_loader import load_script
 
 from ids_desktop.core.ingest import ingest
+from ids_desktop.core.ingest import capture as capture_module
 from ids_desktop.core.ingest.capture import read_capture
 from ids_desktop.errors import CancelledError
 
@@ -126,8 +127,11 @@ def test_cancel_capture_ingest_at_any_check(capture, private_tmp) -> None:
         assert_cancelled_cleanly(run, at, None, private_tmp)
 
 
-def test_cancel_capture_ingest_from_progress_with_two_meters(capture, private_tmp) -> None:
+def test_cancel_capture_ingest_from_progress_with_two_meters(capture, private_tmp, monkeypatch) -> None:
     """The GUI's way: the token is set from another thread while the meters are working."""
+    # Progress is reported at most every 0.1 s; a fast machine read the whole small capture
+    # within the first 0.1 s (1 run in 4 on 2026-12-05), so no report came before the end.
+    monkeypatch.setattr(capture_module, "_PROGRESS_EVERY_S", 0.0)
     token = CountdownToken()
     seen: list[set[int]] = []
     before = _children()
