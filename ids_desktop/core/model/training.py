@@ -24,6 +24,7 @@ from ids_desktop.core.model.bundle import (
     add_gap_feature,
 )
 from ids_desktop.core.model.preprocess import (
+    GAP_FEATURE,
     Preprocessor,
     feature_hash,
     select_features,
@@ -73,9 +74,6 @@ class TrainOptions:
         The derived context features of temporal inputs
         (:data:`ids_desktop.core.model.preprocess.CONTEXT_FEATURES`): the gap to the host's
         previous flow, and optionally the gaps between the host's flows to one destination.
-    drop_features
-        Input columns never used (for example ``dst_port`` where its values are an artefact of
-        the training network).
     quantiles
         0, or the knots of a quantile-normal copy of every numeric feature
         (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each
@@ -103,8 +101,7 @@ class TrainOptions:
     test_share: float = 0.15
     threshold_rule: str = "f1"
     quantiles: int = 0
-    context: tuple[str, ...] = ("ctx_gap",)
-    drop_features: tuple[str, ...] = ()
+    context: tuple[str, ...] = (GAP_FEATURE,)
 
 
 @dataclass
@@ -294,8 +291,6 @@ def _rows_and_split(
     rows and split :func:`prepare_run` trains on and :func:`validation_inputs` rebuilds."""
     data = _prepare(frame, temporal, opts.context)
     numeric, categorical = select_features(data, feature_format)
-    numeric = [c for c in numeric if c not in opts.drop_features]
-    categorical = [c for c in categorical if c not in opts.drop_features]
     data, dedup_info = _dedup_and_cap(data, numeric + categorical, temporal, opts, seed)
     return data, numeric, categorical, dedup_info, grouped_split(data, numeric + categorical, opts, seed)
 
@@ -374,7 +369,7 @@ def _class_key(name: str) -> tuple[int, str]:
     return (0 if name == BENIGN else 1, name)
 
 
-def _prepare(frame: pd.DataFrame, temporal: bool, context: tuple[str, ...] = ("ctx_gap",)) -> pd.DataFrame:
+def _prepare(frame: pd.DataFrame, temporal: bool, context: tuple[str, ...] = (GAP_FEATURE,)) -> pd.DataFrame:
     data = frame[frame["label_class"].notna()].reset_index(drop=True)
     if data.empty:
         raise ModelError("no labelled rows to train on")
