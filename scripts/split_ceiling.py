@@ -34,15 +34,15 @@ DATA = REPO.parent / "shared" / "data"
 
 
 def _forest(kind: str, seed: int):
-    from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    from ids_desktop.core.model.baselines import boosting_classifier
 
     if kind == "RandomForest":
         return RandomForestClassifier(300, n_jobs=2, random_state=seed)
     if kind == "ExtraTrees":
         return ExtraTreesClassifier(300, n_jobs=2, random_state=seed)
-    # the baselines' own settings (ids_desktop/core/model/baselines.py)
-    return HistGradientBoostingClassifier(max_iter=500, early_stopping=True, n_iter_no_change=20,
-                                          l2_regularization=1.0, random_state=seed)
+    return boosting_classifier(seed)  # the boosting baseline's own settings
 
 
 def _attack_score(model, x: np.ndarray) -> np.ndarray:

@@ -349,7 +349,7 @@ def folds_of(names: list[str], k: int | str, seed: int) -> list[list[str]]:
 
 
 def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int,
-               overrides: dict | None = None, folds: int | str = FOLDS) -> dict:
+               overrides: dict | None = None, k_folds: int | str = FOLDS) -> dict:
     """Validation rows for one training source (by folds when it trains on the captures)."""
     report_parts = attack + benign
     base = lab + (apps if "apps" in source else [])
@@ -361,7 +361,7 @@ def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int
         rows = validate(bundle_of(meta), report_parts, fams)
         return {"rows": rows, "summary": summarise(rows), "trained_families": sorted(fams)}
     trainable = [p for p in report_parts if p[0].split("/", 1)[1] not in NEVER_TRAIN]
-    folds = folds_of([p[0] for p in trainable], folds, seed)
+    folds = folds_of([p[0] for p in trainable], k_folds, seed)
     rows: list[dict] = []
     fold_of: dict[str, int] = {}
     for i, held in enumerate(folds):
@@ -378,8 +378,7 @@ def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int
     for r in rows:
         r["fold"] = fold_of.get(f"{r['kind']}/{r['capture']}")
     return {"rows": rows, "summary": summarise(rows), "folds": folds,
-            "fold_rule": "leave-one-capture-out" if all(
-                sum(n.startswith("attack/") for n in f) <= 1 for f in folds) else "random"}
+            "fold_rule": "leave-one-capture-out" if k_folds == "loco" else "random"}
 
 
 def source_parts(source: str, lab, apps, reported) -> tuple[list, list[str]]:  # noqa: ANN001
@@ -440,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sources = list(SOURCES) if args.compare else [args.source or "lab+apps"]
     results = {s: run_source(s, lab, apps, attack, benign, epochs=args.epochs, seed=args.seed,
-                             overrides=args.options, folds=args.folds) for s in sources}
+                             overrides=args.options, k_folds=args.folds) for s in sources}
     for s, r in results.items():
         log(f"{s}: {json.dumps(r['summary'])}")
     chosen = choose(results)

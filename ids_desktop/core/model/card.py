@@ -13,6 +13,10 @@ def _f(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
+#: Metric keys of the tree baselines -> the names the card gives them.
+TREE_BASELINES = {"tree": "RandomForest", "boosting": "HistGradientBoosting"}
+
+
 def results_table(meta: dict[str, Any]) -> list[str]:
     """Markdown rows comparing the hybrid with the baselines on the test split."""
     rows = [
@@ -20,8 +24,7 @@ def results_table(meta: dict[str, Any]) -> list[str]:
         "(families) | ROC-AUC | flows/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    labels = {"hybrid": "hybrid ConvLSTM-Seq2Seq", "seq2seq": "plain Seq2Seq (LSTM)",
-              "tree": "RandomForest", "boosting": "HistGradientBoosting"}
+    labels = {"hybrid": "hybrid ConvLSTM-Seq2Seq", "seq2seq": "plain Seq2Seq (LSTM)", **TREE_BASELINES}
     for key, label in labels.items():
         m = meta["metrics"].get(key)
         if not m:
@@ -53,8 +56,7 @@ def target_lines(meta: dict[str, Any]) -> list[str]:
         ok = hyb["f1"] > s2s["binary"]["f1"]
         out.append(f"- Beats the plain Seq2Seq on attack F1: **{'yes' if ok else 'NO'}** "
                    f"({_f(hyb['f1'])} vs {_f(s2s['binary']['f1'])}).")
-    trees = {name: meta["metrics"][key] for key, name in
-             (("tree", "RandomForest"), ("boosting", "HistGradientBoosting")) if meta["metrics"].get(key)}
+    trees = {name: meta["metrics"][key] for key, name in TREE_BASELINES.items() if meta["metrics"].get(key)}
     if trees:
         # the stronger of the two ensembles on the test split is the bar
         name, best = max(trees.items(), key=lambda kv: kv[1]["binary"]["f1"])

@@ -22,12 +22,17 @@ def host_time_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         if "first_seen" in frame.columns
         else np.full(n, np.nan)
     )
-    codes, _ = pd.factorize(hosts.astype("string"), use_na_sentinel=True)
+    return address_codes(hosts, np.isnan(times)), np.where(np.isnan(times), 0.0, times)
+
+
+def address_codes(values: pd.Series, alone: np.ndarray | None = None) -> np.ndarray:
+    """Integer codes of addresses: equal addresses share a code, and a missing address (or a
+    row where ``alone`` is true) gets a unique code above the real ones, so it never groups
+    with another row."""
+    codes, _ = pd.factorize(values.astype("string"), use_na_sentinel=True)
     codes = codes.astype(np.int64)
-    alone = (codes < 0) | np.isnan(times)
-    # Give every host-less or time-less flow a unique code above the real ones.
-    codes = np.where(alone, codes.max(initial=-1) + 1 + np.arange(n), codes)
-    return codes, np.where(np.isnan(times), 0.0, times)
+    alone = codes < 0 if alone is None else (codes < 0) | alone
+    return np.where(alone, codes.max(initial=-1) + 1 + np.arange(len(codes)), codes)
 
 
 def build_windows(
@@ -177,10 +182,7 @@ def frame_pair_gaps(frame: pd.DataFrame, temporal: bool) -> tuple[np.ndarray, np
     if not temporal or "dst_ip" not in frame.columns:
         return np.full(n, np.nan), np.full(n, np.nan)
     hosts, times = host_time_keys(frame)
-    peers, _ = pd.factorize(frame["dst_ip"].astype("string"), use_na_sentinel=True)
-    peers = peers.astype(np.int64)
-    peers = np.where(peers < 0, peers.max(initial=-1) + 1 + np.arange(n), peers)
-    return pair_gaps(hosts, peers, times)
+    return pair_gaps(hosts, address_codes(frame["dst_ip"]), times)
 
 
 def drop_flows(n_rows: int, rate: float, rng: np.random.Generator) -> np.ndarray:

@@ -369,12 +369,12 @@ def _class_key(name: str) -> tuple[int, str]:
     return (0 if name == BENIGN else 1, name)
 
 
-def _prepare(frame: pd.DataFrame, temporal: bool, context: tuple[str, ...] = (GAP_FEATURE,)) -> pd.DataFrame:
+def _prepare(frame: pd.DataFrame, temporal: bool, context: tuple[str, ...]) -> pd.DataFrame:
     data = frame[frame["label_class"].notna()].reset_index(drop=True)
     if data.empty:
         raise ModelError("no labelled rows to train on")
     if temporal:
-        data = add_gap_feature(data, True, tuple(context))
+        data = add_gap_feature(data, True, context)
     return data
 
 
