@@ -255,6 +255,33 @@ def test_choose_threshold_respects_false_alarm_budget() -> None:
     assert M.choose_threshold(y, s, max_far=0.5) < thr
 
 
+@pytest.mark.parametrize("rule", ["f1", "recall"])
+def test_choose_threshold_finds_the_best_of_all_thresholds(rule: str) -> None:
+    """Against a brute force over every distinct score (ties and anomaly flags included):
+    the chosen threshold uses the whole false-alarm budget where that pays."""
+    rng = np.random.default_rng(4)  # a case where a 401-quantile grid missed the optimum
+    n = 3000
+    y = rng.random(n) < 0.7
+    s = np.round(np.where(y, rng.beta(8, 1.5, n), rng.beta(1.5, 8, n)), 3)  # many ties
+    extra = rng.random(n) < 0.002
+    budget = 0.012
+    flags = lambda t: (s >= t) | extra  # noqa: E731
+    best = None
+    for t in np.unique(s):
+        f = flags(t)
+        fp, tp = int((f & ~y).sum()), int((f & y).sum())
+        if fp / (~y).sum() > budget:
+            continue
+        key = t if rule == "recall" else 2 * tp / (2 * tp + fp + int((~f & y).sum()))
+        if best is None or (key < best[0] if rule == "recall" else key > best[0]):
+            best = (key, f)
+    thr = M.choose_threshold(y, s, max_far=budget, extra_flags=extra, rule=rule)
+    assert np.array_equal(flags(thr), best[1])
+    assert ((flags(thr) & ~y).sum()) / (~y).sum() <= budget
+    # strictest when even the anomaly flags alone break the budget
+    assert not (s >= M.choose_threshold(y, s, max_far=0.0, extra_flags=extra)).any()
+
+
 # ------------------------------------------------------------------------------ network + bundles
 
 

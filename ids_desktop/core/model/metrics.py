@@ -124,34 +124,35 @@ def choose_threshold(
     F1 and the false-alarm rate. Use validation rows only. ``rule="recall"`` takes the most
     sensitive threshold within the budget instead (for models that meet traffic unlike their
     validation data, where the budget, not the in-domain F1, should set the operating point).
+
+    Every distinct score is a candidate (a grid of quantiles skips the thresholds between its
+    points, and with them part of the budget). The threshold returned sits halfway between
+    the lowest flagged score and the next lower one, so a flow scoring a hair below a
+    flagged validation flow is treated like it.
     """
-    if rule == "recall":
-        y = np.asarray(y_true).astype(bool)
-        s = np.asarray(score, dtype=np.float64)
-        extra = np.zeros(len(y), bool) if extra_flags is None else np.asarray(extra_flags, bool)
-        n_neg = max(int((~y).sum()), 1)
-        for t in np.unique(np.quantile(s, np.linspace(0.0, 1.0, 1001))):
-            if int((((s >= t) | extra) & ~y).sum()) / n_neg <= max_far:
-                return float(t)
-        return float(np.nextafter(s.max(), np.inf)) if len(s) else 0.5
     y = np.asarray(y_true).astype(bool)
     s = np.asarray(score, dtype=np.float64)
+    if not len(s):
+        return 0.5
     extra = np.zeros(len(y), bool) if extra_flags is None else np.asarray(extra_flags, bool)
-    candidates = np.unique(np.quantile(s, np.linspace(0.0, 1.0, 401)))
-    candidates = np.unique(np.r_[candidates, 0.5])
-    best_t, best_f1 = 0.5, -1.0
     n_neg = max(int((~y).sum()), 1)
-    for t in candidates:
-        flag = (s >= t) | extra
-        tp = int((flag & y).sum())
-        fp = int((flag & ~y).sum())
-        fn = int((~flag & y).sum())
-        if fp / n_neg > max_far:
-            continue
-        f1 = _safe_div(2 * tp, 2 * tp + fp + fn)
-        if f1 > best_f1 + 1e-12 or (abs(f1 - best_f1) <= 1e-12 and abs(t - 0.5) < abs(best_t - 0.5)):
-            best_t, best_f1 = float(t), f1
-    if best_f1 < 0:
+    n_pos = int(y.sum())
+    order = np.argsort(-s, kind="stable")
+    ss, yy, ee = s[order], y[order], extra[order]
+    last = np.r_[ss[1:] != ss[:-1], True]  # the last row of each run of equal scores
+    thresholds = ss[last]  # distinct scores, descending; flagging s >= thresholds[k]
+    tp = int((y & extra).sum()) + np.cumsum(yy & ~ee)[last]
+    fp = int((~y & extra).sum()) + np.cumsum(~yy & ~ee)[last]
+    ok = fp / n_neg <= max_far
+    if not ok.any():
         # No threshold meets the false-alarm budget: take the strictest one.
-        best_t = float(np.nextafter(s.max(), np.inf)) if len(s) else 0.5
-    return best_t
+        return float(np.nextafter(ss[0], np.inf))
+    if rule == "recall":
+        k = int(np.flatnonzero(ok)[-1])  # fp grows as the threshold falls
+    else:
+        f1 = np.where(ok, 2 * tp / np.maximum(2 * tp + fp + (n_pos - tp), 1), -1.0)
+        best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+        k = int(best[np.argmin(np.abs(thresholds[best] - 0.5))])
+    if k + 1 < len(thresholds):
+        return float((thresholds[k] + thresholds[k + 1]) / 2)
+    return float(thresholds[k])
