@@ -602,24 +602,20 @@ class TlsBeacon(Attack):
 class PostCheckin(Attack):
     """Ransomware-style C2 check-ins (the CryptoWall shape): a few POSTs of opaque bodies
     (hex of random bytes in a form field, or raw binary) to ``/<random>.php?<k>=<random>``
-    on the C2 server's ``port`` (8080, or 80 as real check-ins to hacked web sites use), one
-    connection each (``Connection: Close``), slowly paced; the C2 answers after a pause with
-    a chunked reply, now and then a large one."""
+    on the C2 server's port 8080, one connection each (``Connection: Close``), slowly paced;
+    the C2 answers after a pause with a chunked reply, now and then a large one."""
 
     family, tool = "botnet", "c2-post-checkin"
 
     def rules(self):
         return [Rule([self.attacker.ip], [t.ip for t in self.targets], proto=[TCP],
-                     b_ports=[self.params.get("port", 8080)],
-                     a_ports=ATTACK_SPORTS if self.hidden else None)]
+                     b_ports=[8080], a_ports=ATTACK_SPORTS if self.hidden else None)]
 
     def execute(self, ctx):
         rng = random.Random(ctx.rng.random())
         c2 = check_target(self.targets[0].ip)
         n = min(self.params.get("count", 4), 20)
         lo, hi = self.params.get("gap", (5.0, 30.0))
-        port = self.params.get("port", 8080)
-        base = f"http://{c2}" if port == 80 else f"http://{c2}:{port}"
         alnum = string.ascii_letters + string.digits
         script = "".join(rng.choices(alnum, k=6)) + ".php"
         domain = "".join(rng.choices(string.ascii_lowercase, k=rng.randint(8, 16))) + \
@@ -649,10 +645,10 @@ class PostCheckin(Attack):
                                "-H", "Connection: Close", "-H", f"Host: {domain}",
                                "-H", "Cache-Control: no-cache", "-H", "Expect:",
                                "--data-binary", f"@{body}",
-                               f"{base}/{script}?{key}={query}"], 25)
+                               f"http://{c2}:8080/{script}?{key}={query}"], 25)
             sent += 1
             time.sleep(rng.uniform(lo, hi))
-        return f"curl POST {base}/{script}?<k>=<random> x{sent} (Host {domain})", rc
+        return f"curl POST http://{c2}:8080/{script}?<k>=<random> x{sent} (Host {domain})", rc
 
 
 class ExfilHttp(Attack):

@@ -85,7 +85,7 @@ def probe_plan(rng: random.Random) -> Plan:
     mix = Mix("probe", 75, 1, [(2, beacon), (4, checkin), (6, axfr), (8, bleed), (10, sqli),
                                (12, sweep)], profile_mix=("probe",), think=1.0)
     return Plan("probe", 1, 6, {"dns": ["dns"], "www": ["web"], "app": ["app", "heartbleed"],
-                                "cnc": ["c2", "c2web", "c2tls"]},
+                                "cnc": ["c2", "c2tls"]},
                 {"intranet": "www", "cdn": "www"}, [mix], zones=True)
 
 
@@ -203,11 +203,9 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
         ]
 
     def covert(base: float, secs: float, bots: list[str] | None, exfil_from: str | None):
-        # three tunnel sessions of different lengths and volumes, well apart in time
-        out = [(base + 5 + k * max(secs / 3, 50.0) * min(1.0, scale), (lambda sec, size: lambda h, r: A.Iodine(
-            "iodine-tunnel", a(h), [h["dns"]], dns=h["dns"], tun=h["tun"], password="labtunnel",
-            seconds=n(sec), bytes=size))(sec, size))
-            for k, (sec, size) in enumerate([(45, 60000), (30, 20000), (60, 120000)])]
+        out = [(base + 5, lambda h, r: A.Iodine("iodine-tunnel", a(h), [h["dns"]], dns=h["dns"],
+                                                tun=h["tun"], password="labtunnel",
+                                                seconds=n(45)))]
         period = 5.0
         count = max(3, int(secs / period))
         for i, b in enumerate(bots or [None, None]):
@@ -236,12 +234,11 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
                 "c2-beacon-tls", h[s_] if s_ else a(h), [h["cnc"]], hidden=s_ is not None,
                 count=n(20 if slow else 25), interval=(2.0, 4.0),
                 seconds=min(left(o, 20.0), 150.0)))(src, off)))
-        for i, (off, src) in enumerate(spec.get("post", [])):
-            # every other run on port 80: the C2 port alone must not give the family away
-            out.append((off, (lambda s_, o, port: lambda h, r: A.PostCheckin(
+        for off, src in spec.get("post", []):
+            out.append((off, (lambda s_, o: lambda h, r: A.PostCheckin(
                 "c2-post-checkin", h[s_] if s_ else a(h), [h["cnc"]], hidden=s_ is not None,
                 count=r.randint(3, 6), gap=(15.0, 45.0) if slow else (6.0, 30.0),
-                seconds=left(o, 30.0), port=port))(src, off, 80 if i % 2 == 0 else 8080)))
+                seconds=left(o, 30.0)))(src, off)))
         for off, _ in spec.get("axfr", []):
             out.append((off, lambda h, r: A.ZoneTransfer("dns-axfr", a(h), [h["dns"]])))
         for off, _ in spec.get("bleed", []):
@@ -257,8 +254,7 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
     mix_a = Mix("attacks-only", T, 0,
                 scans(0, 800, True) + brutes(5, 4, 25) + web(20) + floods(100, 1.0)
                 + covert(0, T - 20, None, None)
-                + newer({"tls": [(10, None), (100, None)], "post": [(30, None), (120, None), (75, None),
-                                                                 (190, None)],
+                + newer({"tls": [(10, None), (100, None)], "post": [(30, None), (120, None)],
                          "axfr": [(15, None), (150, None)], "bleed": [(60, None), (170, None)],
                          "sqli": [(40, None), (130, None)]}, T))
     mix_b = Mix("benign-busy", n(300.0), clients, think=0.6)
@@ -268,8 +264,7 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
                 + scans(330, 400, False)
                 + floods(240, 0.8) + covert(10, TC - 40, [cl(5), cl(11), cl(17)], cl(7))
                 + newer({"tls": [(40, cl(13)), (150, None), (250, cl(21))],
-                         "post": [(60, cl(25)), (300, None), (200, cl(31)), (400, None)],
-                         "axfr": [(90, None), (380, None)],
+                         "post": [(60, cl(25)), (300, None)], "axfr": [(90, None), (380, None)],
                          "bleed": [(200, None), (320, None), (420, None)],
                          "sqli": [(120, cl(29)), (340, None)]}, TC),
                 think=0.6)
@@ -287,11 +282,11 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
                  (40, lambda h, r: A.SlowHttp("slowloris", a(h), [h["www"]], mode="slowloris",
                                               port=80, conns=60, seconds=n(60))),
                  ] + covert(0, T - 20, [cl(2), cl(9)], cl(4))
-                + newer({"tls": [(30, cl(15))], "post": [(50, None), (120, cl(19))], "axfr": [(100, None)],
+                + newer({"tls": [(30, cl(15))], "post": [(50, None)], "axfr": [(100, None)],
                          "bleed": [(140, None)], "sqli": [(70, None)]}, T, slow=True),
                 profile_mix=("office", "office", "admin"), think=1.5)
     servers = {"dns": ["dns"], "www": ["web"], "app": ["app", "heartbleed"],
-               "files": ["ssh", "ftp"], "shell": ["ssh"], "cnc": ["c2", "c2web", "c2tls"],
+               "files": ["ssh", "ftp"], "shell": ["ssh"], "cnc": ["c2", "c2tls"],
                "tun": ["iodined"]}
     aliases = {"intranet": "www", "cdn": "www", "mail": "files", "wiki": "www"}
     mixes = [mix_a, mix_b, mix_c, mix_d]
@@ -364,8 +359,6 @@ def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float) ->
                 S.start_pyhttp(lab, h, assets, limit, "app", 8080)
             elif svc == "c2":
                 S.start_pyhttp(lab, h, assets, limit, "c2", 8080)
-            elif svc == "c2web":  # the same C2 on port 80
-                S.start_pyhttp(lab, h, assets, limit, "c2", 80)
             elif svc == "c2tls":  # after "c2": nginx's TLS front proxies to it
                 S.start_c2_tls(lab, h, assets, limit, 8080)
             elif svc == "heartbleed":

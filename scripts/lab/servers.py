@@ -390,8 +390,6 @@ def start_web(lab: Lab, host: Host, assets: dict, limit: float) -> None:
 
 def start_pyhttp(lab: Lab, host: Host, assets: dict, limit: float, mode: str, port: int) -> None:
     check_target(host.ip)
-    if port < 1024:  # the server runs as nobody: let it bind a low port in its own namespace
-        lab.nsrun(host.ns, ["sysctl", "-qw", f"net.ipv4.ip_unprivileged_port_start={port}"])
     lab.spawn(host, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                      "/usr/bin/python3", str(lab.public_copy(SCRIPTS / "webapp.py")), "--mode", mode,
                      "--bind", host.ip, "--port", str(port)], limit,

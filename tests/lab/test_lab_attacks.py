@@ -62,10 +62,6 @@ def test_full_plan_runs_new_attacks_in_the_attack_mixes(clients: int) -> None:
                     assert all(r.a_ports == A.ATTACK_SPORTS for r in a.rules())
         # small families: a bounded number of events per mix
         assert sum(kinds[k] for k in NEW) <= 14
-        # the C2 check-ins use both of the C2's HTTP ports; several tunnel sessions per mix
-        ports = {p for a in atks if isinstance(a, A.PostCheckin) for r in a.rules() for p in r.b_ports}
-        assert ports == {80, 8080}, mix.name
-        assert kinds["Iodine"] >= 3, mix.name
 
 
 def _serve_pair():
