@@ -115,6 +115,8 @@ def test_chart_spec_orders_colours_and_strip(explainer: FlowExplainer, tmp_path)
     assert all(c == (TOWARDS if w >= 0 else AGAINST) for _, w, c in spec.bars)
     assert [t for t, _ in spec.strip] == [0, 1, 2, 3]
     assert sum(s for _, s in spec.strip) == pytest.approx(1.0)
+    # The title names whose probability it shows (the table's score is P(attack)).
+    assert spec.title == f"{exp.predicted_class}, P({exp.predicted_class}) = {exp.probability:.2f}"
     out = render_png(spec, tmp_path / "chart.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

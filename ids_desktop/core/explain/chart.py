@@ -47,7 +47,10 @@ def chart_spec(explanation: Any, max_bars: int = MAX_BARS) -> ChartSpec:
     )
     total = sum(abs(w) for w in explanation.by_timestep.values()) or 1.0
     strip = tuple((int(t), abs(float(w)) / total) for t, w in sorted(explanation.by_timestep.items()))
-    title = f"{explanation.predicted_class}, p={explanation.probability:.2f}"
+    # Name the probability: the table's pred_score is P(attack), which differs from the
+    # probability of the one family explained here ("exploit, P(exploit) = 0.50" at 0.78).
+    cls = explanation.predicted_class
+    title = f"{cls}, P({cls}) = {explanation.probability:.2f}"
     return ChartSpec(title, bars, strip)
 
 

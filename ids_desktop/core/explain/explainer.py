@@ -483,7 +483,7 @@ _SPACES = re.compile(r"\s+")
 def sentence(exp: Explanation, source_host: str | None = None, k: int = 3) -> str:
     """One plain-language sentence for a report.
 
-    Example: "Flagged as scan (p=0.97) mainly because Dst port ≤ 1024 and SYN count > 1; the
+    Example: "Flagged as scan (P(scan) = 0.97) mainly because Dst port ≤ 1024 and SYN count > 1; the
     5 preceding flows from 10.0.0.5 carried 40% of the evidence."
     """
     verdict = "Judged benign" if exp.predicted_class == "benign" else f"Flagged as {exp.predicted_class}"
@@ -493,7 +493,7 @@ def sentence(exp: Explanation, source_host: str | None = None, k: int = 3) -> st
         because = ", ".join(reasons[:-1]) + " and " + reasons[-1]
     else:
         because = reasons[0] if reasons else "no single feature stood out"
-    text = f"{verdict} (p={exp.probability:.2f}) mainly because {because}"
+    text = f"{verdict} (P({exp.predicted_class}) = {exp.probability:.2f}) mainly because {because}"
     total = sum(abs(w) for w in exp.by_timestep.values())
     context = sum(abs(w) for s, w in exp.by_timestep.items() if s != 0)
     if (exp.context_flows or exp.later_flows) and total > 0:
