@@ -31,3 +31,32 @@ def test_random_folds_cover_every_capture_once(k: int) -> None:
     folds = load_script("train_pcap").folds_of(NAMES, k, seed=0)
     assert len(folds) == k
     assert sorted(n for f in folds for n in f) == sorted(NAMES)
+
+
+def _lab_part(tools: dict[str, int], benign: int = 5):
+    import pandas as pd
+
+    rows = [(t, 1) for t, n in tools.items() for _ in range(n)] + [("normal", 0)] * benign
+    return pd.DataFrame({
+        "src_ip": [f"10.0.0.{i % 3}" for i in range(len(rows))],
+        "label_original": pd.array([t for t, _ in rows], dtype="string"),
+        "label_binary": pd.array([b for _, b in rows], dtype="Int8"),
+    })
+
+
+def test_rare_lab_tools_are_repeated_as_hosts_of_their_own() -> None:
+    tp = load_script("train_pcap")
+    # "axfr" is rare over both runs together (3 + 2 flows), "nmap" is not.
+    parts = [("lab:r1/a", _lab_part({"axfr": 3, "nmap": 40})), ("lab:r2/a", _lab_part({"axfr": 2}))]
+    extra = tp.rare_tool_copies(parts, 20)
+    tools = {str(t) for _, f in extra for t in f["label_original"]}
+    assert tools == {"axfr"}  # neither the frequent tool nor benign flows are copied
+    assert sum(len(f) for _, f in extra) == 5 * 3  # ceil(20 / 5) = 4 in all: 3 extra copies
+    hosts = [set(f["src_ip"]) for _, f in extra]
+    originals = {ip for _, f in parts for ip in f["src_ip"]}
+    assert all(h.isdisjoint(originals) for h in hosts)  # sequences never mix copy and original
+    assert len({n for n, _ in extra}) == len(extra)
+    assert tp.rare_tool_copies(parts, 0) == []
+    # A tool of one flow gets at most MAX_COPIES in all.
+    one = tp.rare_tool_copies([("lab:r/a", _lab_part({"x": 1}))], 10_000)
+    assert sum(len(f) for _, f in one) == tp.MAX_COPIES - 1

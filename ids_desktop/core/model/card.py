@@ -173,6 +173,24 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         "- None of the shared captures; the traffic lab's captures only.",
         "",
     ]
+    over = meta.get("training_oversampling")
+    if over:
+        lines += [
+            "### How the training frame is weighted",
+            "",
+            f"- Each shared attack capture is repeated until it has at least "
+            f"{over['min_attack_flows']} attack flows (at most {over['max_copies']} copies), each "
+            f"benign capture {over['benign_copies']} times.",
+            f"- Lab flows are capped at {over['lab_class_cap']:,} per attack family, shared out "
+            "over the family's tools so that rare tools keep all their flows.",
+        ]
+        if over.get("min_tool_flows"):
+            lines.append(
+                f"- Lab attack tools with fewer than {over['min_tool_flows']} flows (over all lab "
+                f"runs) are repeated up to that many (at most {over['max_copies']} copies), each "
+                "copy a host of its own: a family's few zone transfers or POST check-ins "
+                "otherwise weigh as little as a handful of its nmap or beacon flows.")
+        lines.append("")
     shipped = meta.get("shipped_on_reported_captures")
     if shipped:
         lines += [
@@ -180,6 +198,18 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
             f"{shipped['found']}/{shipped['attack_captures']} attack captures found, "
             f"{shipped['benign_flagged']}/{shipped['benign_flows']} benign-capture flows flagged "
             f"({shipped['benign_flag_rate']:.2%}).",
+            "",
+        ]
+    attempts = meta.get("shipping_attempts") or []
+    if len(attempts) > 1:
+        tried = "; ".join(f"seed {a['seed']}: {a['found']} attack captures found, "
+                          f"{a['benign_flagged']} benign-capture flows flagged "
+                          f"({a['benign_flag_rate']:.2%})" for a in attempts)
+        lines += [
+            "The shipped bundle must not flag more than 5 % of the flows of the benign captures "
+            "it trained on; a training run that does is repeated with the next seed (the "
+            f"per-capture table above comes from the fold models and does not depend on it): {tried}. "
+            f"Shipped: seed {attempts[-1]['seed']}.",
             "",
         ]
     return lines
