@@ -255,7 +255,7 @@ def cap_lab(parts: list[tuple[str, pd.DataFrame]], cap: int, seed: int) -> list[
 #: have at least this many flows (at most MAX_COPIES copies): a family's few zone transfers
 #: or POST check-ins otherwise weigh as little as a handful of its nmap or beacon flows.
 #: Copies are hosts of their own, so each keeps its own time order.
-MIN_TOOL_FLOWS = 0
+MIN_TOOL_FLOWS = 150
 
 
 def rare_tool_copies(parts: list[tuple[str, pd.DataFrame]], min_flows: int) -> list[tuple[str, pd.DataFrame]]:

@@ -156,3 +156,15 @@ def test_model_card_family_table_has_families_only() -> None:
         for fam, v in per_class.items():
             if v["support"]:
                 assert f"| {fam} |" in table, (meta_file, fam)
+
+
+def test_every_model_card_is_generated_from_its_metadata() -> None:
+    """A card's figures are the metadata's: no hand edits, no card left stale by a change."""
+    from ids_desktop.core.model.card import model_card
+
+    root = Path(__file__).resolve().parents[2] / "models"
+    cards = sorted(root.glob("*/metadata.json"))
+    assert cards
+    for meta_file in cards:
+        meta = json.loads(meta_file.read_text())
+        assert (meta_file.parent / "MODEL_CARD.md").read_text() == model_card(meta), meta_file
