@@ -526,10 +526,6 @@ def main(argv: list[str] | None = None) -> int:
                              "benign_flag_rate": shipped["benign_flag_rate"]})
             if shipped["benign_flag_rate"] <= BENIGN_FLAG_LIMIT:
                 break
-        meta.pop("_model", None)
-        meta["capture_validation"] = report
-        meta["training_captures_seen"] = seen
-        meta["training_source"] = chosen
         from ids_desktop.core.model.bundle import CARD_FILE, METADATA_FILE
         from ids_desktop.core.model.card import model_card
 
