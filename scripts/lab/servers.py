@@ -141,7 +141,9 @@ def cert_chain(work: Path, name: str, alt: list[str] = (), bits: int = 2048) -> 
     return chain, key
 
 
-#: Names the TLS C2 beacons use for SNI (``curl --resolve``): no DNS lookup is made.
+#: Names the TLS C2 beacons use for SNI. Dedicated attacker hosts pin them with ``curl
+#: --resolve`` (no DNS lookup); beacons hidden on benign clients look them up in the lab DNS,
+#: which answers them with the C2 host's address.
 C2_TLS_NAMES = ["testing.com", "cdn-update.net", "static.analytics-sync.com",
                 "api.telemetry-check.org"]
 

@@ -64,6 +64,29 @@ def test_full_plan_runs_new_attacks_in_the_attack_mixes(clients: int) -> None:
         assert sum(kinds[k] for k in NEW) <= 14
 
 
+def test_full_plan_has_direct_tunnels_and_beacons_that_look_their_c2_up() -> None:
+    """The shapes of two shared captures the lab lacked: an iodine client talking to its name
+    server directly (one long UDP/53 flow), and hidden TLS beacons that resolve the C2 name
+    before each check-in (DNS flows between the beacons, as in test-cc-capture-2.pcap)."""
+    plan = SC.full_plan(random.Random(1))
+    hosts = _hosts(plan)
+    for mix in plan.mixes:
+        plan.on_mix()
+        if not mix.attacks:
+            continue
+        atks = [f(hosts, random.Random(2)) for _, f in mix.attacks]
+        direct = [a for a in atks if a.name == "iodine-direct"]
+        assert len(direct) == 2, mix.name
+        for a in direct:
+            assert a.params["dns"] is hosts["tun"] and a.attacker.role == "attacker"
+            assert any(r.b == [SC.FIXED_IPS["tun"]] and r.b_ports == [53] for r in a.rules())
+        relayed = [a for a in atks if a.name == "iodine-tunnel"]
+        assert [a.params["dns"] for a in relayed] == [hosts["dns"]]
+        for a in atks:
+            if isinstance(a, A.TlsBeacon):
+                assert bool(a.params.get("lookup")) == a.hidden, mix.name
+
+
 def _serve_pair():
     srv, cli = socket.socketpair()
     t = threading.Thread(target=HB.serve_conn, args=(srv, [b"\x30" * 900, b"\x30" * 700], 1),
