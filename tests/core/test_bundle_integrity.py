@@ -168,3 +168,22 @@ def test_every_model_card_is_generated_from_its_metadata() -> None:
     for meta_file in cards:
         meta = json.loads(meta_file.read_text())
         assert (meta_file.parent / "MODEL_CARD.md").read_text() == model_card(meta), meta_file
+
+
+def test_pcap_card_reports_benign_apps_out_of_fold_when_measured() -> None:
+    """``train_pcap.py --apps-folds`` adds an everyday-application false-alarm figure to the
+    chosen source's summary; the card prints it, and prints nothing without it."""
+    import copy
+
+    from ids_desktop.core.model.card import model_card
+
+    meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
+    assert "Everyday applications" not in model_card(meta)
+    with_apps = copy.deepcopy(meta)
+    v = with_apps["capture_validation"]
+    v["sources"][v["chosen"]].update(apps_captures=177, apps_flows=2914, apps_flagged=283,
+                                     apps_flag_rate=283 / 2914, apps_captures_with_flags=62,
+                                     apps_top_families={"scan": 15, "exploit": 13})
+    card = model_card(with_apps)
+    assert ("Everyday applications (`pcaps/benign-apps`), held out by the same folds: 283 of 2,914 "
+            "flows flagged (9.71%), in 62 of 177 captures (top family per capture: scan 15, exploit 13).") in card

@@ -60,3 +60,64 @@ def test_rare_lab_tools_are_repeated_as_hosts_of_their_own() -> None:
     # A tool of one flow gets at most MAX_COPIES in all.
     one = tp.rare_tool_copies([("lab:r/a", _lab_part({"x": 1}))], 10_000)
     assert sum(len(f) for _, f in one) == tp.MAX_COPIES - 1
+
+
+def _capture(n: int = 3):
+    import pandas as pd
+
+    return pd.DataFrame({"src_ip": ["10.0.0.1"] * n, "label_class": pd.array(["benign"] * n, dtype="string"),
+                         "label_original": pd.array(["benign"] * n, dtype="string"),
+                         "label_binary": pd.array([0] * n, dtype="Int8")})
+
+
+def test_benign_apps_are_held_out_by_the_folds_and_reported_apart(monkeypatch) -> None:
+    """The captures source scores each everyday-application capture with the one fold model
+    that did not train on it, and keeps those flows out of the reported benign rate."""
+    tp = load_script("train_pcap")
+    trained: list[set[str]] = []
+    scored: list[set[str]] = []
+
+    def fake_fit(frame, out_dir, **kw):
+        trained.append(set(frame["capture"]))
+        return {}
+
+    def fake_validate(bundle, parts, fams):
+        scored.append({n for n, _ in parts})
+        return [{"capture": n.split("/", 1)[1], "kind": n.split("/", 1)[0], "flows": len(f),
+                 "flagged": 1 if n.startswith("benign-apps/") else 0, "top_family": "dos"}
+                for n, f in parts if not n.startswith("attack/")]
+
+    monkeypatch.setattr(tp, "fit", fake_fit)
+    monkeypatch.setattr(tp, "validate", fake_validate)
+    monkeypatch.setattr(tp, "bundle_of", lambda meta: None)
+    lab = [("lab:r/a", _capture())]
+    apps = [(f"benign-apps/app{i}.pcap", _capture()) for i in range(7)]
+    attack = [(f"attack/a{i}.pcap", _capture()) for i in range(3)]
+    benign = [("benign/b0.pcap", _capture(2))]
+    res = tp.run_source("lab+apps+captures", lab, apps, attack, benign, epochs=1, seed=0,
+                        k_folds="loco", apps_folds=True)
+    assert len(trained) == 3
+    for app, _ in apps:
+        held = [i for i, s in enumerate(scored) if app in s]
+        assert len(held) == 1  # scored once, by one fold model ...
+        assert app not in trained[held[0]]  # ... that did not train on it
+        assert sum(app in t for t in trained) == 2  # and trained on by every other fold
+    s = res["summary"]
+    assert (s["apps_captures"], s["apps_flows"], s["apps_flagged"]) == (7, 21, 7)
+    assert s["apps_top_families"] == {"dos": 7}
+    assert (s["benign_flows"], s["benign_flagged"]) == (2, 0)  # the reported rate is unchanged
+
+
+
+def test_without_apps_folds_every_fold_trains_on_every_app(monkeypatch) -> None:
+    tp = load_script("train_pcap")
+    trained: list[set[str]] = []
+    monkeypatch.setattr(tp, "fit", lambda frame, out_dir, **kw: trained.append(set(frame["capture"])) or {})
+    monkeypatch.setattr(tp, "validate", lambda bundle, parts, fams: [])
+    monkeypatch.setattr(tp, "bundle_of", lambda meta: None)
+    apps = [(f"benign-apps/app{i}.pcap", _capture()) for i in range(4)]
+    attack = [(f"attack/a{i}.pcap", _capture()) for i in range(3)]
+    res = tp.run_source("lab+apps+captures", [("lab:r/a", _capture())], apps, attack, [], epochs=1,
+                        seed=0, k_folds="loco")
+    assert len(trained) == 3 and all({n for n, _ in apps} <= t for t in trained)
+    assert "apps_flows" not in res["summary"]

@@ -162,6 +162,15 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
     for r in v["rows"]:
         if r["kind"] == "benign":
             lines.append(f"| {r['capture']} | {r['flows']:,} | {r['flagged']:,} | {r['top_family'] or '-'} |")
+    if chosen.get("apps_flows"):
+        fams = ", ".join(f"{f} {n}" for f, n in (chosen.get("apps_top_families") or {}).items())
+        lines += [
+            "",
+            f"Everyday applications (`pcaps/benign-apps`), held out by the same folds: "
+            f"{chosen['apps_flagged']:,} of {chosen['apps_flows']:,} flows flagged "
+            f"({chosen['apps_flag_rate']:.2%}), in {chosen['apps_captures_with_flags']} of "
+            f"{chosen['apps_captures']} captures" + (f" (top family per capture: {fams})." if fams else "."),
+        ]
     seen = meta.get("training_captures_seen") or []
     lines += [
         "",
