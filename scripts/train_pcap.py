@@ -410,8 +410,9 @@ def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int
     # With apps_folds the everyday-application captures are shared out over the same folds as
     # the benign captures: an out-of-sample false-alarm figure on thousands of real flows
     # besides the 127 reported ones (bench/RESULTS.md, "Everyday applications out of fold").
-    held_out_apps = [p for p in base if p[0].startswith("benign-apps/")] if apps_folds else []
-    base = [p for p in base if not (apps_folds and p[0].startswith("benign-apps/"))]
+    held_out_apps = apps if apps_folds and "apps" in source else []
+    if held_out_apps:
+        base = lab
     folds = folds_of([p[0] for p in trainable + held_out_apps], k_folds, seed)
     rows: list[dict] = []
     fold_of: dict[str, int] = {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ids_desktop.core.explain.explainer import step_label
+from ids_desktop.core.explain.explainer import probability_text, step_label
 
 TOWARDS = "#c0392b"  # pushes towards the explained verdict
 AGAINST = "#2980b9"  # pushes against it
@@ -47,10 +47,7 @@ def chart_spec(explanation: Any, max_bars: int = MAX_BARS) -> ChartSpec:
     )
     total = sum(abs(w) for w in explanation.by_timestep.values()) or 1.0
     strip = tuple((int(t), abs(float(w)) / total) for t, w in sorted(explanation.by_timestep.items()))
-    # Name the probability: the table's pred_score is P(attack), which differs from the
-    # probability of the one family explained here ("exploit, P(exploit) = 0.50" at 0.78).
-    cls = explanation.predicted_class
-    title = f"{cls}, P({cls}) = {explanation.probability:.2f}"
+    title = f"{explanation.predicted_class}, {probability_text(explanation)}"
     return ChartSpec(title, bars, strip)
 
 

@@ -480,6 +480,12 @@ def _categorical_condition(name: str, value: float) -> str:
 _SPACES = re.compile(r"\s+")
 
 
+def probability_text(exp: Explanation) -> str:
+    """The explained family's own probability, named ("P(scan) = 0.97"): the table's
+    ``pred_score`` is P(attack), which differs from it."""
+    return f"P({exp.predicted_class}) = {exp.probability:.2f}"
+
+
 def sentence(exp: Explanation, source_host: str | None = None, k: int = 3) -> str:
     """One plain-language sentence for a report.
 
@@ -493,7 +499,7 @@ def sentence(exp: Explanation, source_host: str | None = None, k: int = 3) -> st
         because = ", ".join(reasons[:-1]) + " and " + reasons[-1]
     else:
         because = reasons[0] if reasons else "no single feature stood out"
-    text = f"{verdict} (P({exp.predicted_class}) = {exp.probability:.2f}) mainly because {because}"
+    text = f"{verdict} ({probability_text(exp)}) mainly because {because}"
     total = sum(abs(w) for w in exp.by_timestep.values())
     context = sum(abs(w) for s, w in exp.by_timestep.items() if s != 0)
     if (exp.context_flows or exp.later_flows) and total > 0:
