@@ -148,20 +148,30 @@ C2_TLS_NAMES = ["testing.com", "cdn-update.net", "static.analytics-sync.com",
                 "api.telemetry-check.org"]
 
 
+#: MaxAuthTries of the lab's SSH servers, picked by address: real servers differ, and the
+#: number of password tries per connection sets a brute-force flow's packets and duration.
+SSH_MAX_AUTH_TRIES = (2, 3, 6)
+
+
 def sshd_config(work: Path, ip: str, key: Path) -> Path:
+    """sshd with PAM, as distributions ship it: pam_unix delays every failed password by
+    about 2 s, so a brute-force connection lasts seconds (``malicious-ssh-bruteforce.pcap``:
+    1.8-3.6 s). Without PAM the lab's were 60-200 ms, and the capture model called the real
+    one a scan."""
     cfg = work / f"sshd-{ip}.conf"
+    tries = SSH_MAX_AUTH_TRIES[int(ip.rsplit(".", 1)[-1]) % len(SSH_MAX_AUTH_TRIES)]
     cfg.write_text(f"""ListenAddress {ip}
 Port 22
 HostKey {key}
 PidFile {work}/sshd-{ip}.pid
-UsePAM no
+UsePAM yes
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
 PermitRootLogin no
 StrictModes no
 MaxStartups 200:30:400
 MaxSessions 20
-MaxAuthTries 6
+MaxAuthTries {tries}
 LoginGraceTime 20
 UseDNS no
 Subsystem sftp internal-sftp

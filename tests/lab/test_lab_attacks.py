@@ -23,6 +23,7 @@ try:
     from lab import attacks as A  # noqa: E402
     from lab import heartbleed as HB  # noqa: E402
     from lab import scenario as SC  # noqa: E402
+    from lab import servers as SV  # noqa: E402
     from lab.netns import Host  # noqa: E402
 finally:
     sys.path.remove(str(SCRIPTS))
@@ -101,6 +102,17 @@ def _serve_pair():
         types.append(body[0])
     assert types == [2, 11, 12, 14]  # ServerHello, Certificate, ServerKeyExchange, Done
     return cli, t
+
+
+def test_ssh_servers_use_pam_and_differ_in_tries_per_connection(tmp_path: Path) -> None:
+    """PAM's failed-password delay makes lab brute-force flows last seconds, as real ones do;
+    the full plan's two SSH servers allow different numbers of tries per connection."""
+    tries = set()
+    for name in ("files", "shell"):
+        cfg = SV.sshd_config(tmp_path, SC.FIXED_IPS[name], tmp_path / "key").read_text()
+        assert "UsePAM yes" in cfg.splitlines()
+        tries |= {line.split()[1] for line in cfg.splitlines() if line.startswith("MaxAuthTries")}
+    assert len(tries) == 2
 
 
 def test_simulated_heartbleed_leaks_echoes_and_drops() -> None:
