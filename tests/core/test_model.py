@@ -433,6 +433,35 @@ def test_tampered_onnx_export_is_refused(tiny_bundle, tmp_path) -> None:
 
 
 @pytest.mark.slow
+def test_ensemble_bundle_averages_its_members_and_exports(tmp_path) -> None:
+    """``members=2``: two seeds' networks in one model whose probabilities are their mean; the
+    bundle saves, exports to ONNX within 1e-5 and scores like any other."""
+    import keras
+
+    from ids_desktop.core.model.bundle import load_bundle
+    from ids_desktop.core.model.training import TrainOptions, train_frame, validation_inputs
+
+    out = tmp_path / "ens"
+    opts = TrainOptions(epochs=1, patience=1, seq_lens=(4,), filters=4, batch_size=64,
+                        baselines=False, members=2)
+    frame = synthetic_frame()
+    train_frame(frame, "ton-iot", out, temporal=True, seed=3, options=opts, name="ens")
+    model = keras.models.load_model(out / "model.keras")
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    assert len(members) == 2
+    on_disk = json.loads((out / "metadata.json").read_text())
+    x = validation_inputs(frame, on_disk, temporal=True)
+    mean = np.mean([m.predict(x, verbose=0)[0] for m in members], axis=0)
+    np.testing.assert_allclose(model.predict(x, verbose=0)[0], mean, atol=1e-6)
+    assert not np.allclose(members[0].predict(x, verbose=0)[0], mean, atol=1e-3)
+    assert on_disk["onnx_check"]["max_abs_prob_diff"] <= 1e-5
+    assert "in 2 networks trained from different seeds" in (out / "MODEL_CARD.md").read_text()
+    a = load_bundle(out).score(frame, temporal=True)
+    b = load_bundle(out, backend="keras").score(frame, temporal=True)
+    assert np.array_equal(a.flagged, b.flagged)
+
+
+@pytest.mark.slow
 def test_tampered_bundles_are_refused(tiny_bundle, tmp_path) -> None:
     from ids_desktop.core.model.bundle import load_bundle
 

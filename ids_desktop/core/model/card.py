@@ -243,7 +243,10 @@ def model_card(meta: dict[str, Any]) -> str:
         + "one-hot top-K for categorical columns; all parameters in `metadata.json`).",
         f"- Hybrid ConvLSTM1D encoder-decoder (Seq2Seq sequence labelling) with a reconstruction "
         f"head; T = {meta['seq_len']} flows per sequence; "
-        f"{meta['metrics']['hybrid'].get('params', 'n/a')} parameters.",
+        f"{meta['metrics']['hybrid'].get('params', 'n/a')} parameters"
+        + (f" in {k} networks trained from different seeds, whose class probabilities and "
+           "reconstructions are averaged" if (k := meta.get("options", {}).get("members", 1)) > 1
+           else "") + ".",
         f"- temporal_context: {str(meta['temporal_context']).lower()}."
         + ("" if meta["temporal_context"] else
            " The training table has no per-flow timestamps, so every flow's sequence is the "

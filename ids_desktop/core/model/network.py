@@ -25,6 +25,7 @@ def build_hybrid(
     head_units: int = 64,
     head_layers: int = 1,
     seed: int = 0,
+    name: str | None = None,
 ) -> Any:
     """Build the hybrid ConvLSTM1D encoder-decoder (Seq2Seq sequence labeller).
 
@@ -45,6 +46,8 @@ def build_hybrid(
         Width and depth of the per-flow dense layers of the class head.
     seed
         Seed for the weight initialisers.
+    name
+        The model's name (members of an ensemble need distinct ones).
 
     Returns
     -------
@@ -109,7 +112,26 @@ def build_hybrid(
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 7),
         name=RECON_OUTPUT,
     )(bottleneck)
-    return keras.Model(inputs, [classes, recon], name="hybrid_convlstm_seq2seq")
+    return keras.Model(inputs, [classes, recon], name=name or "hybrid_convlstm_seq2seq")
+
+
+def average_members(members: list[Any]) -> Any:
+    """One model whose outputs are the means of the ``members``' outputs.
+
+    The members are hybrids (:func:`build_hybrid`) of the same input shape trained from
+    different seeds; averaging their class probabilities steadies the family a single network
+    assigns to traffic unlike its training data. The result has the hybrid's interface
+    (input ``flows``, outputs ``classes`` and ``recon``), so saving, scoring, LIME and the ONNX
+    export (:func:`unrolled_for_export`) treat it like one network.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=tuple(members[0].inputs[0].shape[1:]), name="flows")
+    outs = [m(inputs) for m in members]
+    classes = layers.Average(name=CLASS_OUTPUT)([o[0] for o in outs])
+    recon = layers.Average(name=RECON_OUTPUT)([o[1] for o in outs])
+    return keras.Model(inputs, [classes, recon], name="hybrid_ensemble")
 
 
 def build_seq2seq(
@@ -277,17 +299,29 @@ def unrolled_for_export(model: Any) -> Any:
             return ops.stack(outs, axis=1), h, c
 
     steps, n_features = int(model.inputs[0].shape[1]), int(model.inputs[0].shape[2])
+
+    def unrolled(net: Any, name: str) -> Any:
+        inputs = keras.Input(shape=(steps, n_features, 2), name="flows")
+        enc_seq, h, c = UnrolledConvLSTM1D(net.get_layer("encoder"), name="encoder_unrolled")(inputs)
+        dec_seq, _, _ = UnrolledConvLSTM1D(net.get_layer("decoder"), name="decoder_unrolled")(
+            enc_seq, initial_state=[h, c]
+        )
+        flat = net.get_layer("per_flow")(dec_seq)
+        raw = net.get_layer("raw_flow")(inputs)
+        hidden = net.get_layer("joined")([flat, raw])
+        for layer in net.layers:
+            if layer.name == "head" or layer.name.startswith("head_"):
+                hidden = layer(hidden)
+        classes = net.get_layer(CLASS_OUTPUT)(hidden)
+        recon = net.get_layer(RECON_OUTPUT)(net.get_layer("recon_code")(flat))
+        return keras.Model(inputs, [classes, recon], name=name)
+
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not members:  # one network
+        return unrolled(model, "hybrid_unrolled")
+    # An ensemble (average_members): each member unrolled in its own namespace, then averaged.
     inputs = keras.Input(shape=(steps, n_features, 2), name="flows")
-    enc_seq, h, c = UnrolledConvLSTM1D(model.get_layer("encoder"), name="encoder_unrolled")(inputs)
-    dec_seq, _, _ = UnrolledConvLSTM1D(model.get_layer("decoder"), name="decoder_unrolled")(
-        enc_seq, initial_state=[h, c]
-    )
-    flat = model.get_layer("per_flow")(dec_seq)
-    raw = model.get_layer("raw_flow")(inputs)
-    hidden = model.get_layer("joined")([flat, raw])
-    for layer in model.layers:
-        if layer.name == "head" or layer.name.startswith("head_"):
-            hidden = layer(hidden)
-    classes = model.get_layer(CLASS_OUTPUT)(hidden)
-    recon = model.get_layer(RECON_OUTPUT)(model.get_layer("recon_code")(flat))
+    outs = [unrolled(m, f"{m.name}_unrolled")(inputs) for m in members]
+    classes = keras.layers.Average(name=CLASS_OUTPUT)([o[0] for o in outs])
+    recon = keras.layers.Average(name=RECON_OUTPUT)([o[1] for o in outs])
     return keras.Model(inputs, [classes, recon], name="hybrid_unrolled")

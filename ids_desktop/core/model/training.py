@@ -74,6 +74,11 @@ class TrainOptions:
         The derived context features of temporal inputs
         (:data:`ids_desktop.core.model.preprocess.CONTEXT_FEATURES`): the gap to the host's
         previous flow, and optionally the gaps between the host's flows to one destination.
+    members
+        Independently initialised copies of the hybrid (each with its own initialiser and
+        shuffling seeds; same data and split) whose class probabilities and reconstructions are
+        averaged into one model (:func:`ids_desktop.core.model.network.average_members`). 1: a single
+        network.
     quantiles
         0, or the knots of a quantile-normal copy of every numeric feature
         (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each
@@ -102,6 +107,7 @@ class TrainOptions:
     threshold_rule: str = "f1"
     quantiles: int = 0
     context: tuple[str, ...] = (GAP_FEATURE,)
+    members: int = 1
 
 
 @dataclass
@@ -517,11 +523,11 @@ class _Context:
     # ---- fitting
 
     def _fit_loop(self, model, rows_train, rows_val, seq_len, stage, *, recon: bool,
-                  epochs: int | None = None, benign_only_recon: bool = True):
+                  epochs: int | None = None, benign_only_recon: bool = True, member: int = 0):
         import keras
 
         epochs = epochs or self.opts.epochs
-        rng = np.random.default_rng(self.seed + 17)
+        rng = np.random.default_rng(self.seed + 17 + member)
         w_val = self.windows(rows_val, seq_len)
         xv, yv, mv = self.tensors(w_val)
         best_loss, best_weights, stale, done = np.inf, None, 0, 0
@@ -583,16 +589,24 @@ class _Context:
     def fit_hybrid(self, seq_len: int, *, stage: str = "training the hybrid",
                    train_rows: np.ndarray | None = None, val_rows: np.ndarray | None = None,
                    epochs: int | None = None) -> _Fitted:
-        from ids_desktop.core.model.network import build_hybrid
+        from ids_desktop.core.model.network import average_members, build_hybrid
 
-        set_determinism(self.seed)
         tr = self.split.train if train_rows is None else train_rows
         va = self.split.val if val_rows is None else val_rows
-        model = build_hybrid(seq_len, self.x.shape[1], len(self.classes), filters=self.opts.filters,
-                             head_units=self.opts.head_units, head_layers=self.opts.head_layers,
-                             seed=self.seed)
-        self._compile(model, True)
-        n_ep = self._fit_loop(model, tr, va, seq_len, stage, recon=True, epochs=epochs)
+        k = max(1, int(self.opts.members))
+        members, n_ep = [], 0
+        for j in range(k):
+            set_determinism(self.seed + j)
+            model = build_hybrid(seq_len, self.x.shape[1], len(self.classes),
+                                 filters=self.opts.filters, head_units=self.opts.head_units,
+                                 head_layers=self.opts.head_layers, seed=self.seed + 101 * j,
+                                 name=None if k == 1 else f"member_{j}")
+            self._compile(model, True)
+            n_ep = max(n_ep, self._fit_loop(model, tr, va, seq_len,
+                                            stage if k == 1 else f"{stage} (member {j + 1}/{k})",
+                                            recon=True, epochs=epochs, member=j))
+            members.append(model)
+        model = members[0] if k == 1 else average_members(members)
         fitted = _Fitted(model, seq_len, epochs=n_ep)
         self._set_thresholds(fitted, va)
         return fitted
