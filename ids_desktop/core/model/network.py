@@ -115,7 +115,7 @@ def build_hybrid(
     return keras.Model(inputs, [classes, recon], name=name or "hybrid_convlstm_seq2seq")
 
 
-def average_members(members: list[Any]) -> Any:
+def average_members(members: list[Any], name: str = "hybrid_ensemble") -> Any:
     """One model whose outputs are the means of the ``members``' outputs.
 
     The members are hybrids (:func:`build_hybrid`) of the same input shape trained from
@@ -131,7 +131,7 @@ def average_members(members: list[Any]) -> Any:
     outs = [m(inputs) for m in members]
     classes = layers.Average(name=CLASS_OUTPUT)([o[0] for o in outs])
     recon = layers.Average(name=RECON_OUTPUT)([o[1] for o in outs])
-    return keras.Model(inputs, [classes, recon], name="hybrid_ensemble")
+    return keras.Model(inputs, [classes, recon], name=name)
 
 
 def build_seq2seq(
@@ -320,8 +320,5 @@ def unrolled_for_export(model: Any) -> Any:
     if not members:  # one network
         return unrolled(model, "hybrid_unrolled")
     # An ensemble (average_members): each member unrolled in its own namespace, then averaged.
-    inputs = keras.Input(shape=(steps, n_features, 2), name="flows")
-    outs = [unrolled(m, f"{m.name}_unrolled")(inputs) for m in members]
-    classes = keras.layers.Average(name=CLASS_OUTPUT)([o[0] for o in outs])
-    recon = keras.layers.Average(name=RECON_OUTPUT)([o[1] for o in outs])
-    return keras.Model(inputs, [classes, recon], name="hybrid_unrolled")
+    return average_members([unrolled(m, f"{m.name}_unrolled") for m in members],
+                           name="hybrid_unrolled")
