@@ -130,22 +130,23 @@ def test_chunk_size_does_not_change_the_table(
 
 
 def test_meters_run_at_the_configured_priority(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """``meter_nice`` lowers the meters' priority (the GUI sets it); 0 leaves it alone."""
+    """``meter_nice`` lowers the priority of the read's child processes, the meters and the
+    container walker (the GUI sets it); 0 leaves it alone."""
     import os
 
     from ids_desktop.config import DEFAULTS
 
-    real = capture._meter_main
+    real = capture._child_start
     marks = tmp_path / "marks"
     marks.mkdir()
 
-    def spy(channel_at, nice, *args):  # type: ignore[no-untyped-def]
-        try:
-            real(channel_at, nice, *args)
-        finally:  # in the meter process (forked): leave its niceness where the test sees it
-            (marks / str(os.getpid())).write_text(str(os.nice(0)))
+    def spy(nice):  # type: ignore[no-untyped-def]
+        real(nice)
+        # In the child (forked), before it does any work: a mark written when the meter ends
+        # could lose the race with the parent's terminate() once the flows are all in.
+        (marks / str(os.getpid())).write_text(str(os.nice(0)))
 
-    monkeypatch.setattr(capture, "_meter_main", spy)
+    monkeypatch.setattr(capture, "_child_start", spy)
     path = tmp_path / "tiny.pcap"
     mc.write_mixed_capture(path, 0.05, seed=1)
     base = os.nice(0)
