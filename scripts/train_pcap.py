@@ -339,20 +339,24 @@ def validate(bundle, parts: list[tuple[str, pd.DataFrame]], trained_families: se
     return rows
 
 
+def flag_stats(rows: list[dict], kind: str) -> dict:
+    """Flows, flagged flows, their share and the captures with a flag, over ``rows``, as
+    ``<kind>_...`` keys of the summary."""
+    flows, flagged = sum(r["flows"] for r in rows), sum(r["flagged"] for r in rows)
+    return {f"{kind}_flows": flows, f"{kind}_flagged": flagged,
+            f"{kind}_flag_rate": flagged / max(flows, 1),
+            f"{kind}_captures_with_flags": sum(r["flagged"] > 0 for r in rows)}
+
+
 def summarise(rows: list[dict]) -> dict:
     att = [r for r in rows if r["kind"] == "attack"]
     visible = [r for r in att if r["flow_visible"] and not r["disputed"]]
     ben = [r for r in rows if r["kind"] == "benign"]
-    flows_b = sum(r["flows"] for r in ben)
-    flagged_b = sum(r["flagged"] for r in ben)
     apps = [r for r in rows if r["kind"] == "benign-apps"]
     extra = {}
     if apps:  # held out by the folds (run_source): everyday applications, out of sample
-        flows_a, flagged_a = sum(r["flows"] for r in apps), sum(r["flagged"] for r in apps)
         fams = pd.Series([r["top_family"] for r in apps if r["flagged"]]).value_counts()
-        extra = {"apps_captures": len(apps), "apps_flows": flows_a, "apps_flagged": flagged_a,
-                 "apps_flag_rate": flagged_a / max(flows_a, 1),
-                 "apps_captures_with_flags": sum(r["flagged"] > 0 for r in apps),
+        extra = {"apps_captures": len(apps), **flag_stats(apps, "apps"),
                  "apps_top_families": {str(k): int(n) for k, n in fams.items()}}
     return {
         "attack_captures": len(att),
@@ -361,10 +365,7 @@ def summarise(rows: list[dict]) -> dict:
         "visible_captures": len(visible),
         "visible_found": sum(r["found"] for r in visible),
         "visible_found_share": sum(r["found"] for r in visible) / max(len(visible), 1),
-        "benign_flows": flows_b,
-        "benign_flagged": flagged_b,
-        "benign_flag_rate": flagged_b / max(flows_b, 1),
-        "benign_captures_with_flags": sum(r["flagged"] > 0 for r in ben),
+        **flag_stats(ben, "benign"),
         **extra,
     }
 
