@@ -108,7 +108,6 @@ def test_benign_apps_are_held_out_by_the_folds_and_reported_apart(monkeypatch) -
     assert (s["benign_flows"], s["benign_flagged"]) == (2, 0)  # the reported rate is unchanged
 
 
-
 def test_without_apps_folds_every_fold_trains_on_every_app(monkeypatch) -> None:
     tp = load_script("train_pcap")
     trained: list[set[str]] = []

@@ -227,6 +227,7 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
 def model_card(meta: dict[str, Any]) -> str:
     """The full model card text for ``meta`` (a bundle's metadata)."""
     rows = meta["rows"]
+    members = meta.get("options", {}).get("members", 1)
     lines = [
         f"# Model card: `{meta['name']}`",
         "",
@@ -244,9 +245,8 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- Hybrid ConvLSTM1D encoder-decoder (Seq2Seq sequence labelling) with a reconstruction "
         f"head; T = {meta['seq_len']} flows per sequence; "
         f"{meta['metrics']['hybrid'].get('params', 'n/a')} parameters"
-        + (f" in {k} networks trained from different seeds, whose class probabilities and "
-           "reconstructions are averaged" if (k := meta.get("options", {}).get("members", 1)) > 1
-           else "") + ".",
+        + (f" in {members} networks trained from different seeds, whose class probabilities "
+           "and reconstructions are averaged" if members > 1 else "") + ".",
         f"- temporal_context: {str(meta['temporal_context']).lower()}."
         + ("" if meta["temporal_context"] else
            " The training table has no per-flow timestamps, so every flow's sequence is the "

@@ -596,6 +596,8 @@ class _Context:
         k = max(1, int(self.opts.members))
         members, n_ep = [], 0
         for j in range(k):
+            # Member 0 is the single network's run exactly; build_hybrid spends seeds seed ...
+            # seed + 7 + 10 * layers on its layers, so members' initialisers step by 101.
             set_determinism(self.seed + j)
             model = build_hybrid(seq_len, self.x.shape[1], len(self.classes),
                                  filters=self.opts.filters, head_units=self.opts.head_units,
