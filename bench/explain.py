@@ -43,18 +43,10 @@ INPUTS = {
 }
 
 
-def jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a | b else 1.0
-
-
-def mean_jaccard(sets: list[set[str]]) -> float:
-    """Mean Jaccard index of the first seed's set against each later seed's."""
-    return statistics.mean(jaccard(sets[0], t) for t in sets[1:])
-
-
 def main() -> int:
     from ids_desktop.core.analysis import analyze, get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
+    from ids_desktop.core.explain.stability import mean_jaccard, top_flagged
     from ids_desktop.core.ingest import ingest
     from ids_desktop.core.model.bundle import list_bundles
 
@@ -76,8 +68,7 @@ def main() -> int:
             continue
         result = ingest(path)
         _, flows = analyze(result, model=name)
-        flagged = flows[flows["flagged"]].sort_values("pred_score", ascending=False, kind="stable")
-        rows = [int(r) for r in flagged.index[: args.flows]]
+        rows = top_flagged(flows, args.flows)
         bundle = get_bundle(name, result.feature_format)
         for samples in sample_sizes:
             explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=samples)

@@ -187,3 +187,29 @@ def test_pcap_card_reports_benign_apps_out_of_fold_when_measured() -> None:
     card = model_card(with_apps)
     assert ("Everyday applications (`pcaps/benign-apps`), held out by the same folds: 283 of 2,914 "
             "flows flagged (9.71%), in 62 of 177 captures (top family per capture: scan 15, exploit 13).") in card
+
+
+def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability() -> None:
+    """A run gated on explanation stability lists every seed's figures; None reads n/a."""
+    import copy
+
+    from ids_desktop.core.model.card import model_card
+
+    meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
+    gated = copy.deepcopy(meta)
+    gated["shipping_attempts"] = [
+        {"seed": 0, "found": 13, "benign_flagged": 5, "benign_flag_rate": 5 / 127,
+         "explanation_stability": {"demo.pcap": 0.7771, "attacks-only.pcap": 0.698}},
+        {"seed": 1, "found": 12, "benign_flagged": 9, "benign_flag_rate": 9 / 127,
+         "explanation_stability": {}},
+        {"seed": 2, "found": 14, "benign_flagged": 0, "benign_flag_rate": 0.0,
+         "explanation_stability": {"demo.pcap": 0.85, "attacks-only.pcap": None}},
+    ]
+    card = model_card(gated)
+    assert "must keep their top-5 features across 5 seeds (mean Jaccard index >= 0.8" in card
+    assert ("seed 0: 13 attack captures found, 5 benign-capture flows flagged (3.94%), explanations' "
+            "top-5 features Jaccard 0.777 on `demo.pcap`, 0.698 on `attacks-only.pcap`; seed 1: 12 "
+            "attack captures found, 9 benign-capture flows flagged (7.09%), explanations not "
+            "measured; seed 2:") in card
+    assert "0.850 on `demo.pcap`, n/a on `attacks-only.pcap`. Shipped: seed 2." in card
+    assert "a training run that does is repeated" not in card

@@ -136,3 +136,27 @@ def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: 
             assert 1.0 - exp.probability == pytest.approx(float(flows["pred_score"].iloc[row]), abs=1e-4)
             checked += 1
     assert checked
+
+
+def test_feature_stability_compares_the_top_flows_explanations_across_seeds(demo: Path) -> None:
+    """The measure the training script's shipping gate and ``bench/explain.py`` read."""
+    from ids_desktop.core.analysis import analyze, get_bundle
+    from ids_desktop.core.explain.service import BundleExplainer
+    from ids_desktop.core.explain.stability import feature_stability, jaccard, mean_jaccard, top_flagged
+    from ids_desktop.core.ingest import ingest
+
+    assert jaccard({"a", "b", "c"}, {"a", "b", "d"}) == 0.5
+    assert mean_jaccard([{"a"}, {"a"}, {"b"}]) == 0.5
+    got = feature_stability(demo, BUNDLE, flows=3, seeds=3, k=4, num_samples=300)
+    assert got["flows"] == 3 and got["num_samples"] == 300
+
+    res = ingest(demo)
+    _, flows = analyze(res, model=BUNDLE)
+    rows = top_flagged(flows, 3)
+    assert flows.loc[rows, "flagged"].all()
+    assert flows.loc[rows, "pred_score"].min() >= flows.loc[flows["flagged"], "pred_score"].nlargest(3).min()
+    explainer = BundleExplainer(get_bundle(BUNDLE, "pcap"), res.frame, res.temporal, num_samples=300)
+    tops = [[set(list(explainer.explain_row(r, seed=s).by_feature)[:4]) for s in range(3)] for r in rows]
+    want = sum(mean_jaccard(t) for t in tops) / 3
+    assert got["jaccard"] == pytest.approx(want)
+    assert 0.0 <= want <= 1.0

@@ -1,0 +1,75 @@
+"""How steady an explanation stays across LIME seeds (issue 6: top-5 features, Jaccard >= 0.8).
+
+LIME draws a random neighbourhood for each explanation, so two seeds can rank features
+differently. The measure here is the one ``bench/explain.py`` reports: for each flagged flow,
+the top features from seed 0 against each later seed's, as a Jaccard index, averaged. The
+capture bundle's training script uses it to refuse a bundle whose explanations wander.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ids_desktop.core.tasks import Progress, check_cancel, no_progress
+
+#: Issue 6's target for the top-5 features' Jaccard index across seeds.
+STABILITY_TARGET = 0.8
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def mean_jaccard(sets: list[set[str]]) -> float:
+    """Mean Jaccard index of the first seed's set against each later seed's."""
+    return statistics.mean(jaccard(sets[0], t) for t in sets[1:])
+
+
+def top_flagged(flows: pd.DataFrame, n: int) -> list[int]:
+    """Frame rows of the ``n`` flagged flows with the highest scores (ties in frame order)."""
+    flagged = flows[flows["flagged"]].sort_values("pred_score", ascending=False, kind="stable")
+    return [int(r) for r in flagged.index[:n]]
+
+
+def feature_stability(
+    path: str | Path,
+    model: str | Path = "auto",
+    *,
+    flows: int = 50,
+    seeds: int = 5,
+    k: int = 5,
+    num_samples: int | None = None,
+    progress: Progress | None = None,
+    cancel: object | None = None,
+) -> dict[str, Any]:
+    """Top-``k`` features' Jaccard index across ``seeds`` LIME seeds, on one input.
+
+    The input is analysed with ``model``; its ``flows`` highest-scored flagged flows are each
+    explained with seeds ``0 .. seeds-1`` (the bundle's default neighbourhood size unless
+    ``num_samples``), and the top ``k`` of the spatial summary (weights summed over timesteps)
+    compared. Returns ``flows`` (explained), ``jaccard`` (mean over them; ``None`` when nothing
+    was flagged) and ``num_samples``.
+    """
+    from ids_desktop.core.analysis import analyze, get_bundle
+    from ids_desktop.core.explain.service import BundleExplainer, default_samples
+    from ids_desktop.core.ingest import ingest
+
+    result = ingest(path, cancel=cancel)
+    _, scored = analyze(result, model=model, cancel=cancel)
+    rows = top_flagged(scored, flows)
+    bundle = get_bundle(model, result.feature_format)
+    num_samples = num_samples or default_samples(int(bundle.seq_len))
+    explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=num_samples)
+    progress = progress or no_progress
+    per_flow = []
+    for i, row in enumerate(rows):
+        check_cancel(cancel)
+        runs = [explainer.explain_row(row, seed=s) for s in range(seeds)]
+        per_flow.append(mean_jaccard([set(list(e.by_feature)[:k]) for e in runs]))
+        progress(i + 1, len(rows), "explaining")
+    return {"flows": len(rows), "jaccard": statistics.mean(per_flow) if per_flow else None,
+            "num_samples": num_samples}
