@@ -213,3 +213,12 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
             "measured; seed 2:") in card
     assert "0.850 on `demo.pcap`, n/a on `attacks-only.pcap`. Shipped: seed 2." in card
     assert "a training run that does is repeated" not in card
+    assert "demo capture" not in card.split("issue 6) on the demo capture")[1]  # not measured: not said
+
+    gated["shipping_attempts"][1]["demo_flag_rate"] = {"office": 0.165, "attacker": 0.947}
+    gated["shipping_attempts"][2]["demo_flag_rate"] = {"office": 0.026, "attacker": 0.882}
+    card = model_card(gated)
+    assert "at most 10 % of the office flows of the demo capture" in card
+    assert ("9 benign-capture flows flagged (7.09%), demo capture's office flows 16.5% flagged, its "
+            "attacker's 94.7%, explanations not measured; seed 2") in card
+    assert "(0.00%), demo capture's office flows 2.6% flagged, its attacker's 88.2%, explanations'" in card

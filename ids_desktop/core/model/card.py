@@ -231,6 +231,13 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
 def _shipping_gate(attempts: list[dict[str, Any]]) -> list[str]:
     """The capture bundle's shipping gate (benign fit and explanation stability), per seed."""
 
+    def demo(a: dict[str, Any]) -> str:
+        got = a.get("demo_flag_rate")
+        if not got:
+            return "demo capture not measured"
+        return (f"demo capture's office flows {got['office']:.1%} flagged, its attacker's "
+                f"{got['attacker']:.1%}")
+
     def steady(a: dict[str, Any]) -> str:
         got = a.get("explanation_stability") or {}
         if not got:
@@ -240,14 +247,20 @@ def _shipping_gate(attempts: list[dict[str, Any]]) -> list[str]:
 
     tried = "; ".join(f"seed {a['seed']}: {a['found']} attack captures found, "
                       f"{a['benign_flagged']} benign-capture flows flagged "
-                      f"({a['benign_flag_rate']:.2%}), {steady(a)}" for a in attempts)
+                      f"({a['benign_flag_rate']:.2%}), "
+                      + (f"{demo(a)}, " if "demo_flag_rate" in a else "") + steady(a)
+                      for a in attempts)
+    demo_rule = ("; it must flag at most 10 % of the office flows of the demo capture that "
+                 "`make run` opens and at least half of its attacker's"
+                 if any("demo_flag_rate" in a for a in attempts) else "")
     return [
         "The shipped bundle must not flag more than 5 % of the flows of the benign captures it "
-        "trained on, and its LIME explanations must keep their top-5 features across 5 seeds "
-        f"(mean Jaccard index >= {STABILITY_TARGET} over 50 flagged flows, issue 6) on the demo capture and "
-        "the lab's attack capture; a training run that misses either is repeated with the "
-        "next seed (the per-capture table above comes from the fold models and does not "
-        f"depend on it): {tried}. Shipped: seed {attempts[-1]['seed']}.",
+        f"trained on{demo_rule}; and its LIME explanations must keep their top-5 features "
+        f"across 5 seeds (mean Jaccard index >= {STABILITY_TARGET} over 50 flagged flows, "
+        "issue 6) on the demo capture and the lab's attack capture. A training run that "
+        "misses any of these is repeated with the next seed (the per-capture table above "
+        f"comes from the fold models and does not depend on it): {tried}. "
+        f"Shipped: seed {attempts[-1]['seed']}.",
         "",
     ]
 
