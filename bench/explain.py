@@ -13,8 +13,12 @@ highest scores, and explains them with LIME:
 
 ``--lime-loop`` draws the perturbed samples with LIME's own per-column loop instead of the
 app's one-pass sampler (the same samples for a seed, so only the seconds may differ).
+``--per-flow`` also prints, per explained flow, its verdict, its top-5 features Jaccard and
+seed 0's seven largest feature weights (log-odds), to see where rankings trade places.
+``--models-dir`` reads the bundles from another folder (e.g. an older commit's ``models``).
 
 Usage: .venv/bin/python bench/explain.py [--flows 50] [--samples 250,500,1000,2000] [--lime-loop]
+       [--per-flow] [--models-dir DIR]
 """
 
 from __future__ import annotations
@@ -55,21 +59,23 @@ def main() -> int:
     parser.add_argument("--samples", default="250,500,1000,2000")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--lime-loop", action="store_true", help="LIME's own neighbourhood loop")
+    parser.add_argument("--per-flow", action="store_true", help="each flow's Jaccard and top weights")
+    parser.add_argument("--models-dir", default=None, help="bundles folder (default: the app's models/)")
     args = parser.parse_args()
     if args.lime_loop:
         from ids_desktop.core.explain import explainer as explainer_module
 
         explainer_module.FAST_NEIGHBOURHOOD = False
     sample_sizes = [int(s) for s in args.samples.split(",")]
-    names = {b["name"] for b in list_bundles()}
+    names = {b["name"] for b in list_bundles(args.models_dir)}
     print(f"{'bundle':<12} {'samples':>7} {'n':>4} {'median s':>9} {'p95 s':>7} {'CPU s':>6} {'R2 med':>7} {'top5 Jaccard':>13} {'top5 features J':>16} {'top3 features J':>16}")
     for name, path in INPUTS.items():
         if name not in names or not path.exists() or (args.only and name not in args.only):
             continue
         result = ingest(path)
-        _, flows = analyze(result, model=name)
+        _, flows = analyze(result, model=name, models_dir=args.models_dir)
         rows = top_flagged(flows, args.flows)
-        bundle = get_bundle(name, result.feature_format)
+        bundle = get_bundle(name, result.feature_format, args.models_dir)
         for samples in sample_sizes:
             explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=samples)
             explainer.explain_row(rows[0])  # warm-up: traces the compiled predict function
@@ -84,6 +90,10 @@ def main() -> int:
                 jac.append(mean_jaccard([set(e.top_features(5)) for e in runs]))
                 jac_f.append(mean_jaccard([set(list(e.by_feature)[:5]) for e in runs]))
                 jac_f3.append(mean_jaccard([set(list(e.by_feature)[:3]) for e in runs]))
+                if args.per_flow:
+                    top = " ".join(f"{k}:{v:+.2f}" for k, v in list(exp.by_feature.items())[:7])
+                    print(f"  row {row} {flows.at[row, 'pred_class']} P={exp.probability:.4f} "
+                          f"J={jac_f[-1]:.2f} {top}")
             times.sort()
             p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
             print(f"{name:<12} {samples:>7} {len(rows):>4} {statistics.median(times):>9.3f} {p95:>7.3f} "

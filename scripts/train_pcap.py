@@ -567,7 +567,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"seed {args.seed + k} on the reported captures (seen in training): {json.dumps(shipped)}")
             fits = shipped["benign_flag_rate"] <= BENIGN_FLAG_LIMIT
             demo = demo_flags(tmp) if fits else {}
-            log(f"   demo capture: {json.dumps(demo)}")
+            if demo:
+                log(f"   demo capture, flows flagged: {json.dumps(demo)}")
             fits = fits and demo["office"] <= DEMO_OFFICE_LIMIT and demo["attacker"] >= DEMO_ATTACKER_MIN
             steady = explanation_stability(tmp, args.lab) if fits else {}
             attempts.append({"seed": args.seed + k, "found": shipped["found"],

@@ -160,3 +160,15 @@ def test_feature_stability_compares_the_top_flows_explanations_across_seeds(demo
     want = sum(mean_jaccard(t) for t in tops) / 3
     assert got["jaccard"] == pytest.approx(want)
     assert 0.0 <= want <= 1.0
+
+
+def test_shipped_bundle_passes_the_shipping_gate_s_demo_check(tmp_path: Path) -> None:
+    """``train_pcap.py`` ships only a bundle within these bounds on the demo ``make run`` opens."""
+    train_pcap = load_script("train_pcap")
+    got = train_pcap.demo_flags(BUNDLE)
+    assert got["office"] <= train_pcap.DEMO_OFFICE_LIMIT
+    assert got["attacker"] >= train_pcap.DEMO_ATTACKER_MIN
+    assert train_pcap.stability_inputs(tmp_path) == [train_pcap.DEMO]  # no lab run there
+    (tmp_path / "run" / "pcaps").mkdir(parents=True)
+    (tmp_path / "run" / "pcaps" / "attacks-only.pcap").touch()
+    assert train_pcap.stability_inputs(tmp_path)[1] == tmp_path / "run" / "pcaps" / "attacks-only.pcap"
