@@ -587,6 +587,11 @@ def main(argv: list[str] | None = None) -> int:
         on_disk = json.loads((tmp / METADATA_FILE).read_text())
         on_disk.update(capture_validation=report, training_captures_seen=seen, training_source=chosen,
                        shipped_on_reported_captures=shipped, shipping_attempts=attempts,
+                       shipping_gate={"benign_flag_limit": BENIGN_FLAG_LIMIT,
+                                      "demo_office_limit": DEMO_OFFICE_LIMIT,
+                                      "demo_attacker_min": DEMO_ATTACKER_MIN,
+                                      "stability_target": STABILITY_TARGET,
+                                      "stability_flows": STABILITY_FLOWS},
                        training_oversampling={"lab_sample_seed": args.seed,
                                               "min_attack_flows": MIN_ATTACK_FLOWS,
                                               "max_copies": MAX_COPIES,

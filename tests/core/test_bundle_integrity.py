@@ -219,6 +219,13 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
     gated["shipping_attempts"][2]["demo_flag_rate"] = {"office": 0.026, "attacker": 0.882}
     card = model_card(gated)
     assert "at most 10 % of the office flows of the demo capture" in card
+    assert "and at least 50 % of its attacker's" in card
+    gated["shipping_gate"] = {"benign_flag_limit": 0.04, "demo_office_limit": 0.08,
+                              "demo_attacker_min": 0.6, "stability_target": 0.85, "stability_flows": 40}
+    bounds = model_card(gated)
+    assert "must not flag more than 4 % of the flows" in bounds
+    assert "at most 8 % of the office flows" in bounds and "at least 60 % of its attacker's" in bounds
+    assert "(mean Jaccard index >= 0.85 over 40 flagged flows" in bounds
     assert ("9 benign-capture flows flagged (7.09%), demo capture's office flows 16.5% flagged, its "
             "attacker's 94.7%, explanations not measured; seed 2") in card
     assert "(0.00%), demo capture's office flows 2.6% flagged, its attacker's 88.2%, explanations'" in card

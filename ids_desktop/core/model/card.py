@@ -213,7 +213,7 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         ]
     attempts = meta.get("shipping_attempts") or []
     if any("explanation_stability" in a for a in attempts):
-        lines += _shipping_gate(attempts)
+        lines += _shipping_gate(attempts, meta.get("shipping_gate", {}))
     elif len(attempts) > 1:
         tried = "; ".join(f"seed {a['seed']}: {a['found']} attack captures found, "
                           f"{a['benign_flagged']} benign-capture flows flagged "
@@ -228,8 +228,13 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _shipping_gate(attempts: list[dict[str, Any]]) -> list[str]:
-    """The capture bundle's shipping gate (benign fit and explanation stability), per seed."""
+def _pct(share: float) -> str:
+    return f"{share * 100:g} %"
+
+
+def _shipping_gate(attempts: list[dict[str, Any]], gate: dict[str, Any]) -> list[str]:
+    """The capture bundle's shipping gate (benign fit, demo capture, explanation stability),
+    per seed; ``gate`` holds its bounds as the training run recorded them."""
 
     def demo(a: dict[str, Any]) -> str:
         got = a.get("demo_flag_rate")
@@ -250,14 +255,17 @@ def _shipping_gate(attempts: list[dict[str, Any]]) -> list[str]:
                       f"({a['benign_flag_rate']:.2%}), "
                       + (f"{demo(a)}, " if "demo_flag_rate" in a else "") + steady(a)
                       for a in attempts)
-    demo_rule = ("; it must flag at most 10 % of the office flows of the demo capture that "
-                 "`make run` opens and at least half of its attacker's"
+    demo_rule = (f"; it must flag at most {_pct(gate.get('demo_office_limit', 0.1))} of the "
+                 "office flows of the demo capture that `make run` opens and at least "
+                 f"{_pct(gate.get('demo_attacker_min', 0.5))} of its attacker's"
                  if any("demo_flag_rate" in a for a in attempts) else "")
     return [
-        "The shipped bundle must not flag more than 5 % of the flows of the benign captures it "
-        f"trained on{demo_rule}; and its LIME explanations must keep their top-5 features "
-        f"across 5 seeds (mean Jaccard index >= {STABILITY_TARGET} over 50 flagged flows, "
-        "issue 6) on the demo capture and the lab's attack capture. A training run that "
+        f"The shipped bundle must not flag more than {_pct(gate.get('benign_flag_limit', 0.05))} "
+        f"of the flows of the benign captures it trained on{demo_rule}; and its LIME "
+        "explanations must keep their top-5 features across 5 seeds (mean Jaccard index >= "
+        f"{gate.get('stability_target', STABILITY_TARGET)} over "
+        f"{gate.get('stability_flows', 50)} flagged flows, issue 6) on the demo capture and "
+        "the lab's attack capture. A training run that "
         "misses any of these is repeated with the next seed (the per-capture table above "
         f"comes from the fold models and does not depend on it): {tried}. "
         f"Shipped: seed {attempts[-1]['seed']}.",
