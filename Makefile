@@ -37,7 +37,7 @@ train: $(STAMP)
 # The capture (pcap) bundle: needs a traffic-lab run ($$IDS_LAB_DATA, `make lab`) and
 # ../shared/data; measures three training sources capture by capture, ships the best (~7 min
 # on 2 cores with the captures' flows cached in ../flow-cache, longer on a first run).
-train-pcap: $(STAMP)
+train-pcap: $(STAMP) $(DEMO)
 	$(BIN)/python scripts/train_pcap.py --compare
 
 bench: $(STAMP)

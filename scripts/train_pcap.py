@@ -553,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"== shipping: training the bundle on {chosen}")
     frame = assemble(parts)
     attempts: list[dict] = []
+    ensure_demo()
     tmp = Path(tempfile.mkdtemp(prefix="pcap-bundle-", dir=args.out.parent))
     try:
         for k in range(SHIP_SEEDS):
@@ -616,12 +617,21 @@ def stability_inputs(lab: Path) -> list[Path]:
     return [DEMO, *sorted(lab.glob("*/pcaps/attacks-only.pcap"))[:1]]
 
 
-def demo_flags(bundle_dir: Path) -> dict[str, float]:
+def ensure_demo() -> Path:
+    """The demo capture, written as ``make run`` writes it when it is not there yet."""
+    if not DEMO.is_file():
+        from make_demo_capture import write_demo  # type: ignore[import-not-found]
+
+        write_demo(DEMO)
+    return DEMO
+
+
+def demo_flags(bundle_dir: Path, demo: Path = DEMO) -> dict[str, float]:
     """Shares of the demo capture's office flows and of its attacker's flows that are flagged."""
     from ids_desktop.core.analysis import analyze
     from make_demo_capture import ATTACKER  # type: ignore[import-not-found]
 
-    _, flows = analyze(DEMO, model=bundle_dir)
+    _, flows = analyze(demo, model=bundle_dir)
     attacker = (flows["src_ip"] == ATTACKER) | (flows["dst_ip"] == ATTACKER)
     return {"office": float(flows.loc[~attacker, "flagged"].mean()),
             "attacker": float(flows.loc[attacker, "flagged"].mean())}

@@ -162,10 +162,11 @@ def test_feature_stability_compares_the_top_flows_explanations_across_seeds(demo
     assert 0.0 <= want <= 1.0
 
 
-def test_shipped_bundle_passes_the_shipping_gate_s_demo_check(tmp_path: Path) -> None:
-    """``train_pcap.py`` ships only a bundle within these bounds on the demo ``make run`` opens."""
+def test_shipped_bundle_passes_the_shipping_gate_s_demo_check(demo: Path, tmp_path: Path) -> None:
+    """``train_pcap.py`` ships only a bundle within these bounds on the demo ``make run`` opens
+    (here a shorter one of the same traffic)."""
     train_pcap = load_script("train_pcap")
-    got = train_pcap.demo_flags(BUNDLE)
+    got = train_pcap.demo_flags(BUNDLE, demo)
     assert got["office"] <= train_pcap.DEMO_OFFICE_LIMIT
     assert got["attacker"] >= train_pcap.DEMO_ATTACKER_MIN
     assert train_pcap.stability_inputs(tmp_path) == [train_pcap.DEMO]  # no lab run there
