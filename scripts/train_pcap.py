@@ -481,6 +481,60 @@ def load_sources(lab: Path, data: Path, seed: int):
             shared_parts(data, "attack"), shared_parts(data, "benign"))
 
 
+def stability_inputs(lab: Path) -> list[Path]:
+    """The captures the shipping gate explains: the demo capture and, as ``bench/explain.py``
+    picks it, the first lab run's capture of the attack tools alone."""
+    return [DEMO, *sorted(lab.glob("*/pcaps/attacks-only.pcap"))[:1]]
+
+
+def ensure_demo() -> Path:
+    """The demo capture, written as ``make run`` writes it when it is not there yet."""
+    if not DEMO.is_file():
+        from make_demo_capture import write_demo  # type: ignore[import-not-found]
+
+        write_demo(DEMO)
+    return DEMO
+
+
+def demo_flags(bundle_dir: Path, demo: Path = DEMO) -> dict[str, float]:
+    """Shares of the demo capture's office flows and of its attacker's flows that are flagged."""
+    from ids_desktop.core.analysis import analyze
+    from make_demo_capture import ATTACKER  # type: ignore[import-not-found]
+
+    _, flows = analyze(demo, model=bundle_dir)
+    attacker = (flows["src_ip"] == ATTACKER) | (flows["dst_ip"] == ATTACKER)
+    return {"office": float(flows.loc[~attacker, "flagged"].mean()),
+            "attacker": float(flows.loc[attacker, "flagged"].mean())}
+
+
+def explanation_stability(bundle_dir: Path, lab: Path) -> dict[str, float | None]:
+    """Top-5 features Jaccard across 5 LIME seeds, per gate input (``None``: nothing flagged)."""
+    from ids_desktop.core.explain.stability import feature_stability
+
+    out = {}
+    for path in stability_inputs(lab):
+        got = feature_stability(path, bundle_dir, flows=STABILITY_FLOWS)
+        out[path.name] = got["jaccard"]
+        log(f"   explanations on {path.name}: top-5 features Jaccard {got['jaccard']} over "
+            f"{got['flows']} flagged flows, {got['num_samples']} samples")
+    return out
+
+
+def shipping_gate(shipped: dict, bundle_dir: Path, lab: Path) -> tuple[dict, bool]:
+    """One seed's record for ``shipping_attempts`` and whether its bundle may ship; the
+    checks run cheapest first and stop at the first miss (see ``SHIP_SEEDS``)."""
+    fits = shipped["benign_flag_rate"] <= BENIGN_FLAG_LIMIT
+    demo = demo_flags(bundle_dir) if fits else {}
+    if demo:
+        log(f"   demo capture, flows flagged: {json.dumps(demo)}")
+    fits = fits and demo["office"] <= DEMO_OFFICE_LIMIT and demo["attacker"] >= DEMO_ATTACKER_MIN
+    steady = explanation_stability(bundle_dir, lab) if fits else {}
+    attempt = {"found": shipped["found"], "benign_flagged": shipped["benign_flagged"],
+               "benign_flag_rate": shipped["benign_flag_rate"],
+               "demo_flag_rate": demo, "explanation_stability": steady}
+    return attempt, fits and all(j is not None and j >= STABILITY_TARGET for j in steady.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     global MIN_ATTACK_FLOWS, MIN_TOOL_FLOWS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -566,21 +620,15 @@ def main(argv: list[str] | None = None) -> int:
             # out-of-sample figure, but what an analyst opening those captures sees.
             shipped = summarise(validate(bundle_of(meta), attack + benign, set(meta["classes"])))
             log(f"seed {args.seed + k} on the reported captures (seen in training): {json.dumps(shipped)}")
-            fits = shipped["benign_flag_rate"] <= BENIGN_FLAG_LIMIT
-            demo = demo_flags(tmp) if fits else {}
-            if demo:
-                log(f"   demo capture, flows flagged: {json.dumps(demo)}")
-            fits = fits and demo["office"] <= DEMO_OFFICE_LIMIT and demo["attacker"] >= DEMO_ATTACKER_MIN
-            steady = explanation_stability(tmp, args.lab) if fits else {}
-            attempts.append({"seed": args.seed + k, "found": shipped["found"],
-                             "benign_flagged": shipped["benign_flagged"],
-                             "benign_flag_rate": shipped["benign_flag_rate"],
-                             "demo_flag_rate": demo, "explanation_stability": steady})
-            if fits and all(j is not None and j >= STABILITY_TARGET for j in steady.values()):
+            attempt, passed = shipping_gate(shipped, tmp, args.lab)
+            attempts.append({"seed": args.seed + k, **attempt})
+            if passed:
                 break
         else:
-            log(f"no seed of {SHIP_SEEDS} passed the shipping gate; {args.out} left alone: "
-                f"{json.dumps(attempts)}")
+            failed = cache_dir() / f"pcap-shipping-{args.seed}.json"
+            failed.write_text(json.dumps(attempts, indent=2))
+            log(f"no seed of {SHIP_SEEDS} passed the shipping gate; {args.out} left alone; "
+                f"the attempts are in {failed}: {json.dumps(attempts)}")
             return 1
         from ids_desktop.core.model.bundle import CARD_FILE, METADATA_FILE
         from ids_desktop.core.model.card import model_card
@@ -609,45 +657,6 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     log(f"bundle written to {args.out} in {time.perf_counter() - t0:.0f} s")
     return 0
-
-
-def stability_inputs(lab: Path) -> list[Path]:
-    """The captures the shipping gate explains: the demo capture and, as ``bench/explain.py``
-    picks it, the first lab run's capture of the attack tools alone."""
-    return [DEMO, *sorted(lab.glob("*/pcaps/attacks-only.pcap"))[:1]]
-
-
-def ensure_demo() -> Path:
-    """The demo capture, written as ``make run`` writes it when it is not there yet."""
-    if not DEMO.is_file():
-        from make_demo_capture import write_demo  # type: ignore[import-not-found]
-
-        write_demo(DEMO)
-    return DEMO
-
-
-def demo_flags(bundle_dir: Path, demo: Path = DEMO) -> dict[str, float]:
-    """Shares of the demo capture's office flows and of its attacker's flows that are flagged."""
-    from ids_desktop.core.analysis import analyze
-    from make_demo_capture import ATTACKER  # type: ignore[import-not-found]
-
-    _, flows = analyze(demo, model=bundle_dir)
-    attacker = (flows["src_ip"] == ATTACKER) | (flows["dst_ip"] == ATTACKER)
-    return {"office": float(flows.loc[~attacker, "flagged"].mean()),
-            "attacker": float(flows.loc[attacker, "flagged"].mean())}
-
-
-def explanation_stability(bundle_dir: Path, lab: Path) -> dict[str, float | None]:
-    """Top-5 features Jaccard across 5 LIME seeds, per gate input (``None``: nothing flagged)."""
-    from ids_desktop.core.explain.stability import feature_stability
-
-    out = {}
-    for path in stability_inputs(lab):
-        got = feature_stability(path, bundle_dir, flows=STABILITY_FLOWS)
-        out[path.name] = got["jaccard"]
-        log(f"   explanations on {path.name}: top-5 features Jaccard {got['jaccard']} over "
-            f"{got['flows']} flagged flows, {got['num_samples']} samples")
-    return out
 
 
 def load_training_flows(meta: dict) -> pd.DataFrame:

@@ -120,3 +120,36 @@ def test_without_apps_folds_every_fold_trains_on_every_app(monkeypatch) -> None:
                         seed=0, k_folds="loco")
     assert len(trained) == 3 and all({n for n, _ in apps} <= t for t in trained)
     assert "apps_flows" not in res["summary"]
+
+
+def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(monkeypatch, tmp_path) -> None:
+    """Benign captures, then the demo capture, then explanation stability (the costly one)."""
+    train_pcap = load_script("train_pcap")
+    calls = []
+    demo = {"office": 0.02, "attacker": 0.9}
+    steady = {"demo.pcap": 0.85, "attacks-only.pcap": 0.81}
+    monkeypatch.setattr(train_pcap, "demo_flags", lambda b: calls.append("demo") or dict(demo))
+    monkeypatch.setattr(train_pcap, "explanation_stability",
+                        lambda b, lab: calls.append("explain") or dict(steady))
+
+    def gate(rate: float):
+        calls.clear()
+        shipped = {"found": 13, "benign_flagged": round(rate * 127), "benign_flag_rate": rate}
+        attempt, passed = train_pcap.shipping_gate(shipped, tmp_path, tmp_path)
+        assert attempt["found"] == 13 and attempt["benign_flag_rate"] == rate
+        return attempt, passed, list(calls)
+
+    assert gate(0.03) == ({"found": 13, "benign_flagged": 4, "benign_flag_rate": 0.03,
+                           "demo_flag_rate": demo, "explanation_stability": steady}, True,
+                          ["demo", "explain"])
+    attempt, passed, ran = gate(0.06)  # over the benign limit: nothing else measured
+    assert not passed and ran == [] and attempt["demo_flag_rate"] == {} == attempt["explanation_stability"]
+    demo["office"] = 0.11
+    assert gate(0.03)[1:] == (False, ["demo"])
+    demo.update(office=0.02, attacker=0.4)
+    assert gate(0.03)[1:] == (False, ["demo"])
+    demo["attacker"] = 0.9
+    steady["attacks-only.pcap"] = 0.79
+    assert gate(0.03)[1:] == (False, ["demo", "explain"])
+    steady["attacks-only.pcap"] = None  # nothing flagged there
+    assert gate(0.03)[1:] == (False, ["demo", "explain"])
