@@ -209,8 +209,8 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
     assert "must keep their top-5 features across 5 seeds (mean Jaccard index >= 0.8" in card
     assert ("seed 0: 13 attack captures found, 5 benign-capture flows flagged (3.94%), explanations' "
             "top-5 features Jaccard 0.777 on `demo.pcap`, 0.698 on `attacks-only.pcap`; seed 1: 12 "
-            "attack captures found, 9 benign-capture flows flagged (7.09%), explanations not "
-            "measured; seed 2:") in card
+            "attack captures found, 9 benign-capture flows flagged (7.09%), not checked further; "
+            "seed 2:") in card
     assert "0.850 on `demo.pcap`, n/a on `attacks-only.pcap`. Shipped: seed 2." in card
     assert "a training run that does is repeated" not in card
     assert "demo capture" not in card.split("issue 6) on the demo capture")[1]  # not measured: not said
@@ -227,5 +227,5 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
     assert "at most 8 % of the office flows" in bounds and "at least 60 % of its attacker's" in bounds
     assert "(mean Jaccard index >= 0.85 over 40 flagged flows" in bounds
     assert ("9 benign-capture flows flagged (7.09%), demo capture's office flows 16.5% flagged, its "
-            "attacker's 94.7%, explanations not measured; seed 2") in card
+            "attacker's 94.7%; seed 2") in card
     assert "(0.00%), demo capture's office flows 2.6% flagged, its attacker's 88.2%, explanations'" in card

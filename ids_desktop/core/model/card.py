@@ -236,25 +236,21 @@ def _shipping_gate(attempts: list[dict[str, Any]], gate: dict[str, Any]) -> list
     """The capture bundle's shipping gate (benign fit, demo capture, explanation stability),
     per seed; ``gate`` holds its bounds as the training run recorded them."""
 
-    def demo(a: dict[str, Any]) -> str:
-        got = a.get("demo_flag_rate")
-        if not got:
-            return "demo capture not measured"
-        return (f"demo capture's office flows {got['office']:.1%} flagged, its attacker's "
-                f"{got['attacker']:.1%}")
-
-    def steady(a: dict[str, Any]) -> str:
-        got = a.get("explanation_stability") or {}
-        if not got:
-            return "explanations not measured"
-        return "explanations' top-5 features Jaccard " + ", ".join(
-            f"{'n/a' if j is None else f'{j:.3f}'} on `{name}`" for name, j in got.items())
+    def checks(a: dict[str, Any]) -> str:
+        """The later checks' figures, as far as the gate got (it stops at the first miss)."""
+        demo, steady = a.get("demo_flag_rate") or {}, a.get("explanation_stability") or {}
+        said = []
+        if demo:
+            said.append(f"demo capture's office flows {demo['office']:.1%} flagged, its "
+                        f"attacker's {demo['attacker']:.1%}")
+        if steady:
+            said.append("explanations' top-5 features Jaccard " + ", ".join(
+                f"{'n/a' if j is None else f'{j:.3f}'} on `{name}`" for name, j in steady.items()))
+        return ", ".join(said) or "not checked further"
 
     tried = "; ".join(f"seed {a['seed']}: {a['found']} attack captures found, "
                       f"{a['benign_flagged']} benign-capture flows flagged "
-                      f"({a['benign_flag_rate']:.2%}), "
-                      + (f"{demo(a)}, " if "demo_flag_rate" in a else "") + steady(a)
-                      for a in attempts)
+                      f"({a['benign_flag_rate']:.2%}), {checks(a)}" for a in attempts)
     demo_rule = (f"; it must flag at most {_pct(gate.get('demo_office_limit', 0.1))} of the "
                  "office flows of the demo capture that `make run` opens and at least "
                  f"{_pct(gate.get('demo_attacker_min', 0.5))} of its attacker's"
