@@ -35,8 +35,9 @@ train: $(STAMP)
 	$(BIN)/python scripts/train_all.py
 
 # The capture (pcap) bundle: needs a traffic-lab run ($$IDS_LAB_DATA, `make lab`) and
-# ../shared/data; measures three training sources capture by capture, ships the best (~7 min
-# on 2 cores with the captures' flows cached in ../flow-cache, longer on a first run).
+# ../shared/data; measures three training sources capture by capture (~10 min on 2 cores with
+# the captures' flows cached in ../flow-cache, longer on a first run), then ships the first
+# seed whose bundle passes the shipping gate (1-5 min per seed, up to six; exit 1 if none).
 train-pcap: $(STAMP) $(DEMO)
 	$(BIN)/python scripts/train_pcap.py --compare
 
