@@ -33,17 +33,19 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
 SHARED = REPO.parent / "shared" / "data"
+
+from train_pcap import stability_inputs  # noqa: E402  (the capture bundle's shipping gate)
 
 INPUTS = {
     "cic-ids2017": SHARED / "cic_ids2017" / "cic_ids2017_multiclass.csv.gz",
     "unsw-nb15": SHARED / "unsw_nb15" / "UNSW_NB15_training-set.dev80.csv.gz",
     "nsl-kdd": SHARED / "nsl_kdd" / "KDDTrain+_20Percent.txt",
     "ton-iot": SHARED / "ton_iot" / "train_test_network.dev80.csv.gz",
-    # Real attack tools' traffic from the traffic lab when a run exists, else the demo capture.
-    "pcap": next(
-        (p for p in sorted(Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data")).glob(
-            "*/pcaps/attacks-only.pcap"))), REPO / "resources" / "demo" / "demo.pcap"),
+    # Real attack tools' traffic from the traffic lab when a run exists, else the demo capture:
+    # the last of the captures the shipping gate of scripts/train_pcap.py explains.
+    "pcap": stability_inputs(Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data")))[-1],
 }
 
 
