@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ids_desktop.core.ingest import arp
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Progress, check_cancel
@@ -20,6 +22,7 @@ from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model.bundle import (
     UNKNOWN_ATTACK,
     Bundle,
+    Scores,
     load_bundle,
     resolve_bundle_path,
 )
@@ -63,10 +66,29 @@ def _score(result: IngestResult, bundle: Bundle, threshold, progress, cancel):
                 "choose a matching model or leave --model at auto"
             )
     try:
-        return bundle.score(result.frame, temporal=result.temporal, threshold=threshold,
-                            progress=progress, cancel=cancel)
+        scores = bundle.score(result.frame, temporal=result.temporal, threshold=threshold,
+                              progress=progress, cancel=cancel)
     except SchemaError as exc:
         raise ModelError(f"model '{bundle.name}' cannot read this input: {exc}") from None
+    return with_arp_check(result.frame, scores)
+
+
+def with_arp_check(frame: pd.DataFrame, scores: Scores) -> Scores:
+    """The bundle's verdicts plus the capture ingest's ARP check.
+
+    A flow the check marked (an ``arp_note``: it may have been relayed by a host spoofing
+    ARP, see :mod:`ids_desktop.core.ingest.arp`) is flagged; its verdict is ``mitm`` unless
+    the model flagged it already, whose family then stands. ``pred_score`` and
+    ``anomaly_score`` stay the model's.
+    """
+    if arp.NOTE_COLUMN not in frame.columns:
+        return scores
+    noted = frame[arp.NOTE_COLUMN].notna().to_numpy(dtype=bool)
+    if not noted.any():
+        return scores
+    pred_class = scores.pred_class.copy()
+    pred_class[noted & ~scores.flagged] = arp.FAMILY
+    return dataclasses.replace(scores, flagged=scores.flagged | noted, pred_class=pred_class)
 
 
 def analyze(

@@ -467,6 +467,9 @@ class AnalysisTab(QWidget):
         if analysis.summary is not None:
             s = analysis.summary
             verdict = f"{s['flagged']:,} flagged by model '{s['model']}'"
+            spoofing = result.meta.get("arp_spoofing") or []
+            if spoofing:  # flows flagged by the ARP check, not the model: say so, and why
+                verdict += f" and the ARP check ({'; '.join(spoofing)})"
             self.class_combo.addItems(analysis.extra["classes"])
             header = self.table.horizontalHeader()
             header.blockSignals(True)  # the rows are already in this order; do not sort again

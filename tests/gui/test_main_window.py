@@ -82,3 +82,20 @@ def test_labelled_input_gets_an_evaluation_tab(window, qtbot, tmp_path: Path) ->
     assert set(report) == {"model", "n", "binary", "per_class", "confusion"}
     assert report["n"] == 3
     assert tab.pages.tabText(tab.pages.count() - 1) == "Evaluation"
+
+
+def test_a_spoofed_capture_says_the_arp_check_flagged_flows(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.core.model.bundle import default_models_dir
+    from tests.core.test_arp import ATTACKER_MAC, _write_capture
+
+    if not (default_models_dir() / "pcap" / "metadata.json").is_file():
+        pytest.skip("no pcap bundle")
+    path = tmp_path / "spoofed.pcapng"
+    _write_capture(path, "pcapng", spoof=True)
+    tab = window.open_path(path)
+    with qtbot.waitSignal(tab.closed_work, timeout=120_000):
+        pass
+    assert tab.analysis is not None and tab.analysis.summary is not None
+    text = tab.summary.text()
+    assert "flagged by model 'pcap' and the ARP check (MAC " + ATTACKER_MAC in text
+    assert tab.analysis.flows["pred_class"].eq("mitm").sum() == 1

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
+from ids_desktop.core.ingest import arp
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.preprocess import sha256_file
 from ids_desktop.core.schema import BENIGN
@@ -334,6 +335,9 @@ class BundleExplainer:
             cancel=cancel,
         )
         self._state_verdict(exp, window_x, mask, position)
+        note = self.frame[arp.NOTE_COLUMN].iloc[int(row)] if arp.NOTE_COLUMN in self.frame.columns else None
+        if note is not None and not pd.isna(note):  # flagged by the ARP check, whatever LIME says
+            exp.sentence += f" {note}"
         return exp
 
 

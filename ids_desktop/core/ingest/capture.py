@@ -21,6 +21,7 @@ from pandas.api.extensions import ExtensionArray
 
 from ids_desktop.config import DEFAULTS
 from ids_desktop.core import schema
+from ids_desktop.core.ingest import arp
 from ids_desktop.core.ingest.pcapfile import (
     ABSURD_SNAPLEN,
     NFSTREAM_LINKTYPES,
@@ -229,8 +230,13 @@ def read_capture(
             warnings.append("no IP flows found")
     total = info.packets if info is not None else done_packets
     report(total, total, force=True)
+    spoofs = arp.find_spoofing(info.arp) if info is not None else []
+    if spoofs:  # ARP poisoning leaves no trace in IP flows: mark the flows it may have relayed
+        frame[arp.NOTE_COLUMN] = arp.relayed_notes(frame, spoofs)
     schema.validate_flows(frame)
     meta = _meta(info, run, idle, active, frame, done_packets)
+    if spoofs:
+        meta["arp_spoofing"] = [s.describe() for s in spoofs]
     return IngestResult(
         frame=frame,
         format=header.format,

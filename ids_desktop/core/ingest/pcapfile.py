@@ -76,7 +76,10 @@ _PCAPNG_SHB = 0x0A0D0D0A
 #: Link type -> offset of the EtherType (-1: raw IP, the version nibble says which).
 _ETHERTYPE_AT = {1: 12, 113: 14, 12: -1, 14: -1, 101: -1, 228: -1}
 #: ``unmetered`` results.
-ZERO_LENGTH_IP, LATER_FRAGMENT = 1, 2
+ZERO_LENGTH_IP, LATER_FRAGMENT, ARP = 1, 2, 3
+#: ARP packets read per capture (see :attr:`CaptureInfo.arp`). A spoofer's claims sit among a
+#: capture's first ARP packets; an ARP flood beyond this is not kept packet by packet.
+MAX_ARP = 50_000
 
 
 def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
@@ -84,7 +87,8 @@ def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
 
     Returns :data:`ZERO_LENGTH_IP` for an IPv4 packet whose total length is 0 (a sender with
     TCP segmentation offload hands the capture one large frame before the NIC splits it),
-    :data:`LATER_FRAGMENT` for an IPv4 fragment other than the first, else 0. Neither kind is
+    :data:`LATER_FRAGMENT` for an IPv4 fragment other than the first, :data:`ARP` for an ARP
+    packet (never in a flow either; :func:`arp_claim` reads it), else 0. Neither IPv4 kind is
     counted in any flow (``tests/core/test_capture_fidelity.py`` pins both).
 
     ``buf[at : at + incl]`` is the captured packet; one VLAN tag is looked through.
@@ -102,6 +106,8 @@ def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
         if ethertype in (0x8100, 0x88A8) and incl >= et_at + 6:
             ethertype = buf[at + et_at + 4] << 8 | buf[at + et_at + 5]
             ip += 4
+        if ethertype == 0x0806:
+            return ARP
         if ethertype != 0x0800 or ip + 8 > at + incl:
             return 0
     if buf[ip + 2] == 0 and buf[ip + 3] == 0:
@@ -109,6 +115,22 @@ def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
     if (buf[ip + 6] & 0x1F) or buf[ip + 7]:
         return LATER_FRAGMENT
     return 0
+
+
+def arp_claim(buf: bytes, at: int, incl: int, linktype: int) -> tuple[int, str, str, str, str] | None:
+    """``(opcode, sender MAC, sender IPv4, target MAC, target IPv4)`` of an Ethernet/IPv4 ARP
+    packet that :func:`unmetered` classed as :data:`ARP`; ``None`` for any other ARP (other
+    hardware or protocol types, or cut short by the snapshot length)."""
+    et_at = _ETHERTYPE_AT[linktype]
+    arp = at + et_at + 2
+    if buf[at + et_at] << 8 | buf[at + et_at + 1] != 0x0806:  # behind a VLAN tag
+        arp += 4
+    if arp + 28 > at + incl or buf[arp + 2 : arp + 6] != b"\x08\x00\x06\x04":
+        return None
+    op = buf[arp + 6] << 8 | buf[arp + 7]
+    body = buf[arp + 8 : arp + 28]
+    return (op, body[0:6].hex(":"), ".".join(map(str, body[6:10])),
+            body[10:16].hex(":"), ".".join(map(str, body[16:20])))
 
 
 def linktype_name(linktype: int) -> str:
@@ -156,6 +178,10 @@ class CaptureInfo:
         IPv4 packets that nfstream's parser skips without a trace (see :func:`unmetered`):
         total length 0 (sent with TCP segmentation offload) and non-first fragments. Counted
         on Ethernet, Linux cooked and raw-IP links.
+    arp
+        The first :data:`MAX_ARP` Ethernet/IPv4 ARP packets as ``(time, opcode, sender MAC,
+        sender IP, target MAC, target IP)``: nfstream meters IP only, so this is the
+        capture's one view of who claims which address (:mod:`ids_desktop.core.ingest.arp`).
     done
         True once the walk reached the end (or the damage); False when it was stopped.
     """
@@ -179,6 +205,7 @@ class CaptureInfo:
     unknown_interface: int = 0
     zero_length_ip: int = 0
     later_fragments: int = 0
+    arp: list[tuple[float, int, str, str, str, str]] = field(default_factory=list)
     done: bool = False
 
     @property
@@ -308,7 +335,7 @@ def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None: 
     first_s = first_f = None
     linktype = info.link_types[0] if info.link_types else -1
     check = unmetered if linktype in _ETHERTYPE_AT else None
-    skipped = [0, 0, 0]
+    skipped = [0, 0, 0, 0]
     while True:
         rel = off - buf_start
         if rel + 16 > len(buf):
@@ -349,7 +376,10 @@ def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None: 
             first_s, first_f = ts_s, ts_f
         prev_s, prev_f = ts_s, ts_f
         if check is not None and rel + 16 + incl <= len(buf):
-            skipped[check(buf, rel + 16, incl, linktype)] += 1
+            kind = check(buf, rel + 16, incl, linktype)
+            skipped[kind] += 1
+            if kind == ARP and len(info.arp) < MAX_ARP:
+                _keep_arp(info, ts_s + ts_f * frac, buf, rel + 16, incl, linktype)
         off = end
     info.zero_length_ip += skipped[ZERO_LENGTH_IP]
     info.later_fragments += skipped[LATER_FRAGMENT]
@@ -383,7 +413,7 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
     # Per-interface (snaplen, seconds per timestamp unit) of the current section.
     ifaces: list[tuple[int, float]] = []
     packets = captured = wire = snapped = backwards = unknown = 0
-    skipped = [0, 0, 0]
+    skipped = [0, 0, 0, 0]
     # Link type of each interface of the current section.
     if_links: list[int] = []
     prev_ts = float("-inf")
@@ -463,7 +493,10 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
             if iface < len(ifaces):
                 ts = ((ts_hi << 32) | ts_lo) * ifaces[iface][1]
                 if if_links[iface] in _ETHERTYPE_AT:
-                    skipped[unmetered(buf, rel + 28, incl, if_links[iface])] += 1
+                    kind = unmetered(buf, rel + 28, incl, if_links[iface])
+                    skipped[kind] += 1
+                    if kind == ARP and len(info.arp) < MAX_ARP:
+                        _keep_arp(info, ts, buf, rel + 28, incl, if_links[iface])
             else:
                 unknown += 1
                 ts = ((ts_hi << 32) | ts_lo) * 1e-6
@@ -510,6 +543,12 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
     info.snap_truncated, info.backwards_ts = snapped, backwards
     info.unknown_interface = unknown
     info.zero_length_ip, info.later_fragments = skipped[ZERO_LENGTH_IP], skipped[LATER_FRAGMENT]
+
+
+def _keep_arp(info: CaptureInfo, ts: float, buf: bytes, at: int, incl: int, linktype: int) -> None:
+    claim = arp_claim(buf, at, incl, linktype)
+    if claim is not None:
+        info.arp.append((ts, *claim))
 
 
 def _if_tsresol(buf: bytes, start: int, end: int, endian: str) -> float:

@@ -61,6 +61,8 @@ class ReportData:
     evaluation: dict[str, Any] | None = None
     model_card_summary: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: What checks besides the model found (the capture ingest's ARP check), one line each.
+    findings: list[str] = field(default_factory=list)
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
@@ -94,6 +96,7 @@ def build_report(
     evaluation: dict[str, Any] | None = None,
     warnings: list[str] | None = None,
     time_bins: int = 48,
+    findings: list[str] | None = None,
 ) -> ReportData:
     """Summarise an analysis frame for a report.
 
@@ -153,4 +156,5 @@ def build_report(
         evaluation=evaluation,
         model_card_summary=str(model_meta.get("card_summary", "")),
         warnings=list(warnings or []),
+        findings=list(findings or []),
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ids_desktop.core.atomic import atomic_text
+from ids_desktop.core.ingest import arp
 from ids_desktop.core.tasks import Progress, check_cancel
 
 #: Cells starting with these can be read as formulas by spreadsheet software.
@@ -66,6 +67,9 @@ def report_frame(flows: pd.DataFrame, explanations: dict[int, str] | None = None
         if column == "explanation":
             texts = explanations or {}
             out[column] = flows["flow_id"].map(lambda fid: texts.get(int(fid), ""))
+            if arp.NOTE_COLUMN in flows.columns:  # the ARP check's reason, where LIME did not run
+                notes = flows[arp.NOTE_COLUMN].astype("string").fillna("").astype(object)
+                out[column] = out[column].where(out[column] != "", notes)
         elif source in flows.columns:
             out[column] = flows[source]
         else:

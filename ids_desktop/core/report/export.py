@@ -167,6 +167,8 @@ def _write_all(
             explanations=items,
             evaluation=evaluation,
             warnings=list(analysis.result.warnings) + warnings,
+            findings=[f"ARP check: {s}; the flows it may have relayed are flagged as mitm."
+                      for s in analysis.result.meta.get("arp_spoofing", [])],
         )
         write_pdf(report, stage(request.pdf), page_size=request.page_size, progress=progress, cancel=cancel)
 
