@@ -32,6 +32,7 @@ Flows are cached (Parquet, outside the repository) in ``$IDS_FLOW_CACHE`` or
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -48,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import capture_truth as truth  # noqa: E402  (a script beside this one)
+from ids_desktop.core.analysis import with_arp_check  # noqa: E402
 from ids_desktop.core.explain.stability import STABILITY_TARGET  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -75,6 +77,10 @@ DEMO = REPO / "resources" / "demo" / "demo.pcap"
 STABILITY_FLOWS = 50
 #: Folds of the ``captures`` source: ``"loco"`` (leave one attack capture out) or a number.
 FOLDS: str | int = "loco"
+#: Fixed decision thresholds at which the validation also re-reads each model's scores: the
+#: operating points on the card (captures found against benign flows flagged), for choosing a
+#: threshold override. Each model keeps the threshold it calibrated on its own validation split.
+SWEEP = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.97, 0.99)
 
 
 def log(msg: str) -> None:
@@ -320,40 +326,92 @@ def bundle_of(meta: dict):
 
 
 def validate(bundle, parts: list[tuple[str, pd.DataFrame]], trained_families: set[str]) -> list[dict]:
-    """Per-capture rows: flows, flagged, top family, found, anomaly rise."""
+    """Per-capture rows: flows, flagged, top family, found, anomaly rise; and the same counts
+    at each ``SWEEP`` threshold (``sweep``), from the same scores."""
     rows = []
     benign_anom = []
     for name, frame in parts:
-        s = bundle.score(frame, temporal=True)
+        # The app's verdicts: the model's, plus the capture ingest's ARP check (as analyze()).
+        frame = with_arp_notes(name, frame)
+        model_only = bundle.score(frame, temporal=True)
+        s = with_arp_check(frame, model_only)
         kind, file = name.split("/", 1)
-        row = {"capture": file, "kind": kind, "flows": len(frame), "flagged": int(s.flagged.sum())}
+        row = {"capture": file, "kind": kind, "flows": len(frame), "flagged": int(s.flagged.sum()),
+               "threshold": float(bundle.threshold)}
+        at = {}
+        for thr in SWEEP:
+            p, flagged, pred = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr)
+            swept = with_arp_check(frame, dataclasses.replace(model_only, pred_score=p, flagged=flagged,
+                                                              pred_class=pred))
+            at[thr] = (swept.flagged, swept.pred_class)
         if kind == "attack":
             t = truth.truth_for(file)
             mask = truth.attack_mask(frame, file)
-            hit = s.flagged & mask
-            fams = pd.Series(s.pred_class[hit]).value_counts()
-            top = str(fams.index[0]) if len(fams) else ""
             unseen = t.family not in trained_families
             accepted = set(t.accepted) | ({"attack"} if unseen else set())
+            hit, top, found = _found(s.flagged, s.pred_class, mask, accepted)
+            by_model = _found(model_only.flagged, model_only.pred_class, mask, accepted)[2]
             row.update(
                 family=t.family, attack_flows=int(mask.sum()), attack_flagged=int(hit.sum()),
-                top_family=top, unseen_family=unseen,
-                found=bool(hit.any() and top in accepted),
+                top_family=top, unseen_family=unseen, found=found, found_by_model=by_model,
                 flow_visible=t.flow_visible, disputed=t.disputed,
                 anomaly_median=float(np.median(s.anomaly_score[mask])) if mask.any() else None,
                 incidental_flagged=int((s.flagged & ~mask).sum()),
             )
+            row["sweep"] = {}
+            for thr, (flagged, pred) in at.items():
+                hit_t, _, found_t = _found(flagged, pred, mask, accepted)
+                row["sweep"][str(thr)] = {"flagged": int(flagged.sum()), "attack_flagged": int(hit_t.sum()),
+                                          "found": found_t}
         else:
             if kind == "benign":  # the anomaly baseline stays the reported benign captures'
                 benign_anom.append(s.anomaly_score)
             fams = pd.Series(s.pred_class[s.flagged]).value_counts()
-            row.update(top_family=str(fams.index[0]) if len(fams) else "")
+            row.update(top_family=str(fams.index[0]) if len(fams) else "",
+                       sweep={str(thr): {"flagged": int(flagged.sum())} for thr, (flagged, _) in at.items()})
         rows.append(row)
     base = float(np.median(np.concatenate(benign_anom))) if benign_anom else None
     for r in rows:
         if r["kind"] == "attack" and r.get("anomaly_median") is not None and base:
             r["anomaly_ratio"] = r["anomaly_median"] / base
     return rows
+
+
+def with_arp_notes(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the capture ingest's ARP-check notes (cached flow tables predate them)."""
+    from ids_desktop.core.ingest import arp
+    from ids_desktop.core.ingest.pcapfile import walk_capture
+
+    spoofs = arp.find_spoofing(walk_capture(DATA / "pcaps" / name).arp)
+    return frame.assign(**{arp.NOTE_COLUMN: arp.relayed_notes(frame, spoofs)}) if spoofs else frame
+
+
+def _found(flagged: np.ndarray, pred_class, mask: np.ndarray, accepted: set[str]):  # noqa: ANN001
+    """(attack flows flagged, their most frequent verdict, whether the capture counts as found)."""
+    hit = flagged & mask
+    fams = pd.Series(pred_class[hit]).value_counts()
+    top = str(fams.index[0]) if len(fams) else ""
+    return hit, top, bool(hit.any() and top in accepted)
+
+
+def operating_points(rows: list[dict]) -> list[dict]:
+    """Per ``SWEEP`` threshold: attack captures found, benign-capture flows flagged (and the
+    everyday applications' when the folds held them out), over the rows that carry a sweep."""
+    att = [r for r in rows if r["kind"] == "attack" and "sweep" in r]
+    out = []
+    for thr in SWEEP:
+        key = str(thr)
+        point = {"threshold": thr, "found": sum(r["sweep"][key]["found"] for r in att),
+                 "attack_captures": len(att)}
+        for kind, label in (("benign", "benign"), ("benign-apps", "apps")):
+            part = [r for r in rows if r["kind"] == kind and "sweep" in r]
+            if part:
+                flows = sum(r["flows"] for r in part)
+                flagged = sum(r["sweep"][key]["flagged"] for r in part)
+                point.update({f"{label}_flows": flows, f"{label}_flagged": flagged,
+                              f"{label}_flag_rate": flagged / max(flows, 1)})
+        out.append(point)
+    return out
 
 
 def flag_stats(rows: list[dict], kind: str) -> dict:
@@ -379,6 +437,8 @@ def summarise(rows: list[dict]) -> dict:
         "attack_captures": len(att),
         "found": sum(r["found"] for r in att),
         "found_share": sum(r["found"] for r in att) / max(len(att), 1),
+        # Found by the model alone, without the capture ingest's ARP check (rows that say).
+        "found_by_model": sum(r.get("found_by_model", r["found"]) for r in att),
         "visible_captures": len(visible),
         "visible_found": sum(r["found"] for r in visible),
         "visible_found_share": sum(r["found"] for r in visible) / max(len(visible), 1),
@@ -449,7 +509,8 @@ def run_source(source: str, lab, apps, attack, benign, *, epochs: int, seed: int
     for r in rows:
         r["fold"] = fold_of.get(f"{r['kind']}/{r['capture']}")
     return {"rows": rows, "summary": summarise(rows), "folds": folds,
-            "fold_rule": "leave-one-capture-out" if k_folds == "loco" else "random"}
+            "fold_rule": "leave-one-capture-out" if k_folds == "loco" else "random",
+            "operating_points": operating_points(rows)}
 
 
 def source_parts(source: str, lab, apps, reported) -> tuple[list, list[str]]:  # noqa: ANN001
@@ -588,7 +649,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"most attack captures found with benign captures flagged at <= "
                   f"{BENIGN_FLAG_LIMIT:.0%} of flows, then the lowest benign flag rate"),
               "folds": results[chosen].get("folds"),
-              "fold_rule": results[chosen].get("fold_rule")}
+              "fold_rule": results[chosen].get("fold_rule"),
+              "operating_points": results[chosen].get("operating_points")}
     out_json = cache_dir() / f"pcap-validation-{args.seed}.json"
     out_json.write_text(json.dumps(report, indent=2, default=str))
     log(f"validation written to {out_json}")

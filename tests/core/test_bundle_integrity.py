@@ -229,3 +229,54 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
     assert ("9 benign-capture flows flagged (7.09%), demo capture's office flows 16.5% flagged, its "
             "attacker's 94.7%; seed 2") in card
     assert "(0.00%), demo capture's office flows 2.6% flagged, its attacker's 88.2%, explanations'" in card
+
+
+def test_pcap_card_prints_the_operating_points_when_measured() -> None:
+    import copy
+
+    from ids_desktop.core.model.card import model_card
+
+    meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
+    swept = copy.deepcopy(meta)
+    v = swept["capture_validation"]
+    v.pop("operating_points", None)
+    assert "Operating points" not in model_card(swept)  # a run from before the sweep
+    v["operating_points"] = [
+        {"threshold": 0.1, "found": 14, "attack_captures": 17, "benign_flows": 127, "benign_flagged": 9,
+         "benign_flag_rate": 9 / 127},
+        {"threshold": 0.9, "found": 10, "attack_captures": 17, "benign_flows": 127, "benign_flagged": 1,
+         "benign_flag_rate": 1 / 127},
+    ]
+    for i, r in enumerate(v["rows"]):
+        r["threshold"] = (0.31, 0.52)[i % 2]
+    card = model_card(swept)
+    assert "### Operating points: the same models' scores at fixed thresholds" in card
+    assert "calibrated on its own validation split (here 0.31-0.52), never on these captures" in card
+    assert "| 0.1 | 14/17 | 9/127 (7.09%) |" in card and "| 0.9 | 10/17 | 1/127 (0.79%) |" in card
+    assert "everyday-application" not in card
+    for p in v["operating_points"]:
+        p.update(apps_flows=2914, apps_flagged=283, apps_flag_rate=283 / 2914)
+    assert "| 0.1 | 14/17 | 9/127 (7.09%) | 283/2,914 (9.71%) |" in model_card(swept)
+
+
+def test_pcap_card_says_which_captures_the_arp_check_found_and_the_model_did_not() -> None:
+    import copy
+
+    from ids_desktop.core.model.card import model_card
+
+    meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
+    checked = copy.deepcopy(meta)
+    v = checked["capture_validation"]
+    for r in v["rows"]:
+        r.pop("found_by_model", None)
+    assert "ARP check" not in model_card(checked)  # rows from before the check: nothing said
+    for r in v["rows"]:
+        if r["kind"] == "attack":
+            r["found_by_model"] = r["found"]
+            if r["capture"] == "arppoison.pcapng":
+                r.update(found=True, found_by_model=False, top_family="mitm")
+    v["sources"][v["chosen"]].update(found=13, found_by_model=11)
+    card = model_card(checked)
+    assert "plus the capture ingest's ARP check (`ids_desktop/core/ingest/arp.py`)" in card
+    assert ("**NOT met** (13/17;" in card
+            and "The model alone finds 11/17; the ARP check finds `arppoison.pcapng`." in card)

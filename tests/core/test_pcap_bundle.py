@@ -173,3 +173,25 @@ def test_shipped_bundle_passes_the_shipping_gate_s_demo_check(demo: Path, tmp_pa
     (tmp_path / "run" / "pcaps").mkdir(parents=True)
     (tmp_path / "run" / "pcaps" / "attacks-only.pcap").touch()
     assert train_pcap.stability_inputs(tmp_path)[1] == tmp_path / "run" / "pcaps" / "attacks-only.pcap"
+
+
+def test_verdicts_at_a_threshold_match_scoring_at_that_threshold(demo: Path) -> None:
+    """``train_pcap.py`` reads its operating points off one scoring pass with
+    ``Bundle.verdicts``; each must equal a fresh ``score(threshold=...)``."""
+    from ids_desktop.core.ingest import ingest
+    from ids_desktop.core.model.bundle import load_bundle
+
+    b = load_bundle(BUNDLE)
+    res = ingest(demo)
+    s = b.score(res.frame, temporal=res.temporal)
+    counts = []
+    for thr in (0.05, 0.5, 0.99):
+        at = b.score(res.frame, temporal=res.temporal, threshold=thr)
+        p, flagged, pred = b.verdicts(s.probs, s.anomaly_score, thr)
+        np.testing.assert_array_equal(p, at.pred_score)
+        np.testing.assert_array_equal(flagged, at.flagged)
+        assert list(pred) == list(at.pred_class)
+        counts.append(int(flagged.sum()))
+    assert counts[0] > counts[2]  # the sweep moves: a lower threshold flags more
+    p, flagged, pred = b.verdicts(s.probs, s.anomaly_score)  # the bundle's own threshold
+    np.testing.assert_array_equal(flagged, s.flagged)

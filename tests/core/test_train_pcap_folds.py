@@ -153,3 +153,50 @@ def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(monkey
     assert gate(0.03)[1:] == (False, ["demo", "explain"])
     steady["attacks-only.pcap"] = None  # nothing flagged there
     assert gate(0.03)[1:] == (False, ["demo", "explain"])
+
+
+def _swept(kind: str, flows: int, found_at: float | None = None, flagged: dict | None = None) -> dict:
+    """A validation row whose capture counts as found from ``found_at`` down."""
+    tp = load_script("train_pcap")
+    sweep = {}
+    for t in tp.SWEEP:
+        entry = {"flagged": (flagged or {}).get(t, 0)}
+        if kind == "attack":
+            entry["found"] = found_at is not None and t <= found_at
+        sweep[str(t)] = entry
+    return {"kind": kind, "capture": f"{kind}-{flows}", "flows": flows, "threshold": 0.4, "sweep": sweep}
+
+
+def test_operating_points_count_captures_found_and_flows_flagged_per_threshold() -> None:
+    tp = load_script("train_pcap")
+    rows = [
+        _swept("attack", 3, found_at=0.9),
+        _swept("attack", 5, found_at=0.2),
+        _swept("attack", 7),  # never found
+        {"kind": "attack", "capture": "no-sweep", "flows": 1},  # an older row: left out
+        _swept("benign", 100, flagged={0.05: 30, 0.1: 12, 0.2: 4}),
+        _swept("benign", 50, flagged={0.05: 10}),
+    ]
+    points = {p["threshold"]: p for p in tp.operating_points(rows)}
+    assert list(points) == list(tp.SWEEP)
+    assert points[0.05]["found"] == 2 and points[0.5]["found"] == 1 and points[0.99]["found"] == 0
+    assert all(p["attack_captures"] == 3 for p in points.values())
+    assert points[0.05]["benign_flagged"] == 40 and points[0.05]["benign_flows"] == 150
+    assert points[0.1]["benign_flag_rate"] == pytest.approx(12 / 150)
+    assert "apps_flows" not in points[0.1]  # no held-out apps: no apps figure
+    rows.append(_swept("benign-apps", 20, flagged={0.05: 5}))
+    assert tp.operating_points(rows)[0]["apps_flag_rate"] == pytest.approx(0.25)
+
+
+def test_a_capture_is_found_only_when_its_attack_flows_carry_an_accepted_family() -> None:
+    import numpy as np
+    import pandas as pd
+
+    tp = load_script("train_pcap")
+    flagged = np.array([True, True, True, False])
+    pred = pd.array(["exploit", "scan", "exploit", "benign"], dtype="string")
+    mask = np.array([True, True, True, True])
+    hit, top, found = tp._found(flagged, pred, mask, {"scan"})
+    assert hit.sum() == 3 and top == "exploit" and not found  # the most frequent family decides
+    assert tp._found(flagged, pred, np.array([False, True, False, True]), {"scan"})[1:] == ("scan", True)
+    assert tp._found(~flagged, pred, np.array([True, True, True, False]), {"scan"})[1:] == ("", False)

@@ -152,10 +152,23 @@ class Bundle:
         progress, cancel
             Hooks, see :mod:`ids_desktop.core.tasks`.
         """
-        thr = self.threshold if threshold is None else float(threshold)
         x = self.features(frame, temporal)
         windows = self.windows(frame, temporal)
         probs, anomaly = self.score_windows(x, windows, progress=progress, cancel=cancel)
+        p_attack, flagged, pred_class = self.verdicts(probs, anomaly, threshold)
+        return Scores(probs, p_attack, anomaly.astype(np.float64), flagged, pred_class)
+
+    def verdicts(
+        self, probs: np.ndarray, anomaly: np.ndarray, threshold: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, pd.api.extensions.ExtensionArray]:
+        """``(pred_score, flagged, pred_class)`` from class probabilities and anomaly scores.
+
+        A flow is flagged when P(attack) reaches ``threshold`` (the bundle's by default) or its
+        anomaly score reaches the bundle's anomaly threshold; its verdict is then the most
+        probable attack class, or ``attack`` when only the anomaly score flagged it. Scoring
+        once and calling this per threshold reads several operating points off one pass.
+        """
+        thr = self.threshold if threshold is None else float(threshold)
         benign = self.classes.index(BENIGN) if BENIGN in self.classes else None
         p_attack = 1.0 - probs[:, benign] if benign is not None else probs.max(axis=1)
         by_clf = p_attack >= thr
@@ -169,7 +182,7 @@ class Bundle:
         code = np.where(flagged, np.where(by_clf, attack_probs.argmax(axis=1), n_cls), n_cls + 1)
         names = pa.array([*self.classes, UNKNOWN_ATTACK, BENIGN], type=pa.large_string())
         pred_class = pd.array(names.take(pa.array(code)), dtype="string")
-        return Scores(probs, p_attack.astype(np.float64), anomaly.astype(np.float64), flagged, pred_class)
+        return p_attack.astype(np.float64), flagged, pred_class
 
     def score_windows(
         self,

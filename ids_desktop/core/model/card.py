@@ -112,6 +112,13 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
     lines += ["", f"Rule: {v['rule']}.", ""]
     chosen = v["sources"][v["chosen"]]
     att = [r for r in v["rows"] if r["kind"] == "attack"]
+    arp_found = [r["capture"] for r in att if r["found"] and not r.get("found_by_model", True)]
+    if any("found_by_model" in r for r in att):
+        lines[2] += (
+            " Flags are the app's: the model's, plus the capture ingest's ARP check "
+            "(`ids_desktop/core/ingest/arp.py`), which flags as `mitm` the flows a host spoofing "
+            "ARP may relay (its victims' flows from its first conflicting claim on)."
+        )
     any_flag = sum(r["attack_flagged"] > 0 for r in att)
     risen = [r["capture"] for r in att if (r.get("anomaly_ratio") or 0) >= 1.5]
     ok_found = chosen["found_share"] >= 0.8
@@ -122,7 +129,10 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         f"- At least 80 % of the attack captures found with a sensible family: "
         f"**{'met' if ok_found else 'NOT met'}** ({chosen['found']}/{chosen['attack_captures']}; "
         f"{chosen['visible_found']}/{chosen['visible_captures']} of the flow-visible, undisputed "
-        f"ones). {any_flag}/{len(att)} have at least one attack flow flagged, whatever the family.",
+        f"ones). {any_flag}/{len(att)} have at least one attack flow flagged, whatever the family."
+        + (f" The model alone finds {chosen.get('found_by_model', chosen['found'])}/"
+           f"{chosen['attack_captures']}; the ARP check finds " + ", ".join(f"`{c}`" for c in arp_found)
+           + "." if arp_found else ""),
         f"- Benign-capture flows flagged at no more than 5 %: **{'met' if ok_benign else 'NOT met'}** "
         f"({chosen['benign_flag_rate']:.2%}).",
         "- Anomaly score (reconstruction error) on attack flows, median, relative to the median "
@@ -173,6 +183,7 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
             f"({chosen['apps_flag_rate']:.2%}), in {chosen['apps_captures_with_flags']} of "
             f"{chosen['apps_captures']} captures" + (f" (top family per capture: {fams})." if fams else "."),
         ]
+    lines += _operating_points(v)
     seen = meta.get("training_captures_seen") or []
     lines += [
         "",
@@ -219,6 +230,38 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
 
 def _pct(share: float) -> str:
     return f"{share * 100:g} %"
+
+
+def _operating_points(v: dict[str, Any]) -> list[str]:
+    """The validation's fixed-threshold sweep: what a threshold override trades."""
+    points = v.get("operating_points")
+    if not points:
+        return []
+    thresholds = sorted({r["threshold"] for r in v["rows"] if "threshold" in r})
+    own = (f"{thresholds[0]:.2f}" if len(thresholds) == 1 else
+           f"{thresholds[0]:.2f}-{thresholds[-1]:.2f}") if thresholds else "?"
+    apps = any("apps_flows" in p for p in points)
+    lines = [
+        "",
+        "### Operating points: the same models' scores at fixed thresholds",
+        "",
+        f"Each model above flags at the threshold it calibrated on its own validation split "
+        f"(here {own}), never on these captures. The rows below re-read the same scores with "
+        f"one fixed threshold on P(attack) for all of them (the anomaly threshold unchanged): "
+        f"what an override in Settings trades, not how the default was chosen.",
+        "",
+        "| threshold | attack captures found | benign-capture flows flagged |"
+        + (" everyday-application flows flagged |" if apps else ""),
+        "|---|---|---|" + ("---|" if apps else ""),
+    ]
+    for p in points:
+        row = (f"| {p['threshold']:g} | {p['found']}/{p['attack_captures']} | "
+               f"{p.get('benign_flagged', 0):,}/{p.get('benign_flows', 0):,} ({p.get('benign_flag_rate', 0):.2%}) |")
+        if apps:
+            row += (f" {p.get('apps_flagged', 0):,}/{p.get('apps_flows', 0):,} "
+                    f"({p.get('apps_flag_rate', 0):.2%}) |")
+        lines.append(row)
+    return lines
 
 
 def _shipping_gate(attempts: list[dict[str, Any]], gate: dict[str, Any]) -> list[str]:
