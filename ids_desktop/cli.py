@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import signal
 import sys
 import time
 import traceback
@@ -437,6 +438,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``ids-desktop-cli``)."""
     multiprocessing.freeze_support()  # nfstream starts worker processes; frozen builds need this
     code = run(argv)
+    # The command is over (finished, or interrupted and reported). A Ctrl+C from here on, while
+    # the interpreter and multiprocessing shut down, would only print a traceback and replace
+    # the exit code with death by SIGINT (seen in tests/core/test_cancellation.py).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdout.flush()
     return code
 
