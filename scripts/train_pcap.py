@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -50,6 +51,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import capture_truth as truth  # noqa: E402  (a script beside this one)
 from ids_desktop.core.analysis import with_arp_check  # noqa: E402
+from ids_desktop.core.ingest import arp  # noqa: E402
+from ids_desktop.core.ingest.pcapfile import walk_capture  # noqa: E402
 from ids_desktop.core.explain.stability import STABILITY_TARGET  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -379,11 +382,15 @@ def validate(bundle, parts: list[tuple[str, pd.DataFrame]], trained_families: se
 
 def with_arp_notes(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the capture ingest's ARP-check notes (cached flow tables predate them)."""
-    from ids_desktop.core.ingest import arp
-    from ids_desktop.core.ingest.pcapfile import walk_capture
-
-    spoofs = arp.find_spoofing(walk_capture(DATA / "pcaps" / name).arp)
+    spoofs = list(_spoofing(name))
     return frame.assign(**{arp.NOTE_COLUMN: arp.relayed_notes(frame, spoofs)}) if spoofs else frame
+
+
+@functools.cache
+def _spoofing(name: str) -> tuple[arp.Spoof, ...]:
+    """The ARP spoofers of shared capture ``name``: walked once per run, though every fold
+    and every shipping attempt validates on it."""
+    return tuple(arp.find_spoofing(walk_capture(DATA / "pcaps" / name).arp))
 
 
 def _found(flagged: np.ndarray, pred_class, mask: np.ndarray, accepted: set[str]):  # noqa: ANN001

@@ -86,6 +86,8 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
     v = meta.get("capture_validation")
     if not v:
         return []
+    att = [r for r in v["rows"] if r["kind"] == "attack"]
+    arp_checked = any("found_by_model" in r for r in att)  # rows from before the check: not said
     lines = [
         "## Validation on real captures (issue 5)",
         "",
@@ -95,7 +97,11 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         "inspecting each capture; see its docstring). A capture counts as *found* when at least "
         "one of its attack flows is flagged and the most frequent predicted family among them "
         "is one the truth table accepts; for a family absent from training the anomaly-only "
-        "verdict `attack` also counts.",
+        "verdict `attack` also counts."
+        + (" Flags are the app's: the model's, plus the capture ingest's ARP check "
+           "(`ids_desktop/core/ingest/arp.py`), which flags as `mitm` the flows a host spoofing "
+           "ARP may relay (its victims' flows from its first conflicting claim on)."
+           if arp_checked else ""),
         "",
         "### Choosing the training source",
         "",
@@ -111,14 +117,7 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         )
     lines += ["", f"Rule: {v['rule']}.", ""]
     chosen = v["sources"][v["chosen"]]
-    att = [r for r in v["rows"] if r["kind"] == "attack"]
     arp_found = [r["capture"] for r in att if r["found"] and not r.get("found_by_model", True)]
-    if any("found_by_model" in r for r in att):
-        lines[2] += (
-            " Flags are the app's: the model's, plus the capture ingest's ARP check "
-            "(`ids_desktop/core/ingest/arp.py`), which flags as `mitm` the flows a host spoofing "
-            "ARP may relay (its victims' flows from its first conflicting claim on)."
-        )
     any_flag = sum(r["attack_flagged"] > 0 for r in att)
     risen = [r["capture"] for r in att if (r.get("anomaly_ratio") or 0) >= 1.5]
     ok_found = chosen["found_share"] >= 0.8
