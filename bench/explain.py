@@ -13,12 +13,14 @@ highest scores, and explains them with LIME:
 
 ``--lime-loop`` draws the perturbed samples with LIME's own per-column loop instead of the
 app's one-pass sampler (the same samples for a seed, so only the seconds may differ).
+``--iid`` keeps the one-pass sampler but draws i.i.d. like LIME, instead of the app's Latin
+hypercube (other samples, so the Jaccard columns differ).
 ``--per-flow`` also prints, per explained flow, its verdict, its top-5 features Jaccard and
 seed 0's seven largest feature weights (log-odds), to see where rankings trade places.
 ``--models-dir`` reads the bundles from another folder (e.g. an older commit's ``models``).
 
 Usage: .venv/bin/python bench/explain.py [--flows 50] [--samples 250,500,1000,2000] [--lime-loop]
-       [--per-flow] [--models-dir DIR]
+       [--iid] [--per-flow] [--models-dir DIR]
 """
 
 from __future__ import annotations
@@ -61,13 +63,14 @@ def main() -> int:
     parser.add_argument("--samples", default="250,500,1000,2000")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--lime-loop", action="store_true", help="LIME's own neighbourhood loop")
+    parser.add_argument("--iid", action="store_true", help="i.i.d. draws instead of a Latin hypercube")
     parser.add_argument("--per-flow", action="store_true", help="each flow's Jaccard and top weights")
     parser.add_argument("--models-dir", default=None, help="bundles folder (default: the app's models/)")
     args = parser.parse_args()
-    if args.lime_loop:
-        from ids_desktop.core.explain import explainer as explainer_module
+    from ids_desktop.core.explain import explainer as explainer_module
 
-        explainer_module.FAST_NEIGHBOURHOOD = False
+    explainer_module.FAST_NEIGHBOURHOOD = not args.lime_loop
+    explainer_module.STRATIFIED_NEIGHBOURHOOD = not args.iid
     sample_sizes = [int(s) for s in args.samples.split(",")]
     names = {b["name"] for b in list_bundles(args.models_dir)}
     print(f"{'bundle':<12} {'samples':>7} {'n':>4} {'median s':>9} {'p95 s':>7} {'CPU s':>6} {'R2 med':>7} {'top5 Jaccard':>13} {'top5 features J':>16} {'top3 features J':>16}")

@@ -193,8 +193,8 @@ def test_neighbourhood_sampler_gives_lime_s_own_neighbourhood() -> None:
     ours = FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[3, 4],
                          category_names={4: [f"c{i}" for i in range(7)]})
     lime = ours._lime
-    fast = getattr(lime, NeighbourhoodSampler.METHOD)
-    assert isinstance(fast, NeighbourhoodSampler)
+    assert isinstance(getattr(lime, NeighbourhoodSampler.METHOD), NeighbourhoodSampler)
+    fast = NeighbourhoodSampler(lime, stratified=False)
     lime_own = LimeTabularExplainer.__dict__[NeighbourhoodSampler.METHOD]
     row = np.transpose(instance()).reshape(-1)
     row[4 * T:] = 3.0
@@ -208,6 +208,36 @@ def test_neighbourhood_sampler_gives_lime_s_own_neighbourhood() -> None:
         mine, theirs = draw(fast, seed), draw(lambda r, n: lime_own(lime, r, n), seed)
         assert np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])
         assert mine[0].min() == 0.0 and mine[0][0].min() == 1.0 and not np.array_equal(mine[1][1], row)
+
+
+def test_the_stratified_neighbourhood_draws_each_bin_as_often_as_its_frequency() -> None:
+    """Latin hypercube draws: a bin's count in each column is its expected count, within one;
+    i.i.d. draws (LIME's) miss it by more. The neighbourhood still keeps the explained row."""
+    from ids_desktop.core.explain.explainer import NeighbourhoodSampler
+
+    rng = np.random.default_rng(2)
+    bg = rng.normal(size=(400, T, F))
+    bg[..., 4] = rng.integers(0, 7, size=(400, T))
+    ours = FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[4],
+                         category_names={4: [f"c{i}" for i in range(7)]})
+    lime = ours._lime
+    row = np.transpose(instance()).reshape(-1)
+    row[4 * T:] = 3.0
+    n = 1000
+
+    def worst_miss(stratified: bool) -> float:
+        lime.random_state = np.random.RandomState(5)
+        lime.discretizer.random_state = lime.random_state
+        binary, _ = NeighbourhoodSampler(lime, stratified=stratified)(row, n)
+        first = lime.discretizer.discretize(row)
+        # Column c is "in the explained row's bin" with LIME's frequency for that bin.
+        expected = np.array([
+            lime.feature_frequencies[c][list(lime.feature_values[c]).index(first[c])] for c in range(len(row))
+        ]) * n
+        return float(np.abs(binary[:].sum(axis=0) - 1 - expected).max())  # row 0 is the explained row
+
+    assert worst_miss(True) <= 2.0
+    assert worst_miss(False) > 10.0
 
 
 def test_disk_cache_is_bounded_and_drops_older_versions(explainer: FlowExplainer, tmp_path) -> None:  # type: ignore[no-untyped-def]
