@@ -275,7 +275,7 @@ def test_pcap_card_says_which_captures_the_arp_check_found_and_the_model_did_not
             r["found_by_model"] = r["found"]
             if r["capture"] == "arppoison.pcapng":
                 r.update(found=True, found_by_model=False, top_family="mitm")
-    v["sources"][v["chosen"]].update(found=13, found_by_model=11)
+    v["sources"][v["chosen"]].update(found=13, found_by_model=11, found_share=13 / 17)
     card = model_card(checked)
     assert "plus the capture ingest's ARP check (`ids_desktop/core/ingest/arp.py`)" in card
     assert ("**NOT met** (13/17;" in card
