@@ -352,7 +352,9 @@ def latin_hypercube(random_state: np.random.RandomState, columns: int, n: int) -
     Each column's values are still uniform, so every bin is drawn with LIME's frequencies, but
     a bin's count among ``n`` draws is fixed to within one instead of binomial. That count
     noise, and the chance correlations between columns that come with it, moved LIME's
-    surrogate weights from seed to seed: a ridge fit over 472 columns from 4,000 samples.
+    surrogate weights from seed to seed: a ridge fit over 472 columns from 4,000 samples for
+    the capture bundle. ``bench/explain.py --iid`` measures the difference (``bench/RESULTS.md``,
+    "LIME's neighbourhood as a Latin hypercube").
     """
     strata = np.argsort(random_state.random_sample((columns, n)), axis=1)
     return (strata + random_state.random_sample((columns, n))) / n
