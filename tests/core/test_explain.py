@@ -105,6 +105,20 @@ def test_when_only_the_previous_flow_decides_t1_dominates(explainer: FlowExplain
     assert "(flow t-1)" in exp.sentence
 
 
+def test_the_sentence_names_a_condition_once_with_every_flow_it_held_for() -> None:
+    from ids_desktop.core.explain.explainer import Contribution, Explanation
+
+    terms = [Contribution("protocol", 0, 1.5, "protocol is 6"), Contribution("protocol", 4, 1.2, "protocol is 6"),
+             Contribution("protocol", 3, 1.1, "protocol is 6"), Contribution("rst", 0, 0.9, "RST packets ≥ 1"),
+             Contribution("syn", 2, 0.8, "SYN packets = 1"), Contribution("bytes", 0, 0.7, "bytes ≤ 152"),
+             Contribution("protocol", -1, 0.6, "protocol is 6")]
+    exp = Explanation("scan", 0.99, terms, {}, {0: 3.0, 4: 1.2, 3: 1.1, 2: 0.8, -1: 0.6}, 0.6, 0, 4000)
+    text = sentence(exp)
+    assert ("mainly because protocol is 6 (this flow and flows t-3, t-4, t+1), RST packets ≥ 1 and "
+            "SYN packets = 1 (flow t-2)") in text
+    assert "bytes" not in text and text.count("protocol is 6") == 1
+
+
 def test_chart_spec_orders_colours_and_strip(explainer: FlowExplainer, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from ids_desktop.core.explain.chart import AGAINST, TOWARDS, chart_spec, render_png
 

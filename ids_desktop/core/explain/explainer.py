@@ -511,6 +511,15 @@ def probability_text(exp: Explanation) -> str:
     return f"P({exp.predicted_class}) = {exp.probability:.2f}"
 
 
+def _which_flows(steps: list[int]) -> str:
+    """``""`` for the explained flow alone, else `` (flow t-1)`` or `` (this flow and flows t-4, t-3)``."""
+    others = [step_label(s) for s in sorted(set(steps) - {0}, key=lambda s: (s < 0, abs(s)))]
+    if not others:
+        return ""
+    flows = ("flow " if len(others) == 1 else "flows ") + ", ".join(others)
+    return f" ({'this flow and ' if 0 in steps else ''}{flows})"
+
+
 def sentence(exp: Explanation, source_host: str | None = None, k: int = 3) -> str:
     """One plain-language sentence for a report.
 
@@ -518,8 +527,14 @@ def sentence(exp: Explanation, source_host: str | None = None, k: int = 3) -> st
     5 preceding flows from 10.0.0.5 carried 40% of the evidence."
     """
     verdict = "Judged benign" if exp.predicted_class == "benign" else f"Flagged as {exp.predicted_class}"
-    supporting = [c for c in exp.contributions if c.weight > 0][:k] or exp.contributions[:k]
-    reasons = [c.condition + (f" (flow {step_label(c.timestep)})" if c.timestep else "") for c in supporting]
+    supporting = [c for c in exp.contributions if c.weight > 0] or exp.contributions
+    # One reason per condition: "protocol is 6 (this flow and flows t-4, t-3)", not the same
+    # condition three times over for three flows of the window.
+    steps: dict[str, list[int]] = {}
+    for c in supporting:
+        if c.condition in steps or len(steps) < k:
+            steps.setdefault(c.condition, []).append(c.timestep)
+    reasons = [condition + _which_flows(at) for condition, at in steps.items()]
     if len(reasons) > 1:
         because = ", ".join(reasons[:-1]) + " and " + reasons[-1]
     else:

@@ -21,7 +21,8 @@ from ids_desktop.errors import ModelError
 BACKGROUND_FILE = "background.npy"
 #: Bumped when explanations of the same flow change meaning; older cache files are not read.
 #: 4: the neighbourhood is a Latin hypercube, so a seed draws other samples than before.
-CACHE_VERSION = 4
+#: 5: the sentence names a condition once, with every flow it held for.
+CACHE_VERSION = 5
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
 MIN_SAMPLES = 4000
