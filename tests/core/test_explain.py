@@ -225,8 +225,9 @@ def test_neighbourhood_sampler_gives_lime_s_own_neighbourhood() -> None:
 
 
 def test_the_stratified_neighbourhood_draws_each_bin_as_often_as_its_frequency() -> None:
-    """Latin hypercube draws: a bin's count in each column is its expected count, within one;
-    i.i.d. draws (LIME's) miss it by more. The neighbourhood still keeps the explained row."""
+    """Latin hypercube draws: a bin's count in each column is its expected count within two (one
+    for the strata, one for the explained row, which replaces the first draw); i.i.d. draws
+    (LIME's) miss it by more."""
     from ids_desktop.core.explain.explainer import NeighbourhoodSampler
 
     rng = np.random.default_rng(2)
@@ -242,13 +243,14 @@ def test_the_stratified_neighbourhood_draws_each_bin_as_often_as_its_frequency()
     def worst_miss(stratified: bool) -> float:
         lime.random_state = np.random.RandomState(5)
         lime.discretizer.random_state = lime.random_state
-        binary, _ = NeighbourhoodSampler(lime, stratified=stratified)(row, n)
+        binary, values = NeighbourhoodSampler(lime, stratified=stratified)(row, n)
+        assert binary[0].min() == 1.0 and np.array_equal(values[0], row)
         first = lime.discretizer.discretize(row)
         # Column c is "in the explained row's bin" with LIME's frequency for that bin.
         expected = np.array([
             lime.feature_frequencies[c][list(lime.feature_values[c]).index(first[c])] for c in range(len(row))
         ]) * n
-        return float(np.abs(binary[:].sum(axis=0) - 1 - expected).max())  # row 0 is the explained row
+        return float(np.abs(binary.sum(axis=0) - 1 - expected).max())  # row 0 is the explained row
 
     assert worst_miss(True) <= 2.0
     assert worst_miss(False) > 10.0
