@@ -382,8 +382,7 @@ def validate(bundle, parts: list[tuple[str, pd.DataFrame]], trained_families: se
 
 def with_arp_notes(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the capture ingest's ARP-check notes (cached flow tables predate them)."""
-    spoofs = list(_spoofing(name))
-    return frame.assign(**{arp.NOTE_COLUMN: arp.relayed_notes(frame, spoofs)}) if spoofs else frame
+    return arp.with_notes(frame, list(_spoofing(name)))
 
 
 @functools.cache

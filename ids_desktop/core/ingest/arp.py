@@ -124,6 +124,12 @@ def relayed_notes(frame: pd.DataFrame, spoofs: list[Spoof]) -> pd.Series:
     return notes
 
 
+def with_notes(frame: pd.DataFrame, spoofs: list[Spoof]) -> pd.DataFrame:
+    """``frame`` with the :data:`NOTE_COLUMN` of :func:`relayed_notes`, or ``frame`` itself
+    when no spoofer was found (a clean capture's flows get no such column)."""
+    return frame.assign(**{NOTE_COLUMN: relayed_notes(frame, spoofs)}) if spoofs else frame
+
+
 def _and(items: Iterable[str]) -> str:
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

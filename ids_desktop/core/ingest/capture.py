@@ -231,8 +231,8 @@ def read_capture(
     total = info.packets if info is not None else done_packets
     report(total, total, force=True)
     spoofs = arp.find_spoofing(info.arp) if info is not None else []
-    if spoofs:  # ARP poisoning leaves no trace in IP flows: mark the flows it may have relayed
-        frame[arp.NOTE_COLUMN] = arp.relayed_notes(frame, spoofs)
+    # ARP poisoning leaves no trace in IP flows: mark the flows it may have relayed.
+    frame = arp.with_notes(frame, spoofs)
     schema.validate_flows(frame)
     meta = _meta(info, run, idle, active, frame, done_packets)
     if spoofs:
