@@ -378,7 +378,7 @@ def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None: 
         if check is not None and rel + 16 + incl <= len(buf):
             kind = check(buf, rel + 16, incl, linktype)
             skipped[kind] += 1
-            if kind == ARP and len(info.arp) < MAX_ARP:
+            if kind == ARP:
                 _keep_arp(info, ts_s + ts_f * frac, buf, rel + 16, incl, linktype)
         off = end
     info.zero_length_ip += skipped[ZERO_LENGTH_IP]
@@ -495,7 +495,7 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
                 if if_links[iface] in _ETHERTYPE_AT:
                     kind = unmetered(buf, rel + 28, incl, if_links[iface])
                     skipped[kind] += 1
-                    if kind == ARP and len(info.arp) < MAX_ARP:
+                    if kind == ARP:
                         _keep_arp(info, ts, buf, rel + 28, incl, if_links[iface])
             else:
                 unknown += 1
@@ -546,6 +546,9 @@ def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None
 
 
 def _keep_arp(info: CaptureInfo, ts: float, buf: bytes, at: int, incl: int, linktype: int) -> None:
+    """Keep an ARP packet's claim in ``info.arp``, up to :data:`MAX_ARP` of them."""
+    if len(info.arp) >= MAX_ARP:
+        return
     claim = arp_claim(buf, at, incl, linktype)
     if claim is not None:
         info.arp.append((ts, *claim))
