@@ -58,6 +58,7 @@ def measure(fmt: str, path: Path, seed: int) -> list[tuple[str, str, int, float,
     from ids_desktop.core.model import metrics as M
     from ids_desktop.core.model import training as T
     from ids_desktop.core.model.preprocess import Preprocessor, select_features
+    from ids_desktop.core.targets import DEFAULT_FAR_TARGET, FAR_TARGETS
 
     frame = ingest(path).frame
     raw = frame[frame["label_class"].notna()].reset_index(drop=True)
@@ -76,7 +77,7 @@ def measure(fmt: str, path: Path, seed: int) -> list[tuple[str, str, int, float,
     data, num, cat, _, split = T._rows_and_split(raw, fmt, False, opts, seed)
     x = Preprocessor.fit(data.iloc[split.train], num, cat).transform(data)
     y = data["label_class"].to_numpy(dtype=object)
-    budget = T.FAR_TARGETS.get(fmt, 0.01) * opts.far_margin
+    budget = FAR_TARGETS.get(fmt, DEFAULT_FAR_TARGET) * opts.far_margin
     for kind in ("RandomForest", "ExtraTrees", "HistGradientBoosting"):
         model = _forest(kind, seed).fit(x[split.train], y[split.train])
         thr = M.choose_threshold(y[split.val] != "benign", _attack_score(model, x[split.val]), max_far=budget)
@@ -88,7 +89,7 @@ def measure(fmt: str, path: Path, seed: int) -> list[tuple[str, str, int, float,
 def main(argv: list[str] | None = None) -> int:
     from train_all import JOBS
 
-    from ids_desktop.core.model.training import F1_TARGETS
+    from ids_desktop.core.targets import F1_TARGETS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", choices=sorted(JOBS))

@@ -53,13 +53,13 @@ import capture_truth as truth  # noqa: E402  (a script beside this one)
 from ids_desktop.core.analysis import with_arp_check  # noqa: E402
 from ids_desktop.core.ingest import arp  # noqa: E402
 from ids_desktop.core.ingest.pcapfile import walk_capture  # noqa: E402
-from ids_desktop.core.explain.stability import STABILITY_TARGET  # noqa: E402
+from ids_desktop.core.targets import (  # noqa: E402
+    BENIGN_FLAG_LIMIT, DEMO_ATTACKER_MIN, DEMO_OFFICE_LIMIT, STABILITY_TARGET)
 
 DATA = REPO.parent / "shared" / "data"
 SOURCES = ("lab", "lab+apps", "lab+apps+captures")
 #: Captures never trained on: no flow-visible attack, or ground truth in dispute.
 NEVER_TRAIN = {"arppoison.pcapng", "dos_win98_smb_netbeui.pcap"}
-BENIGN_FLAG_LIMIT = 0.05
 #: The shipping gate. The shipped bundle is retrained with the next seed, at most this many
 #: times in all, when it
 #: - flags more than BENIGN_FLAG_LIMIT of the flows of the benign captures it trained on
@@ -73,8 +73,6 @@ BENIGN_FLAG_LIMIT = 0.05
 #: When no seed passes, nothing is shipped. The per-capture table comes from the fold models
 #: and never depends on this.
 SHIP_SEEDS = 6
-DEMO_OFFICE_LIMIT = 0.10
-DEMO_ATTACKER_MIN = 0.5
 DEMO = REPO / "resources" / "demo" / "demo.pcap"
 #: Flagged flows explained (5 seeds each) for the stability gate, as ``bench/explain.py``.
 STABILITY_FLOWS = 50
@@ -343,9 +341,9 @@ def validate(bundle, parts: list[tuple[str, pd.DataFrame]], trained_families: se
                "threshold": float(bundle.threshold)}
         at = {}
         for thr in SWEEP:
-            p, flagged, pred = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr)
-            swept = with_arp_check(frame, dataclasses.replace(model_only, pred_score=p, flagged=flagged,
-                                                              pred_class=pred))
+            v = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr)
+            swept = with_arp_check(frame, dataclasses.replace(
+                model_only, pred_score=v.p_attack, flagged=v.flagged, pred_class=v.pred_class()))
             at[thr] = (swept.flagged, swept.pred_class)
         if kind == "attack":
             t = truth.truth_for(file)

@@ -19,8 +19,8 @@ from ids_desktop.errors import InputError, ModelError, SchemaError
 # No TensorFlow here at import time: ids_desktop.core.model.bundle imports Keras only inside
 # load_bundle(), so `import ids_desktop.core.analysis` (CLI --help, GUI start) stays cheap.
 from ids_desktop.core.model import metrics as M
+from ids_desktop.core.model.verdicts import UNKNOWN_ATTACK
 from ids_desktop.core.model.bundle import (
-    UNKNOWN_ATTACK,
     Bundle,
     Scores,
     load_bundle,

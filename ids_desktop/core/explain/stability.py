@@ -16,8 +16,6 @@ import pandas as pd
 
 from ids_desktop.core.tasks import Progress, check_cancel, no_progress
 
-#: Issue 6's target for the top-5 features' Jaccard index across seeds.
-STABILITY_TARGET = 0.8
 
 
 def jaccard(a: set[str], b: set[str]) -> float:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.preprocess import (
@@ -20,7 +19,7 @@ from ids_desktop.core.model.preprocess import (
     Preprocessor,
     sha256_file,
 )
-from ids_desktop.core.schema import BENIGN
+from ids_desktop.core.model.verdicts import Verdicts, decide
 from ids_desktop.core.tasks import Progress, check_cancel
 from ids_desktop.errors import ModelError
 
@@ -30,9 +29,6 @@ CARD_FILE = "MODEL_CARD.md"
 #: Scaled training sequences ``(n, T, F)`` that explanations perturb towards (plain .npy).
 BACKGROUND_FILE = "background.npy"
 FORMAT_VERSION = 1
-#: ``pred_class`` of a flow flagged only by its anomaly score (the classifier saw nothing
-#: it knows): the family vocabulary's "attack without a family".
-UNKNOWN_ATTACK = "attack"
 #: Rows preprocessed at a time (bounds float64 intermediates on large inputs).
 FEATURE_CHUNK_ROWS = 131072
 #: Flow positions (windows x T) scored per runner call; bounds memory on large inputs.
@@ -155,34 +151,15 @@ class Bundle:
         x = self.features(frame, temporal)
         windows = self.windows(frame, temporal)
         probs, anomaly = self.score_windows(x, windows, progress=progress, cancel=cancel)
-        p_attack, flagged, pred_class = self.verdicts(probs, anomaly, threshold)
-        return Scores(probs, p_attack, anomaly.astype(np.float64), flagged, pred_class)
+        v = self.verdicts(probs, anomaly, threshold)
+        return Scores(probs, v.p_attack, anomaly.astype(np.float64), v.flagged, v.pred_class())
 
-    def verdicts(
-        self, probs: np.ndarray, anomaly: np.ndarray, threshold: float | None = None
-    ) -> tuple[np.ndarray, np.ndarray, pd.api.extensions.ExtensionArray]:
-        """``(pred_score, flagged, pred_class)`` from class probabilities and anomaly scores.
-
-        A flow is flagged when P(attack) reaches ``threshold`` (the bundle's by default) or its
-        anomaly score reaches the bundle's anomaly threshold; its verdict is then the most
-        probable attack class, or ``attack`` when only the anomaly score flagged it. Scoring
-        once and calling this per threshold reads several operating points off one pass.
-        """
+    def verdicts(self, probs: np.ndarray, anomaly: np.ndarray, threshold: float | None = None) -> Verdicts:
+        """The verdict rule (:mod:`ids_desktop.core.model.verdicts`) at ``threshold`` (the
+        bundle's own by default). Scoring once and calling this per threshold reads several
+        operating points off one pass."""
         thr = self.threshold if threshold is None else float(threshold)
-        benign = self.classes.index(BENIGN) if BENIGN in self.classes else None
-        p_attack = 1.0 - probs[:, benign] if benign is not None else probs.max(axis=1)
-        by_clf = p_attack >= thr
-        flagged = by_clf | (anomaly >= self.anomaly_threshold)
-        attack_probs = probs.copy()
-        if benign is not None:
-            attack_probs[:, benign] = -1.0
-        # the verdict's position in classes + [unknown attack, benign], named in Arrow: an
-        # object array of a million strings would hold the GIL (and a GUI thread) for 0.1 s
-        n_cls = len(self.classes)
-        code = np.where(flagged, np.where(by_clf, attack_probs.argmax(axis=1), n_cls), n_cls + 1)
-        names = pa.array([*self.classes, UNKNOWN_ATTACK, BENIGN], type=pa.large_string())
-        pred_class = pd.array(names.take(pa.array(code)), dtype="string")
-        return p_attack.astype(np.float64), flagged, pred_class
+        return decide(probs, anomaly, self.classes, thr, self.anomaly_threshold)
 
     def score_windows(
         self,

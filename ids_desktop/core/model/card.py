@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ids_desktop.core.explain.stability import STABILITY_TARGET
+from ids_desktop.core.targets import STABILITY_TARGET
 
 
 def _f(v: Any, digits: int = 4) -> str:

@@ -20,7 +20,6 @@ from ids_desktop.core.model.bundle import (
     FORMAT_VERSION,
     METADATA_FILE,
     MODEL_FILE,
-    UNKNOWN_ATTACK,
     add_gap_feature,
 )
 from ids_desktop.core.model.preprocess import (
@@ -30,16 +29,12 @@ from ids_desktop.core.model.preprocess import (
     select_features,
     sha256_file,
 )
+from ids_desktop.core.model.verdicts import UNKNOWN_ATTACK, decide
 from ids_desktop.core.schema import BENIGN
+from ids_desktop.core.targets import DEFAULT_FAR_TARGET, F1_TARGETS, FAR_TARGETS
 from ids_desktop.core.tasks import Progress, check_cancel, no_progress
 from ids_desktop.errors import CancelledError, ModelError
 
-#: False-alarm-rate targets on the test split (issue 3), per feature format.
-FAR_TARGETS = {"unsw-nb15": 0.02, "cic-ids2017": 0.01, "ton-iot": 0.01, "nsl-kdd": 0.01,
-               # issue 5: flows of benign captures flagged at no more than 5 %
-               "pcap": 0.05}
-#: Attack-class F1 targets for the hybrid on the test split (issue 3).
-F1_TARGETS = {"unsw-nb15": 0.98, "cic-ids2017": 0.985, "ton-iot": 0.995, "nsl-kdd": 0.97}
 
 
 @dataclass
@@ -286,7 +281,7 @@ def prepare_run(
     y_all = np.array([classes.index(c) for c in data["label_class"]], dtype=np.int64)
     hosts, times = sequences.host_time_keys(data) if temporal else (np.arange(len(data)), np.zeros(len(data)))
     ctx = _Context(data, x_all, y_all, classes, hosts, times, temporal, split, opts, seed,
-                   progress or no_progress, cancel, FAR_TARGETS.get(feature_format, 0.01))
+                   progress or no_progress, cancel, FAR_TARGETS.get(feature_format, DEFAULT_FAR_TARGET))
     return ctx, pre, dedup_info
 
 
@@ -681,13 +676,10 @@ class _Context:
         )
 
     def decide(self, fitted: _Fitted, s: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        by_clf = s["p_attack"] >= fitted.threshold
-        flagged = by_clf | (s["anomaly"] >= fitted.anomaly_threshold) if "anomaly" in s else by_clf
-        probs = s["probs"].copy()
-        probs[:, self.benign] = -1
-        best = self.class_arr[probs.argmax(axis=1)]
-        pred = np.where(flagged, np.where(by_clf, best, UNKNOWN_ATTACK), BENIGN)
-        return flagged, pred
+        """``(flagged, pred names)`` by the app's verdict rule (:mod:`..verdicts`)."""
+        v = decide(s["probs"], s.get("anomaly"), self.classes, fitted.threshold,
+                   fitted.anomaly_threshold)
+        return v.flagged, v.pred_names()
 
     def class_names(self, fitted: _Fitted, rows: np.ndarray):
         s = self.score(fitted, rows)

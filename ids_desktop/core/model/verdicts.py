@@ -1,0 +1,99 @@
+"""The verdict rule: class probabilities and anomaly scores -> flagged, family, P(attack).
+
+Training (thresholds, validation, test metrics), inference (:meth:`Bundle.score`) and the
+capture validation all decide through :func:`decide`, so what a card reports is what the app
+does.
+
+The rule
+--------
+- ``P(attack) = 1 - P(benign)``. A bundle without a benign class has nothing benign to
+  give: every flow's P(attack) is 1.
+- A flow is flagged when ``P(attack) >= threshold`` (by the classifier) or its anomaly
+  score reaches ``anomaly_threshold``.
+- A flow flagged by the classifier is named after its most probable attack class; one
+  flagged only by its anomaly score is :data:`UNKNOWN_ATTACK`; the rest are benign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ids_desktop.core.schema import BENIGN
+
+#: ``pred_class`` of a flow flagged only by its anomaly score (the classifier saw nothing
+#: it knows): the family vocabulary's "attack without a family".
+UNKNOWN_ATTACK = "attack"
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """Per-flow decisions, aligned with the rows of the probabilities they came from.
+
+    Attributes
+    ----------
+    p_attack
+        ``1 - P(benign)`` (float64).
+    flagged
+        The flow is flagged (bool).
+    by_classifier
+        Flagged because ``p_attack`` reached the threshold (bool).
+    code
+        The verdict's position in ``names``: ``classes + [UNKNOWN_ATTACK, BENIGN]``.
+    names
+        The vocabulary ``code`` indexes.
+    """
+
+    p_attack: np.ndarray
+    flagged: np.ndarray
+    by_classifier: np.ndarray
+    code: np.ndarray
+    names: tuple[str, ...]
+
+    def pred_class(self) -> pd.api.extensions.ExtensionArray:
+        """The verdicts as a pandas ``string`` array.
+
+        Named in Arrow: an object array of a million strings would hold the GIL (and a GUI
+        thread) for 0.1 s.
+        """
+        names = pa.array(list(self.names), type=pa.large_string())
+        return pd.array(names.take(pa.array(self.code)), dtype="string")
+
+    def pred_names(self) -> np.ndarray:
+        """The verdicts as an object array of names (for metrics)."""
+        return np.asarray(self.names, dtype=object)[self.code]
+
+
+def p_attack(probs: np.ndarray, classes: list[str] | tuple[str, ...]) -> np.ndarray:
+    """``1 - P(benign)`` per row of ``probs`` ``(n, C)``; 1 when there is no benign class."""
+    if BENIGN in classes:
+        return (1.0 - probs[:, list(classes).index(BENIGN)]).astype(np.float64)
+    return np.ones(len(probs), dtype=np.float64)
+
+
+def decide(
+    probs: np.ndarray,
+    anomaly: np.ndarray | None,
+    classes: list[str] | tuple[str, ...],
+    threshold: float,
+    anomaly_threshold: float,
+) -> Verdicts:
+    """Apply the verdict rule (module docstring) to ``probs`` ``(n, C)`` and ``anomaly`` ``(n,)``.
+
+    ``anomaly`` is ``None`` for models without a reconstruction (the plain Seq2Seq
+    baseline): only the classifier flags then.
+    """
+    classes = tuple(classes)
+    p = p_attack(probs, classes)
+    by_clf = p >= float(threshold)
+    flagged = by_clf if anomaly is None else by_clf | (anomaly >= float(anomaly_threshold))
+    attack_probs = np.array(probs, copy=True)
+    if BENIGN in classes:
+        attack_probs[:, classes.index(BENIGN)] = -1.0
+    n_cls = len(classes)
+    best = attack_probs.argmax(axis=1) if len(attack_probs) else np.zeros(0, dtype=np.int64)
+    code = np.where(flagged, np.where(by_clf, best, n_cls), n_cls + 1).astype(np.int64)
+    return Verdicts(p, flagged, by_clf, code, (*classes, UNKNOWN_ATTACK, BENIGN))
