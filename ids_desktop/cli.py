@@ -7,6 +7,7 @@ Exit codes: 0 success, 2 user error (bad or unsupported input; one line on stder
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import signal
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ids_desktop import APP_NAME, __version__
-from ids_desktop.config import DEFAULTS
+from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, AnalysisOptions
 from ids_desktop.errors import CancelledError, IdsError
 
 PROG = "ids-desktop-cli"
@@ -146,19 +147,31 @@ def cmd_formats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _options(args: argparse.Namespace) -> AnalysisOptions:
+    """The analysis options a command's flags give (defaults for flags it lacks)."""
+    given = {
+        "model": getattr(args, "model", None),
+        "threshold": getattr(args, "threshold", None),
+        "idle_timeout": getattr(args, "idle_timeout", None),
+        "active_timeout": getattr(args, "active_timeout", None),
+        "lime_samples": getattr(args, "samples", None),
+    }
+    return AnalysisOptions.from_dict({k: v for k, v in given.items() if v is not None})
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from ids_desktop.core.analysis import analyze
-    from ids_desktop.core.ingest import IngestResult, ingest, write_flows
-    from ids_desktop.core.workflow import Analysis
+    from ids_desktop.core.ingest import write_flows
+    from ids_desktop.core.workflow import run_analysis
+    from ids_desktop.errors import ModelError
 
     bar = ProgressBar()
     try:
-        result = ingest(args.path, progress=bar)
-        summary, flows = analyze(result, model=args.model, threshold=args.threshold, progress=bar)
+        analysis = run_analysis(args.path, _options(args), progress=bar)
+        summary = analysis.summary
+        if summary is None:
+            raise ModelError(analysis.note)
         if args.out:
-            scored = IngestResult(flows, result.format, result.feature_format, result.temporal,
-                                  list(result.warnings), result.source, dict(result.meta))
-            write_flows(scored, args.out)
+            write_flows(dataclasses.replace(analysis.result, frame=analysis.flows), args.out)
         if args.report or args.csv or args.jsonl:
             from ids_desktop.core.report.export import ExportRequest, export_reports
 
@@ -171,23 +184,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 explain_k=args.explain,
                 page_size=args.page_size,
             )
-            evaluation = None
-            if args.report and result.labelled:
-                from ids_desktop.core.analysis import evaluate, evaluate_flows
-
-                # Verdicts at the bundle's own threshold are already there: reuse them.
-                evaluation = (
-                    evaluate_flows(result, flows, summary["model"])
-                    if args.threshold is None
-                    else evaluate(result, model=args.model)
-                )
-            export_reports(Analysis(result, flows, summary), request, evaluation=evaluation, progress=bar)
+            export_reports(analysis, request, progress=bar)
     finally:
         bar.close()
     if args.json:
         _print_json(summary)
         return EXIT_OK
-    _warn(result.warnings)
+    _warn(analysis.result.warnings)
     print(
         f"{args.path}: {summary['flows']:,} flows, {summary['flagged']:,} flagged "
         f"by model '{summary['model']}' in {summary['seconds']:.2f} s"
@@ -201,20 +204,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from ids_desktop.core.analysis import get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
-    from ids_desktop.core.ingest import ingest
-    from ids_desktop.errors import InputError
+    from ids_desktop.core.workflow import run_analysis
+    from ids_desktop.errors import InputError, ModelError
 
     bar = ProgressBar()
     start = time.perf_counter()
     try:
-        result = ingest(args.path, progress=bar)
-        if not 0 <= args.row < len(result.frame):
-            raise InputError(f"--row {args.row} is outside the file's {len(result.frame):,} flows (0-based)")
-        bundle = get_bundle(args.model, result.feature_format)  # LIME queries the model itself
+        analysis = run_analysis(args.path, _options(args), progress=bar)
+        n = len(analysis.flows)
+        if not 0 <= args.row < n:
+            raise InputError(f"--row {args.row} is outside the file's {n:,} flows (0-based)")
+        if analysis.run is None:
+            raise ModelError(analysis.note)
         t0 = time.perf_counter()
-        explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=args.samples or None)
+        explainer = BundleExplainer.for_analysis(analysis)  # LIME queries the model itself
         exp = explainer.explain_row(args.row, seed=args.seed)
         seconds = time.perf_counter() - t0
         if args.png:
@@ -251,11 +255,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ids_desktop.core.analysis import evaluate
+    from ids_desktop.core.workflow import run_analysis
+    from ids_desktop.errors import ModelError
 
     bar = ProgressBar()
     try:
-        report = evaluate(args.path, model=args.model, progress=bar)
+        analysis = run_analysis(args.path, _options(args), require_labels=True, progress=bar)
+        report = analysis.evaluation
+        if report is None:
+            raise ModelError(analysis.note)
     finally:
         bar.close()
     if args.json:
@@ -329,12 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the flows to FILE.csv or FILE.parquet")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument(
-        "--idle-timeout", type=float, default=DEFAULTS.idle_timeout,
-        help=f"capture flow idle timeout in seconds (default {DEFAULTS.idle_timeout:g})",
+        "--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT,
+        help=f"capture flow idle timeout in seconds (default {DEFAULT_IDLE_TIMEOUT:g})",
     )
     p.add_argument(
-        "--active-timeout", type=float, default=DEFAULTS.active_timeout,
-        help=f"capture flow active timeout in seconds (default {DEFAULTS.active_timeout:g})",
+        "--active-timeout", type=float, default=DEFAULT_ACTIVE_TIMEOUT,
+        help=f"capture flow active timeout in seconds (default {DEFAULT_ACTIVE_TIMEOUT:g})",
     )
     p.set_defaults(func=cmd_ingest)
 

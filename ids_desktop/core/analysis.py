@@ -1,9 +1,15 @@
-"""Score flows with a bundled model (``analyze``) and measure it on labelled files (``evaluate``)."""
+"""The analysis record: one file's flows, the model's verdicts and what later steps reuse.
+
+:func:`ids_desktop.core.workflow.run_analysis` is the only road from a file to an
+:class:`Analysis`; this module holds the record and the steps it is built from (scoring a
+frame with a bundle, the ARP check's flags, the evaluation against the file's labels).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import time
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +18,15 @@ import pandas as pd
 
 from ids_desktop.core.ingest import arp
 from ids_desktop.core.ingest.result import IngestResult
-from ids_desktop.core.schema import BENIGN
-from ids_desktop.core.tasks import Progress, check_cancel
-from ids_desktop.errors import InputError, ModelError, SchemaError
-
-# No TensorFlow here at import time: ids_desktop.core.model.bundle imports Keras only inside
-# load_bundle(), so `import ids_desktop.core.analysis` (CLI --help, GUI start) stays cheap.
 from ids_desktop.core.model import metrics as M
+from ids_desktop.core.model.bundle import Bundle, Scores, load_bundle, read_metadata, resolve_bundle_path
 from ids_desktop.core.model.verdicts import UNKNOWN_ATTACK
-from ids_desktop.core.model.bundle import (
-    Bundle,
-    Scores,
-    load_bundle,
-    resolve_bundle_path,
-)
+from ids_desktop.core.options import AnalysisOptions
+from ids_desktop.core.schema import BENIGN
+from ids_desktop.core.tasks import Cancel, Progress
+from ids_desktop.errors import ModelError, SchemaError
 
-#: Columns ``analyze`` adds to the canonical frame.
+#: Columns the verdicts add to the canonical frame.
 PREDICTION_COLUMNS = ("pred_class", "pred_score", "anomaly_score", "flagged")
 
 _CACHE: dict[tuple[str, str], Bundle] = {}
@@ -39,8 +38,6 @@ def get_bundle(
     models_dir: str | Path | None = None,
 ) -> Bundle:
     """Load (once per process) the bundle chosen by ``model`` or, for ``auto``, the format."""
-    from ids_desktop.core.model.bundle import read_metadata
-
     path = resolve_bundle_path(model, feature_format, models_dir).resolve()
     key = (str(path), str(read_metadata(path)["model_sha256"]))
     if key not in _CACHE:
@@ -48,15 +45,153 @@ def get_bundle(
     return _CACHE[key]
 
 
-def _as_result(path_or_result: str | Path | IngestResult, progress, cancel) -> IngestResult:
-    if isinstance(path_or_result, IngestResult):
-        return path_or_result
-    from ids_desktop.core.ingest import ingest
+@dataclass(frozen=True)
+class Finding:
+    """What a check besides the model found in the file, in one sentence.
 
-    return ingest(path_or_result, progress=progress, cancel=cancel)
+    Attributes
+    ----------
+    detector
+        The check's name (``arp``).
+    family
+        The family of the flows it flags (``mitm``).
+    summary
+        One plain sentence with the facts, as the reports print it.
+    """
+
+    detector: str
+    family: str
+    summary: str
 
 
-def _score(result: IngestResult, bundle: Bundle, threshold, progress, cancel):
+@dataclass(frozen=True)
+class ModelRun:
+    """What scoring computed, kept so that explanations and the evaluation reuse it.
+
+    Attributes
+    ----------
+    bundle
+        The bundle that scored the file (resolved once per analysis).
+    features
+        The scaled feature matrix ``(n, F)``, rows aligned with the flows.
+    windows
+        The row-index windows the network read (see :meth:`Bundle.windows`).
+    scores
+        The app's verdicts: the bundle's at ``threshold``, plus the ARP check's flags.
+    threshold
+        The decision threshold used: the bundle's own or the options' override.
+    seconds
+        Wall time of the scoring step.
+    """
+
+    bundle: Bundle
+    features: np.ndarray
+    windows: np.ndarray
+    scores: Scores
+    threshold: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysed file.
+
+    Attributes
+    ----------
+    path
+        The file that was read.
+    options
+        The options it was analysed with.
+    result
+        The ingest result (canonical frame, format, warnings, facts).
+    file_sha256
+        The file's SHA-256, computed while it was read.
+    flows
+        The frame to display: canonical columns plus :data:`PREDICTION_COLUMNS` when a model
+        ran.
+    run
+        The model's run, or ``None`` when no bundle serves the input's format.
+    note
+        Why no model ran, in one line ("" when one did).
+    findings
+        What checks besides the model found (the capture ingest's ARP check).
+    """
+
+    path: Path
+    options: AnalysisOptions
+    result: IngestResult
+    file_sha256: str
+    flows: pd.DataFrame
+    run: ModelRun | None = None
+    note: str = ""
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def bundle(self) -> Bundle | None:
+        return None if self.run is None else self.run.bundle
+
+    @property
+    def model_name(self) -> str | None:
+        return None if self.run is None else self.run.bundle.name
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """``analyze``'s summary, or ``None`` when no model ran.
+
+        Exactly ``format``, ``model``, ``flows``, ``flagged``, ``by_class`` (predicted class
+        -> count among flagged flows), ``temporal_context`` and ``seconds`` (the scoring step).
+        """
+        if self.run is None:
+            return None
+        s = self.run.scores
+        counts = pd.Series(s.pred_class[s.flagged]).value_counts()
+        return {
+            "format": self.result.format,
+            "model": self.run.bundle.name,
+            "flows": int(len(self.flows)),
+            "flagged": int(s.flagged.sum()),
+            "by_class": {str(k): int(v) for k, v in counts.items()},
+            "temporal_context": bool(self.result.temporal and self.run.bundle.seq_len > 1),
+            "seconds": round(self.run.seconds, 3),
+        }
+
+    @functools.cached_property
+    def evaluation(self) -> dict[str, Any] | None:
+        """The bundle measured against the file's own labels (``evaluate``'s report), at the
+        bundle's own threshold; ``None`` for unlabelled input or when no model ran.
+
+        Computed on first use from the kept probabilities, so a threshold override never
+        costs a second scoring pass.
+        """
+        if self.run is None or not self.result.labelled:
+            return None
+        run = self.run
+        scores = run.scores
+        if run.threshold != run.bundle.threshold:
+            own = run.bundle.verdicts(scores.probs, scores.anomaly_score)
+            scores = with_arp_check(self.result.frame, dataclasses.replace(
+                scores, pred_score=own.p_attack, flagged=own.flagged, pred_class=own.pred_class()))
+        return evaluation_report(self.result.frame, run.bundle.name, scores)
+
+
+def score(
+    result: IngestResult,
+    bundle: Bundle,
+    threshold: float | None = None,
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> tuple[np.ndarray, np.ndarray, Scores]:
+    """``(features, windows, scores)`` of every flow of ``result`` with ``bundle``.
+
+    The scores are the app's verdicts: the bundle's at ``threshold`` (its own by default),
+    plus the ARP check's flags (:func:`with_arp_check`).
+
+    Raises
+    ------
+    ModelError
+        When the bundle cannot read the input's features.
+    """
     if bundle.feature_format != result.feature_format:
         missing = [c for c in bundle.preprocessor.input_columns if c not in result.frame.columns]
         if missing:
@@ -65,12 +200,16 @@ def _score(result: IngestResult, bundle: Bundle, threshold, progress, cancel):
                 f"has '{result.feature_format}' features ({len(missing)} columns missing); "
                 "choose a matching model or leave --model at auto"
             )
+    frame = result.frame
     try:
-        scores = bundle.score(result.frame, temporal=result.temporal, threshold=threshold,
-                              progress=progress, cancel=cancel)
+        x = bundle.features(frame, result.temporal)
     except SchemaError as exc:
         raise ModelError(f"model '{bundle.name}' cannot read this input: {exc}") from None
-    return with_arp_check(result.frame, scores)
+    windows = bundle.windows(frame, result.temporal)
+    probs, anomaly = bundle.score_windows(x, windows, progress=progress, cancel=cancel)
+    v = bundle.verdicts(probs, anomaly, threshold)
+    scores = Scores(probs, v.p_attack, anomaly.astype(np.float64), v.flagged, v.pred_class())
+    return x, windows, with_arp_check(frame, scores)
 
 
 def with_arp_check(frame: pd.DataFrame, scores: Scores) -> Scores:
@@ -91,73 +230,31 @@ def with_arp_check(frame: pd.DataFrame, scores: Scores) -> Scores:
     return dataclasses.replace(scores, flagged=scores.flagged | noted, pred_class=pred_class)
 
 
-def analyze(
-    path_or_result: str | Path | IngestResult,
-    model: str | Path = "auto",
-    threshold: float | None = None,
-    *,
-    models_dir: str | Path | None = None,
-    progress: Progress | None = None,
-    cancel: object | None = None,
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Score every flow of a file (or an already ingested result).
+def with_verdicts(frame: pd.DataFrame, scores: Scores) -> pd.DataFrame:
+    """``frame`` plus :data:`PREDICTION_COLUMNS` from ``scores``.
 
-    Parameters
-    ----------
-    path_or_result
-        A capture or flow table path, or an :class:`IngestResult`.
-    model
-        ``auto`` (the bundle serving the input's feature format), a bundle name or a folder.
-    threshold
-        Override of the bundle's decision threshold on ``pred_score``.
-    models_dir
-        Where bundles live (default: the app's ``models/``).
-    progress, cancel
-        Hooks, see :mod:`ids_desktop.core.tasks`.
-
-    Returns
-    -------
-    summary : dict
-        Exactly ``format``, ``model``, ``flows``, ``flagged``, ``by_class`` (predicted class
-        -> count among flagged flows), ``temporal_context`` and ``seconds``.
-    flows : pandas.DataFrame
-        The canonical frame plus ``pred_class``, ``pred_score`` (probability of attack),
-        ``anomaly_score`` and ``flagged``.
+    A shallow copy: pandas 3's copy-on-write keeps the ingested table (about 1 GB for a
+    million flows) shared until one side writes to it.
     """
-    t0 = time.perf_counter()
-    result = _as_result(path_or_result, progress, cancel)
-    check_cancel(cancel)
-    bundle = get_bundle(model, result.feature_format, models_dir)
-    scores = _score(result, bundle, threshold, progress, cancel)
-    # A shallow copy: pandas 3's copy-on-write keeps the ingested table (about 1 GB for a
-    # million flows) shared until one side writes to it.
-    flows = result.frame.copy(deep=False)
+    flows = frame.copy(deep=False)
     flows["pred_class"] = scores.pred_class
     flows["pred_score"] = scores.pred_score
     flows["anomaly_score"] = scores.anomaly_score
     flows["flagged"] = scores.flagged.astype(bool)
-    counts = pd.Series(scores.pred_class[scores.flagged]).value_counts()
-    summary = {
-        "format": result.format,
-        "model": bundle.name,
-        "flows": int(len(flows)),
-        "flagged": int(scores.flagged.sum()),
-        "by_class": {str(k): int(v) for k, v in counts.items()},
-        "temporal_context": bool(result.temporal and bundle.seq_len > 1),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    return summary, flows
+    return flows
 
 
-def evaluate(
-    path_or_result: str | Path | IngestResult,
-    model: str | Path = "auto",
-    *,
-    models_dir: str | Path | None = None,
-    progress: Progress | None = None,
-    cancel: object | None = None,
-) -> dict[str, Any]:
-    """Measure a bundle on a labelled file, against the file's own labels.
+def arp_findings(result: IngestResult) -> tuple[Finding, ...]:
+    """The capture ingest's ARP check, as findings."""
+    return tuple(
+        Finding("arp", arp.FAMILY,
+                f"ARP check: {s}; the flows it may have relayed are flagged as {arp.FAMILY}.")
+        for s in result.meta.get("arp_spoofing", [])
+    )
+
+
+def evaluation_report(frame: pd.DataFrame, model: str, scores: Scores) -> dict[str, Any]:
+    """A bundle's verdicts measured against ``frame``'s labels.
 
     Per-class metrics are over the shared family vocabulary (``label_class``), so datasets
     with grouped labels (the cleaned CIC-IDS2017 export) compare family to family. Rows whose
@@ -171,66 +268,20 @@ def evaluate(
         ``accuracy``, ``far``, ``roc_auc``; attack positive), ``per_class`` (name ->
         ``precision``, ``recall``, ``f1``, ``support``) and ``confusion`` (``labels``,
         ``matrix``).
-
-    Raises
-    ------
-    InputError
-        When the input carries no labels.
     """
-    result = _as_result(path_or_result, progress, cancel)
-    if not result.labelled:
-        raise InputError("the input has no labels; evaluate needs a labelled file (use analyze)")
-    check_cancel(cancel)
-    bundle = get_bundle(model, result.feature_format, models_dir)
-    scores = _score(result, bundle, None, progress, cancel)
-    return _metrics(result.frame, bundle.name, scores.flagged, scores.pred_score, scores.pred_class)
-
-
-def evaluate_flows(result: IngestResult, flows: pd.DataFrame, model: str) -> dict[str, Any]:
-    """:func:`evaluate`'s report from an already scored frame (``analyze``'s output).
-
-    The GUI and ``analyze --report`` have the verdicts already; scoring the file a second
-    time would double the work. ``flows`` must come from ``analyze`` at the bundle's own
-    threshold for the numbers to equal ``evaluate``'s.
-    """
-    if not result.labelled:
-        raise InputError("the input has no labels; evaluate needs a labelled file (use analyze)")
-    return _metrics(
-        flows,
-        model,
-        flows["flagged"].to_numpy(dtype=bool),
-        flows["pred_score"].to_numpy(dtype="float64"),
-        flows["pred_class"].to_numpy(dtype=object),
-    )
-
-
-def _metrics(
-    frame: pd.DataFrame,
-    model: str,
-    flagged: np.ndarray,
-    pred_score: np.ndarray,
-    pred_class: pd.api.extensions.ExtensionArray,
-) -> dict[str, Any]:
     has = frame["label_binary"].notna().to_numpy()
     y = frame["label_binary"].to_numpy(dtype="float64", na_value=np.nan)[has].astype(int)
     truth = frame["label_class"].astype("string").fillna(
         frame["label_binary"].map({0: BENIGN, 1: UNKNOWN_ATTACK}).astype("string")
     ).to_numpy(dtype=object)[has]
-    pred = pred_class[has].astype(object)
+    pred = scores.pred_class[has].astype(object)
     familyless = truth == UNKNOWN_ATTACK
     pred = np.where(familyless & (pred != BENIGN), UNKNOWN_ATTACK, pred)
     labels = sorted(set(truth.tolist()) | set(pred.tolist()), key=lambda c: (c != BENIGN, c))
     return {
         "model": model,
         "n": int(has.sum()),
-        "binary": M.binary_metrics(y, flagged[has], pred_score[has]),
+        "binary": M.binary_metrics(y, scores.flagged[has], scores.pred_score[has]),
         "per_class": M.per_class(truth, pred, labels),
         "confusion": M.confusion(truth, pred, labels),
     }
-
-
-def list_models(models_dir: str | Path | None = None) -> list[dict[str, Any]]:
-    """Every bundle with its feature format and headline test metrics (for ``models``)."""
-    from ids_desktop.core.model.bundle import list_bundles
-
-    return list_bundles(models_dir)

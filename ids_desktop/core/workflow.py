@@ -1,69 +1,76 @@
-"""The analyst's workflow as one function: open (ingest), detect (model), ready to display."""
+"""The one path from a file to verdicts: ingest, resolve the bundle once, score, record.
+
+``analyze``, ``evaluate``, ``explain``, the reports, the window and the benchmarks all start
+with :func:`run_analysis`; what it returns (:class:`~ids_desktop.core.analysis.Analysis`)
+carries everything later steps reuse: the bundle, the file's SHA-256, the features, windows
+and scores, the verdicts, the evaluation and the findings of checks besides the model.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from ids_desktop.core.ingest import IngestResult, ingest
-from ids_desktop.core.tasks import Progress, check_cancel
-
-
-@dataclass
-class Analysis:
-    """An opened file and, when a model serves its format, the model's verdicts.
-
-    Attributes
-    ----------
-    result
-        The ingest result (canonical frame, format, warnings).
-    flows
-        The frame to display: canonical columns, plus ``pred_class``, ``pred_score``,
-        ``anomaly_score`` and ``flagged`` when a model ran.
-    summary
-        ``analyze``'s summary, or ``None`` when no model ran.
-    note
-        Why no model ran, in one line ("" when one did).
-    """
-
-    result: IngestResult
-    flows: pd.DataFrame
-    summary: dict[str, Any] | None = None
-    note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def model_name(self) -> str | None:
-        return None if self.summary is None else str(self.summary["model"])
+from ids_desktop.core.analysis import (
+    Analysis,
+    ModelRun,
+    arp_findings,
+    get_bundle,
+    score,
+    with_verdicts,
+)
+from ids_desktop.core.ingest import ingest
+from ids_desktop.core.model.bundle import resolve_bundle_path
+from ids_desktop.core.model.preprocess import sha256_file
+from ids_desktop.core.options import AnalysisOptions
+from ids_desktop.core.tasks import Cancel, Progress, check_cancel
+from ids_desktop.errors import InputError, ModelError
 
 
 def run_analysis(
     path: str | Path,
+    options: AnalysisOptions | None = None,
     *,
-    model: str = "auto",
-    threshold: float | None = None,
     models_dir: str | Path | None = None,
-    idle_timeout: float | None = None,
-    active_timeout: float | None = None,
+    require_labels: bool = False,
     progress: Progress | None = None,
-    cancel: object | None = None,
+    cancel: Cancel | None = None,
     on_flows: Callable[[pd.DataFrame], None] | None = None,
 ) -> Analysis:
-    """Ingest ``path`` and score it with the bundle serving its format.
+    """Ingest ``path`` and score it with the bundle ``options.model`` names.
 
-    When no bundle serves the input's format (``model == "auto"``), the flows are returned
-    without verdicts and ``note`` says why; any other model problem (a tampered bundle, a
-    wrong explicit ``model``) raises :class:`~ids_desktop.errors.ModelError`.
+    Parameters
+    ----------
+    path
+        A capture or a flow table (format detected from its content).
+    options
+        Model, threshold, flow timeouts, read sizes (defaults: :class:`AnalysisOptions`).
+    models_dir
+        Where bundles live (default: the app's ``models/``).
+    require_labels
+        Raise :class:`~ids_desktop.errors.InputError` right after ingest when the file
+        carries no labels (``evaluate`` needs them), before any scoring.
+    progress, cancel
+        Hooks, see :mod:`ids_desktop.core.tasks`.
+    on_flows
+        Receives the unscored flows before the model runs, so a viewer can show them early:
+        batches while a capture's flows are extracted, or the whole table at once after a
+        flow table is read. Every flow is handed over exactly once, on the calling thread;
+        the returned analysis supersedes the batches.
 
-    ``on_flows(batch)``, when given, receives the unscored flows before the model runs, so a
-    viewer can show them early: batches while a capture's flows are extracted, or the whole
-    table at once after a flow table is read. Every flow is handed over exactly once, on the
-    calling thread; the returned :class:`Analysis` supersedes the batches.
+    Returns
+    -------
+    Analysis
+        With ``run`` set when a model scored the flows. When ``options.model`` is ``auto``
+        and no bundle serves the input's format, the flows come without verdicts and
+        ``note`` says why; any other model problem (a tampered bundle, a wrong explicit
+        model) raises :class:`~ids_desktop.errors.ModelError`.
     """
+    options = options or AnalysisOptions()
+    path = Path(path)
     handed = [0]
 
     def hand_over(batch: pd.DataFrame) -> None:
@@ -75,23 +82,29 @@ def run_analysis(
         path,
         progress=progress,
         cancel=cancel,
-        idle_timeout=idle_timeout,
-        active_timeout=active_timeout,
+        idle_timeout=options.idle_timeout,
+        active_timeout=options.active_timeout,
         on_flows=hand_over if on_flows is not None else None,
     )
     check_cancel(cancel)
+    if require_labels and not result.labelled:
+        raise InputError("the input has no labels; evaluate needs a labelled file (use analyze)")
     if on_flows is not None and handed[0] == 0 and len(result.frame):
         on_flows(result.frame)
-    from ids_desktop.core.analysis import analyze
-    from ids_desktop.core.model.bundle import resolve_bundle_path
-    from ids_desktop.errors import ModelError
-
-    if model == "auto":
+    digest = sha256_file(path)
+    findings = arp_findings(result)
+    if options.model == "auto":
         try:
             resolve_bundle_path("auto", result.feature_format, models_dir)
         except ModelError as exc:
-            return Analysis(result=result, flows=result.frame, note=str(exc))
-    summary, flows = analyze(
-        result, model=model, threshold=threshold, models_dir=models_dir, progress=progress, cancel=cancel
-    )
-    return Analysis(result=result, flows=flows, summary=summary)
+            return Analysis(path, options, result, digest, result.frame, note=str(exc),
+                            findings=findings)
+    t0 = time.perf_counter()
+    bundle = get_bundle(options.model, result.feature_format, models_dir)
+    check_cancel(cancel)
+    features, windows, scores = score(result, bundle, options.threshold, progress=progress,
+                                      cancel=cancel)
+    threshold = bundle.threshold if options.threshold is None else float(options.threshold)
+    run = ModelRun(bundle, features, windows, scores, threshold, time.perf_counter() - t0)
+    return Analysis(path, options, result, digest, with_verdicts(result.frame, scores), run,
+                    findings=findings)

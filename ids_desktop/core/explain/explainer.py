@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ids_desktop.core.tasks import check_cancel
+from ids_desktop.core.tasks import Cancel, check_cancel
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -216,7 +216,7 @@ class FlowExplainer:
         context_flows: int = 0,
         later_flows: int = 0,
         source_host: str | None = None,
-        cancel: object | None = None,
+        cancel: Cancel | None = None,
     ) -> Explanation:
         """Explain the model's verdict on ``instance`` ``(T, F)``.
 

@@ -11,14 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
 from ids_desktop.core.ingest import arp
 from ids_desktop.core.model import sequences
+from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
 from ids_desktop.core.model.preprocess import sha256_file
 from ids_desktop.core.schema import BENIGN
+from ids_desktop.core.tasks import Cancel
 from ids_desktop.errors import ModelError
 
-BACKGROUND_FILE = "background.npy"
 #: Bumped when explanations of the same flow change meaning; older cache files are not read.
 #: 4: the neighbourhood is a Latin hypercube, so a seed draws other samples than before.
 #: 5: the sentence names a condition once, with every flow it held for.
@@ -123,22 +125,46 @@ class BundleExplainer:
     num_samples, top_k
         LIME neighbourhood size (one batched model call; ``None``: :func:`default_samples`
         for the bundle's T) and contributions kept.
+    features, windows
+        The scaled features and the windows scoring computed (recomputed when ``None``).
     """
+
+    @classmethod
+    def for_analysis(cls, analysis: Analysis, *, num_samples: int | None = None,
+                     top_k: int = 10) -> BundleExplainer:
+        """An explainer of ``analysis``'s flows that reuses what scoring computed.
+
+        ``num_samples`` defaults to the analysis options' ``lime_samples`` (0: the bundle's
+        own default).
+
+        Raises
+        ------
+        ModelError
+            When no model scored the analysis.
+        """
+        run = analysis.run
+        if run is None:
+            raise ModelError(f"no explanations: no model scored this input ({analysis.note})")
+        samples = num_samples or analysis.options.lime_samples or None
+        return cls(run.bundle, analysis.result.frame, analysis.result.temporal,
+                   num_samples=samples, top_k=top_k, features=run.features, windows=run.windows)
 
     def __init__(
         self,
-        bundle: Any,
+        bundle: Bundle,
         frame: pd.DataFrame,
         temporal: bool,
         *,
         num_samples: int | None = None,
         top_k: int = 10,
+        features: np.ndarray | None = None,
+        windows: np.ndarray | None = None,
     ) -> None:
         self.bundle = bundle
         self.frame = frame
         self.temporal = bool(temporal)
         self.seq_len = int(bundle.seq_len)
-        self.x = bundle.features(frame, temporal)
+        self.x = bundle.features(frame, temporal) if features is None else features
         pre = bundle.preprocessor
         self._numeric = pre.numeric
         # LIME works on the source's columns, not the model's one-hot slots: a categorical
@@ -177,7 +203,7 @@ class BundleExplainer:
         )
         self._explainers: dict[int, FlowExplainer] = {}
         # The windows the analysis scored, and where each row's verdict came from in them.
-        self.windows = bundle.windows(frame, temporal)
+        self.windows = bundle.windows(frame, temporal) if windows is None else windows
         own = sequences.owners(self.windows)
         at_window, at_position = np.nonzero(own >= 0)
         self._window_of = np.full(len(frame), -1, dtype=np.int64)
@@ -320,7 +346,7 @@ class BundleExplainer:
                      "the benign flows the model was trained on.")
         exp.sentence = text
 
-    def explain_row(self, row: int, *, seed: int = 0, cancel: object | None = None) -> Explanation:
+    def explain_row(self, row: int, *, seed: int = 0, cancel: Cancel | None = None) -> Explanation:
         """Explain frame row ``row`` against the bundle's predicted class for it."""
         window, position = self.window_for(row)
         window_x = sequences.gather(self.x, window[None])[0]

@@ -3,18 +3,18 @@
 LIME draws a random neighbourhood for each explanation, so two seeds can rank features
 differently. The measure here is the one ``bench/explain.py`` reports: for each flagged flow,
 the top features from seed 0 against each later seed's, as a Jaccard index, averaged. The
-capture bundle's training script uses it to refuse a bundle whose explanations wander.
+capture bundle's shipping gate uses it to refuse a bundle whose explanations wander.
 """
 
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ids_desktop.core.tasks import Progress, check_cancel, no_progress
+from ids_desktop.core.analysis import Analysis
+from ids_desktop.core.tasks import Cancel, Progress, check_cancel, no_progress
 
 
 
@@ -34,34 +34,29 @@ def top_flagged(flows: pd.DataFrame, n: int) -> list[int]:
 
 
 def feature_stability(
-    path: str | Path,
-    model: str | Path = "auto",
+    analysis: Analysis,
     *,
     flows: int = 50,
     seeds: int = 5,
     k: int = 5,
     num_samples: int | None = None,
     progress: Progress | None = None,
-    cancel: object | None = None,
+    cancel: Cancel | None = None,
 ) -> dict[str, Any]:
-    """Top-``k`` features' Jaccard index across ``seeds`` LIME seeds, on one input.
+    """Top-``k`` features' Jaccard index across ``seeds`` LIME seeds, on one analysed input.
 
-    The input is analysed with ``model``; its ``flows`` highest-scored flagged flows are each
-    explained with seeds ``0 .. seeds-1`` (the bundle's default neighbourhood size unless
-    ``num_samples``), and the top ``k`` of the spatial summary (weights summed over timesteps)
-    compared. Returns ``flows`` (explained), ``jaccard`` (mean over them; ``None`` when nothing
-    was flagged) and ``num_samples``.
+    The ``flows`` highest-scored flagged flows of ``analysis`` are each explained with seeds
+    ``0 .. seeds-1`` (the bundle's default neighbourhood size unless ``num_samples``), and the
+    top ``k`` of the spatial summary (weights summed over timesteps) compared. Returns
+    ``flows`` (explained), ``jaccard`` (mean over them; ``None`` when nothing was flagged) and
+    ``num_samples``.
     """
-    from ids_desktop.core.analysis import analyze, get_bundle
     from ids_desktop.core.explain.service import BundleExplainer, default_samples
-    from ids_desktop.core.ingest import ingest
 
-    result = ingest(path, cancel=cancel)
-    _, scored = analyze(result, model=model, cancel=cancel)
-    rows = top_flagged(scored, flows)
-    bundle = get_bundle(model, result.feature_format)
-    num_samples = num_samples or default_samples(int(bundle.seq_len))
-    explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=num_samples)
+    rows = top_flagged(analysis.flows, flows)
+    explainer = BundleExplainer.for_analysis(analysis, num_samples=num_samples)
+    assert analysis.bundle is not None  # for_analysis raised otherwise
+    num_samples = num_samples or default_samples(int(analysis.bundle.seq_len))
     progress = progress or no_progress
     per_flow = []
     for i, row in enumerate(rows):

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 from pandas.api.extensions import ExtensionArray
 
-from ids_desktop.config import DEFAULTS
+from ids_desktop.core import options as DEFAULTS_  # noqa: N812 (until the ingest split)
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import arp
 from ids_desktop.core.ingest.pcapfile import (
@@ -158,9 +158,9 @@ def read_capture(
         When ``cancel`` was set.
     """
     path = Path(path)
-    idle = _timeout("idle_timeout", DEFAULTS.idle_timeout if idle_timeout is None else idle_timeout)
+    idle = _timeout("idle_timeout", DEFAULTS_.DEFAULT_IDLE_TIMEOUT if idle_timeout is None else idle_timeout)
     active = _timeout(
-        "active_timeout", DEFAULTS.active_timeout if active_timeout is None else active_timeout
+        "active_timeout", DEFAULTS_.DEFAULT_ACTIVE_TIMEOUT if active_timeout is None else active_timeout
     )
     header = read_header(path)
     if header.format == "pcap" and header.link_types[0] not in NFSTREAM_LINKTYPES:
@@ -168,7 +168,7 @@ def read_capture(
     _check_cancel(cancel)
 
     run = _MeterRun(path, idle, active, n_meters)
-    walker = _Walker(path, run.streamer._mp_context, int(DEFAULTS.meter_nice))
+    walker = _Walker(path, run.streamer._mp_context, 0)
     report = _Reporter(progress)
     chunks: list[_Chunk] = []
     nums: list[tuple[Any, ...]] = []
@@ -308,7 +308,7 @@ class _MeterRun:
                 target=_meter_main,
                 args=(
                     channel_at,
-                    int(DEFAULTS.meter_nice),
+                    0,
                     s.source, s.snapshot_length, s.decode_tunnels, s.bpf_filter,
                     s.promiscuous_mode, n, i, s._mode, s.idle_timeout * 1000,
                     s.active_timeout * 1000, s.accounting_mode, s.udps, s.n_dissections,

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, TextIO
 import numpy as np
 import pandas as pd
 
-from ids_desktop.config import DEFAULTS
+from ids_desktop.core import options as DEFAULTS_  # noqa: N812 (until the ingest split)
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import _arff
 from ids_desktop.core.ingest.result import IngestResult
@@ -1228,7 +1228,7 @@ def _csv_chunks(
 
 def _chunk_rows() -> int:
     """Rows per read step: the ``csv_chunk_rows`` setting, at most :data:`MAX_CHUNK_ROWS`."""
-    return max(1, min(int(DEFAULTS.csv_chunk_rows), MAX_CHUNK_ROWS))
+    return max(1, min(int(DEFAULTS_.DEFAULT_CSV_CHUNK_ROWS), MAX_CHUNK_ROWS))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -1866,7 +1866,7 @@ def write_export(result: IngestResult, out: Path, *, cancel: object | None = Non
         [dtypes_json] + [None] * (n - 1) if n else [], index=frame.index, dtype="str"
     )
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.part")
-    step = max(1, int(DEFAULTS.csv_chunk_rows))
+    step = max(1, int(DEFAULTS_.DEFAULT_CSV_CHUNK_ROWS))
     try:
         check_cancel(cancel)
         if kind == "parquet":

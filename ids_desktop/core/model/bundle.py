@@ -20,7 +20,7 @@ from ids_desktop.core.model.preprocess import (
     sha256_file,
 )
 from ids_desktop.core.model.verdicts import Verdicts, decide
-from ids_desktop.core.tasks import Progress, check_cancel
+from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 from ids_desktop.errors import ModelError
 
 MODEL_FILE = "model.keras"
@@ -133,7 +133,7 @@ class Bundle:
         temporal: bool = False,
         threshold: float | None = None,
         progress: Progress | None = None,
-        cancel: object | None = None,
+        cancel: Cancel | None = None,
     ) -> Scores:
         """Score every flow of a canonical ``frame``.
 
@@ -167,7 +167,7 @@ class Bundle:
         windows: np.ndarray,
         *,
         progress: Progress | None = None,
-        cancel: object | None = None,
+        cancel: Cancel | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-row class probabilities ``(n, C)`` and anomaly scores ``(n,)``.
 

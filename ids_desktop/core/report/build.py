@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ids_desktop import __version__
+from ids_desktop.core.analysis import Analysis
 
 
 @dataclass
@@ -65,14 +65,6 @@ class ReportData:
     findings: list[str] = field(default_factory=list)
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _top(series: pd.Series, n: int) -> list[tuple[str, int]]:
     # counted on the values, named afterwards: astype(str) first walked every cell in Python
     counts = series.dropna().value_counts().head(n)
@@ -86,31 +78,36 @@ _SUMMARISED = (
 
 
 def build_report(
-    flows: pd.DataFrame,
+    analysis: Analysis,
     *,
-    source: Path,
-    input_format: str,
-    model_meta: dict[str, Any],
     top_n: int = 200,
     explanations: list[ExplanationItem] | None = None,
     evaluation: dict[str, Any] | None = None,
     warnings: list[str] | None = None,
     time_bins: int = 48,
-    findings: list[str] | None = None,
 ) -> ReportData:
-    """Summarise an analysis frame for a report.
+    """Summarise a scored analysis for a report.
 
     Parameters
     ----------
-    flows
-        Canonical columns plus ``pred_class``, ``pred_score``, ``anomaly_score``, ``flagged``.
-    source
-        The analysed file (its size and SHA-256 go on the cover).
-    model_meta
-        The bundle's metadata (``name``, ``version``, ``metrics``/``headline``, card summary).
+    analysis
+        A scored analysis (``analysis.run`` set).
     top_n
         How many flagged flows the table lists, highest score first.
+    explanations, evaluation
+        What the report shows besides the counts (explained flows; the evaluation against
+        the file's labels).
+    warnings
+        Warnings besides the ingest's.
     """
+    if analysis.run is None:
+        from ids_desktop.errors import ReportError
+
+        raise ReportError(f"nothing to report: no model scored this input ({analysis.note})")
+    flows = analysis.flows
+    bundle = analysis.run.bundle
+    meta = bundle.metadata
+    source = analysis.path
     flagged_mask = flows["flagged"].fillna(False).astype(bool).to_numpy()
     at = np.flatnonzero(flagged_mask)
     # only the columns summarised here: copying every column of the flagged rows held the
@@ -130,18 +127,17 @@ def build_report(
     keys = flagged[["pred_score", "anomaly_score"]].reset_index(drop=True)
     ranked = keys.sort_values(["pred_score", "anomaly_score"], ascending=False, kind="stable").index
     top_flagged = flows.take(at[ranked.to_numpy()[:top_n]])
-    headline = model_meta.get("headline") or {}
     return ReportData(
         file_name=source.name,
         file_size=source.stat().st_size if source.exists() else 0,
-        file_sha256=sha256_of(source) if source.exists() else "",
-        input_format=input_format,
+        file_sha256=analysis.file_sha256,
+        input_format=analysis.result.format,
         time_range=time_range,
         analysed_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         app_version=__version__,
-        model_name=str(model_meta.get("name", "?")),
-        model_version=str(model_meta.get("version", model_meta.get("format_version", "?"))),
-        model_headline={k: float(v) for k, v in headline.items() if isinstance(v, (int, float))},
+        model_name=bundle.name,
+        model_version=f"{str(meta.get('model_sha256', ''))[:12]} (model.keras SHA-256)",
+        model_headline=headline_metrics(meta),
         flows=len(flows),
         flagged=int(flagged_mask.sum()),
         flagged_by_class=dict(_top(flagged["pred_class"], 50)),
@@ -154,7 +150,22 @@ def build_report(
         top_flagged=top_flagged,
         explanations=list(explanations or []),
         evaluation=evaluation,
-        model_card_summary=str(model_meta.get("card_summary", "")),
-        warnings=list(warnings or []),
-        findings=list(findings or []),
+        model_card_summary=card_summary(Path(bundle.path)),
+        warnings=list(analysis.result.warnings) + list(warnings or []),
+        findings=[f.summary for f in analysis.findings],
     )
+
+
+def headline_metrics(meta: dict[str, Any]) -> dict[str, float]:
+    """A bundle's test-split headline (hybrid attack F1, FAR, ROC-AUC) from its metadata."""
+    binary = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
+    return {k: float(binary[k]) for k in ("f1", "far", "roc_auc") if isinstance(binary.get(k), (int, float))}
+
+
+def card_summary(bundle_path: Path, max_lines: int = 40) -> str:
+    """The model card's opening lines (data, split, headline results), as plain text."""
+    card = bundle_path / "MODEL_CARD.md"
+    if not card.is_file():
+        return ""
+    lines = card.read_text(encoding="utf-8").splitlines()[:max_lines]
+    return "\n".join(line.lstrip("#").strip() for line in lines)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ids_desktop.core.atomic import atomic_text
 from ids_desktop.core.ingest import arp
-from ids_desktop.core.tasks import Progress, check_cancel
+from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 
 #: Cells starting with these can be read as formulas by spreadsheet software.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -89,7 +89,7 @@ def write_csv(
     flagged_only: bool = True,
     explanations: dict[int, str] | None = None,
     progress: Progress | None = None,
-    cancel: object | None = None,
+    cancel: Cancel | None = None,
     chunk_rows: int = 50_000,
 ) -> Path:
     """Write the flagged flows (or all flows) as an Excel-safe CSV, atomically.

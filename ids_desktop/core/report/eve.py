@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ids_desktop.core.atomic import atomic_text
-from ids_desktop.core.tasks import Progress, check_cancel
+from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 
 PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "IPv6-ICMP", 47: "GRE", 50: "ESP", 132: "SCTP"}
 
@@ -120,7 +120,7 @@ def write_jsonl(
     model: str,
     contributions: Mapping[int, Sequence[Mapping[str, Any]]] | None = None,
     progress: Progress | None = None,
-    cancel: object | None = None,
+    cancel: Cancel | None = None,
 ) -> Path:
     """Write one EVE alert per flagged flow as JSON Lines, atomically."""
     total = int(flows["flagged"].fillna(False).astype(bool).sum()) if "flagged" in flows else len(flows)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ids_desktop.core.report.build import ExplanationItem, build_report
-from ids_desktop.core.tasks import Progress, check_cancel
-from ids_desktop.core.workflow import Analysis
+from ids_desktop.core.analysis import Analysis
+from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 
 
 @dataclass
@@ -43,12 +43,11 @@ class ExportRequest:
 
 
 def explain_top(
-    analysis: Analysis, k: int, *, cancel: object | None = None, progress: Progress | None = None
+    analysis: Analysis, k: int, *, cancel: Cancel | None = None, progress: Progress | None = None
 ) -> tuple[list[ExplanationItem], list[str]]:
     """LIME explanations of the ``k`` highest-scoring flagged flows, and any warnings."""
-    if k <= 0 or analysis.summary is None:
+    if k <= 0 or analysis.run is None:
         return [], []
-    from ids_desktop.core.analysis import get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
     from ids_desktop.errors import ModelError
 
@@ -58,8 +57,7 @@ def explain_top(
     if top.empty:
         return [], []
     try:
-        bundle = get_bundle(analysis.summary["model"], analysis.result.feature_format)
-        explainer = BundleExplainer(bundle, analysis.result.frame, analysis.result.temporal)
+        explainer = BundleExplainer.for_analysis(analysis)
     except ModelError as exc:
         return [], [f"no explanations: {exc}"]
     items = []
@@ -82,12 +80,14 @@ def export_reports(
     analysis: Analysis,
     request: ExportRequest,
     *,
-    evaluation: dict[str, Any] | None = None,
     progress: Progress | None = None,
-    cancel: object | None = None,
+    cancel: Cancel | None = None,
 ) -> list[Path]:
-    """Write the requested reports: all of them appear (each atomically), or none does."""
-    if analysis.summary is None:
+    """Write the requested reports: all of them appear (each atomically), or none does.
+
+    The PDF of a labelled input carries the evaluation against its labels.
+    """
+    if analysis.run is None:
         from ids_desktop.errors import ReportError
 
         raise ReportError(f"nothing to report: no model scored this input ({analysis.note})")
@@ -111,8 +111,8 @@ def export_reports(
         return Path(name)
 
     try:
-        _write_all(analysis, request, evaluation, items, warnings, sentences, contributions,
-                   stage, progress, cancel)  # fmt: skip
+        _write_all(analysis, request, items, warnings, sentences, contributions, stage, progress,
+                   cancel)
         check_cancel(cancel)
         for tmp, target in staged:
             os.replace(tmp, target)
@@ -127,62 +127,31 @@ def export_reports(
 def _write_all(
     analysis: Analysis,
     request: ExportRequest,
-    evaluation: dict[str, Any] | None,
     items: list[ExplanationItem],
     warnings: list[str],
     sentences: dict[int, str],
     contributions: dict[int, list[dict[str, Any]]],
     stage: Callable[[Path], Path],
     progress: Progress | None,
-    cancel: object | None,
+    cancel: Cancel | None,
 ) -> None:
     """Write the requested reports to the paths ``stage(target)`` gives."""
     from ids_desktop.core.report.csv_writer import write_csv
     from ids_desktop.core.report.eve import write_jsonl
 
-    assert analysis.summary is not None
-    model = str(analysis.summary["model"])
+    assert analysis.run is not None
+    model = analysis.run.bundle.name
     if request.csv is not None:
         write_csv(analysis.flows, stage(request.csv), flagged_only=not request.all_flows,
-                  explanations=sentences, progress=progress, cancel=cancel)  # fmt: skip
+                  explanations=sentences, progress=progress, cancel=cancel)
     if request.jsonl is not None:
         write_jsonl(analysis.flows, stage(request.jsonl), model=model, contributions=contributions,
-                    progress=progress, cancel=cancel)  # fmt: skip
+                    progress=progress, cancel=cancel)
     if request.pdf is not None:
-        from ids_desktop.core.analysis import get_bundle
         from ids_desktop.core.report.pdf_writer import write_pdf
 
         check_cancel(cancel)
-        bundle = get_bundle(model, analysis.result.feature_format)
-        meta = dict(bundle.metadata)
-        meta.setdefault("version", f"{str(meta.get('model_sha256', ''))[:12]} (model.keras SHA-256)")
-        meta.setdefault("headline", headline_metrics(meta))
-        meta.setdefault("card_summary", _card_summary(Path(bundle.path)))
-        report = build_report(
-            analysis.flows,
-            source=Path(analysis.result.source) if analysis.result.source else Path(model),
-            input_format=analysis.result.format,
-            model_meta=meta,
-            top_n=request.top_n,
-            explanations=items,
-            evaluation=evaluation,
-            warnings=list(analysis.result.warnings) + warnings,
-            findings=[f"ARP check: {s}; the flows it may have relayed are flagged as mitm."
-                      for s in analysis.result.meta.get("arp_spoofing", [])],
-        )
-        write_pdf(report, stage(request.pdf), page_size=request.page_size, progress=progress, cancel=cancel)
-
-
-def headline_metrics(meta: dict[str, Any]) -> dict[str, float]:
-    """A bundle's test-split headline (hybrid attack F1, FAR, ROC-AUC) from its metadata."""
-    binary = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
-    return {k: float(binary[k]) for k in ("f1", "far", "roc_auc") if isinstance(binary.get(k), (int, float))}
-
-
-def _card_summary(bundle_path: Path, max_lines: int = 40) -> str:
-    """The model card's opening lines (data, split, headline results), as plain text."""
-    card = bundle_path / "MODEL_CARD.md"
-    if not card.is_file():
-        return ""
-    lines = card.read_text(encoding="utf-8").splitlines()[:max_lines]
-    return "\n".join(line.lstrip("#").strip() for line in lines)
+        report = build_report(analysis, top_n=request.top_n, explanations=items,
+                              evaluation=analysis.evaluation, warnings=warnings)
+        write_pdf(report, stage(request.pdf), page_size=request.page_size, progress=progress,
+                  cancel=cancel)

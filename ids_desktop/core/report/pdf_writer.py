@@ -16,7 +16,7 @@ import pandas as pd
 from ids_desktop import APP_NAME
 from ids_desktop.core.atomic import atomic_path
 from ids_desktop.core.report.build import ReportData
-from ids_desktop.core.tasks import Progress, check_cancel
+from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 from ids_desktop.errors import ReportError
 
 PAGE_SIZES = ("A4", "letter")
@@ -157,7 +157,7 @@ def write_pdf(
     *,
     page_size: str = "A4",
     progress: Progress | None = None,
-    cancel: object | None = None,
+    cancel: Cancel | None = None,
 ) -> Path:
     """Render ``report`` to a PDF at ``out``, atomically.
 
