@@ -52,37 +52,35 @@ INPUTS = {
 
 
 def main() -> int:
-    from ids_desktop.core.analysis import analyze, get_bundle
+    from ids_desktop.core.explain.explainer import NEIGHBOURHOODS
     from ids_desktop.core.explain.service import BundleExplainer
     from ids_desktop.core.explain.stability import mean_jaccard, top_flagged
-    from ids_desktop.core.ingest import ingest
     from ids_desktop.core.model.bundle import list_bundles
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flows", type=int, default=50)
     parser.add_argument("--samples", default="250,500,1000,2000")
     parser.add_argument("--only", nargs="*", default=None)
-    parser.add_argument("--lime-loop", action="store_true", help="LIME's own neighbourhood loop")
-    parser.add_argument("--iid", action="store_true", help="i.i.d. draws instead of a Latin hypercube")
+    parser.add_argument("--neighbourhood", choices=NEIGHBOURHOODS, default="stratified",
+                        help="how LIME's neighbourhood is drawn (iid: LIME's own draws in one "
+                             "pass; lime: LIME's per-column loop)")
     parser.add_argument("--per-flow", action="store_true", help="each flow's Jaccard and top weights")
     parser.add_argument("--models-dir", default=None, help="bundles folder (default: the app's models/)")
     args = parser.parse_args()
-    from ids_desktop.core.explain import explainer as explainer_module
-
-    explainer_module.FAST_NEIGHBOURHOOD = not args.lime_loop
-    explainer_module.STRATIFIED_NEIGHBOURHOOD = not args.iid
     sample_sizes = [int(s) for s in args.samples.split(",")]
     names = {b["name"] for b in list_bundles(args.models_dir)}
     print(f"{'bundle':<12} {'samples':>7} {'n':>4} {'median s':>9} {'p95 s':>7} {'CPU s':>6} {'R2 med':>7} {'top5 Jaccard':>13} {'top5 features J':>16} {'top3 features J':>16}")
     for name, path in INPUTS.items():
         if name not in names or not path.exists() or (args.only and name not in args.only):
             continue
-        result = ingest(path)
-        _, flows = analyze(result, model=name, models_dir=args.models_dir)
+        analysis = run_analysis(path, AnalysisOptions(model=name), models_dir=args.models_dir)
+        flows = analysis.flows
         rows = top_flagged(flows, args.flows)
-        bundle = get_bundle(name, result.feature_format, args.models_dir)
         for samples in sample_sizes:
-            explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=samples)
+            explainer = BundleExplainer.for_analysis(analysis, num_samples=samples,
+                                                     neighbourhood=args.neighbourhood)
             explainer.explain_row(rows[0])  # warm-up: traces the compiled predict function
             times, cpus, r2s, jac, jac_f, jac_f3 = [], [], [], [], [], []
             for row in rows:

@@ -58,15 +58,15 @@ def worker(mode: str, files: list[str]) -> dict:
     import pandas  # noqa: F401
     from nfstream import NFStreamer
 
-    from ids_desktop.config import DEFAULTS
     from ids_desktop.core.ingest import ingest
+    from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT
 
     if mode == "verdicts":  # capture to verdicts: ingest + the auto-chosen bundle (bench/capture_model.py)
         import onnxruntime  # noqa: F401  (imports are not the work being timed)
 
         from ids_desktop.core.workflow import run_analysis
 
-    idle, active = int(DEFAULTS.idle_timeout), int(DEFAULTS.active_timeout)
+    idle, active = int(DEFAULT_IDLE_TIMEOUT), int(DEFAULT_ACTIVE_TIMEOUT)
     flows = packets = 0
     peak_cache = 0
     cpu0 = time.process_time()
@@ -104,7 +104,7 @@ def worker(mode: str, files: list[str]) -> dict:
         "maxrss_self_mb": me.ru_maxrss / 1024,
         "maxrss_children_mb": children.ru_maxrss / 1024,
         "peak_cache_flows": peak_cache,
-        **({"flagged": flagged, "bundle": analysis.summary.get("model")} if mode == "verdicts" else {}),
+        **({"flagged": flagged, "bundle": analysis.model_name} if mode == "verdicts" else {}),
     }
 
 

@@ -224,10 +224,9 @@ def scored(tmp_path_factory):
 
 
 def test_cancel_predict_at_any_check(scored, private_tmp) -> None:
-    from ids_desktop.core.analysis import get_bundle
     from ids_desktop.core.model import bundle as bundle_mod
 
-    bundle = get_bundle(BUNDLE)
+    bundle = scored.bundle
     # Many windows in small chunks, so scoring checks the token several times.
     frame = pd.concat([scored.result.frame] * 10, ignore_index=True)
     chunk = bundle_mod.CHUNK_POSITIONS
@@ -245,11 +244,9 @@ def test_cancel_predict_at_any_check(scored, private_tmp) -> None:
 
 
 def test_cancel_explain_at_any_check(scored, private_tmp) -> None:
-    from ids_desktop.core.analysis import get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
 
-    bundle = get_bundle(BUNDLE)
-    explainer = BundleExplainer(bundle, scored.result.frame, scored.result.temporal, num_samples=2000)
+    explainer = BundleExplainer.for_analysis(scored, num_samples=2000)
     row = int(scored.flows["pred_score"].to_numpy().argmax())
 
     def run(token: CountdownToken) -> object:

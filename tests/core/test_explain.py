@@ -139,18 +139,18 @@ def test_sentence_names_the_rule_that_flagged_the_flow(tmp_path) -> None:  # typ
     """Anomaly-only flags and sub-threshold leans are not described as "Flagged as <family>"."""
     from pathlib import Path
 
-    from ids_desktop.core.analysis import analyze, get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
-    from ids_desktop.core.ingest import ingest
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
     from tests.test_cli import write_unsw
 
     if not (Path(__file__).resolve().parents[2] / "models" / "unsw-nb15" / "model.onnx").is_file():
         pytest.skip("no unsw-nb15 bundle")
     path = write_unsw(tmp_path / "u.csv", [("Normal", 0)] * 4 + [("DoS", 1)] * 4)
-    result = ingest(path)
-    _, flows = analyze(result, model="unsw-nb15")
-    bundle = get_bundle("unsw-nb15")
-    explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=500)
+    analysis = run_analysis(path, AnalysisOptions(model="unsw-nb15", lime_samples=500))
+    flows, bundle = analysis.flows, analysis.bundle
+    assert bundle is not None
+    explainer = BundleExplainer.for_analysis(analysis)
     for row in range(len(flows)):
         exp = explainer.explain_row(row)
         p_attack = float(flows["pred_score"].iloc[row])

@@ -66,8 +66,8 @@ def test_demo_attacks_are_flagged_and_office_traffic_mostly_not(demo: Path) -> N
 def test_evaluate_on_a_labelled_flow_export_of_a_capture(demo: Path, tmp_path: Path) -> None:
     import pandas as pd
 
-    from ids_desktop.core.analysis import evaluate
     from ids_desktop.core.ingest import ingest, write_flows
+    from ids_desktop.core.workflow import run_analysis
 
     res = ingest(demo)
     frame = res.frame
@@ -77,7 +77,7 @@ def test_evaluate_on_a_labelled_flow_export_of_a_capture(demo: Path, tmp_path: P
     frame["label_original"] = frame["label_class"]
     res.frame = frame
     export = write_flows(res, tmp_path / "demo-flows.parquet")
-    report = evaluate(export)
+    report = run_analysis(export).evaluation
     assert report["model"] == "pcap"
     binary = report["binary"] if "binary" in report else report["metrics"]["binary"]
     assert set(binary) >= {"precision", "recall", "f1", "far"}
@@ -110,14 +110,13 @@ def test_per_capture_validation_on_shared_captures() -> None:
 
 def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: Path) -> None:
     """A flow is explained in the window that gave its verdict, over its real flows only."""
-    from ids_desktop.core.analysis import analyze, get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
-    from ids_desktop.core.ingest import ingest
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
 
-    result = ingest(demo)
-    _, flows = analyze(result, model="pcap")
-    bundle = get_bundle("pcap", result.feature_format)
-    explainer = BundleExplainer(bundle, result.frame, result.temporal, num_samples=300)
+    analysis = run_analysis(demo, AnalysisOptions(model="pcap", lime_samples=300))
+    flows, bundle = analysis.flows, analysis.bundle
+    explainer = BundleExplainer.for_analysis(analysis)
     t = bundle.seq_len
     picked: dict[tuple[int, int], int] = {}  # (flows before, flows after) -> row
     for row in range(len(flows)):
@@ -140,22 +139,25 @@ def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: 
 
 def test_feature_stability_compares_the_top_flows_explanations_across_seeds(demo: Path) -> None:
     """The measure the training script's shipping gate and ``bench/explain.py`` read."""
-    from ids_desktop.core.analysis import analyze, get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
     from ids_desktop.core.explain.stability import feature_stability, jaccard, mean_jaccard, top_flagged
     from ids_desktop.core.ingest import ingest
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
 
     assert jaccard({"a", "b", "c"}, {"a", "b", "d"}) == 0.5
     assert mean_jaccard([{"a"}, {"a"}, {"b"}]) == 0.5
-    got = feature_stability(demo, BUNDLE, flows=3, seeds=3, k=4, num_samples=300)
+    analysis = run_analysis(demo, AnalysisOptions(model=str(BUNDLE)))
+    got = feature_stability(analysis, flows=3, seeds=3, k=4, num_samples=300)
     assert got["flows"] == 3 and got["num_samples"] == 300
 
     res = ingest(demo)
-    _, flows = analyze(res, model=BUNDLE)
+    flows = analysis.flows
     rows = top_flagged(flows, 3)
     assert flows.loc[rows, "flagged"].all()
     assert flows.loc[rows, "pred_score"].min() >= flows.loc[flows["flagged"], "pred_score"].nlargest(3).min()
-    explainer = BundleExplainer(get_bundle(BUNDLE, "pcap"), res.frame, res.temporal, num_samples=300)
+    # an explainer that recomputes features and windows explains as the one that reuses them
+    explainer = BundleExplainer(analysis.bundle, res.frame, res.temporal, num_samples=300)
     tops = [[set(list(explainer.explain_row(r, seed=s).by_feature)[:4]) for s in range(3)] for r in rows]
     want = sum(mean_jaccard(t) for t in tops) / 3
     assert got["jaccard"] == pytest.approx(want)

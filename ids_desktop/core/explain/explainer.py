@@ -20,13 +20,12 @@ from ids_desktop.core.tasks import Cancel, check_cancel
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
-#: Draw LIME's neighbourhood with :class:`NeighbourhoodSampler` (the same samples, one pass);
-#: ``False`` keeps LIME's own per-column loop (``bench/explain.py --lime-loop`` compares them).
-FAST_NEIGHBOURHOOD = True
-#: Stratify each column's draws (a Latin hypercube, see :func:`latin_hypercube`) in the
-#: one-pass sampler; ``False`` draws LIME's own i.i.d. neighbourhood (``bench/explain.py
-#: --iid`` compares them).
-STRATIFIED_NEIGHBOURHOOD = True
+#: How an explanation draws LIME's neighbourhood (``FlowExplainer(neighbourhood=...)``):
+#: ``stratified`` (the app's): :class:`NeighbourhoodSampler` in one pass, each column's draws a
+#: Latin hypercube (:func:`latin_hypercube`); ``iid``: the same sampler with LIME's own i.i.d.
+#: draws (bit-for-bit LIME's neighbourhood); ``lime``: LIME's own per-column loop.
+#: ``bench/explain.py --neighbourhood`` compares them.
+NEIGHBOURHOODS = ("stratified", "iid", "lime")
 
 
 @dataclass
@@ -162,8 +161,12 @@ class FlowExplainer:
         num_samples: int = 1000,
         top_k: int = 10,
         whole_numbers: Callable[[int, float], float | None] | None = None,
+        neighbourhood: str = "stratified",
     ) -> None:
         from lime.lime_tabular import RecurrentTabularExplainer  # imported late: slow import
+
+        if neighbourhood not in NEIGHBOURHOODS:
+            raise ValueError(f"neighbourhood must be one of {NEIGHBOURHOODS}, not {neighbourhood!r}")
 
         if background.ndim != 3:
             raise ValueError("background must be (n, T, F)")
@@ -202,8 +205,9 @@ class FlowExplainer:
         )
         if self._lime.discretizer is not None:
             self._lime.discretizer.undiscretize = BinSampler(self._lime.discretizer)
-            if FAST_NEIGHBOURHOOD and hasattr(self._lime, NeighbourhoodSampler.METHOD):
-                setattr(self._lime, NeighbourhoodSampler.METHOD, NeighbourhoodSampler(self._lime))
+            if neighbourhood != "lime" and hasattr(self._lime, NeighbourhoodSampler.METHOD):
+                sampler = NeighbourhoodSampler(self._lime, stratified=neighbourhood == "stratified")
+                setattr(self._lime, NeighbourhoodSampler.METHOD, sampler)
 
     def explain(
         self,
@@ -373,17 +377,17 @@ class NeighbourhoodSampler:
     LIME's loop gives (``tests/core/test_explain.py`` checks it). Columns are grouped by how many
     values they take, so each comparison block is ``(columns, n, values)``.
 
-    With ``stratified`` (the default, :data:`STRATIFIED_NEIGHBOURHOOD`) the uniforms are a
-    :func:`latin_hypercube` instead: the same distribution per column, less seed-to-seed noise
-    in the explanation (``bench/explain.py --iid`` measures both).
+    With ``stratified`` (the default) the uniforms are a :func:`latin_hypercube` instead: the
+    same distribution per column, less seed-to-seed noise in the explanation
+    (``bench/explain.py --neighbourhood iid`` measures the other).
     """
 
     #: The name-mangled attribute of ``LimeTabularExplainer.__data_inverse``.
     METHOD = "_LimeTabularExplainer__data_inverse"
 
-    def __init__(self, lime: object, *, stratified: bool | None = None) -> None:
+    def __init__(self, lime: object, *, stratified: bool = True) -> None:
         self.lime = lime
-        self.stratified = STRATIFIED_NEIGHBOURHOOD if stratified is None else bool(stratified)
+        self.stratified = bool(stratified)
         columns = sorted(lime.categorical_features)  # type: ignore[attr-defined]
         self.n_columns = len(columns)
         self.groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []

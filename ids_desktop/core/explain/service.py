@@ -127,11 +127,13 @@ class BundleExplainer:
         for the bundle's T) and contributions kept.
     features, windows
         The scaled features and the windows scoring computed (recomputed when ``None``).
+    neighbourhood
+        How LIME's neighbourhood is drawn (:data:`~ids_desktop.core.explain.explainer.NEIGHBOURHOODS`).
     """
 
     @classmethod
     def for_analysis(cls, analysis: Analysis, *, num_samples: int | None = None,
-                     top_k: int = 10) -> BundleExplainer:
+                     top_k: int = 10, neighbourhood: str = "stratified") -> BundleExplainer:
         """An explainer of ``analysis``'s flows that reuses what scoring computed.
 
         ``num_samples`` defaults to the analysis options' ``lime_samples`` (0: the bundle's
@@ -147,7 +149,8 @@ class BundleExplainer:
             raise ModelError(f"no explanations: no model scored this input ({analysis.note})")
         samples = num_samples or analysis.options.lime_samples or None
         return cls(run.bundle, analysis.result.frame, analysis.result.temporal,
-                   num_samples=samples, top_k=top_k, features=run.features, windows=run.windows)
+                   num_samples=samples, top_k=top_k, features=run.features, windows=run.windows,
+                   neighbourhood=neighbourhood)
 
     def __init__(
         self,
@@ -159,6 +162,7 @@ class BundleExplainer:
         top_k: int = 10,
         features: np.ndarray | None = None,
         windows: np.ndarray | None = None,
+        neighbourhood: str = "stratified",
     ) -> None:
         self.bundle = bundle
         self.frame = frame
@@ -200,6 +204,7 @@ class BundleExplainer:
             whole_numbers=self._whole_number,
             num_samples=num_samples or default_samples(int(bundle.seq_len)),
             top_k=top_k,
+            neighbourhood=neighbourhood,
         )
         self._explainers: dict[int, FlowExplainer] = {}
         # The windows the analysis scored, and where each row's verdict came from in them.
