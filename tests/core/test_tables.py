@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ids_desktop.config import DEFAULTS
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import ingest
+from ids_desktop.core.ingest.tables import export as export_module
 from ids_desktop.core.ingest.tables import (
     CIC_CLEANED_FEATURES,
     CIC_FEATURES,
@@ -23,6 +23,7 @@ from ids_desktop.core.ingest.tables import (
     read_table,
     write_export,
 )
+from ids_desktop.core.options import MAX_CSV_CHUNK_ROWS
 from ids_desktop.core.tasks import CancelToken
 from ids_desktop.errors import CancelledError, InputError, SchemaError
 
@@ -538,17 +539,24 @@ def test_coercion_warnings_count_cells_and_keep_rows(tmp_path):
     assert result.frame["dbytes"].dtype == "float64"
 
 
-def test_chunked_read_is_consistent(tmp_path, monkeypatch):
+def test_chunked_read_is_consistent(tmp_path):
     def mutate(i, row):
         if i == 3:
             row["sbytes"] = "oops"
 
     path = unsw_file(tmp_path, mutate=mutate)
     whole = read_table(path, None)
-    monkeypatch.setattr(DEFAULTS, "csv_chunk_rows", 1)
-    chunked = read_table(path, None)
+    chunked = read_table(path, None, chunk_rows=1)
     pd.testing.assert_frame_equal(whole.frame, chunked.frame)
     assert chunked.warnings == whole.warnings == ["sbytes: 1 non-numeric values set to missing"]
+
+
+def test_chunk_rows_beyond_the_bound_are_refused_not_capped(tmp_path):
+    path = unsw_file(tmp_path)
+    with pytest.raises(InputError, match=f"CSV chunk rows must be 1-{MAX_CSV_CHUNK_ROWS:,}"):
+        read_table(path, None, chunk_rows=MAX_CSV_CHUNK_ROWS + 1)
+    widest = read_table(path, None, chunk_rows=MAX_CSV_CHUNK_ROWS)
+    pd.testing.assert_frame_equal(widest.frame, read_table(path, None).frame)
 
 
 def test_duplicated_headers_warn(tmp_path):
@@ -677,8 +685,7 @@ class _CancelAfter:
         return self.calls >= self.n
 
 
-def test_cancel_mid_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(DEFAULTS, "csv_chunk_rows", 1)
+def test_cancel_mid_read(tmp_path):
     token = CancelToken()
     seen = []
 
@@ -688,14 +695,14 @@ def test_cancel_mid_read(tmp_path, monkeypatch):
             token.cancel()
 
     with pytest.raises(CancelledError):
-        read_table(unsw_file(tmp_path), None, progress=progress, cancel=token)
+        read_table(unsw_file(tmp_path), None, progress=progress, cancel=token, chunk_rows=1)
     assert len(seen) == 3
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
 def test_cancel_mid_export_leaves_nothing(tmp_path, monkeypatch, suffix):
     result = read_table(nsl_file(tmp_path), None)
-    monkeypatch.setattr(DEFAULTS, "csv_chunk_rows", 1)
+    monkeypatch.setattr(export_module, "EXPORT_WRITE_ROWS", 1)  # a cancel check per row
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     with pytest.raises(CancelledError):
