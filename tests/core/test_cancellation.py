@@ -131,7 +131,7 @@ def test_cancel_capture_ingest_from_progress_with_two_meters(capture, private_tm
     """The GUI's way: the token is set from another thread while the meters are working."""
     # Progress is reported at most every 0.1 s; a fast machine read the whole small capture
     # within the first 0.1 s (1 run in 4 on 2026-12-05), so no report came before the end.
-    monkeypatch.setattr(capture_module, "_PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(capture_module, "PROGRESS_EVERY_S", 0.0)
     token = CountdownToken()
     seen: list[set[int]] = []
     before = _children()

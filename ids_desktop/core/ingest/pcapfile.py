@@ -6,6 +6,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from ids_desktop.errors import InputError
 
@@ -319,7 +320,7 @@ def walk_capture(
     return info
 
 
-def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:  # noqa: ANN001
+def _walk_pcap(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:
     """Classic pcap: a 24-byte file header, then 16-byte record headers and bodies."""
     endian = "<" if info.byte_order == "little" else ">"
     rec = struct.Struct(endian + "IIII")
@@ -399,7 +400,7 @@ def _store_pcap(info: CaptureInfo, packets: int, captured: int, wire: int, snapp
         info.last_ts = last_s + last_f * frac
 
 
-def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:  # noqa: ANN001
+def _walk_pcapng(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:
     """pcapng: blocks of (type, total length, body, total length); sections may change the
     byte order and each section has its own interfaces."""
     size = info.file_size
