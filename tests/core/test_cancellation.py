@@ -148,18 +148,15 @@ def test_cancel_capture_ingest_from_progress_with_two_meters(capture, private_tm
     assert not _leftover_tmp(private_tmp)
 
 
-def test_cancel_table_ingest(tmp_path, private_tmp, monkeypatch) -> None:
+def test_cancel_table_ingest(tmp_path, private_tmp) -> None:
     import random
-
-    from ids_desktop.config import DEFAULTS
 
     fuzz = load_script("make_fuzz_corpus")
     path = tmp_path / "flows.csv"
     path.write_text(fuzz.synthetic_table("cic-ids2017", 3000, random.Random(1)))
-    monkeypatch.setattr(DEFAULTS, "csv_chunk_rows", 500)  # several chunks, several checks
 
     def run(token: CountdownToken) -> object:
-        return ingest(path, cancel=token)
+        return ingest(path, cancel=token, chunk_rows=500)  # several chunks, several checks
 
     for at in cancel_points(run):
         assert_cancelled_cleanly(run, at, None, private_tmp)

@@ -206,6 +206,8 @@ def test_bad_timeouts_are_rejected(known) -> None:
 def test_bad_meter_niceness_is_rejected(known, nice) -> None:
     with pytest.raises(InputError, match="meter niceness must be 0-19"):
         read_capture(known[0], meter_nice=nice)
+    with pytest.raises(InputError, match="meter niceness must be 0-19"):
+        ingest(known[0], meter_nice=nice)
 
 
 def test_progress_counts_packets_against_the_total(known) -> None:

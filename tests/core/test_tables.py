@@ -555,6 +555,8 @@ def test_chunk_rows_beyond_the_bound_are_refused_not_capped(tmp_path):
     path = unsw_file(tmp_path)
     with pytest.raises(InputError, match=f"CSV chunk rows must be 1-{MAX_CSV_CHUNK_ROWS:,}"):
         read_table(path, None, chunk_rows=MAX_CSV_CHUNK_ROWS + 1)
+    with pytest.raises(InputError, match="CSV chunk rows must be"):
+        ingest(path, chunk_rows=0)
     widest = read_table(path, None, chunk_rows=MAX_CSV_CHUNK_ROWS)
     pd.testing.assert_frame_equal(widest.frame, read_table(path, None).frame)
 
