@@ -183,7 +183,7 @@ def read_export_csv(
             low_memory=False,
             keep_default_na=False,
             na_values=[""],
-            index_col=False,  # see _csv_chunks: no implicit index from a too-long first row
+            index_col=False,  # no implicit index from a too-long first row (see reader.py)
         )
         with reader:
             while True:
