@@ -86,7 +86,7 @@ def test_labelled_input_gets_an_evaluation_tab(window, qtbot, tmp_path: Path) ->
 
 def test_a_spoofed_capture_says_the_arp_check_flagged_flows(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from ids_desktop.core.model.bundle import default_models_dir
-    from tests.core.test_arp import ATTACKER_MAC, write_arp_capture
+    from tests.core.ingest.test_arp import ATTACKER_MAC, write_arp_capture
 
     if not (default_models_dir() / "pcap" / "metadata.json").is_file():
         pytest.skip("no pcap bundle")

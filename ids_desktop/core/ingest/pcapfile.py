@@ -90,7 +90,7 @@ def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
     TCP segmentation offload hands the capture one large frame before the NIC splits it),
     :data:`LATER_FRAGMENT` for an IPv4 fragment other than the first, :data:`ARP` for an ARP
     packet (never in a flow either; :func:`arp_claim` reads it), else 0. Neither IPv4 kind is
-    counted in any flow (``tests/core/test_capture_fidelity.py`` pins both).
+    counted in any flow (``tests/core/ingest/test_capture_fidelity.py`` pins both).
 
     ``buf[at : at + incl]`` is the captured packet; one VLAN tag is looked through.
     """

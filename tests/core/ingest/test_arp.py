@@ -12,7 +12,7 @@ from ids_desktop.core.ingest import arp
 from tests.scripts_loader import load_script
 
 mc = load_script("make_capture")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data"
 T0 = 1_700_000_000.0
 

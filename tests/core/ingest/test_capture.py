@@ -23,8 +23,8 @@ from ids_desktop.core.ingest.pcapfile import walk_capture
 from ids_desktop.core.tasks import CancelToken
 from ids_desktop.errors import CancelledError, InputError
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[3]
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 
 mc = load_script("make_capture")

@@ -55,16 +55,16 @@ class _RecordingContext:
         self.target: Any = None
         self.args: tuple[Any, ...] = ()
 
-    def Lock(self) -> Any:  # noqa: N802 - multiprocessing's names
+    def Lock(self) -> Any:
         return threading.Lock()
 
-    def Value(self, *args: Any) -> Any:  # noqa: N802
+    def Value(self, *args: Any) -> Any:
         return object()
 
-    def Queue(self, maxsize: int = 0) -> Any:  # noqa: N802
+    def Queue(self, maxsize: int = 0) -> Any:
         return object()
 
-    def Process(self, target: Any, args: tuple[Any, ...]) -> Any:  # noqa: N802
+    def Process(self, target: Any, args: tuple[Any, ...]) -> Any:
         self.target, self.args = target, args
         raise _Started
 
