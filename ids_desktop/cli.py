@@ -122,10 +122,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(f"{args.path}: {result.format}, {len(result.frame):,} flows in {seconds:.2f} s")
     counts = result.label_counts()
     if counts:
-        from ids_desktop.core.ingest.tables import _printable  # labels are the file's bytes
+        from ids_desktop.core.ingest.tables.text import printable  # labels are the file's bytes
 
         print("labels:")
-        shown = {_printable(str(k)): n for k, n in counts.items()}
+        shown = {printable(str(k)): n for k, n in counts.items()}
         width = max(len(k) for k in shown)
         for label, n in shown.items():
             print(f"  {label:<{width}}  {n:>10,}")

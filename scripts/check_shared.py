@@ -3,7 +3,7 @@
 Captures: the format must be pcap/pcapng and the flow count must equal the one
 PROVENANCE.md gives (nfstream 6.6.0, default timeouts). Malformed captures may instead exit 2
 with one line. Tables: the format, row count and label counts are printed for review (the
-exact counts are asserted by tests/core/test_tables_shared.py).
+exact counts are asserted by tests/core/ingest/test_tables_shared.py).
 
 Usage: .venv/bin/python scripts/check_shared.py [--data ../shared/data] [--only attack,benign]
 """

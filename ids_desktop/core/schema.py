@@ -60,6 +60,11 @@ IDENTITY_COLUMNS: tuple[str, ...] = tuple(IDENTITY_DTYPES)
 LABEL_COLUMNS: tuple[str, ...] = tuple(LABEL_DTYPES)
 RESERVED_COLUMNS: frozenset[str] = frozenset(IDENTITY_COLUMNS) | frozenset(LABEL_COLUMNS)
 
+#: ``first_seen`` and ``last_seen`` lie in [0, MAX_EPOCH_S): from 1970 to before pandas'
+#: datetime limit (April 2262). A time outside is damage that would break every date
+#: formatting downstream (reports, the table view), so every ingest path leaves it missing.
+MAX_EPOCH_S = 9.2e9
+
 #: The attack-family vocabulary shared by all datasets. ``attack`` is used when a source
 #: says only "attack" without a family (e.g. NSL-KDD's ARFF ``anomaly``).
 BENIGN = "benign"

@@ -131,7 +131,7 @@ def test_cancel_capture_ingest_from_progress_with_two_meters(capture, private_tm
     """The GUI's way: the token is set from another thread while the meters are working."""
     # Progress is reported at most every 0.1 s; a fast machine read the whole small capture
     # within the first 0.1 s (1 run in 4 on 2026-12-05), so no report came before the end.
-    monkeypatch.setattr(capture_module, "_PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(capture_module, "PROGRESS_EVERY_S", 0.0)
     token = CountdownToken()
     seen: list[set[int]] = []
     before = _children()
@@ -148,18 +148,15 @@ def test_cancel_capture_ingest_from_progress_with_two_meters(capture, private_tm
     assert not _leftover_tmp(private_tmp)
 
 
-def test_cancel_table_ingest(tmp_path, private_tmp, monkeypatch) -> None:
+def test_cancel_table_ingest(tmp_path, private_tmp) -> None:
     import random
-
-    from ids_desktop.config import DEFAULTS
 
     fuzz = load_script("make_fuzz_corpus")
     path = tmp_path / "flows.csv"
     path.write_text(fuzz.synthetic_table("cic-ids2017", 3000, random.Random(1)))
-    monkeypatch.setattr(DEFAULTS, "csv_chunk_rows", 500)  # several chunks, several checks
 
     def run(token: CountdownToken) -> object:
-        return ingest(path, cancel=token)
+        return ingest(path, cancel=token, chunk_rows=500)  # several chunks, several checks
 
     for at in cancel_points(run):
         assert_cancelled_cleanly(run, at, None, private_tmp)

@@ -86,12 +86,12 @@ def test_labelled_input_gets_an_evaluation_tab(window, qtbot, tmp_path: Path) ->
 
 def test_a_spoofed_capture_says_the_arp_check_flagged_flows(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from ids_desktop.core.model.bundle import default_models_dir
-    from tests.core.test_arp import ATTACKER_MAC, _write_capture
+    from tests.core.ingest.test_arp import ATTACKER_MAC, write_arp_capture
 
     if not (default_models_dir() / "pcap" / "metadata.json").is_file():
         pytest.skip("no pcap bundle")
     path = tmp_path / "spoofed.pcapng"
-    _write_capture(path, "pcapng", spoof=True)
+    write_arp_capture(path, "pcapng", spoof=True)
     tab = window.open_path(path)
     with qtbot.waitSignal(tab.closed_work, timeout=120_000):
         pass

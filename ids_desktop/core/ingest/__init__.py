@@ -12,13 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ids_desktop.core.ingest.result import IngestResult
-from ids_desktop.core.tasks import Progress
+from ids_desktop.core.options import (
+    DEFAULT_ACTIVE_TIMEOUT,
+    DEFAULT_CSV_CHUNK_ROWS,
+    DEFAULT_IDLE_TIMEOUT,
+)
+from ids_desktop.core.tasks import Cancel, Progress
 from ids_desktop.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["IngestResult", "ingest", "list_formats", "write_flows", "sniff_kind"]
+__all__ = ["IngestResult", "ingest", "list_formats", "sniff_kind", "write_flows"]
 
 #: First bytes of the capture containers nfstream reads (libpcap, both byte orders and the
 #: nanosecond variant, and pcapng's Section Header Block).
@@ -89,9 +94,11 @@ def ingest(
     fmt: str | None = None,
     *,
     progress: Progress | None = None,
-    cancel: object | None = None,
-    idle_timeout: float | None = None,
-    active_timeout: float | None = None,
+    cancel: Cancel | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+    active_timeout: float | None = DEFAULT_ACTIVE_TIMEOUT,
+    meter_nice: int = 0,
+    chunk_rows: int = DEFAULT_CSV_CHUNK_ROWS,
     on_flows: Callable[[pd.DataFrame], None] | None = None,
 ) -> IngestResult:
     """Read a capture or a flow table into the canonical flow table.
@@ -106,7 +113,16 @@ def ingest(
     progress, cancel
         Hooks, see :mod:`ids_desktop.core.tasks`.
     idle_timeout, active_timeout
-        Flow timeouts in seconds for captures (``None``: the configured defaults).
+        Flow timeouts in seconds for captures (``None``, an unset option, means the defaults
+        :data:`~ids_desktop.core.options.DEFAULT_IDLE_TIMEOUT` and
+        :data:`~ids_desktop.core.options.DEFAULT_ACTIVE_TIMEOUT`).
+    meter_nice
+        Niceness added to a capture's meter processes (see
+        :attr:`~ids_desktop.core.options.AnalysisOptions.meter_nice`); 0 keeps this priority.
+    chunk_rows
+        Rows per read step of a flow table, at most
+        :data:`~ids_desktop.core.options.MAX_CSV_CHUNK_ROWS` (see
+        :func:`~ids_desktop.core.ingest.tables.read_table`).
     on_flows
         Optional hook for captures: ``on_flows(batch)`` receives each batch of extracted flows
         while extraction runs (see :func:`~ids_desktop.core.ingest.capture.read_capture`).
@@ -125,13 +141,21 @@ def ingest(
             cancel=cancel,
             idle_timeout=idle_timeout,
             active_timeout=active_timeout,
+            meter_nice=meter_nice,
             on_flows=on_flows,
         )
     if fmt in ("pcap", "pcapng"):
         raise InputError(f"{path}: is not a packet capture; it looks like a {kind} file")
     from ids_desktop.core.ingest.tables import read_table
 
-    return read_table(path, fmt, progress=progress, cancel=cancel, parquet=(kind == "parquet"))
+    return read_table(
+        path,
+        fmt,
+        progress=progress,
+        cancel=cancel,
+        parquet=(kind == "parquet"),
+        chunk_rows=chunk_rows,
+    )
 
 
 def list_formats() -> list[dict[str, str]]:
@@ -164,7 +188,7 @@ def list_formats() -> list[dict[str, str]]:
     return formats
 
 
-def write_flows(result: IngestResult, out: str | Path, *, cancel: object | None = None) -> Path:
+def write_flows(result: IngestResult, out: str | Path, *, cancel: Cancel | None = None) -> Path:
     """Write the canonical table as the app's own export (CSV or Parquet, by suffix).
 
     The export re-ingests to the same table (format ``ids-desktop``). The file appears

@@ -6,6 +6,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from ids_desktop.errors import InputError
 
@@ -89,7 +90,7 @@ def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
     TCP segmentation offload hands the capture one large frame before the NIC splits it),
     :data:`LATER_FRAGMENT` for an IPv4 fragment other than the first, :data:`ARP` for an ARP
     packet (never in a flow either; :func:`arp_claim` reads it), else 0. Neither IPv4 kind is
-    counted in any flow (``tests/core/test_capture_fidelity.py`` pins both).
+    counted in any flow (``tests/core/ingest/test_capture_fidelity.py`` pins both).
 
     ``buf[at : at + incl]`` is the captured packet; one VLAN tag is looked through.
     """
@@ -319,7 +320,7 @@ def walk_capture(
     return info
 
 
-def _walk_pcap(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:  # noqa: ANN001
+def _walk_pcap(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:
     """Classic pcap: a 24-byte file header, then 16-byte record headers and bodies."""
     endian = "<" if info.byte_order == "little" else ">"
     rec = struct.Struct(endian + "IIII")
@@ -399,7 +400,7 @@ def _store_pcap(info: CaptureInfo, packets: int, captured: int, wire: int, snapp
         info.last_ts = last_s + last_f * frac
 
 
-def _walk_pcapng(fh, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:  # noqa: ANN001
+def _walk_pcapng(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:
     """pcapng: blocks of (type, total length, body, total length); sections may change the
     byte order and each section has its own interfaces."""
     size = info.file_size

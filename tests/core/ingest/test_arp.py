@@ -12,7 +12,7 @@ from ids_desktop.core.ingest import arp
 from tests.scripts_loader import load_script
 
 mc = load_script("make_capture")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data"
 T0 = 1_700_000_000.0
 
@@ -91,7 +91,9 @@ def _udp(ts: float, src: str, dst: str, sport: int, dport: int) -> tuple[int, by
     return int(ts * 1e6), frame
 
 
-def _write_capture(path: Path, fmt: str, spoof: bool) -> None:
+def write_arp_capture(path: Path, fmt: str, spoof: bool) -> None:
+    """A capture of DNS flows from two hosts; with ``spoof``, :data:`ATTACKER_MAC` claims the
+    gateway's address to the victim between its first and second flow."""
     packets = [
         (int(T0 * 1e6), _arp_frame(1, VICTIM_MAC, VICTIM, "00:00:00:00:00:00", GW)),
         (int((T0 + 0.001) * 1e6), _arp_frame(2, GW_MAC, GW, VICTIM_MAC, VICTIM)),
@@ -120,7 +122,7 @@ def test_capture_ingest_marks_the_flows_a_spoofer_may_relay(tmp_path: Path, fmt:
     from ids_desktop.core.ingest.capture import read_capture
 
     path = tmp_path / f"spoofed.{fmt}"
-    _write_capture(path, fmt, spoof=True)
+    write_arp_capture(path, fmt, spoof=True)
     result = read_capture(path, n_meters=1)
     frame = result.frame
     noted = frame.loc[frame[arp.NOTE_COLUMN].notna(), ["src_ip", "src_port"]]
@@ -130,7 +132,7 @@ def test_capture_ingest_marks_the_flows_a_spoofer_may_relay(tmp_path: Path, fmt:
     assert said.endswith("(from 2023-11-14 22:13:25 UTC)")  # the first claim (VLAN-tagged in pcapng)
 
     clean = tmp_path / f"clean.{fmt}"
-    _write_capture(clean, fmt, spoof=False)
+    write_arp_capture(clean, fmt, spoof=False)
     result = read_capture(clean, n_meters=1)
     assert arp.NOTE_COLUMN not in result.frame.columns and "arp_spoofing" not in result.meta
 
@@ -143,7 +145,7 @@ def test_analysis_flags_relayed_flows_as_mitm_and_says_why(tmp_path: Path) -> No
     from ids_desktop.core.ingest import ingest
 
     path = tmp_path / "spoofed.pcapng"
-    _write_capture(path, "pcapng", spoof=True)
+    write_arp_capture(path, "pcapng", spoof=True)
     result = ingest(path)
     summary, flows = analyze(result, model="pcap")
     row = int(flows.index[flows[arp.NOTE_COLUMN].notna()][0])

@@ -18,13 +18,13 @@ from tests.scripts_loader import load_script
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest.capture import read_capture
-from ids_desktop.core.ingest.capture import _dedupe_ids
+from ids_desktop.core.ingest.flowtable import dedupe_ids
 from ids_desktop.core.ingest.pcapfile import walk_capture
 from ids_desktop.core.tasks import CancelToken
 from ids_desktop.errors import CancelledError, InputError
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[3]
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 
 mc = load_script("make_capture")
@@ -202,6 +202,14 @@ def test_bad_timeouts_are_rejected(known) -> None:
         read_capture(known[0], idle_timeout=-1)
 
 
+@pytest.mark.parametrize("nice", [-1, 20, 2.5])
+def test_bad_meter_niceness_is_rejected(known, nice) -> None:
+    with pytest.raises(InputError, match="meter niceness must be 0-19"):
+        read_capture(known[0], meter_nice=nice)
+    with pytest.raises(InputError, match="meter niceness must be 0-19"):
+        ingest(known[0], meter_nice=nice)
+
+
 def test_progress_counts_packets_against_the_total(known) -> None:
     calls: list[tuple[float, float | None, str]] = []
     read_capture(known[0], progress=lambda d, t, s: calls.append((d, t, s)), n_meters=1)
@@ -289,10 +297,10 @@ def test_duplicate_ids_are_rehashed_stably() -> None:
             "dst_port": [3, 3, 4, 3],
         }
     )
-    out = _dedupe_ids(frame)
+    out = dedupe_ids(frame)
     assert out["flow_id"].is_unique
     assert out.loc[1, "flow_id"] == 5  # earliest last_seen keeps the id
-    shuffled = _dedupe_ids(frame.iloc[[3, 2, 1, 0]])
+    shuffled = dedupe_ids(frame.iloc[[3, 2, 1, 0]])
     pd.testing.assert_series_equal(shuffled["flow_id"].sort_index(), out["flow_id"])
 
 
@@ -300,7 +308,7 @@ def test_values_match_bare_nfstream(tmp_path) -> None:
     """The meters send tuples instead of NFlow objects; the numbers must not change."""
     from nfstream import NFStreamer
 
-    from ids_desktop.core.ingest.capture import NUMERIC_FEATURES, STRING_FEATURES
+    from ids_desktop.core.ingest.flowtable import NUMERIC_FEATURES, STRING_FEATURES
 
     path = tmp_path / "mixed.pcap"
     mc.write_mixed_capture(path, 1, seed=9)

@@ -10,7 +10,7 @@ import pytest
 from ids_desktop.core import schema
 from ids_desktop.core.ingest.tables import CIC_FEATURES, KDD_FEATURES, TABLE_FORMATS, read_table
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 pytestmark = [
     pytest.mark.shared,

@@ -9,14 +9,16 @@ import pandas as pd
 import pytest
 
 from ids_desktop.core import schema
-from ids_desktop.core.ingest import capture
-from ids_desktop.core.ingest.capture import _chunk_arrays, _dedupe_ids, _finish, read_capture
+from ids_desktop.core.ingest import capture, flowtable, processes
+from ids_desktop.core.ingest.capture import read_capture
+from ids_desktop.core.ingest.flowtable import build_table, chunk_arrays, dedupe_ids
+from ids_desktop.core.ingest.walker import Walker
 from tests.scripts_loader import load_script
 
 mc = load_script("make_capture")
 
-N_NUM = len(capture._NUM_FIELDS)
-N_STR = len(capture._STR_FIELDS)
+N_NUM = len(flowtable.NUM_FIELDS)
+N_STR = len(flowtable.STR_FIELDS)
 
 
 def _flows(n: int, seed: int, damaged: float = 0.0) -> tuple[list[tuple], list[tuple]]:
@@ -33,7 +35,7 @@ def _flows(n: int, seed: int, damaged: float = 0.0) -> tuple[list[tuple], list[t
             first_ms = 18_446_744_073_000_000_000 + int(rng.integers(0, 3)) * 10**6
         row = [int(rng.integers(1024, 1030)), 80, 6, first_ms, first_ms + int(rng.integers(0, 9))]
         row += [float(x) for x in rng.integers(0, 4, N_NUM - len(row))]
-        row[capture._VLAN_AT] = row[capture._TUNNEL_AT] = 0  # part of the key: keep it shared
+        row[flowtable.VLAN_AT] = row[flowtable.TUNNEL_AT] = 0  # part of the key: keep it shared
         nums.append(tuple(row))
         text = [f"10.0.0.{rng.integers(1, 3)}", "10.0.1.1", "HTTP"]
         text += [("" if rng.random() < 0.5 else f"s{i % 7}") for _ in range(N_STR - 3)]
@@ -41,15 +43,15 @@ def _flows(n: int, seed: int, damaged: float = 0.0) -> tuple[list[tuple], list[t
     return nums, strs
 
 
-def _chunks(nums: list[tuple], strs: list[tuple], size: int) -> list[capture._Chunk]:
+def _chunks(nums: list[tuple], strs: list[tuple], size: int) -> list[flowtable.Chunk]:
     starts = range(0, len(nums), size)
-    return [_chunk_arrays(nums[a : a + size], strs[a : a + size]) for a in starts]
+    return [chunk_arrays(nums[a : a + size], strs[a : a + size]) for a in starts]
 
 
 def _reference(nums: list[tuple], strs: list[tuple]) -> pd.DataFrame:
     """The table built the plain way: one frame of every flow, re-hashed, sorted by pandas."""
-    whole = _chunk_arrays(nums, strs).frame()
-    whole = _dedupe_ids(whole)
+    whole = chunk_arrays(nums, strs).frame()
+    whole = dedupe_ids(whole)
     whole = whole.sort_values(["first_seen", "flow_id"], kind="mergesort", ignore_index=True)
     return schema.conform(whole)
 
@@ -57,11 +59,11 @@ def _reference(nums: list[tuple], strs: list[tuple]) -> pd.DataFrame:
 @pytest.mark.parametrize("size", [1, 7, 64, 1000])
 def test_shared_ids_match_the_plain_build(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ids shared across chunks and within one, some of them by flows with damaged times."""
-    monkeypatch.setattr(capture, "_CONVERT_ROWS", 5)  # tuples converted in several slices
+    monkeypatch.setattr(flowtable, "CONVERT_ROWS", 5)  # tuples converted in several slices
     nums, strs = _flows(300, seed=size, damaged=0.1)
     chunks = _chunks(nums, strs, size)
     assert len(schema.shared_ids(np.concatenate([c.ids for c in chunks]))) > 5  # what is tested
-    frame = _finish(chunks)
+    frame = build_table(chunks)
     assert chunks == []  # emptied as it was consumed
     schema.validate_flows(frame)
     pd.testing.assert_frame_equal(frame, _reference(nums, strs), check_exact=True)
@@ -71,18 +73,18 @@ def test_a_new_id_never_takes_the_id_of_another_row(monkeypatch: pytest.MonkeyPa
     nums, strs = _flows(300, seed=4)
     ids = np.concatenate([c.ids for c in _chunks(nums, strs, 300)])
     single = int(np.setdiff1d(ids, schema.shared_ids(ids))[0])  # held by one row only
-    rehash = capture._rehash
+    rehash = flowtable.rehash_id
     # every first re-hash collides with that row's id, so the next one must be taken
-    monkeypatch.setattr(capture, "_rehash", lambda old, k: single if k == 1 else rehash(old, k))
-    frame = _finish(_chunks(nums, strs, 16))
+    monkeypatch.setattr(flowtable, "rehash_id", lambda old, k: single if k == 1 else rehash(old, k))
+    frame = build_table(_chunks(nums, strs, 16))
     assert frame["flow_id"].is_unique and single in set(frame["flow_id"])
     pd.testing.assert_frame_equal(frame, _reference(nums, strs), check_exact=True)
 
 
 def test_ids_do_not_depend_on_arrival_order() -> None:
     nums, strs = _flows(200, seed=1)
-    frame = _finish(_chunks(nums, strs, 16))
-    back = _finish(_chunks(nums[::-1], strs[::-1], 16))
+    frame = build_table(_chunks(nums, strs, 16))
+    back = build_table(_chunks(nums[::-1], strs[::-1], 16))
     pd.testing.assert_frame_equal(frame, back, check_exact=True)
 
 
@@ -98,14 +100,14 @@ def test_unique_ids_keep_the_first_seen_then_id_order() -> None:
     nums, strs = [k[0] for k in keep], [k[1] for k in keep]
     chunks = _chunks(nums, strs, 32)
     assert len(schema.shared_ids(np.concatenate([c.ids for c in chunks]))) == 0
-    frame = _finish(chunks)
+    frame = build_table(chunks)
     assert len(frame) == len(nums)
     pd.testing.assert_frame_equal(frame, _reference(nums, strs), check_exact=True)
 
 
 def test_no_chunks_give_the_canonical_empty_table() -> None:
     nums, strs = _flows(3, seed=3)
-    empty = _finish([])
+    empty = build_table([])
     assert len(empty) == 0
     assert list(empty.columns) == list(_reference(nums, strs).columns)
     assert list(empty.dtypes) == list(_reference(nums, strs).dtypes)
@@ -119,7 +121,7 @@ def test_chunk_size_does_not_change_the_table(
     mc.write_mixed_capture(path, 1.0, seed=5)
     whole = read_capture(path, n_meters=1).frame
     monkeypatch.setattr(capture, "CHUNK_ROWS", 256)  # a chunk per 256 flows
-    monkeypatch.setattr(capture, "_CONVERT_ROWS", 100)
+    monkeypatch.setattr(flowtable, "CONVERT_ROWS", 100)
     batches: list[pd.DataFrame] = []
     chunked = read_capture(path, n_meters=1, on_flows=batches.append).frame
     assert len(whole) > 3 * 256 and len(batches) > 3
@@ -134,9 +136,7 @@ def test_meters_run_at_the_configured_priority(tmp_path: Path, monkeypatch) -> N
     container walker (the GUI sets it); 0 leaves it alone."""
     import os
 
-    from ids_desktop.config import DEFAULTS
-
-    real = capture._child_start
+    real = processes.child_start
     marks = tmp_path / "marks"
     marks.mkdir()
 
@@ -146,15 +146,14 @@ def test_meters_run_at_the_configured_priority(tmp_path: Path, monkeypatch) -> N
         # could lose the race with the parent's terminate() once the flows are all in.
         (marks / str(os.getpid())).write_text(str(os.nice(0)))
 
-    monkeypatch.setattr(capture, "_child_start", spy)
+    monkeypatch.setattr(processes, "child_start", spy)
     path = tmp_path / "tiny.pcap"
     mc.write_mixed_capture(path, 0.05, seed=1)
     base = os.nice(0)
     for nice in (0, 3):
-        monkeypatch.setattr(DEFAULTS, "meter_nice", nice)
         for old in marks.iterdir():
             old.unlink()
-        assert len(read_capture(path).frame)
+        assert len(read_capture(path, meter_nice=nice).frame)
         seen = [int(p.read_text()) for p in marks.iterdir()]
         assert seen and all(s == min(base + nice, 19) for s in seen), (nice, seen)
 
@@ -173,7 +172,7 @@ def test_the_container_walk_runs_outside_this_process(tmp_path: Path) -> None:
     truncated.write_bytes(path.read_bytes()[:-7])
     context = multiprocessing.get_context()
     for source in (path, truncated):
-        walker = capture._Walker(source, context)
+        walker = Walker(source, context)
         walker.start()
         try:
             assert not any(t.name == "capture-walk" for t in threading.enumerate())
@@ -189,10 +188,10 @@ def test_a_failed_or_unstarted_walk_gives_no_info(tmp_path: Path) -> None:
     import multiprocessing
 
     context = multiprocessing.get_context()
-    walker = capture._Walker(tmp_path / "missing.pcap", context)
+    walker = Walker(tmp_path / "missing.pcap", context)
     walker.start()
     try:
         assert walker.result() is None  # the child's error comes back, nothing hangs
     finally:
         walker.stop()
-    capture._Walker(tmp_path / "missing.pcap", context).stop()  # stopping before start is fine
+    Walker(tmp_path / "missing.pcap", context).stop()  # stopping before start is fine

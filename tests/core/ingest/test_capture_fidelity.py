@@ -59,13 +59,13 @@ import pytest
 
 from tests.scripts_loader import load_script
 
-from ids_desktop.config import DEFAULTS
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest.capture import read_capture
+from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT
 
 mc = load_script("make_capture")
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 PCAPS = SHARED / "pcaps"
 
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
@@ -222,8 +222,8 @@ def _idle_split_flows() -> tuple[list[Flow], list[Flow]]:
 
     Returns (packets as written, expected flows after nfstream's timeouts).
     """
-    idle_us = int(DEFAULTS.idle_timeout * 1_000_000)
-    active_us = int(DEFAULTS.active_timeout * 1_000_000)
+    idle_us = int(DEFAULT_IDLE_TIMEOUT * 1_000_000)
+    active_us = int(DEFAULT_ACTIVE_TIMEOUT * 1_000_000)
     t = BASE_US + 100_000_000
     whole = Flow("10.2.0.1", 41000, "10.2.0.2", 5000, 17)
     first = Flow("10.2.0.1", 41000, "10.2.0.2", 5000, 17)
@@ -275,8 +275,8 @@ def test_ingest_configuration_is_what_the_features_assume(known) -> None:
     meta = result.meta
     assert meta["extractor"] == "nfstream 6.6.0"
     assert meta["accounting_mode"] == 0  # link layer: frame bytes on the wire
-    assert meta["idle_timeout"] == DEFAULTS.idle_timeout == 120
-    assert meta["active_timeout"] == DEFAULTS.active_timeout == 1800
+    assert meta["idle_timeout"] == DEFAULT_IDLE_TIMEOUT == 120
+    assert meta["active_timeout"] == DEFAULT_ACTIVE_TIMEOUT == 1800
 
 
 def test_every_feature_of_every_flow_is_exact(known) -> None:
@@ -331,7 +331,7 @@ def test_flow_timeouts_split_flows_as_configured(tmp_path) -> None:
     rows = _row(frame, long_all).sort_values("first_seen")
     assert len(rows) == 2
     assert rows["bidirectional_packets"].sum() == len(long_all.packets)
-    assert rows["bidirectional_duration_ms"].max() <= DEFAULTS.active_timeout * 1000
+    assert rows["bidirectional_duration_ms"].max() <= DEFAULT_ACTIVE_TIMEOUT * 1000
     assert set(rows["expiration_id"].tolist()) >= {1.0}  # 1 = active timeout (nfstream)
 
 
@@ -534,7 +534,7 @@ def test_flows_match_tshark(rel) -> None:
         pytest.skip(f"{rel} is absent")
     result = ingest(path)
     ours = _ingest_flows(result.frame)
-    ref = _tshark_flows(_tshark_packets(path), DEFAULTS.idle_timeout)
+    ref = _tshark_flows(_tshark_packets(path), DEFAULT_IDLE_TIMEOUT)
 
     # Same flows: match by key and first-seen time (nfstream's first_seen is the ms floor).
     ref["ms"] = np.floor(ref["first"] * 1000 + 1e-6).astype(np.int64)

@@ -16,7 +16,7 @@ from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.errors import InputError
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 MALFORMED = SHARED / "pcaps" / "malformed"
 LIMIT_S = 30.0
 

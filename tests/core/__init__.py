@@ -1,0 +1,1 @@
+"""Tests of the core, laid out like ids_desktop/core."""

@@ -1,0 +1,1 @@
+"""Tests of ids_desktop.core.ingest: captures, flow tables, the export."""

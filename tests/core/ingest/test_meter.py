@@ -1,0 +1,104 @@
+"""The call into nfstream's meter: built from keyword names that nfstream's signature must know."""
+
+from __future__ import annotations
+
+import inspect
+import struct
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ids_desktop.core.ingest.meter import MeterRun, meter_arguments, streamer_settings
+
+
+def _capture(tmp_path: Path) -> Path:
+    """An empty libpcap file: enough for NFStreamer to accept it as a source."""
+    path = tmp_path / "empty.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    return path
+
+
+def _arguments(run: MeterRun, **objects: Any) -> dict[str, Any]:
+    defaults = {"channel": object(), "tracker": [], "lock": object(), "group_id": 0}
+    return meter_arguments(run.streamer, n_meters=1, index=0, **{**defaults, **objects})
+
+
+def test_streamer_settings_are_nfstreamer_parameters(tmp_path: Path) -> None:
+    from nfstream import NFStreamer
+
+    settings = streamer_settings(_capture(tmp_path), 120, 1800, 1)
+    known = inspect.signature(NFStreamer).parameters
+    assert [name for name in settings if name not in known] == []  # renamed in nfstream?
+    inspect.signature(NFStreamer).bind(**settings)
+
+
+def test_meter_arguments_are_meter_workflow_parameters(tmp_path: Path) -> None:
+    """Fails when an nfstream upgrade renames, removes or adds a parameter of the meter."""
+    from nfstream.meter import meter_workflow
+
+    arguments = _arguments(MeterRun(_capture(tmp_path), 120, 1800, n_meters=1))
+    params = inspect.signature(meter_workflow).parameters
+    assert [name for name in arguments if name not in params] == []  # renamed or removed
+    inspect.signature(meter_workflow).bind(**arguments)  # and no new required parameter
+
+
+class _Started(Exception):
+    """Raised by the fake context when nfstream starts its first meter."""
+
+
+class _RecordingContext:
+    """Stands in for nfstream's multiprocessing context: records the first meter's start."""
+
+    def __init__(self) -> None:
+        self.target: Any = None
+        self.args: tuple[Any, ...] = ()
+
+    def Lock(self) -> Any:
+        return threading.Lock()
+
+    def Value(self, *args: Any) -> Any:
+        return object()
+
+    def Queue(self, maxsize: int = 0) -> Any:
+        return object()
+
+    def Process(self, target: Any, args: tuple[Any, ...]) -> Any:
+        self.target, self.args = target, args
+        raise _Started
+
+
+def test_meter_arguments_are_what_nfstream_itself_passes(tmp_path: Path) -> None:
+    """The same values NFStreamer.__iter__ gives its first meter, by parameter name."""
+    from nfstream.meter import meter_workflow
+
+    run = MeterRun(_capture(tmp_path), 120, 1800, n_meters=1)
+    context = _RecordingContext()
+    run.streamer._mp_context = context  # nfstream's own (private) choice of context, replaced
+    with pytest.raises(_Started):
+        next(iter(run.streamer))
+    assert context.target is meter_workflow
+    params = list(inspect.signature(meter_workflow).parameters)
+    assert len(context.args) == len(params)
+    theirs = dict(zip(params, context.args))
+    objects = {name: theirs[name] for name in ("channel", "tracker", "lock", "group_id")}
+    assert _arguments(run, **objects) == theirs
+
+
+def test_a_renamed_meter_parameter_stops_the_start(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A mismatch is a TypeError in this process, before any meter starts (not a silent
+    crash of every meter)."""
+    import nfstream.meter
+
+    def renamed(source, snapshot_length, **rest):  # type: ignore[no-untyped-def]
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(nfstream.meter, "meter_workflow", renamed)
+    run = MeterRun(_capture(tmp_path), 120, 1800, n_meters=1)
+    try:
+        with pytest.raises(TypeError):
+            run.start()
+        assert run.meters == []
+    finally:
+        run.close()
