@@ -11,9 +11,7 @@ import pytest
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import capture
 from ids_desktop.core.ingest.capture import _chunk_arrays, _dedupe_ids, _finish, read_capture
-from tests.scripts_loader import load_script
-
-mc = load_script("make_capture")
+from ids_desktop.synth.mixed_capture import write_mixed_capture
 
 N_NUM = len(capture._NUM_FIELDS)
 N_STR = len(capture._STR_FIELDS)
@@ -116,7 +114,7 @@ def test_chunk_size_does_not_change_the_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "mixed.pcap"
-    mc.write_mixed_capture(path, 1.0, seed=5)
+    write_mixed_capture(path, 1.0, seed=5)
     whole = read_capture(path, n_meters=1).frame
     monkeypatch.setattr(capture, "CHUNK_ROWS", 256)  # a chunk per 256 flows
     monkeypatch.setattr(capture, "_CONVERT_ROWS", 100)
@@ -148,7 +146,7 @@ def test_meters_run_at_the_configured_priority(tmp_path: Path, monkeypatch) -> N
 
     monkeypatch.setattr(capture, "_child_start", spy)
     path = tmp_path / "tiny.pcap"
-    mc.write_mixed_capture(path, 0.05, seed=1)
+    write_mixed_capture(path, 0.05, seed=1)
     base = os.nice(0)
     for nice in (0, 3):
         monkeypatch.setattr(DEFAULTS, "meter_nice", nice)
@@ -168,7 +166,7 @@ def test_the_container_walk_runs_outside_this_process(tmp_path: Path) -> None:
     from ids_desktop.core.ingest.pcapfile import walk_capture
 
     path = tmp_path / "tiny.pcap"
-    mc.write_mixed_capture(path, 0.05, seed=1)
+    write_mixed_capture(path, 0.05, seed=1)
     truncated = tmp_path / "cut.pcap"
     truncated.write_bytes(path.read_bytes()[:-7])
     context = multiprocessing.get_context()
