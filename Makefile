@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 DEMO := resources/demo/demo.pcap
+DEMO_SOURCES := scripts/make_demo_capture.py \
+    $(addprefix ids_desktop/synth/,__init__.py demo_capture.py packets.py capture_writer.py)
 
-$(DEMO): scripts/make_demo_capture.py scripts/make_capture.py
+# The generator is ids_desktop.synth (development only): it needs the installed package.
+$(DEMO): $(DEMO_SOURCES) | $(STAMP)
 	$(BIN)/python scripts/make_demo_capture.py --out $(DEMO)
 
 # With no ARGS the app opens the generated demo capture (web, DNS, TLS, a scan, SSH brute force).
