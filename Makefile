@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 DEMO := resources/demo/demo.pcap
+DEMO_SOURCES := scripts/make_demo_capture.py \
+    $(addprefix ids_desktop/synth/,__init__.py demo_capture.py packets.py capture_writer.py)
 
-$(DEMO): scripts/make_demo_capture.py scripts/make_capture.py
+# The generator is ids_desktop.synth (development only): it needs the installed package.
+$(DEMO): $(DEMO_SOURCES) | $(STAMP)
 	$(BIN)/python scripts/make_demo_capture.py --out $(DEMO)
 
 # With no ARGS the app opens the generated demo capture (web, DNS, TLS, a scan, SSH brute force).
@@ -82,15 +85,15 @@ lab-deps:
 
 # full dataset from a seed into $$IDS_LAB_DATA (default ../lab-data); rewrites scripts/lab/SUMMARY.md
 lab: $(STAMP) lab-deps
-	cd scripts && $(LAB_PY) -m lab full --seed $(LAB_SEED) --summary lab/SUMMARY.md
+	$(LAB_PY) -m scripts.lab full --seed $(LAB_SEED) --summary scripts/lab/SUMMARY.md
 
 # smoke scenario alone; last stdout line: {"flows":..,"benign":..,"attack":..,"families":[..]}
 lab-smoke: $(STAMP)
 	@bash scripts/lab/install-deps.sh >&2
-	@cd scripts && $(LAB_PY) -m lab smoke --seed $(LAB_SEED)
+	@$(LAB_PY) -m scripts.lab smoke --seed $(LAB_SEED)
 
 lab-clean:
-	cd scripts && $(LAB_PY) -m lab cleanup
+	$(LAB_PY) -m scripts.lab cleanup
 
 # --- reliability (issue 10): the whole fuzz corpus; the 100 MB / 500 MB / 1 GB scale run -------
 .PHONY: fuzz scale

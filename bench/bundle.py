@@ -97,12 +97,11 @@ def main() -> int:
     atexit.register(shutil.rmtree, work, True)
     home = work / "home"
     home.mkdir()
-    subprocess.run([sys.executable, str(REPO / "scripts" / "make_demo_capture.py"), "--out",
-                    str(work / "demo.pcap")], check=True, capture_output=True)
-    sys.path.insert(0, str(REPO))
-    from tests.test_cli import write_unsw
-
-    csv = write_unsw(work / "unsw.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)] * 5)
+    csv = work / "unsw.csv"
+    for generator in (["scripts.make_demo_capture", "--out", str(work / "demo.pcap")],
+                      ["scripts.make_unsw_csv", "--out", str(csv), "--repeat", "5"]):  # fmt: skip
+        # from the repository root: the generators run from the source tree, stdlib only
+        subprocess.run([sys.executable, "-m", *generator], cwd=REPO, check=True, capture_output=True)
     env = stripped_env(home)
     models = subprocess.run([str(cli), "models", "--json"], env=env, capture_output=True, text=True).stdout
     capture_cmd = "analyze" if '"feature_format": "pcap"' in models else "ingest"

@@ -17,11 +17,8 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import ingest as ingest_bench  # noqa: E402  (bench/ingest.py)
+import ingest as ingest_bench  # bench/ingest.py, beside this script
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size-mb", type=float, default=200.0)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
-    capture = ingest_bench._ensure_capture(args.size_mb, 0)
+    capture = ingest_bench.ensure_capture(args.size_mb, 0)
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
           f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}", flush=True)
     runs: dict[str, list[dict]] = {"bare": [], "verdicts": []}

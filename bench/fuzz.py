@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rerun", type=Path, metavar="OUTCOMES.json",
                         help="only the inputs that failed in an earlier --json-out")  # fmt: skip
     args = parser.parse_args(argv)
-
-    sys.path.insert(0, str(REPO / "scripts"))
-    import make_fuzz_corpus
+    # Imported after the arguments: the corpus generator loads the app's ingest (pandas,
+    # nfstream), which --help does not need.
+    from ids_desktop.synth.fuzz_corpus import build_corpus
 
     tmp = None
     corpus = args.corpus
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         if corpus is None:
             tmp = tempfile.TemporaryDirectory(prefix="ids-fuzz-")
             corpus = Path(tmp.name)
-        make_fuzz_corpus.build_corpus(corpus, seed=args.seed)
+        build_corpus(corpus, seed=args.seed)
     items = json.loads((corpus / "manifest.json").read_text())
     items = [i for i in items if args.only in i["name"]]
     if args.rerun:

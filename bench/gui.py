@@ -34,8 +34,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # explanations are computed, never read from the user's cache of an earlier run
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="ids-bench-gui-cache-")
@@ -421,7 +419,7 @@ def main() -> int:
     if args.capture is not None and not cap.exists():
         parser.error(f"{cap}: no such capture")
     if not cap.exists():
-        from make_capture import write_mixed_capture
+        from ids_desktop.synth.mixed_capture import write_mixed_capture
 
         cap.parent.mkdir(parents=True, exist_ok=True)
         write_mixed_capture(cap, args.capture_mb, seed=1)

@@ -113,7 +113,7 @@ def worker(mode: str, files: list[str]) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def _sample(pid: int, stop: threading.Event, peaks: dict[str, float], every: float = 0.05) -> None:
+def sample_rss(pid: int, stop: threading.Event, peaks: dict[str, float], every: float = 0.05) -> None:
     """Track peak RSS (MiB) of the process, of its children (meters) and of the whole tree.
 
     ``peaks`` gets the keys ``parent``, ``children`` and ``tree``; bench/scale.py reuses it.
@@ -161,7 +161,7 @@ def measure(mode: str, files: list[Path]) -> dict:
         )
         peaks = {"parent": 0.0, "children": 0.0, "tree": 0.0}
         stop = threading.Event()
-        sampler = threading.Thread(target=_sample, args=(proc.pid, stop, peaks), daemon=True)
+        sampler = threading.Thread(target=sample_rss, args=(proc.pid, stop, peaks), daemon=True)
         sampler.start()
         out, _ = proc.communicate()
         stop.set()
@@ -175,13 +175,15 @@ def measure(mode: str, files: list[Path]) -> dict:
     return report
 
 
-def _ensure_capture(size_mb: float, seed: int) -> Path:
-    sys.path.insert(0, str(REPO / "scripts"))
-    import make_capture
+def ensure_capture(size_mb: float, seed: int) -> Path:
+    """The mixed capture of this size and seed in bench/out, generated when missing."""
+    # Imported here, not at the top: the measured worker re-runs this file and must load
+    # nothing but what each mode measures.
+    from ids_desktop.synth.mixed_capture import write_mixed_capture
 
     path = OUT / f"mixed-{size_mb:g}mb-seed{seed}.pcap"
     if not path.is_file():
-        stats = make_capture.write_mixed_capture(path, size_mb, seed=seed)
+        stats = write_mixed_capture(path, size_mb, seed=seed)
         print(
             f"generated {path.name}: {stats.packets:,} packets, {stats.conversations:,} "
             f"conversations, {stats.duration_s:.0f} s of traffic, "
@@ -198,10 +200,10 @@ def _fmt_rate(x: float) -> str:
 def run(args: argparse.Namespace) -> int:
     """Measure every dataset in both modes and print a Markdown table."""
     datasets: list[tuple[str, list[Path]]] = []
-    big = _ensure_capture(args.size_mb, 0)
+    big = ensure_capture(args.size_mb, 0)
     datasets.append((f"generated {args.size_mb:g} MiB", [big]))
     if args.small_mb:
-        small = _ensure_capture(args.small_mb, 0)
+        small = ensure_capture(args.small_mb, 0)
         datasets.append((f"generated {args.small_mb:g} MiB", [small]))
     if not args.no_shared and SHARED.is_dir():
         files = sorted(p for s in SHARED_SETS for p in (SHARED / s).iterdir() if p.is_file())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,13 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from ids_desktop.core.report.build import ExplanationItem, build_report  # noqa: E402
-from ids_desktop.core.report.csv_writer import write_csv  # noqa: E402
-from ids_desktop.core.report.eve import write_jsonl  # noqa: E402
-from ids_desktop.core.report.pdf_writer import write_pdf  # noqa: E402
+from ids_desktop.core.report.build import ExplanationItem, build_report
+from ids_desktop.core.report.csv_writer import write_csv
+from ids_desktop.core.report.eve import write_jsonl
+from ids_desktop.core.report.pdf_writer import write_pdf
 
 
 def frame(n: int, flagged: int, seed: int = 0) -> pd.DataFrame:

@@ -55,7 +55,6 @@ def compare_runners(folders: list[Path], only: list[str] | None, windows: int) -
     """``OnnxRunner(threads=2)`` (serial calls) against the default runner, best of 5."""
     import numpy as np
 
-    sys.path.insert(0, str(REPO))
     from ids_desktop.core.model.runtime import OnnxRunner
 
     print("| bundle | T | windows | serial, 2 intra-op threads ms | default runner ms | speed-up | outputs |")

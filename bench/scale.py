@@ -32,8 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import _sample as sample_rss  # noqa: E402  (bench/ingest.py's tree sampler)
+from ingest import sample_rss  # bench/ingest.py's tree sampler, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -1,20 +1,8 @@
 """Write a large capture with many small flows (issue 10: reliability at scale).
 
-``make_capture.write_mixed_capture`` models web traffic with large transfers (about 7 KiB per
-conversation), so 1 GiB holds only ~150,000 flows. This generator aims at about 1 KiB per flow,
-so 1 GiB holds more than a million flows: DNS and NTP exchanges, short HTTP and HTTPS-like TCP
-conversations, refused connections (SYN answered by RST), short UDP exchanges (syslog, SNMP,
-QUIC-like) and occasional bulk transfers, between 8,000 clients and 1,000 servers, plus one
-embedded SYN port scan (ports 1-1024 of one host, from one outside address) in the middle.
-
-Packets are bytes built with :mod:`struct` (``make_capture.tcp_frame``/``udp_frame``) and
-written in time order as they are generated: memory holds only the packets of conversations
-still in progress (a few thousand), whatever the file size. Nothing touches the network; every
-address is private (RFC 1918) or documentation (RFC 5737) space.
-
-Conversations start as a Poisson process (``--flow-rate`` per second of capture time, 300 by
-default), so the number of flows nfstream keeps open at once depends on the rate and the flow
-timeouts, not on the file size. Deterministic: the same seed and size give the same bytes.
+A thin command line over :func:`ids_desktop.synth.scale_capture.write_scale_capture` (about
+1 KiB per flow, so 1 GiB holds more than a million flows, with one embedded SYN port scan).
+Deterministic: the same seed and size give the same bytes. Keep the output outside the repo.
 
 Usage::
 
@@ -24,256 +12,31 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import heapq
-import random
-import socket
-import struct
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from make_capture import (  # noqa: E402
-    BASE_TIME,
-    TCP_ACK,
-    TCP_FIN,
-    TCP_PSH,
-    TCP_RST,
-    TCP_SYN,
-    CaptureWriter,
-    TcpPeers,
-    tcp_frame,
-    udp_frame,
-)
-
-SCANNER = "192.0.2.66"
-SCAN_TARGET = "10.20.9.9"
-
-
-@dataclass
-class ScaleStats:
-    path: Path
-    packets: int
-    conversations: int
-    file_bytes: int
-    duration_s: float
-    seconds_to_write: float
-    scan_started_at: float
-
-
-def _mac(n: int) -> bytes:
-    return b"\x02\x01" + n.to_bytes(4, "big")
-
-
-class _Gen:
-    """Generates conversations into a time-ordered heap and writes what is due."""
-
-    def __init__(self, writer: CaptureWriter, rng: random.Random) -> None:
-        self.w = writer
-        self.rng = rng
-        self.heap: list[tuple[int, int, bytes]] = []
-        self.seq = 0
-        self.pool = rng.randbytes(1 << 16)
-        self.clients = [
-            (socket.inet_aton(f"10.{10 + i // 62500}.{i // 250 % 250}.{1 + i % 250}"), _mac(i))
-            for i in range(0, 8000 * 97, 97)
-        ]
-        self.servers = [socket.inet_aton(f"198.51.100.{1 + i % 254}") for i in range(254)]
-        self.servers += [socket.inet_aton(f"203.0.113.{1 + i % 254}") for i in range(254)]
-        self.servers += [socket.inet_aton(f"172.16.{i // 250}.{1 + i % 250}") for i in range(492)]
-        self.resolvers = [socket.inet_aton(f"10.0.0.{i}") for i in (2, 3)]
-        self.ntp = socket.inet_aton("192.0.2.123")
-        self.gw = _mac(0xFFFFFF)
-
-    def push(self, ts: int, frame: bytes) -> None:
-        self.seq += 1
-        heapq.heappush(self.heap, (ts, self.seq, frame))
-
-    def flush_until(self, ts: int | None) -> None:
-        heap, write, pop = self.heap, self.w.write, heapq.heappop
-        while heap and (ts is None or heap[0][0] < ts):
-            t, _, frame = pop(heap)
-            write(t, frame)
-
-    def payload(self, size: int) -> bytes:
-        off = self.rng.randrange(0, len(self.pool) - size)
-        return self.pool[off : off + size]
-
-    def client(self) -> tuple[bytes, bytes, int]:
-        ip, mac = self.clients[self.rng.randrange(len(self.clients))]
-        return ip, mac, self.rng.randrange(1024, 65535)
-
-    def server(self) -> bytes:
-        return self.servers[self.rng.randrange(len(self.servers))]
-
-    # --- UDP ---------------------------------------------------------------------------------
-    def dns(self, t: int, n: int) -> None:
-        cip, cmac, cport = self.client()
-        name = f"h{n % 20011}.example.com"
-        qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
-        txid = n & 0xFFFF
-        query = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + qname + b"\0\x01\0\x01"
-        answer = (
-            struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + qname + b"\0\x01\0\x01"
-            + b"\xc0\x0c\0\x01\0\x01\0\0\x0e\x10\0\x04" + self.server()
-        )  # fmt: skip
-        res = self.resolvers[n & 1]
-        self.push(t, udp_frame(cmac, self.gw, cip, res, cport, 53, query))
-        self.push(t + self.rng.randrange(500, 30_000), udp_frame(self.gw, cmac, res, cip, 53, cport, answer))
-
-    def ntp_exchange(self, t: int) -> None:
-        cip, cmac, cport = self.client()
-        self.push(t, udp_frame(cmac, self.gw, cip, self.ntp, cport, 123, b"\x23" + b"\0" * 47))
-        self.push(t + 12_000, udp_frame(self.gw, cmac, self.ntp, cip, 123, cport, b"\x24\x02" + self.payload(46)))
-
-    def udp_misc(self, t: int) -> None:
-        """Syslog (one way), SNMP (get/response) or a QUIC-like burst on 443."""
-        rng = self.rng
-        cip, cmac, cport = self.client()
-        sip = self.server()
-        kind = rng.random()
-        if kind < 0.3:
-            self.push(t, udp_frame(cmac, self.gw, cip, sip, cport, 514, self.payload(rng.randrange(60, 300))))
-        elif kind < 0.6:
-            self.push(t, udp_frame(cmac, self.gw, cip, sip, cport, 161, self.payload(rng.randrange(40, 90))))
-            self.push(t + 3_000, udp_frame(self.gw, cmac, sip, cip, 161, cport, self.payload(rng.randrange(60, 400))))
-        else:
-            for i in range(rng.randrange(2, 5)):
-                t += rng.randrange(1_000, 20_000)
-                if i % 2 == 0:
-                    self.push(t, udp_frame(cmac, self.gw, cip, sip, cport, 443, self.payload(rng.randrange(200, 1200))))
-                else:
-                    self.push(t, udp_frame(self.gw, cmac, sip, cip, 443, cport, self.payload(rng.randrange(40, 900))))
-
-    # --- TCP ---------------------------------------------------------------------------------
-    def refused(self, t: int) -> None:
-        cip, cmac, cport = self.client()
-        sip, dport = self.server(), self.rng.choice((23, 25, 139, 445, 3389, 8080, 8443))
-        self.push(t, tcp_frame(cmac, self.gw, cip, sip, cport, dport, 1, 0, TCP_SYN))
-        self.push(t + 800, tcp_frame(self.gw, cmac, sip, cip, dport, cport, 0, 2, TCP_RST | TCP_ACK))
-
-    def tcp(self, t: int, dport: int, rounds: list[tuple[int, int]]) -> None:
-        """Handshake, request/response rounds (responses in 1448-byte segments), FIN close."""
-        rng = self.rng
-        cip, cmac, cport = self.client()
-        sip = self.server()
-        rtt = rng.randrange(1_000, 60_000)
-        cseq, sseq = rng.randrange(1 << 32), rng.randrange(1 << 32)
-        push = self.push
-        peers = TcpPeers(lambda ts, frame, _: push(ts, frame), cmac, self.gw, cip, sip, cport,
-                         dport, cseq, sseq)  # fmt: skip
-        c2s, s2c = peers.c2s, peers.s2c
-
-        c2s(t, TCP_SYN)
-        s2c(t + rtt, TCP_SYN | TCP_ACK)
-        t += rtt + 100
-        c2s(t, TCP_ACK)
-        for req, resp in rounds:
-            t += 200
-            c2s(t, TCP_PSH | TCP_ACK, self.payload(req))
-            t += rtt
-            left = resp
-            while left > 0:
-                size = min(1448, left)
-                s2c(t, TCP_ACK | (TCP_PSH if left <= size else 0), self.payload(size))
-                left -= size
-                t += rng.randrange(50, 800)
-            c2s(t, TCP_ACK)
-        t += rng.randrange(500, 100_000)
-        c2s(t, TCP_FIN | TCP_ACK)
-        s2c(t + rtt, TCP_FIN | TCP_ACK)
-        c2s(t + rtt + 100, TCP_ACK)
-
-    def port_scan(self, t: int) -> None:
-        sip, smac = socket.inet_aton(SCANNER), _mac(0x6666)
-        tip, tmac = socket.inet_aton(SCAN_TARGET), _mac(0x0909)
-        open_ports = {22, 80, 443}
-        for port in range(1, 1025):
-            ts = t + port * 1_000
-            sport = 40000 + (port % 7)
-            self.push(ts, tcp_frame(smac, tmac, sip, tip, sport, port, 77, 0, TCP_SYN))
-            if port in open_ports:
-                self.push(ts + 300, tcp_frame(tmac, smac, tip, sip, port, sport, 9, 78, TCP_SYN | TCP_ACK))
-                self.push(ts + 600, tcp_frame(smac, tmac, sip, tip, sport, port, 78, 0, TCP_RST))
-            else:
-                self.push(ts + 300, tcp_frame(tmac, smac, tip, sip, port, sport, 0, 78, TCP_RST | TCP_ACK))
-
-
-def write_scale_capture(
-    path: str | Path,
-    size_mb: float,
-    *,
-    seed: int = 0,
-    fmt: str = "pcap",
-    flow_rate: float = 300.0,
-) -> ScaleStats:
-    """Write about ``size_mb`` MiB of many-small-flows traffic; see the module docstring."""
-    started = time.perf_counter()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    target = int(size_mb * 1024 * 1024)
-    scan_time = 0.0
-    with open(path, "wb", buffering=1 << 20) as fh:
-        writer = CaptureWriter(fh, fmt)
-        gen = _Gen(writer, rng)
-        t = BASE_TIME * 1_000_000
-        n = 0
-        scanned = False
-        while writer.bytes < target:
-            t += int(rng.expovariate(flow_rate) * 1_000_000) + 1
-            gen.flush_until(t)
-            n += 1
-            k = rng.random()
-            if k < 0.33:
-                gen.dns(t, n)
-            elif k < 0.42:
-                gen.ntp_exchange(t)
-            elif k < 0.52:
-                gen.refused(t)
-            elif k < 0.77:
-                gen.udp_misc(t)
-            elif k < 0.88:
-                gen.tcp(t, 443, [(rng.randrange(100, 600), rng.randrange(200, 1500))])
-            elif k < 0.998:
-                gen.tcp(t, 80, [(rng.randrange(150, 450), rng.randrange(300, 2000))])
-            else:
-                gen.tcp(t, 443, [(500, rng.randrange(30_000, 80_000))])
-            if not scanned and writer.bytes >= target // 2:
-                gen.port_scan(t)
-                scan_time = t / 1e6
-                scanned = True
-        if not scanned:
-            gen.port_scan(t)
-            scan_time = t / 1e6
-        gen.flush_until(None)
-        writer.flush()
-    return ScaleStats(
-        path=path,
-        packets=writer.packets,
-        conversations=n + 1024,
-        file_bytes=writer.bytes,
-        duration_s=t / 1e6 - BASE_TIME,
-        seconds_to_write=time.perf_counter() - started,
-        scan_started_at=scan_time,
-    )
+from ids_desktop.synth.scale_capture import write_scale_capture
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--out", required=True, type=Path, help="output capture (keep it outside the repo)")
-    parser.add_argument("--size-mb", type=float, default=1024.0, help="target size in MiB (default 1024)")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="output capture (keep it outside the repo)")  # fmt: skip
+    parser.add_argument("--size-mb", type=float, default=1024.0,
+                        help="target size in MiB (default 1024)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=("pcap", "pcapng"), default="pcap")
-    parser.add_argument("--flow-rate", type=float, default=300.0, help="conversations per second of capture time")
+    parser.add_argument("--flow-rate", type=float, default=300.0,
+                        help="conversations per second of capture time")  # fmt: skip
     args = parser.parse_args(argv)
-    s = write_scale_capture(args.out, args.size_mb, seed=args.seed, fmt=args.format, flow_rate=args.flow_rate)
+    s = write_scale_capture(
+        args.out, args.size_mb, seed=args.seed, fmt=args.format, flow_rate=args.flow_rate
+    )
     print(
         f"{s.path}: {s.file_bytes / 2**20:.1f} MiB, {s.packets:,} packets, {s.conversations:,} "
-        f"conversations over {s.duration_s:.0f} s of capture time (scan at {s.scan_started_at:.0f}), "
-        f"written in {s.seconds_to_write:.1f} s"
+        f"conversations over {s.duration_s:.0f} s of capture time "
+        f"(scan at {s.scan_started_at:.0f}), written in {s.seconds_to_write:.1f} s"
     )
     return 0
 

@@ -11,7 +11,8 @@
 #   - a generated capture (scripts/make_demo_capture.py): ingest through nfstream, and analyze
 #     when a bundle serves the 'pcap' feature format (until one exists, analyze must refuse
 #     cleanly with exit 2);
-#   - a generated UNSW-NB15 CSV: analyze with the PDF, CSV and JSON Lines reports;
+#   - a generated UNSW-NB15 CSV (scripts/make_unsw_csv.py): analyze with the PDF, CSV and JSON
+#     Lines reports;
 #   - ids-desktop-cli train refuses cleanly (training needs the development install);
 #   - ids-desktop --selftest CSV --screenshot PNG, offscreen (analysis and a LIME explanation).
 # Exits non-zero on any failure. The inputs are generated with a host Python (stdlib only);
@@ -54,25 +55,11 @@ echo "smoke: bundle $DIST ($(du -sh "$DIST" | cut -f1)), inputs in $WORK"
 leaked=$(find "$DIST" \( -iname 'tensorflow*' -o -iname 'keras' -o -iname 'libtensorflow*' \) -print -quit)
 if [[ -z "$leaked" ]]; then pass "no TensorFlow/Keras in the bundle" 0; else fail "no TensorFlow/Keras in the bundle" "found $leaked"; fi
 
-# --- inputs (host Python, stdlib only) ------------------------------------------------------
-"$HOST_PY" "$REPO/scripts/make_demo_capture.py" --out "$WORK/capture.pcap" >/dev/null \
+# --- inputs (host Python, stdlib only; modules of the source tree, run from its root) -----
+(cd "$REPO" && "$HOST_PY" -m scripts.make_demo_capture --out "$WORK/capture.pcap" >/dev/null) \
     || { echo "smoke: could not generate the capture" >&2; exit 1; }
-"$HOST_PY" - "$WORK/unsw.csv" <<'EOF' || { echo "smoke: could not generate the CSV" >&2; exit 1; }
-# A small UNSW-NB15 partition file (the layout of tests/test_cli.py's write_unsw).
-import sys
-header = ("id,dur,proto,service,state,spkts,dpkts,sbytes,dbytes,rate,sttl,dttl,sload,dload,sloss,"
-          "dloss,sinpkt,dinpkt,sjit,djit,swin,stcpb,dtcpb,dwin,tcprtt,synack,ackdat,smean,dmean,"
-          "trans_depth,response_body_len,ct_srv_src,ct_state_ttl,ct_dst_ltm,ct_src_dport_ltm,"
-          "ct_dst_sport_ltm,ct_dst_src_ltm,is_ftp_login,ct_ftp_cmd,ct_flw_http_mthd,ct_src_ltm,"
-          "ct_srv_dst,is_sm_ips_ports,attack_cat,label")
-n_numeric = len(header.split(",")) - 6
-rows = [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)] * 5
-lines = [header]
-for i, (cat, label) in enumerate(rows, start=1):
-    nums = ",".join(str((i * 7 + j) % 13) for j in range(n_numeric - 1))
-    lines.append(f"{i},0.5,tcp,http,FIN,{nums},{cat},{label}")
-open(sys.argv[1], "w", encoding="utf-8", newline="").write("\r\n".join(lines) + "\r\n")
-EOF
+(cd "$REPO" && "$HOST_PY" -m scripts.make_unsw_csv --out "$WORK/unsw.csv" --repeat 5) \
+    || { echo "smoke: could not generate the CSV" >&2; exit 1; }
 
 # --- command line -------------------------------------------------------------------------
 frozen "$CLI" --version

@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ids_desktop.synth.demo_capture import write_demo
+
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN_DIR = REPO / "tests" / "data" / "golden"
 SHARED = REPO.parent / "shared" / "data"
@@ -103,9 +105,7 @@ def outputs(path: Path, workdir: Path, *, whole: bool) -> dict[str, Any]:
 
 def demo_outputs(workdir: Path) -> dict[str, Any]:
     """The golden record of the demo capture ``make run`` opens (generated here)."""
-    from tests.scripts_loader import load_script
-
-    demo = load_script("make_demo_capture").write_demo(workdir / "demo.pcap")
+    demo = write_demo(workdir / "demo.pcap")
     return outputs(demo, workdir, whole=True)
 
 

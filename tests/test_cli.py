@@ -10,25 +10,7 @@ from pathlib import Path
 import pytest
 
 from ids_desktop import __version__, cli
-
-UNSW_HEADER = (
-    "id,dur,proto,service,state,spkts,dpkts,sbytes,dbytes,rate,sttl,dttl,sload,dload,sloss,dloss,"
-    "sinpkt,dinpkt,sjit,djit,swin,stcpb,dtcpb,dwin,tcprtt,synack,ackdat,smean,dmean,trans_depth,"
-    "response_body_len,ct_srv_src,ct_state_ttl,ct_dst_ltm,ct_src_dport_ltm,ct_dst_sport_ltm,"
-    "ct_dst_src_ltm,is_ftp_login,ct_ftp_cmd,ct_flw_http_mthd,ct_src_ltm,ct_srv_dst,is_sm_ips_ports,"
-    "attack_cat,label"
-)
-
-
-def write_unsw(path: Path, rows: list[tuple[str, int]]) -> Path:
-    """A tiny UNSW-NB15 partition file: one row per (attack_cat, label)."""
-    n_numeric = len(UNSW_HEADER.split(",")) - 6  # id, proto, service, state, attack_cat, label
-    lines = [UNSW_HEADER]
-    for i, (cat, label) in enumerate(rows, start=1):
-        nums = ",".join(str((i * 7 + j) % 13) for j in range(n_numeric - 1))
-        lines.append(f"{i},0.5,tcp,http,FIN,{nums},{cat},{label}")
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    return path
+from ids_desktop.synth.tables import write_unsw
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ids_desktop.core.ingest import ingest
-from tests.scripts_loader import load_script
-
-demo = load_script("make_demo_capture")
-ATTACKER, TARGET, write_demo = demo.ATTACKER, demo.TARGET, demo.write_demo
+from ids_desktop.synth.demo_capture import ATTACKER, TARGET, write_demo
 
 
 def test_demo_capture_holds_benign_apps_and_both_attacks(tmp_path: Path) -> None:

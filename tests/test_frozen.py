@@ -57,6 +57,14 @@ def test_spec_leaves_tensorflow_out() -> None:
     assert 'collect_submodules("tensorflow' not in spec
 
 
+def test_spec_leaves_the_development_packages_out() -> None:
+    """Synthetic inputs and training are source-tree tools: the installer leaves them out."""
+    spec = (REPO / "build.spec").read_text(encoding="utf-8")
+    excludes = spec[spec.index("EXCLUDES = [") : spec.index("CLI_EXCLUDES")]
+    for name in ('"ids_desktop.synth"', '"ids_desktop.training"'):
+        assert name in excludes
+
+
 def test_train_without_keras_is_a_clean_user_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

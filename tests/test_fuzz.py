@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts_loader import load_script
+from ids_desktop.synth.fuzz_corpus import build_corpus
 
 CLI = Path(sys.executable).parent / "ids-desktop-cli"
 LIMIT_S = 60.0
@@ -49,7 +49,7 @@ SUBSET = (
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("fuzz")
-    items = load_script("make_fuzz_corpus").build_corpus(folder, seed=0, only=set(SUBSET))
+    items = build_corpus(folder, seed=0, only=set(SUBSET))
     names = {i.name for i in items}
     missing = [n for n in SUBSET if n not in names and not n.startswith("malformed--")]
     assert not missing, f"the corpus generator no longer makes {missing}"

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts_loader import load_script
+from ids_desktop.synth.demo_capture import write_demo
+from ids_desktop.synth.tables import synthetic_table
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -123,9 +124,9 @@ def test_the_lock_is_in_place(offline) -> None:
 def test_analyze_and_selftest_run_offline(offline, tmp_path) -> None:
     run, log, prefix = offline
     capture = tmp_path / "demo.pcap"
-    load_script("make_demo_capture").write_demo(capture, seed=7, minutes=1)
+    write_demo(capture, seed=7, minutes=1)
     table = tmp_path / "flows.csv"
-    table.write_text(load_script("make_fuzz_corpus").synthetic_table("cic-ids2017", 200, random.Random(5)))
+    table.write_text(synthetic_table("cic-ids2017", 200, random.Random(5)))
     has_pcap = (REPO / "models" / "pcap" / "metadata.json").is_file()
     has_cic = (REPO / "models" / "cic-ids2017" / "metadata.json").is_file()
 

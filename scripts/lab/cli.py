@@ -1,6 +1,8 @@
-"""Command line: ``python -m lab {smoke,probe,full,cleanup} [--seed N] [--out DIR]`` (run from
-scripts/). ``probe`` runs each of the newer attack kinds once (TLS beacon, POST check-ins, zone
-transfer, simulated Heartbleed, manual SQL injection) with their servers and one benign user.
+"""Command line: ``python -m scripts.lab {smoke,probe,full,cleanup} [--seed N] [--out DIR]``.
+
+Run from the repository root. ``probe`` runs each of the newer attack kinds once (TLS beacon,
+POST check-ins, zone transfer, simulated Heartbleed, manual SQL injection) with their servers
+and one benign user.
 
 The last line on stdout of ``smoke``, ``probe`` and ``full`` is one JSON object:
 ``{"flows": N, "benign": N, "attack": N, "families": [...]}``.
@@ -139,7 +141,7 @@ def label_all(out: Path, plan, mixes: list[dict], args, t_start: float, t_traffi
     summary = {
         "scenario": plan.name, "seed": args.seed, "scale": getattr(args, "scale", 1.0),
         "clients": plan.n_clients,
-        "command": " ".join(["python", "-m", "lab", *sys.argv[1:]]),
+        "command": " ".join(["python", "-m", "scripts.lab", *sys.argv[1:]]),
         "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t_start)),
         "traffic_seconds": round(t_traffic, 1),
         "total_seconds": round(time.time() - t_start, 1),
@@ -169,7 +171,7 @@ def summary_markdown(s: dict) -> str:
         "",
         "Written by the lab itself (`scripts/lab`) after a real run; the data is not committed.",
         "",
-        f"- command: `cd scripts && {s['command']}`",
+        f"- command: `{s['command']}`",
         f"- started (UTC): {s['started_utc']}; traffic {s['traffic_seconds']:.0f} s, "
         f"total with flow extraction and labelling {s['total_seconds']:.0f} s",
         f"- benign clients: {s['clients']}; scale {s['scale']}",
@@ -211,7 +213,7 @@ def summary_markdown(s: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m scripts.lab", description=__doc__)
     ap.add_argument("scenario", choices=["smoke", "probe", "full", "cleanup"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(default_out()),

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts_loader import load_script
-
 from ids_desktop.errors import ModelError
+from ids_desktop.synth.tables import synthetic_table
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "ids_desktop"
@@ -33,7 +32,7 @@ CLI = Path(sys.executable).parent / "ids-desktop-cli"
 @pytest.fixture(scope="module")
 def flows_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("integrity") / "flows.csv"
-    path.write_text(load_script("make_fuzz_corpus").synthetic_table("cic-ids2017", 50, random.Random(3)))
+    path.write_text(synthetic_table("cic-ids2017", 50, random.Random(3)))
     return path
 
 

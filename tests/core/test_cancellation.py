@@ -22,12 +22,12 @@ import pandas as pd
 import psutil
 import pytest
 
-from tests.scripts_loader import load_script
-
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest import capture as capture_module
 from ids_desktop.core.ingest.capture import read_capture
 from ids_desktop.errors import CancelledError
+from ids_desktop.synth.mixed_capture import write_mixed_capture
+from ids_desktop.synth.tables import synthetic_table
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
@@ -113,7 +113,7 @@ def assert_cancelled_cleanly(run: Callable[[CountdownToken], object], at: int, o
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cancel") / "mixed.pcap"
-    load_script("make_capture").write_mixed_capture(path, 6, seed=4)
+    write_mixed_capture(path, 6, seed=4)
     return path
 
 
@@ -151,9 +151,8 @@ def test_cancel_capture_ingest_from_progress_with_two_meters(capture, private_tm
 def test_cancel_table_ingest(tmp_path, private_tmp) -> None:
     import random
 
-    fuzz = load_script("make_fuzz_corpus")
     path = tmp_path / "flows.csv"
-    path.write_text(fuzz.synthetic_table("cic-ids2017", 3000, random.Random(1)))
+    path.write_text(synthetic_table("cic-ids2017", 3000, random.Random(1)))
 
     def run(token: CountdownToken) -> object:
         return ingest(path, cancel=token, chunk_rows=500)  # several chunks, several checks
@@ -165,7 +164,7 @@ def test_cancel_table_ingest(tmp_path, private_tmp) -> None:
 def test_sigint_stops_the_cli_and_its_meters(tmp_path) -> None:
     """Ctrl+C on ``ids-desktop-cli ingest`` ends it with 130 and takes the meters with it."""
     path = tmp_path / "big.pcap"
-    load_script("make_capture").write_mixed_capture(path, 40, seed=8)
+    write_mixed_capture(path, 40, seed=8)
     cli = Path(sys.executable).parent / "ids-desktop-cli"
     proc = subprocess.Popen([str(cli), "ingest", str(path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -210,9 +209,8 @@ def scored(tmp_path_factory):
         pytest.skip(f"models/{BUNDLE} is absent")
     import random
 
-    fuzz = load_script("make_fuzz_corpus")
     path = tmp_path_factory.mktemp("cancel-model") / "flows.csv"
-    path.write_text(fuzz.synthetic_table("cic-ids2017", 400, random.Random(2)))
+    path.write_text(synthetic_table("cic-ids2017", 400, random.Random(2)))
     from ids_desktop.core.workflow import run_analysis
 
     analysis = run_analysis(path)

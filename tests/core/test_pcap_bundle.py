@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ids_desktop.synth.demo_capture import write_demo
 from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,8 +23,7 @@ pytestmark = pytest.mark.skipif(not (BUNDLE / "metadata.json").is_file(),
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    demo_mod = load_script("make_demo_capture")
-    return demo_mod.write_demo(tmp_path_factory.mktemp("demo") / "demo.pcap", minutes=4)
+    return write_demo(tmp_path_factory.mktemp("demo") / "demo.pcap", minutes=4)
 
 
 def test_bundle_is_temporal_and_uses_faithful_features() -> None:

@@ -48,8 +48,7 @@ def test_shipped_onnx_matches_keras_on_validation_split(name: str, shared_data: 
     from ids_desktop.core.model.runtime import max_prob_diff
     from ids_desktop.core.model.training import validation_inputs
 
-    sys.path.insert(0, str(REPO / "scripts"))
-    from train_all import JOBS  # type: ignore[import-not-found]
+    from scripts.train_all import JOBS
 
     results = [ingest(shared_data / f) for f in JOBS[name][0]]
     frame = pd.concat([r.frame for r in results], ignore_index=True)

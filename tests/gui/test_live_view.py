@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from ids_desktop.gui import analysis_tab  # noqa: E402
 from ids_desktop.gui.main_window import AnalysisTab, MainWindow  # noqa: E402
-from tests.scripts_loader import load_script  # noqa: E402
+from ids_desktop.synth.mixed_capture import write_mixed_capture  # noqa: E402
 from tests.test_cli import write_unsw  # noqa: E402
 
 
@@ -83,7 +83,7 @@ def test_capture_flows_appear_before_the_analysis_ends(window, qtbot, tmp_path: 
     monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)
     monkeypatch.setattr(analysis_tab, "PREVIEW_MIN_INTERVAL_MS", 0)
     path = tmp_path / "mixed.pcap"
-    load_script("make_capture").write_mixed_capture(path, 1.0, seed=3)
+    write_mixed_capture(path, 1.0, seed=3)
     tab = window.open_path(path)
     seen: list[tuple[int, bool]] = []
     tab.model.modelReset.connect(lambda: seen.append((tab.model.rowCount(), tab.analysis is None)))
@@ -173,7 +173,7 @@ def test_cancel_keeps_the_flows_read_so_far_and_leaves_no_worker(window, qtbot, 
     monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)
     monkeypatch.setattr(analysis_tab, "PREVIEW_MIN_INTERVAL_MS", 0)
     path = tmp_path / "mixed.pcap"
-    load_script("make_capture").write_mixed_capture(path, 4.0, seed=5)
+    write_mixed_capture(path, 4.0, seed=5)
     tab = window.open_path(path)
     qtbot.waitUntil(lambda: tab.model.rowCount() > 0 or tab.worker is None, timeout=60_000)
     with qtbot.waitSignal(tab.closed_work, timeout=60_000):

@@ -16,17 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from test_lab_smoke import SCRIPTS, _lab_namespaces, skip_unless_lab_can_run
-
-sys.path.insert(0, str(SCRIPTS))
-try:
-    from lab import attacks as A  # noqa: E402
-    from lab import heartbleed as HB  # noqa: E402
-    from lab import scenario as SC  # noqa: E402
-    from lab import servers as SV  # noqa: E402
-    from lab.netns import Host  # noqa: E402
-finally:
-    sys.path.remove(str(SCRIPTS))
+from scripts.lab import attacks as A
+from scripts.lab import heartbleed as HB
+from scripts.lab import scenario as SC
+from scripts.lab import servers as SV
+from scripts.lab.netns import Host
+from test_lab_smoke import REPO, lab_namespaces, skip_unless_lab_can_run
 
 NEW = {"TlsBeacon": "botnet", "PostCheckin": "botnet", "ZoneTransfer": "scan",
        "Heartbleed": "exploit", "ManualSqli": "web_attack"}
@@ -150,8 +145,8 @@ def test_heartbleed_tool_refuses_non_lab_addresses(capsys) -> None:
 def test_lab_probe_runs_and_labels_each_new_attack(tmp_path: Path) -> None:
     skip_unless_lab_can_run()
     out = tmp_path / "lab-data"
-    r = subprocess.run([sys.executable, "-m", "lab", "probe", "--seed", "5", "--out", str(out)],
-                       cwd=SCRIPTS, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-m", "scripts.lab", "probe", "--seed", "5",
+                        "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     last = json.loads(r.stdout.strip().splitlines()[-1])
     assert {"botnet", "scan", "exploit", "web_attack"} <= set(last["families"])
@@ -160,4 +155,4 @@ def test_lab_probe_runs_and_labels_each_new_attack(tmp_path: Path) -> None:
     for tool in ("c2-beacon-tls", "c2-post-checkin", "dig-axfr", "heartbleed-sim", "curl-sqli", "nmap"):
         assert tools.get(tool, 0) >= 1, tools
     assert not summary["events_failed"]
-    assert _lab_namespaces() == []
+    assert lab_namespaces() == []

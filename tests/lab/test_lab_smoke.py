@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from scripts.lab.netns import MIN_LIMIT_S, LabError, bounded, check_target
+
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = REPO / "scripts"
 TOOLS = ["ip", "tcpdump", "nmap", "hydra", "nginx", "dnsmasq", "curl", "dig", "sshpass",
          "ssh", "setpriv"]
 PREFIX = "idslab-"
@@ -29,7 +30,7 @@ def skip_unless_lab_can_run() -> None:
     why = _lab_available()
     if why:
         pytest.skip(why)
-    if _lab_namespaces():
+    if lab_namespaces():
         pytest.skip("lab namespaces from another run exist (a lab is running or needs cleanup)")
 
 
@@ -49,7 +50,8 @@ def _lab_available() -> str | None:
     return None
 
 
-def _lab_namespaces() -> list[str]:
+def lab_namespaces() -> list[str]:
+    """Names of the network namespaces a lab run made (``idslab-*``) that exist now."""
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     return [ln.split()[0] for ln in out.splitlines() if ln.startswith(PREFIX)]
 
@@ -77,8 +79,8 @@ def test_lab_smoke_labels_both_classes_and_leaves_nothing(tmp_path: Path) -> Non
     skip_unless_lab_can_run()
     passwd_before = _digest("/etc/passwd")
     out = tmp_path / "lab-data"
-    r = subprocess.run([sys.executable, "-m", "lab", "smoke", "--seed", "3", "--out", str(out)],
-                       cwd=SCRIPTS, capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-m", "scripts.lab", "smoke", "--seed", "3",
+                        "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     last = json.loads(r.stdout.strip().splitlines()[-1])
     assert sorted(last) == ["attack", "benign", "families", "flows"]
@@ -97,18 +99,13 @@ def test_lab_smoke_labels_both_classes_and_leaves_nothing(tmp_path: Path) -> Non
     # flake on a loaded machine. `make lab-smoke` prints it; the issue note records it.
     assert summary["total_seconds"] > 0
     # nothing left behind: namespaces, processes, the host's user database
-    assert _lab_namespaces() == []
+    assert lab_namespaces() == []
     assert _procs_mentioning(str(run)) == []
     assert not list(Path("/etc/netns").glob(PREFIX + "*")) if Path("/etc/netns").exists() else True
     assert _digest("/etc/passwd") == passwd_before
 
 
 def test_lab_refuses_targets_outside_its_network() -> None:
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        from lab.netns import LabError, check_target
-    finally:
-        sys.path.remove(str(SCRIPTS))
     assert check_target("10.213.0.5") == "10.213.0.5"
     for bad in ("8.8.8.8", "127.0.0.1", "10.0.0.1", "192.168.1.1", "::1", "example.org"):
         with pytest.raises(LabError):
@@ -118,11 +115,6 @@ def test_lab_refuses_targets_outside_its_network() -> None:
 def test_every_lab_command_gets_a_real_time_limit() -> None:
     """Limits computed at a small ``--scale`` (hydra-ssh-slow's ``T - 70``) can be negative or
     round to ``timeout 0``, which means no limit: each one is raised to a second at least."""
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        from lab.netns import MIN_LIMIT_S, bounded
-    finally:
-        sys.path.remove(str(SCRIPTS))
     for limit in (-58.0, 0.0, 0.3, 0.49):
         assert bounded(limit) == MIN_LIMIT_S and f"{bounded(limit):.0f}" != "0"
     assert bounded(170.0) == 170.0
@@ -135,14 +127,14 @@ def test_lab_ctrl_c_tears_everything_down(tmp_path: Path) -> None:
     import time
 
     out = tmp_path / "lab-data"
-    p = subprocess.Popen([sys.executable, "-m", "lab", "smoke", "--seed", "4", "--out", str(out)],
-                         cwd=SCRIPTS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "scripts.lab", "smoke", "--seed", "4",
+                          "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 30
-    while time.time() < deadline and not any(n.endswith("-c0") for n in _lab_namespaces()):
+    while time.time() < deadline and not any(n.endswith("-c0") for n in lab_namespaces()):
         time.sleep(0.2)
     time.sleep(6)  # traffic and attacks under way
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err[-2000:]
-    assert _lab_namespaces() == []
+    assert lab_namespaces() == []
     assert _procs_mentioning(str(out)) == []

@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 
 from ids_desktop.core.ingest import arp
+from ids_desktop.synth.capture_writer import CaptureWriter
+from ids_desktop.synth.packets import mac, udp_frame
 from tests.scripts_loader import load_script
 
-mc = load_script("make_capture")
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data"
 T0 = 1_700_000_000.0
 
 GW, VICTIM, ATTACKER, OTHER = "10.9.0.1", "10.9.0.7", "10.9.0.66", "10.9.0.8"
-GW_MAC, VICTIM_MAC, ATTACKER_MAC, OTHER_MAC = (mc._mac(i).hex(":") for i in (1, 7, 66, 8))
+GW_MAC, VICTIM_MAC, ATTACKER_MAC, OTHER_MAC = (mac(i).hex(":") for i in (1, 7, 66, 8))
 
 
 def _claim(dt: float, op: int, mac: str, ip: str, target_ip: str, target_mac: str = "00:00:00:00:00:00"):
@@ -86,8 +87,8 @@ def _arp_frame(op: int, mac: str, ip: str, target_mac: str, target_ip: str, *, v
 
 
 def _udp(ts: float, src: str, dst: str, sport: int, dport: int) -> tuple[int, bytes]:
-    frame = mc.udp_frame(mc._mac(7), mc._mac(1), socket.inet_aton(src), socket.inet_aton(dst),
-                         sport, dport, bytes(40))
+    frame = udp_frame(mac(7), mac(1), socket.inet_aton(src), socket.inet_aton(dst),
+                      sport, dport, bytes(40))
     return int(ts * 1e6), frame
 
 
@@ -111,7 +112,7 @@ def write_arp_capture(path: Path, fmt: str, spoof: bool) -> None:
         _udp(T0 + 8, OTHER, "8.8.4.4", 40003, 53),  # another host, never told anything
     ]
     with path.open("wb") as fh:
-        w = mc.CaptureWriter(fh, fmt)
+        w = CaptureWriter(fh, fmt)
         for ts_us, frame in sorted(packets, key=lambda p: p[0]):
             w.write(ts_us, frame)
         w.flush()

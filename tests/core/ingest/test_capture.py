@@ -13,8 +13,6 @@ import pandas as pd
 import psutil
 import pytest
 
-from tests.scripts_loader import load_script
-
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest.capture import read_capture
@@ -22,19 +20,26 @@ from ids_desktop.core.ingest.flowtable import dedupe_ids
 from ids_desktop.core.ingest.pcapfile import walk_capture
 from ids_desktop.core.tasks import CancelToken
 from ids_desktop.errors import CancelledError, InputError
+from ids_desktop.synth.capture_writer import CaptureWriter
+from ids_desktop.synth.known_capture import write_known_capture
+from ids_desktop.synth.mixed_capture import write_mixed_capture
+from ids_desktop.synth.packets import (
+    BASE_TIME,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-
-
-mc = load_script("make_capture")
 
 
 @pytest.fixture(scope="module", params=["pcap", "pcapng"])
 def known(request, tmp_path_factory):
     """(path, truth) for the known-conversation capture in both containers."""
     path = tmp_path_factory.mktemp("known") / f"known.{request.param}"
-    truth = mc.write_known_capture(path, request.param)
+    truth = write_known_capture(path, request.param)
     return path, truth
 
 
@@ -112,9 +117,9 @@ def test_flow_id_is_stable_across_runs(known) -> None:
 
 def test_other_link_layers_give_the_same_flows(tmp_path, known_result) -> None:
     expected = known_result[0].frame.set_index(["src_ip", "src_port"])["bidirectional_packets"]
-    for linktype in (mc.LINKTYPE_RAW, mc.LINKTYPE_LINUX_SLL, mc.LINKTYPE_NULL):
+    for linktype in (LINKTYPE_RAW, LINKTYPE_LINUX_SLL, LINKTYPE_NULL):
         path = tmp_path / f"lt{linktype}.pcap"
-        mc.write_known_capture(path, "pcap", linktype)
+        write_known_capture(path, "pcap", linktype)
         frame = read_capture(path, n_meters=1).frame
         got = frame.set_index(["src_ip", "src_port"])["bidirectional_packets"]
         pd.testing.assert_series_equal(got.sort_index(), expected.sort_index())
@@ -123,7 +128,7 @@ def test_other_link_layers_give_the_same_flows(tmp_path, known_result) -> None:
 @pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
 def test_unsupported_link_type_is_named(tmp_path, fmt) -> None:
     path = tmp_path / f"sll2.{fmt}"
-    mc.write_known_capture(path, fmt, mc.LINKTYPE_LINUX_SLL2)
+    write_known_capture(path, fmt, LINKTYPE_LINUX_SLL2)
     with pytest.raises(InputError, match="276"):
         ingest(path)
 
@@ -145,7 +150,7 @@ def _capture_to_cut(fmt: str, tmp_path: Path) -> Path:
     if shared.is_file():
         return shared
     path = tmp_path / f"mixed.{fmt}"
-    mc.write_mixed_capture(path, 2, seed=3, fmt=fmt)
+    write_mixed_capture(path, 2, seed=3, fmt=fmt)
     return path
 
 
@@ -187,10 +192,10 @@ def test_header_only_capture_gives_an_empty_canonical_frame(tmp_path, known_resu
 def test_no_ip_flows_is_a_warning(tmp_path) -> None:
     path = tmp_path / "arp.pcap"
     with open(path, "wb") as fh:
-        writer = mc.CaptureWriter(fh, "pcap")
+        writer = CaptureWriter(fh, "pcap")
         arp = b"\xff" * 6 + b"\x02\0\0\0\0\1" + b"\x08\x06" + bytes(28)
         for i in range(3):
-            writer.write(mc.BASE_TIME * 1_000_000 + i * 1000, arp)
+            writer.write(BASE_TIME * 1_000_000 + i * 1000, arp)
         writer.flush()
     result = ingest(path)
     assert len(result.frame) == 0
@@ -223,7 +228,7 @@ def test_progress_counts_packets_against_the_total(known) -> None:
 
 def test_progress_on_a_larger_capture(tmp_path) -> None:
     path = tmp_path / "mixed.pcap"
-    stats = mc.write_mixed_capture(path, 8, seed=5)
+    stats = write_mixed_capture(path, 8, seed=5)
     calls: list[tuple[float, float | None]] = []
     result = read_capture(path, progress=lambda d, t, s: calls.append((d, t)), n_meters=1)
     dones = [d for d, _ in calls]
@@ -241,7 +246,7 @@ def _children() -> set[int]:
 
 def test_cancel_stops_the_meters_and_leaves_no_orphans(tmp_path) -> None:
     path = tmp_path / "big.pcap"
-    mc.write_mixed_capture(path, 120, seed=11)
+    write_mixed_capture(path, 120, seed=11)
     before = _children()
     token = CancelToken()
     during: list[set[int]] = []
@@ -311,7 +316,7 @@ def test_values_match_bare_nfstream(tmp_path) -> None:
     from ids_desktop.core.ingest.flowtable import NUMERIC_FEATURES, STRING_FEATURES
 
     path = tmp_path / "mixed.pcap"
-    mc.write_mixed_capture(path, 1, seed=9)
+    write_mixed_capture(path, 1, seed=9)
     frame = read_capture(path, n_meters=1).frame
     bare = {
         (f.src_ip, f.src_port, f.dst_ip, f.dst_port, f.protocol, f.bidirectional_first_seen_ms): f

@@ -57,13 +57,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.scripts_loader import load_script
-
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest.capture import read_capture
 from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT
-
-mc = load_script("make_capture")
+from ids_desktop.synth.capture_writer import CaptureWriter
+from ids_desktop.synth.packets import BASE_TIME, ip_checksum, mac, tcp_frame, udp_frame
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 PCAPS = SHARED / "pcaps"
@@ -71,7 +69,7 @@ PCAPS = SHARED / "pcaps"
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
 FLAG_NAMES = {"fin": FIN, "syn": SYN, "rst": RST, "psh": PSH, "ack": ACK, "urg": URG,
               "ece": ECE, "cwr": CWR}  # fmt: skip
-BASE_US = mc.BASE_TIME * 1_000_000
+BASE_US = BASE_TIME * 1_000_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,22 +103,22 @@ class Flow:
 
     def tcp(self, ts_us: int, forward: bool, flags: int, payload: int = 0, **kw) -> None:
         c, s = socket.inet_aton(self.src_ip), socket.inet_aton(self.dst_ip)
-        cm, sm = mc._mac(1), mc._mac(2)
+        cm, sm = mac(1), mac(2)
         data = bytes(i & 0xFF for i in range(payload))
         if forward:
-            frame = mc.tcp_frame(cm, sm, c, s, self.src_port, self.dst_port, 1, 1, flags, data)
+            frame = tcp_frame(cm, sm, c, s, self.src_port, self.dst_port, 1, 1, flags, data)
         else:
-            frame = mc.tcp_frame(sm, cm, s, c, self.dst_port, self.src_port, 1, 1, flags, data)
+            frame = tcp_frame(sm, cm, s, c, self.dst_port, self.src_port, 1, 1, flags, data)
         self.packets.append(Pkt(ts_us, forward, frame, flags, **kw))
 
     def udp(self, ts_us: int, forward: bool, payload: int, **kw) -> None:
         c, s = socket.inet_aton(self.src_ip), socket.inet_aton(self.dst_ip)
-        cm, sm = mc._mac(3), mc._mac(4)
+        cm, sm = mac(3), mac(4)
         data = bytes(i & 0xFF for i in range(payload))
         if forward:
-            frame = mc.udp_frame(cm, sm, c, s, self.src_port, self.dst_port, data)
+            frame = udp_frame(cm, sm, c, s, self.src_port, self.dst_port, data)
         else:
-            frame = mc.udp_frame(sm, cm, s, c, self.dst_port, self.src_port, data)
+            frame = udp_frame(sm, cm, s, c, self.dst_port, self.src_port, data)
         self.packets.append(Pkt(ts_us, forward, frame, 0, **kw))
 
     # ---- the truth, from the packet list --------------------------------------------------
@@ -247,7 +245,7 @@ def _idle_split_flows() -> tuple[list[Flow], list[Flow]]:
 
 def _write(path: Path, fmt: str, packets: list[Pkt]) -> None:
     with path.open("wb") as fh:
-        w = mc.CaptureWriter(fh, fmt)
+        w = CaptureWriter(fh, fmt)
         for p in sorted(packets, key=lambda p: p.ts_us):
             w.write(p.ts_us, p.frame, p.orig_len)
         w.flush()
@@ -341,8 +339,8 @@ def _ipv4_frame(src: str, dst: str, proto: int, payload: bytes, frag: int = 0x40
     total = 20 + len(payload) if total_len is None else total_len
     ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 7, frag, 64, proto, 0,
                                socket.inet_aton(src), socket.inet_aton(dst)))  # fmt: skip
-    struct.pack_into("!H", ip, 10, mc._ip_checksum(bytes(ip)))
-    return mc._mac(2) + mc._mac(1) + b"\x08\x00" + bytes(ip) + payload
+    struct.pack_into("!H", ip, 10, ip_checksum(bytes(ip)))
+    return mac(2) + mac(1) + b"\x08\x00" + bytes(ip) + payload
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -355,8 +353,8 @@ def test_ip_fragments_are_counted(tmp_path) -> None:
     frames = [
         _ipv4_frame("10.3.0.1", "10.3.0.2", 17, first, frag=0x2000),  # MF, offset 0
         _ipv4_frame("10.3.0.1", "10.3.0.2", 17, rest, frag=1480 // 8),  # last fragment
-        mc.udp_frame(mc._mac(2), mc._mac(1), socket.inet_aton("10.3.0.2"),
-                     socket.inet_aton("10.3.0.1"), 53, 41000, bytes(100)),
+        udp_frame(mac(2), mac(1), socket.inet_aton("10.3.0.2"),
+                  socket.inet_aton("10.3.0.1"), 53, 41000, bytes(100)),
     ]  # fmt: skip
     path = tmp_path / "frag.pcap"
     _write(path, "pcap", [Pkt(BASE_US + i * 1000, True, f) for i, f in enumerate(frames)])
@@ -404,7 +402,7 @@ def test_tso_frames_with_zero_ip_length_are_counted(tmp_path) -> None:
     big = bytearray(flow.packets[-1].frame)
     struct.pack_into("!H", big, 16, 0)  # IP total length 0 (TSO)
     struct.pack_into("!H", big, 24, 0)
-    struct.pack_into("!H", big, 24, mc._ip_checksum(bytes(big[14:34])))
+    struct.pack_into("!H", big, 24, ip_checksum(bytes(big[14:34])))
     flow.packets[-1].frame = bytes(big)
     path = tmp_path / "tso.pcap"
     _write(path, "pcap", flow.packets)

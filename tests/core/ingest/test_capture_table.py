@@ -13,9 +13,7 @@ from ids_desktop.core.ingest import capture, flowtable, processes
 from ids_desktop.core.ingest.capture import read_capture
 from ids_desktop.core.ingest.flowtable import build_table, chunk_arrays, dedupe_ids
 from ids_desktop.core.ingest.walker import Walker
-from tests.scripts_loader import load_script
-
-mc = load_script("make_capture")
+from ids_desktop.synth.mixed_capture import write_mixed_capture
 
 N_NUM = len(flowtable.NUM_FIELDS)
 N_STR = len(flowtable.STR_FIELDS)
@@ -118,7 +116,7 @@ def test_chunk_size_does_not_change_the_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "mixed.pcap"
-    mc.write_mixed_capture(path, 1.0, seed=5)
+    write_mixed_capture(path, 1.0, seed=5)
     whole = read_capture(path, n_meters=1).frame
     monkeypatch.setattr(capture, "CHUNK_ROWS", 256)  # a chunk per 256 flows
     monkeypatch.setattr(flowtable, "CONVERT_ROWS", 100)
@@ -148,7 +146,7 @@ def test_meters_run_at_the_configured_priority(tmp_path: Path, monkeypatch) -> N
 
     monkeypatch.setattr(processes, "child_start", spy)
     path = tmp_path / "tiny.pcap"
-    mc.write_mixed_capture(path, 0.05, seed=1)
+    write_mixed_capture(path, 0.05, seed=1)
     base = os.nice(0)
     for nice in (0, 3):
         for old in marks.iterdir():
@@ -167,7 +165,7 @@ def test_the_container_walk_runs_outside_this_process(tmp_path: Path) -> None:
     from ids_desktop.core.ingest.pcapfile import walk_capture
 
     path = tmp_path / "tiny.pcap"
-    mc.write_mixed_capture(path, 0.05, seed=1)
+    write_mixed_capture(path, 0.05, seed=1)
     truncated = tmp_path / "cut.pcap"
     truncated.write_bytes(path.read_bytes()[:-7])
     context = multiprocessing.get_context()

@@ -8,16 +8,14 @@ import pandas as pd
 
 from ids_desktop.core.ingest.capture import read_capture
 from ids_desktop.core.workflow import run_analysis
-from tests.scripts_loader import load_script
+from ids_desktop.synth.mixed_capture import write_mixed_capture
 from tests.test_cli import write_unsw
-
-mc = load_script("make_capture")
 
 
 def test_capture_hands_every_flow_over_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)  # a batch per 256 flows
     path = tmp_path / "mixed.pcap"
-    mc.write_mixed_capture(path, 1.0, seed=3)
+    write_mixed_capture(path, 1.0, seed=3)
     batches: list[pd.DataFrame] = []
     result = read_capture(path, n_meters=1, on_flows=batches.append)
     assert batches and all(len(b) for b in batches)

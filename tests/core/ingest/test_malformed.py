@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts_loader import load_script
-
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.errors import InputError
+from ids_desktop.synth.mixed_capture import write_mixed_capture
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 MALFORMED = SHARED / "pcaps" / "malformed"
@@ -129,9 +128,8 @@ def test_valid_magic_with_garbage(tmp_path, name: str, content: bytes, outcome: 
 
 
 def test_garbage_in_the_middle_keeps_earlier_flows(tmp_path) -> None:
-    mc = load_script("make_capture")
     source = tmp_path / "mixed.pcap"
-    mc.write_mixed_capture(source, 3, seed=2)
+    write_mixed_capture(source, 3, seed=2)
     data = source.read_bytes()
     broken = tmp_path / "broken.pcap"
     broken.write_bytes(data[: len(data) // 2] + _noise(100_000) + data[len(data) // 2 :])
