@@ -103,9 +103,7 @@ class Analysis:
     options
         The options it was analysed with.
     result
-        The ingest result (canonical frame, format, warnings, facts).
-    file_sha256
-        The file's SHA-256, computed while it was read.
+        The ingest result (canonical frame, format, warnings, facts, the file's SHA-256).
     flows
         The frame to display: canonical columns plus :data:`PREDICTION_COLUMNS` when a model
         ran.
@@ -120,11 +118,15 @@ class Analysis:
     path: Path
     options: AnalysisOptions
     result: IngestResult
-    file_sha256: str
     flows: pd.DataFrame
     run: ModelRun | None = None
     note: str = ""
     findings: tuple[Finding, ...] = ()
+
+    @property
+    def file_sha256(self) -> str:
+        """The file's SHA-256, computed while the ingest read it."""
+        return self.result.sha256
 
     @property
     def bundle(self) -> Bundle | None:

@@ -24,7 +24,6 @@ from ids_desktop.core.analysis import (
 )
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.model.bundle import resolve_bundle_path
-from ids_desktop.core.model.preprocess import sha256_file
 from ids_desktop.core.options import AnalysisOptions
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 from ids_desktop.errors import InputError, ModelError
@@ -84,6 +83,8 @@ def run_analysis(
         cancel=cancel,
         idle_timeout=options.idle_timeout,
         active_timeout=options.active_timeout,
+        meter_nice=options.meter_nice,
+        chunk_rows=options.csv_chunk_rows,
         on_flows=hand_over if on_flows is not None else None,
     )
     check_cancel(cancel)
@@ -91,13 +92,12 @@ def run_analysis(
         raise InputError("the input has no labels; evaluate needs a labelled file (use analyze)")
     if on_flows is not None and handed[0] == 0 and len(result.frame):
         on_flows(result.frame)
-    digest = sha256_file(path)
     findings = arp_findings(result)
     if options.model == "auto":
         try:
             resolve_bundle_path("auto", result.feature_format, models_dir)
         except ModelError as exc:
-            return Analysis(path, options, result, digest, result.frame, note=str(exc),
+            return Analysis(path, options, result, result.frame, note=str(exc),
                             findings=findings)
     t0 = time.perf_counter()
     bundle = get_bundle(options.model, result.feature_format, models_dir)
@@ -106,5 +106,5 @@ def run_analysis(
                                       cancel=cancel)
     threshold = bundle.threshold if options.threshold is None else float(options.threshold)
     run = ModelRun(bundle, features, windows, scores, threshold, time.perf_counter() - t0)
-    return Analysis(path, options, result, digest, with_verdicts(result.frame, scores), run,
+    return Analysis(path, options, result, with_verdicts(result.frame, scores), run,
                     findings=findings)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ids_desktop.core import schema
 from ids_desktop.core.ingest import arp
+from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.ingest.flowtable import PACKETS_AT, Chunk, build_table, chunk_arrays
 from ids_desktop.core.ingest.meter import MeterRun
 from ids_desktop.core.ingest.pcapfile import (
@@ -194,6 +195,7 @@ def read_capture(
         warnings=warnings,
         source=path,
         meta=meta,
+        sha256=info.sha256 if info is not None and info.sha256 else sha256_file(path),
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from ids_desktop.core.ingest.digest import file_digest, open_hashed
 from ids_desktop.errors import InputError
 
 #: Link-type names (LINKTYPE_* values as written in files) for messages.
@@ -185,6 +186,8 @@ class CaptureInfo:
         capture's one view of who claims which address (:mod:`ids_desktop.core.ingest.arp`).
     done
         True once the walk reached the end (or the damage); False when it was stopped.
+    sha256
+        The file's SHA-256, hashed as the walk read it ("" when the walk was stopped).
     """
 
     format: str
@@ -208,6 +211,7 @@ class CaptureInfo:
     later_fragments: int = 0
     arp: list[tuple[float, int, str, str, str, str]] = field(default_factory=list)
     done: bool = False
+    sha256: str = ""
 
     @property
     def unsupported_link_types(self) -> list[int]:
@@ -312,11 +316,13 @@ def walk_capture(
         When the file header itself is unreadable (see :func:`read_header`).
     """
     info = read_header(path)
-    with Path(path).open("rb") as fh:
+    with open_hashed(Path(path)) as fh:
         if info.format == "pcap":
             _walk_pcap(fh, info, stop)
         else:
             _walk_pcapng(fh, info, stop)
+        if info.done:  # a walk stopped by the caller is not worth finishing the hash for
+            info.sha256 = file_digest(fh)
     return info
 
 

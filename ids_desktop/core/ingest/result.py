@@ -31,6 +31,8 @@ class IngestResult:
         The path that was read.
     meta
         Format-specific facts (packets, bytes, link types, truncation offset, ...).
+    sha256
+        The file's SHA-256, computed while it was read (:mod:`ids_desktop.core.ingest.digest`).
     """
 
     frame: pd.DataFrame
@@ -40,6 +42,7 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     source: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
 
     @property
     def labelled(self) -> bool:

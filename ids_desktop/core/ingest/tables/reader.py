@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import re
 import zlib
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ids_desktop.core import schema
+from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.ingest.tables.adapters import convert_chunk
 from ids_desktop.core.ingest.tables.arff import looks_like_arff
@@ -135,7 +137,9 @@ def read_table(
     report = progress or no_progress
     reset_fallbacks()
     if parquet:
-        return _read_parquet(path, fmt, chunk_rows, report, cancel)
+        result = _read_parquet(path, fmt, chunk_rows, report, cancel)
+        # pyarrow reads the file itself: hash it apart (Parquet inputs are the app's exports)
+        return dataclasses.replace(result, sha256=sha256_file(path))
     return _read_text(path, fmt, chunk_rows, report, cancel)
 
 
@@ -188,7 +192,7 @@ def _read_text(
         reset_fallbacks()  # count each undecodable byte once, in this full pass
         skip_lines(source, plan.header_lines)
         if plan.spec.name == EXPORT_FORMAT:
-            return read_export_csv(
+            result = read_export_csv(
                 source,
                 plan,
                 export_info or ExportInfo(),
@@ -196,6 +200,7 @@ def _read_text(
                 report=report,
                 cancel=cancel,
             )
+            return dataclasses.replace(result, sha256=source.digest())
         options: dict[str, Any] = {}
         if plan.arff is not None:
             options.update(quotechar="'", skipinitialspace=True, comment="%", na_values=["?"])
@@ -213,7 +218,8 @@ def _read_text(
             report(source.position(), source.total, "reading")
         report(source.total, source.total, "reading")
         plan.encoding = source.encoding
-        return _finish(path, plan, pieces, stats, compressed=source.compressed)
+        result = _finish(path, plan, pieces, stats, compressed=source.compressed)
+        return dataclasses.replace(result, sha256=source.digest())
 
 
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")

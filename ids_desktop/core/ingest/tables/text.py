@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Any, BinaryIO, Self, TextIO
 
+from ids_desktop.core.ingest.digest import file_digest, open_hashed
 from ids_desktop.errors import InputError
 
 __all__ = [
@@ -107,7 +108,7 @@ class TableSource:
         self.path = path
         try:
             self.total = path.stat().st_size
-            self.raw: BinaryIO = path.open("rb")
+            self.raw: BinaryIO = open_hashed(path)
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         magic = self.raw.read(2)
@@ -125,6 +126,10 @@ class TableSource:
         self.text: TextIO = io.TextIOWrapper(
             inner, encoding=encoding, errors=_FALLBACK_ERRORS, newline=""
         )
+
+    def digest(self) -> str:
+        """The file's SHA-256 (the bytes read so far hashed as they were, the rest now)."""
+        return file_digest(self.raw)  # type: ignore[arg-type]
 
     def position(self) -> int:
         """Raw bytes consumed so far (0 when the file cannot tell)."""
