@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -250,7 +250,7 @@ def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10,
     ordered = sorted(gaps)
     p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0
     return {"seconds": total, "rows": rows, "max_gap_ms": max(gaps or [0]), "p99_gap_ms": p99, "sort_s": sort_s,
-            "first_rows_s": preview["first_s"] or float("nan"), "previews": tab.preview_updates,
+            "first_rows_s": preview["first_s"] or float("nan"), "previews": tab.preview.updates,
             "late": worst_beats(late), "max_app_ms": max(app_gaps or [0]),
             "explain_app_ms": explain_gap}
 
@@ -305,6 +305,21 @@ def synthetic_scored_frame(rows: int, features: int = 60, seed: int = 0):  # typ
     return pd.DataFrame(data)
 
 
+class StandInBundle:
+    """Names the model of the synthetic table; its flows are explained as those of a missing
+    bundle would be: not at all (a :class:`~ids_desktop.errors.ModelError` in the pane)."""
+
+    name = "synthetic"
+    seq_len = 1
+    metadata: ClassVar[dict[str, Any]] = {}
+
+    @property
+    def preprocessor(self) -> Any:
+        from ids_desktop.errors import ModelError
+
+        raise ModelError("the synthetic table has no model bundle to explain with")
+
+
 def million_rows(rows: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
     """Load, sort, filter and scroll a ``rows``-row scored frame in a tab.
 
@@ -313,29 +328,38 @@ def million_rows(rows: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
     """
     import statistics
 
+    import numpy as np
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
 
+    from ids_desktop.core.analysis import Analysis, ModelRun
     from ids_desktop.core.ingest.result import IngestResult
-    from ids_desktop.core.workflow import Analysis
-    from ids_desktop.gui.analysis_tab import AnalysisTab, prepare_for_view
+    from ids_desktop.core.model.bundle import Scores
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.gui.analysis_tab import AnalysisTab
+    from ids_desktop.gui.tab_tasks import view_data
 
     app = QApplication.instance() or QApplication([])
     frame = synthetic_scored_frame(rows)
     result = IngestResult(frame=frame, format="pcap", feature_format="pcap", temporal=True,
                           source=Path("synthetic.pcap"))
-    summary = {"model": "synthetic", "flagged": int(frame["flagged"].sum())}
+    # a scored analysis as run_analysis returns it, from a stand-in bundle (no model runs)
+    n = len(frame)
+    scores = Scores(np.zeros((n, 1)), frame["pred_score"].to_numpy(), frame["anomaly_score"].to_numpy(),
+                    frame["flagged"].to_numpy(), frame["pred_class"].array)
+    bundle = StandInBundle()
+    run = ModelRun(bundle, np.zeros((0, 0)), np.zeros((0, 0)), scores, 0.5, 0.0)  # type: ignore[arg-type]
+    analysis = Analysis(Path("synthetic.pcap"), AnalysisOptions(), result, "", frame, run)
     out: dict[str, float] = {}
-    tab = AnalysisTab(Path("synthetic.pcap"), {}, QSettings("/tmp/ids-bench-gui-1m.ini", QSettings.Format.IniFormat))
+    tab = AnalysisTab(Path("synthetic.pcap"), None, QSettings("/tmp/ids-bench-gui-1m.ini", QSettings.Format.IniFormat))
     tab.resize(1400, 900)
     tab.show()
     app.processEvents()
-    analysis = Analysis(result=result, flows=frame, summary=summary)
     t = clock()
-    prepare_for_view(analysis)  # the worker's share, off the GUI thread
+    view = view_data(analysis)  # the analysis task's share, off the GUI thread
     out["worker prepare (off GUI thread)"] = since(t)
     t = clock()
-    tab._on_result((analysis, None))  # noqa: SLF001 - what the worker's result signal calls
+    tab.show_analysis(analysis, view)  # what the analysis task's result does
     tab.table.viewport().repaint()
     out["swap in result + first paint"] = since(t)
     cols = tab.model.columns()
@@ -351,7 +375,7 @@ def million_rows(rows: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
         out[label + " (worst)"] = max(runs)
 
     tab.flagged_only.setChecked(False)
-    tab._apply_filter()  # noqa: SLF001
+    tab.apply_filters()
     timed("sort pred_score (numeric, desc)",
           lambda: tab.table.sortByColumn(cols.index("pred_score"), Qt.SortOrder.DescendingOrder))
     timed("sort feature_07 (numeric, asc)",

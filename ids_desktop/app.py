@@ -68,8 +68,9 @@ def selftest(app, path: Path, screenshot: Path | None) -> int:  # type: ignore[n
 
     from ids_desktop.gui.main_window import MainWindow
 
-    settings_file = Path(tempfile.mkdtemp(prefix="ids-selftest-")) / "settings.ini"
-    window = MainWindow(QSettings(str(settings_file), QSettings.Format.IniFormat))
+    scratch = Path(tempfile.mkdtemp(prefix="ids-selftest-"))  # the default options, a fresh window
+    window = MainWindow(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat),
+                        options_file=scratch / "options.json")
     window.resize(1400, 900)
     window.show()
     outcome = {"code": 1, "why": "timed out after 300 s"}

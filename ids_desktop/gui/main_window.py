@@ -17,9 +17,9 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
-from ids_desktop import APP_NAME, __version__
-from ids_desktop.config import DEFAULTS
-from ids_desktop.gui.settings_dialog import SettingsDialog, load_options, save_options
+from ids_desktop import APP_NAME, __version__, config
+from ids_desktop.core.options import GUI_METER_NICE, AnalysisOptions
+from ids_desktop.gui.settings_dialog import SettingsDialog
 from ids_desktop.gui.workers import wait_for_all
 
 MAX_RECENT = 10
@@ -30,7 +30,7 @@ OPEN_FILTER = (
 )
 
 if TYPE_CHECKING:
-    from ids_desktop.core.workflow import Analysis
+    from ids_desktop.core.analysis import Analysis
     from ids_desktop.gui.analysis_tab import AnalysisTab
 
 __all__ = ["AnalysisTab", "MainWindow"]
@@ -56,10 +56,6 @@ def is_tab(widget: object) -> bool:
     """True for an :class:`AnalysisTab` (without importing it when no tab was ever opened)."""
     module = sys.modules.get("ids_desktop.gui.analysis_tab")
     return module is not None and isinstance(widget, module.AnalysisTab)
-
-
-#: ``meter_nice`` in the desktop app (the CLI keeps 0).
-GUI_METER_NICE = 5
 
 
 def warm_up() -> threading.Thread:
@@ -96,13 +92,19 @@ def keys(standard: QKeySequence.StandardKey, fallback: str) -> list[QKeySequence
 
 
 class MainWindow(QMainWindow):
-    """Tabs of opened files, the menus, drag-and-drop, recent files and settings."""
+    """Tabs of opened files, the menus, drag-and-drop, recent files and settings.
 
-    def __init__(self, settings: QSettings | None = None) -> None:
+    Attributes:
+        options: The analysis options of the files opened from now on, loaded from
+            ``options_file`` and saved there by the Settings dialog.
+        settings: Window state (geometry, splitters, recent files), not options.
+    """
+
+    def __init__(self, settings: QSettings | None = None, options_file: Path | None = None) -> None:
         super().__init__()
-        # this process shows a window: capture meters yield the CPU to it (see Settings)
-        DEFAULTS.meter_nice = GUI_METER_NICE
         self.settings = settings or QSettings("IDS Desktop", "ids-desktop")
+        self.options_file = options_file  # None: the user's settings file (config.settings_path)
+        self.options, problem = config.load_options(options_file)
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
@@ -117,7 +119,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.tabs.addTab(self.placeholder, "Start")
         self._build_menus()
-        self.statusBar().showMessage("Ready")
+        self.statusBar().showMessage(problem or "Ready")
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -184,10 +186,21 @@ class MainWindow(QMainWindow):
     def settings_dialog(self) -> None:
         from ids_desktop.core.model.bundle import list_bundles
 
-        dialog = SettingsDialog(load_options(self.settings), [b["name"] for b in list_bundles()], self)
+        dialog = SettingsDialog(self.options, [b["name"] for b in list_bundles()], self)
         if dialog.exec():
-            save_options(self.settings, dialog.options())
+            self.options = dialog.options()
+            try:
+                config.save_options(self.options, self.options_file)
+            except OSError as exc:
+                self.statusBar().showMessage(
+                    f"Settings apply to files opened from now on, but were not saved: {exc}", 15000)
+                return
             self.statusBar().showMessage("Settings saved; they apply to files opened from now on.", 8000)
+
+    def analysis_options(self) -> AnalysisOptions:
+        """The options a file opened now is analysed with: :attr:`options`, with the capture
+        meters yielding the CPU to the window (:data:`~ids_desktop.core.options.GUI_METER_NICE`)."""
+        return self.options.replace(meter_nice=GUI_METER_NICE)
 
     # --- opening files ---------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -203,7 +216,7 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(self.tabs.indexOf(self.placeholder))
         from ids_desktop.gui.analysis_tab import AnalysisTab
 
-        tab = AnalysisTab(path, load_options(self.settings), self.settings)
+        tab = AnalysisTab(path, self.analysis_options(), self.settings)
         index = self.tabs.addTab(tab, path.name)
         self.tabs.setTabToolTip(index, str(path))
         self.tabs.setCurrentIndex(index)

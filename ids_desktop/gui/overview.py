@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pyqtgraph as pg
@@ -160,10 +159,3 @@ def metric(value: Any) -> str:
     except (TypeError, ValueError):
         return "n/a"
     return "n/a" if number != number else f"{number:.4f}"
-
-
-def format_time(seconds: Any) -> str:
-    try:
-        return dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    except (TypeError, ValueError, OverflowError, OSError):
-        return ""

@@ -1,4 +1,4 @@
-"""GUI tests never touch the user's cache or settings folders."""
+"""GUI tests never touch the user's data, cache or settings folders."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def private_cache(tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
-    """A fresh explanation cache under ``tmp_path`` for each test."""
+def private_user_dirs(tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
+    """Per-test data and cache folders under ``tmp_path`` (saved options, crash log,
+    explanation cache); a fresh process-wide explanation cache. Returns the cache folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("ids_desktop.gui.analysis_tab._CACHE", None)
-    return tmp_path / "cache"
+    from ids_desktop.gui.tab_tasks import explanation_cache
+
+    explanation_cache.cache_clear()
+    yield tmp_path / "cache"
+    explanation_cache.cache_clear()

@@ -12,8 +12,10 @@ pytestmark = pytest.mark.gui
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent, QKeySequence  # noqa: E402
 
+from ids_desktop import config  # noqa: E402
+from ids_desktop.core.options import GUI_METER_NICE, AnalysisOptions  # noqa: E402
 from ids_desktop.gui.main_window import AnalysisTab, MainWindow  # noqa: E402
-from ids_desktop.gui.settings_dialog import SettingsDialog, load_options, save_options  # noqa: E402
+from ids_desktop.gui.settings_dialog import SettingsDialog  # noqa: E402
 from tests.test_cli import write_unsw  # noqa: E402
 
 
@@ -29,16 +31,16 @@ def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def wait_done(qtbot, tab: AnalysisTab) -> None:  # type: ignore[no-untyped-def]
-    if tab.worker is not None:
+    if tab.analysis_task.busy or tab.export_task.busy:
         with qtbot.waitSignal(tab.closed_work, timeout=120_000):
             pass
 
 
-def test_settings_dialog_round_trips_through_qsettings(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    settings = ini(tmp_path)
-    defaults = load_options(settings)
-    assert defaults["model"] == "auto" and defaults["threshold"] is None
-    dialog = SettingsDialog(defaults, ["unsw-nb15", "ton-iot"])
+def test_settings_dialog_round_trips_through_config(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "options.json"
+    defaults, problem = config.load_options(path)
+    assert defaults == AnalysisOptions() and problem is None
+    dialog = SettingsDialog(defaults.replace(csv_chunk_rows=1000), ["unsw-nb15", "ton-iot"])
     qtbot.addWidget(dialog)
     dialog.model.setCurrentText("ton-iot")
     dialog.own_threshold.setChecked(True)
@@ -46,23 +48,70 @@ def test_settings_dialog_round_trips_through_qsettings(qtbot, tmp_path: Path) ->
     dialog.samples.setValue(2500)
     dialog.idle.setValue(30)
     dialog.active.setValue(600)
-    save_options(settings, dialog.options())
-    settings.sync()
-    again = load_options(ini(tmp_path))
-    assert again == {"model": "ton-iot", "threshold": 0.7, "lime_samples": 2500,
-                     "idle_timeout": 30.0, "active_timeout": 600.0}
+    config.save_options(dialog.options(), path)
+    again, problem = config.load_options(path)
+    assert problem is None
+    assert again == AnalysisOptions(model="ton-iot", threshold=0.7, lime_samples=2500,
+                                    idle_timeout=30.0, active_timeout=600.0,
+                                    csv_chunk_rows=1000)  # what the dialog does not show stays
     dialog.own_threshold.setChecked(False)
-    save_options(settings, dialog.options())
-    assert load_options(settings)["threshold"] is None
+    config.save_options(dialog.options(), path)
+    assert config.load_options(path)[0].threshold is None
 
 
-def test_settings_reach_the_analysis(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    save_options(window.settings, {"model": "auto", "threshold": 0.25, "lime_samples": 700,
-                                   "idle_timeout": 15.0, "active_timeout": 90.0})
+def test_settings_saved_from_the_window_reach_the_next_session(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    first = MainWindow(ini(tmp_path))
+    qtbot.addWidget(first)
+    assert first.options == AnalysisOptions() and first.statusBar().currentMessage() == "Ready"
+
+    def edit(dialog: SettingsDialog) -> int:
+        dialog.samples.setValue(700)
+        dialog.idle.setValue(15)
+        return 1  # OK
+
+    monkeypatch.setattr(SettingsDialog, "exec", edit)
+    first.settings_dialog()
+    assert first.options == AnalysisOptions(lime_samples=700, idle_timeout=15.0)
+    assert config.settings_path().is_relative_to(tmp_path)  # the test's own user folder
+    assert config.load_options()[0] == first.options
+    second = MainWindow(ini(tmp_path))
+    qtbot.addWidget(second)
+    assert second.options == first.options
+    assert AnalysisOptions().meter_nice == 0  # nothing global changed
+
+
+def test_an_unreadable_settings_file_is_said_in_the_status_bar(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config.settings_path().parent.mkdir(parents=True)
+    config.settings_path().write_text('{"lime_samples": 5}', encoding="utf-8")
+    win = MainWindow(ini(tmp_path))
+    qtbot.addWidget(win)
+    assert win.options == AnalysisOptions()
+    assert "settings not read" in win.statusBar().currentMessage()
+    assert "LIME samples must be 0" in win.statusBar().currentMessage()
+
+
+def test_the_dialog_refuses_invalid_options(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    shown: list[str] = []
+    monkeypatch.setattr("ids_desktop.gui.errors.QMessageBox.warning",
+                        lambda parent, title, text: shown.append(text))
+    dialog = SettingsDialog(AnalysisOptions(), [])
+    qtbot.addWidget(dialog)
+    dialog.samples.setValue(50)  # under the smallest LIME neighbourhood
+    dialog.accept()
+    assert shown and "LIME samples must be 0" in shown[0]
+    assert dialog.result() != dialog.DialogCode.Accepted
+
+
+def test_settings_reach_the_analysis(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config.save_options(AnalysisOptions(threshold=0.25, lime_samples=700, idle_timeout=15.0,
+                                        active_timeout=90.0))
+    window = MainWindow(ini(tmp_path))
+    qtbot.addWidget(window)
     tab = window.open_path(write_unsw(tmp_path / "t.csv", [("Normal", 0)]))
-    assert tab.options["threshold"] == 0.25 and tab.options["lime_samples"] == 700
-    assert tab.options["idle_timeout"] == 15.0
+    assert tab.options == AnalysisOptions(threshold=0.25, lime_samples=700, idle_timeout=15.0,
+                                          active_timeout=90.0, meter_nice=GUI_METER_NICE)
     wait_done(qtbot, tab)
+    assert tab.analysis is not None and tab.analysis.options == tab.options
 
 
 def test_several_files_open_as_tabs_and_recent_menu_reopens(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -163,3 +212,21 @@ def test_export_writes_the_report(window, qtbot, tmp_path: Path) -> None:  # typ
     tab.export("csv", out)
     wait_done(qtbot, tab)
     assert out.is_file() and "wrote" in tab.summary.text()
+    assert tab.stage.text().startswith("done in")
+
+
+def test_the_pdf_export_of_a_labelled_input_carries_its_evaluation(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.core.model.bundle import default_models_dir
+
+    pypdf = pytest.importorskip("pypdf")
+    if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
+        pytest.skip("no unsw-nb15 bundle")
+    tab = window.open_path(write_unsw(tmp_path / "t.csv", [("Normal", 0), ("DoS", 1), ("Exploits", 1)]))
+    with qtbot.waitSignal(tab.evaluated, timeout=120_000):
+        pass
+    out = tmp_path / "report.pdf"
+    with qtbot.waitSignal(tab.closed_work, timeout=120_000):
+        tab.export("pdf", out)
+    text = "\n".join(page.extract_text() or "" for page in pypdf.PdfReader(str(out)).pages)
+    assert "Evaluation against the file's labels" in text
+    assert tab.summary.text() == f"wrote {out}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from ids_desktop.gui import analysis_tab  # noqa: E402
+from ids_desktop import config  # noqa: E402
+from ids_desktop.core.options import AnalysisOptions  # noqa: E402
+from ids_desktop.gui import live_preview, tab_tasks  # noqa: E402
 from ids_desktop.gui.main_window import AnalysisTab, MainWindow  # noqa: E402
 from ids_desktop.synth.mixed_capture import write_mixed_capture  # noqa: E402
 from tests.test_cli import write_unsw  # noqa: E402
@@ -25,7 +28,7 @@ from tests.test_cli import write_unsw  # noqa: E402
 @pytest.fixture
 def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings.setValue("analysis/lime_samples", 500)  # quick explanations
+    config.save_options(AnalysisOptions(lime_samples=500))  # quick explanations
     win = MainWindow(settings)
     qtbot.addWidget(win)
     return win
@@ -43,45 +46,41 @@ def batch(start: int, n: int) -> pd.DataFrame:
 def test_batches_are_shown_unscored_and_throttled(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tab = AnalysisTab(tmp_path / "x.pcap")
     qtbot.addWidget(tab)
-    tab.worker = object()  # as while the analysis runs
     for i in range(40):  # a burst of batches: one refresh of the table, not forty
-        tab._on_flows(batch(i * 100, 100))
+        tab.preview.add(batch(i * 100, 100))
     assert tab.model.rowCount() == 0
-    qtbot.waitUntil(lambda: tab.preview_updates == 1, timeout=3_000)
-    qtbot.wait(analysis_tab.PREVIEW_MIN_INTERVAL_MS + 100)
-    assert tab.preview_updates == 1
+    qtbot.waitUntil(lambda: tab.preview.updates == 1, timeout=3_000)
+    qtbot.wait(live_preview.PREVIEW_MIN_INTERVAL_MS + 100)
+    assert tab.preview.updates == 1
     assert tab.model.rowCount() == 4000
     cols = tab.model.columns()
     assert {"flagged", "pred_class", "pred_score", "anomaly_score"} <= set(cols)
     assert tab.model.data(tab.model.index(0, cols.index("pred_score"))) == ""  # verdicts empty
-    tab._on_flows(batch(4000, 10))
+    tab.preview.add(batch(4000, 10))
     qtbot.waitUntil(lambda: tab.model.rowCount() == 4010, timeout=3_000)
-    assert tab.preview_updates == 2
-    tab.worker = None
+    assert tab.preview.updates == 2
 
 
 def test_the_preview_stops_growing_at_its_bound_and_keeps_counting(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(analysis_tab, "PREVIEW_MAX_ROWS", 250)
-    monkeypatch.setattr(analysis_tab, "PREVIEW_MIN_INTERVAL_MS", 0)
+    monkeypatch.setattr(live_preview, "PREVIEW_MAX_ROWS", 250)
+    monkeypatch.setattr(live_preview, "PREVIEW_MIN_INTERVAL_MS", 0)
     tab = AnalysisTab(tmp_path / "x.pcap")
     qtbot.addWidget(tab)
-    tab.worker = object()
-    tab._on_flows(batch(0, 100))
+    tab.preview.add(batch(0, 100))
     qtbot.waitUntil(lambda: tab.model.rowCount() == 100, timeout=3_000)
     for i in range(1, 4):  # 300 more rows: 150 fit
-        tab._on_flows(batch(i * 100, 100))
+        tab.preview.add(batch(i * 100, 100))
     qtbot.waitUntil(lambda: "400 flows read so far" in tab.summary.text(), timeout=3_000)
     assert tab.model.rowCount() == 250
     assert tab.model.frame["flow_id"].tolist() == list(range(250))  # the first rows, in order
     assert "(the first 250 shown)" in tab.summary.text()
-    tab._on_cancelled()
+    tab.preview.stop("cancelled")  # what the end of a cancelled analysis does
     assert "400 flows were read until then; the first 250 are shown, unscored" in tab.summary.text()
-    tab.worker = None
 
 
 def test_capture_flows_appear_before_the_analysis_ends(window, qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)
-    monkeypatch.setattr(analysis_tab, "PREVIEW_MIN_INTERVAL_MS", 0)
+    monkeypatch.setattr(live_preview, "PREVIEW_MIN_INTERVAL_MS", 0)
     path = tmp_path / "mixed.pcap"
     write_mixed_capture(path, 1.0, seed=3)
     tab = window.open_path(path)
@@ -96,7 +95,7 @@ def test_capture_flows_appear_before_the_analysis_ends(window, qtbot, tmp_path: 
     assert max(early) <= len(tab.analysis.flows)
 
 
-def test_second_look_at_a_row_is_instant_from_the_cache(window, qtbot, tmp_path: Path, private_cache) -> None:  # type: ignore[no-untyped-def]
+def test_second_look_at_a_row_is_instant_from_the_cache(window, qtbot, tmp_path: Path, private_user_dirs) -> None:  # type: ignore[no-untyped-def]
     from ids_desktop.core.model.bundle import default_models_dir
 
     if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
@@ -106,13 +105,13 @@ def test_second_look_at_a_row_is_instant_from_the_cache(window, qtbot, tmp_path:
     with qtbot.waitSignal(tab.closed_work, timeout=120_000):
         pass
     tab.flagged_only.setChecked(False)
-    tab._apply_filter()
+    tab.apply_filters()
     with qtbot.waitSignal(tab.explained, timeout=120_000) as first:
         tab.table.selectRow(0)
     with qtbot.waitSignal(tab.explained, timeout=120_000):
         tab.table.selectRow(1)
-    qtbot.waitUntil(lambda: tab.explain_worker is None, timeout=10_000)
-    files = list(private_cache.rglob("*.json"))
+    qtbot.waitUntil(lambda: not tab.explain_task.busy, timeout=10_000)
+    files = list(private_user_dirs.rglob("*.json"))
     assert len(files) == 2  # written to the user's cache folder
 
     def instant(row: int) -> object:
@@ -122,18 +121,17 @@ def test_second_look_at_a_row_is_instant_from_the_cache(window, qtbot, tmp_path:
         tab.table.selectRow(row)
         took = time.perf_counter() - t0
         tab.explained.disconnect(got.append)
-        assert got and tab.explain_worker is None and took < 0.5  # no background work at all
+        assert got and not tab.explain_task.busy and took < 0.5  # no background work at all
         return got[0]
 
     assert instant(0) == first.args[0]  # from memory
-    analysis_tab._CACHE = None  # a new session: memory empty, the disk copy remains
+    tab_tasks.explanation_cache.cache_clear()  # a new session: memory empty, the disk copy remains
     tab.table.selectRow(1)
     assert instant(0) == first.args[0]  # from disk
 
     # another LIME sample count is another explanation: not served from the cache
-    tab.options["lime_samples"] = 600
-    other = analysis_tab.explain_key(tab.analysis, "f" * 64, "m" * 64, tab.options)
-    assert other != analysis_tab.explain_key(tab.analysis, "f" * 64, "m" * 64, {"lime_samples": 500})
+    other = dataclasses.replace(tab.analysis, options=tab.analysis.options.replace(lime_samples=600))
+    assert tab_tasks.explain_key(other) != tab_tasks.explain_key(tab.analysis)
 
 
 def test_charts_and_rows_follow_a_dark_palette(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -171,11 +169,11 @@ def test_cancel_keeps_the_flows_read_so_far_and_leaves_no_worker(window, qtbot, 
     from ids_desktop.gui.workers import active_count, wait_for_all
 
     monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)
-    monkeypatch.setattr(analysis_tab, "PREVIEW_MIN_INTERVAL_MS", 0)
+    monkeypatch.setattr(live_preview, "PREVIEW_MIN_INTERVAL_MS", 0)
     path = tmp_path / "mixed.pcap"
     write_mixed_capture(path, 4.0, seed=5)
     tab = window.open_path(path)
-    qtbot.waitUntil(lambda: tab.model.rowCount() > 0 or tab.worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0 or not tab.analysis_task.busy, timeout=60_000)
     with qtbot.waitSignal(tab.closed_work, timeout=60_000):
         tab.cancel()
     if tab.analysis is None:  # cancelled before the end (a fast machine may finish first)

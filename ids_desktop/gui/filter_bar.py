@@ -1,0 +1,104 @@
+"""FilterBar: search text, class, minimum score, flagged only, and the Columns menu of a table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QSlider,
+    QTableView,
+    QToolButton,
+    QWidget,
+)
+
+from ids_desktop.gui.flow_table import FlowTableModel
+
+ALL_CLASSES = "All classes"
+#: Pause after the last change before the table is filtered (ms), so typing stays fluid.
+DEBOUNCE_MS = 150
+
+
+class FilterBar(QWidget):
+    """The filters over a :class:`QTableView` of a :class:`FlowTableModel`.
+
+    Signals:
+        changed(): a filter changed; emitted :data:`DEBOUNCE_MS` after the last change.
+    """
+
+    changed = Signal()
+
+    def __init__(self, table: QTableView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = table
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText(
+            "Search address, port, application, server name (Ctrl+F)"
+        )
+        self.class_combo = QComboBox()
+        self.class_combo.addItem(ALL_CLASSES)
+        self.score_slider = QSlider(Qt.Orientation.Horizontal)
+        self.score_slider.setRange(0, 100)
+        self.score_slider.setFixedWidth(140)
+        self.score_label = QLabel("score ≥ 0.00")
+        self.flagged_only = QCheckBox("Flagged only")
+        self.columns_button = QToolButton()
+        self.columns_button.setText("Columns")
+        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.columns_menu = QMenu(self.columns_button)
+        self.columns_menu.aboutToShow.connect(self._build_column_menu)  # built when opened
+        self.columns_button.setMenu(self.columns_menu)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter_edit, 1)
+        layout.addWidget(self.class_combo)
+        layout.addWidget(self.score_label)
+        layout.addWidget(self.score_slider)
+        layout.addWidget(self.flagged_only)
+        layout.addWidget(self.columns_button)
+        self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._timer.timeout.connect(self.changed)
+        self.filter_edit.textChanged.connect(self._timer.start)
+        self.class_combo.currentIndexChanged.connect(self._timer.start)
+        self.score_slider.valueChanged.connect(self._on_slider)
+        self.flagged_only.toggled.connect(self._timer.start)
+
+    def apply(self, model: FlowTableModel) -> None:
+        """Filter ``model`` as the bar says now (and drop a change still waiting)."""
+        self._timer.stop()
+        cls = self.class_combo.currentText()
+        model.set_filter(
+            self.filter_edit.text(),
+            flagged_only=self.flagged_only.isChecked(),
+            classes=None if cls == ALL_CLASSES else {cls},
+            min_score=self.score_slider.value() / 100,
+        )
+
+    def set_classes(self, classes: Iterable[str]) -> None:
+        """Offer the predicted ``classes`` besides :data:`ALL_CLASSES`."""
+        self.class_combo.addItems(list(classes))
+
+    def disable_verdict_filters(self) -> None:
+        """No model ran: the class, score and flagged filters have nothing to filter."""
+        for widget in (self.flagged_only, self.class_combo, self.score_slider):
+            widget.setEnabled(False)
+
+    def _on_slider(self, value: int) -> None:
+        self.score_label.setText(f"score ≥ {value / 100:.2f}")
+        self._timer.start()
+
+    def _build_column_menu(self) -> None:
+        self.columns_menu.clear()
+        model = self.table.model()
+        assert isinstance(model, FlowTableModel)
+        for i, column in enumerate(model.columns()):
+            action = self.columns_menu.addAction(column)
+            action.setCheckable(True)
+            action.setChecked(not self.table.isColumnHidden(i))
+            action.toggled.connect(lambda on, i=i: self.table.setColumnHidden(i, not on))
