@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from ids_desktop.core.report.build import ExplanationItem, build_report
+from tests.core.scored import scored_analysis
 from ids_desktop.core.report.csv_writer import FORMULA_TRIGGERS, neutralise, write_csv
 from ids_desktop.core.report.eve import write_jsonl
 from ids_desktop.core.report.pdf_writer import write_pdf
@@ -120,10 +121,7 @@ def test_pdf_shows_hostile_strings_literally(tmp_path: Path) -> None:
     src = tmp_path / "<b>capture<i>&amp;.pcap"
     src.write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(60))
     report = build_report(
-        flows,
-        source=src,
-        input_format="pcap",
-        model_meta={"name": "<i>m</i>", "version": "&lt;1&gt;"},
+        scored_analysis(flows, src, name="<i>m</i>", metadata={"model_sha256": "&lt;1&gt;"}),
         top_n=len(flows),
         explanations=[ExplanationItem(100, "flagged because <b>server</b> = &amp; " + LONG[:3000],
                                       [("<b>label</b> & co", 0.5), ("x\x00y", -0.2)])],
@@ -145,7 +143,7 @@ def test_pdf_top_tables_with_hostile_names(tmp_path: Path) -> None:
     flows = hostile_frame()
     src = tmp_path / "c.pcap"
     src.write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(60))
-    report = build_report(flows, source=src, input_format="pcap", model_meta={"name": "m"}, top_n=3)
+    report = build_report(scored_analysis(flows, src), top_n=3)
     assert any(k == "<b>x</b>" for k, _ in report.top_applications)
     write_pdf(report, tmp_path / "r.pdf")
     assert "<b>x</b>" in "".join(_pdf_text(tmp_path / "r.pdf").split())

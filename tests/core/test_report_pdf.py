@@ -12,6 +12,7 @@ from ids_desktop.core.report.build import ExplanationItem, build_report
 from ids_desktop.core.report.pdf_writer import write_pdf
 from ids_desktop.core.tasks import CancelToken
 from ids_desktop.errors import CancelledError, ReportError
+from tests.core.scored import scored_analysis
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -56,10 +57,8 @@ def make_report(tmp_path: Path, n: int = 300):  # type: ignore[no-untyped-def]
         "per_class": {"scan": {"precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 90}},
         "confusion": {"labels": ["benign", "scan"], "matrix": [[200, 10], [18, 72]]},
     }
-    return flows, build_report(
-        flows, source=src, input_format="pcap", model_meta={"name": "pcap", "version": "1"},
-        explanations=items, evaluation=evaluation, warnings=["capture is truncated"],
-    )
+    analysed = scored_analysis(flows, src, name="pcap", warnings=["capture is truncated"])
+    return flows, build_report(analysed, explanations=items, evaluation=evaluation)
 
 
 def pdf_text(path: Path) -> str:
