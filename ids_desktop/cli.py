@@ -283,7 +283,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         raise ModelError("training needs the development install with TensorFlow/Keras "
                          "(pip install -e . from the source tree); the installed app only scores")
-    from ids_desktop.core.model.training import train
+    from ids_desktop.training.trainer import train
 
     bar = ProgressBar()
     try:
@@ -291,7 +291,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if args.json:
-        _print_json(result)
+        _print_json(result.metadata)
     else:
         print(f"wrote {args.out}")
     return EXIT_OK
