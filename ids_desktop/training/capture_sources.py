@@ -1,5 +1,4 @@
-"""The capture bundle's training sources: traffic-lab runs, everyday applications, the shared
-captures; their flows cached by file digest.
+"""The capture bundle's training sources and their flows, cached by file digest.
 
 - ``lab``: flow-labelled captures of the traffic lab (``scripts/lab``; real attack tools
   against real servers in network namespaces), read from ``$IDS_LAB_DATA/<run>/flows``;

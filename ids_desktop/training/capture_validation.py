@@ -1,5 +1,8 @@
-"""Per-capture validation of a capture model: each shared capture found or not, benign flows
-flagged, the same at fixed thresholds, and the folds that keep a capture out of its model."""
+"""Per-capture validation of a capture model: captures found, benign flows flagged, folds.
+
+Each shared capture is found or not, benign flows are flagged or not, the same at fixed
+thresholds; the folds keep a capture out of the model that reports it.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The capture (``pcap``) bundle's recipe: choose a training source capture by capture, then
-ship the first seed whose bundle passes the shipping gate (issue 5).
+"""The capture (``pcap``) bundle's recipe: choose a source, then ship a seed that passes the gate.
+
+A training source is chosen capture by capture, then the first seed whose bundle passes the
+shipping gate is shipped (issue 5).
 
 The shared attack and benign captures are also the captures we report on, so a model that
 trains on them is only ever *reported* by folds. The default is leave-one-capture-out: one

@@ -1,5 +1,8 @@
-"""The recipe of every shipped bundle, as data: what ``make train``, ``make train-pcap``,
-the scripts and ``ids-desktop-cli train --recipe`` rebuild it from."""
+"""The shipped bundles' recipes, as data: what every rebuild of a bundle reads.
+
+``make train``, ``make train-pcap``, the scripts and ``ids-desktop-cli train --recipe`` all
+take a bundle's feature format, data files, options, leave-one-out families and seed from here.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Re-exporting bundles (ids_desktop.training.export): the validation split rebuilt from the
-recipe's data, the export checked on it, the metadata and card brought up to date."""
+"""Re-exporting bundles (ids_desktop.training.export) and the shipped exports' validation check.
+
+The validation split is rebuilt from the recipe's data, the export checked on it, the metadata
+and card brought up to date.
+"""
 
 from __future__ import annotations
 
