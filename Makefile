@@ -33,7 +33,9 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# Rebuild every model bundle from ../shared/data (seeded; about 15 min on 2 cores).
+# Rebuild every dataset bundle from ../shared/data (seeded; about 15 min on 2 cores) and the
+# model section of bench/RESULTS.md; the recipes are in ids_desktop/training/recipes.py
+# (`ids-desktop-cli train --recipe NAME` rebuilds one).
 train: $(STAMP)
 	$(BIN)/python scripts/train_all.py
 
@@ -41,6 +43,7 @@ train: $(STAMP)
 # ../shared/data; measures three training sources capture by capture (~10 min on 2 cores with
 # the captures' flows cached in ../flow-cache, longer on a first run), then ships the first
 # seed whose bundle passes the shipping gate (1-5 min per seed, up to six; exit 1 if none).
+# The same as `ids-desktop-cli train --recipe pcap`.
 train-pcap: $(STAMP) $(DEMO)
 	$(BIN)/python scripts/train_pcap.py --compare
 

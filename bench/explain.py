@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 SHARED = REPO.parent / "shared" / "data"
 
-from train_pcap import stability_inputs  # noqa: E402  (the capture bundle's shipping gate)
+from ids_desktop.training.gate import stability_inputs  # noqa: E402  (the capture bundle's shipping gate)
 
 INPUTS = {
     "cic-ids2017": SHARED / "cic_ids2017" / "cic_ids2017_multiclass.csv.gz",

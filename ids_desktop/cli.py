@@ -291,17 +291,61 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         raise ModelError("training needs the development install with TensorFlow/Keras "
                          "(pip install -e . from the source tree); the installed app only scores")
-    from ids_desktop.core.model.training import train
+    if args.recipe:
+        return _train_recipe(args)
+    if not args.data or not args.out:
+        raise _UsageError("train --format needs --data FILE... and --out DIR "
+                          f"(see '{PROG} train --help')")
+    from ids_desktop.training.trainer import train
 
     bar = ProgressBar()
+    seed = 0 if args.seed is None else args.seed
     try:
-        result = train(args.format, [Path(p) for p in args.data], Path(args.out), seed=args.seed, progress=bar)
+        result = train(args.format, [Path(p) for p in args.data], Path(args.out), seed=seed, progress=bar)
     finally:
         bar.close()
     if args.json:
-        _print_json(result)
+        _print_json(result.metadata)
     else:
         print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def _train_recipe(args: argparse.Namespace) -> int:
+    """``train --recipe NAME``: rebuild a shipped bundle from its recipe."""
+    from ids_desktop.training import locations
+    from ids_desktop.training.recipes import get_recipe
+
+    recipe = get_recipe(args.recipe)
+    if args.data and len(args.data) > 1:
+        raise _UsageError(f"train --recipe takes one --data folder, the shared data (see '{PROG} train --help')")
+    data = Path(args.data[0]) if args.data else locations.shared_data_dir()
+    out = Path(args.out) if args.out else locations.models_dir() / recipe.name
+    seed = recipe.seed if args.seed is None else args.seed
+    if recipe.kind == "capture":
+        from ids_desktop.training.capture_sources import SOURCES
+        from ids_desktop.training.console import logger
+        from ids_desktop.training.pcap import PcapRun, build_pcap_bundle
+
+        run = PcapRun(lab=locations.lab_data_dir(), data=data, out=out, seed=seed, sources=SOURCES)
+        outcome = build_pcap_bundle(run, logger(sys.stderr))
+        if outcome.metadata is None:
+            print(f"{PROG}: no seed passed the shipping gate; {out} left alone "
+                  f"(attempts in {outcome.attempts_file})", file=sys.stderr)
+            return EXIT_INTERNAL
+        meta = outcome.metadata
+    else:
+        from ids_desktop.training.datasets import train_recipe
+
+        bar = ProgressBar()
+        try:
+            meta = train_recipe(recipe, data, out, seed=seed, progress=bar).metadata
+        finally:
+            bar.close()
+    if args.json:
+        _print_json(meta)
+    else:
+        print(f"wrote {out}")
     return EXIT_OK
 
 
@@ -382,10 +426,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train a model bundle (seeded, deterministic)")
-    p.add_argument("--format", required=True, help="feature format, e.g. unsw-nb15")
-    p.add_argument("--data", nargs="+", required=True, help="labelled training files")
-    p.add_argument("--out", required=True, help="bundle folder to write, e.g. models/unsw-nb15")
-    p.add_argument("--seed", type=int, default=0)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--recipe", metavar="NAME",
+                      help="rebuild a shipped bundle from its recipe: nsl-kdd, cic-ids2017, "
+                           "unsw-nb15, ton-iot or pcap (which also needs a traffic-lab run, "
+                           "$IDS_LAB_DATA or ../lab-data)")
+    what.add_argument("--format", help="feature format, e.g. unsw-nb15 (with --data FILE... and --out DIR)")
+    p.add_argument("--data", nargs="+",
+                   help="labelled training files (--format), or the shared data folder "
+                        "(--recipe; default ../shared/data beside the source tree)")
+    p.add_argument("--out", help="bundle folder to write, e.g. models/unsw-nb15 "
+                                 "(--recipe: default models/NAME)")
+    p.add_argument("--seed", type=int, help="default 0, or the recipe's own")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_train)
 

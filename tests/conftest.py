@@ -19,3 +19,26 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A temporal bundle trained in seconds on the synthetic frame (T chosen from 4 and 6):
+    ``(bundle folder, TrainResult, frame)``."""
+    from ids_desktop.training.options import TrainOptions
+    from ids_desktop.training.trainer import train_frame
+    from tests.synthetic_flows import synthetic_frame
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    opts = TrainOptions(epochs=2, patience=1, seq_lens=(4, 6), lofo_families=("scan",),
+                        lofo_epochs=1, filters=4, batch_size=64, quantiles=32)
+    frame = synthetic_frame()
+    result = train_frame(frame, "ton-iot", out, temporal=True, seed=1, options=opts, name="tiny")
+    return out, result, frame
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_run):
+    """The tiny bundle as ``(folder, metadata, frame)``."""
+    out, result, frame = tiny_run
+    return out, result.metadata, frame

@@ -143,7 +143,7 @@ def test_parquet_reader_is_not_the_pickle_vulnerable_pyarrow() -> None:
 
 def test_model_card_family_table_has_families_only() -> None:
     """The anomaly-only verdict ``attack`` is never a truth label: no 0-support row for it."""
-    from ids_desktop.core.model.card import model_card
+    from ids_desktop.training.card import model_card
 
     root = Path(__file__).resolve().parents[2] / "models"
     for meta_file in sorted(root.glob("*/metadata.json")):
@@ -159,7 +159,7 @@ def test_model_card_family_table_has_families_only() -> None:
 
 def test_every_model_card_is_generated_from_its_metadata() -> None:
     """A card's figures are the metadata's: no hand edits, no card left stale by a change."""
-    from ids_desktop.core.model.card import model_card
+    from ids_desktop.training.card import model_card
 
     root = Path(__file__).resolve().parents[2] / "models"
     cards = sorted(root.glob("*/metadata.json"))
@@ -174,7 +174,7 @@ def test_pcap_card_reports_benign_apps_out_of_fold_when_measured() -> None:
     chosen source's summary; the card prints it, and prints nothing without it."""
     import copy
 
-    from ids_desktop.core.model.card import model_card
+    from ids_desktop.training.card import model_card
 
     meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
     assert "Everyday applications" not in model_card(meta)
@@ -192,7 +192,7 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
     """A run gated on explanation stability lists every seed's figures; None reads n/a."""
     import copy
 
-    from ids_desktop.core.model.card import model_card
+    from ids_desktop.training.card import model_card
 
     meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
     gated = copy.deepcopy(meta)
@@ -233,7 +233,7 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
 def test_pcap_card_prints_the_operating_points_when_measured() -> None:
     import copy
 
-    from ids_desktop.core.model.card import model_card
+    from ids_desktop.training.card import model_card
 
     meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
     swept = copy.deepcopy(meta)
@@ -261,7 +261,7 @@ def test_pcap_card_prints_the_operating_points_when_measured() -> None:
 def test_pcap_card_says_which_captures_the_arp_check_found_and_the_model_did_not() -> None:
     import copy
 
-    from ids_desktop.core.model.card import model_card
+    from ids_desktop.training.card import model_card
 
     meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
     checked = copy.deepcopy(meta)

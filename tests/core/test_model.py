@@ -13,45 +13,12 @@ from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.preprocess import Preprocessor, feature_hash, select_features
-from ids_desktop.core.schema import conform, empty_identity
 from ids_desktop.errors import ModelError, SchemaError
+from tests.synthetic_flows import synthetic_frame
 
 SUMMARY_KEYS = {"format", "model", "flows", "flagged", "by_class", "temporal_context", "seconds"}
 EVAL_KEYS = {"model", "n", "binary", "per_class", "confusion"}
 BINARY_KEYS = {"precision", "recall", "f1", "accuracy", "far", "roc_auc"}
-
-
-def synthetic_frame(n_hosts: int = 12, per_host: int = 40, seed: int = 0) -> pd.DataFrame:
-    """A canonical temporal frame: benign hosts and scanning hosts, rows shuffled."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for h in range(n_hosts):
-        scanner = h % 3 == 0
-        t = 1_600_000_000.0 + rng.uniform(0, 1000)
-        for _ in range(per_host):
-            t += rng.exponential(0.05 if scanner else 5.0)
-            rows.append(
-                {
-                    "src_ip": f"10.0.0.{h}",
-                    "first_seen": t,
-                    "label_class": "scan" if scanner else "benign",
-                    "bytes": rng.lognormal(3 if scanner else 7, 0.6),
-                    "packets": rng.poisson(2 if scanner else 20) + 1.0,
-                    "duration": rng.exponential(0.01 if scanner else 2.0),
-                    "state": rng.choice(["S0", "REJ"]) if scanner else rng.choice(["SF", "S1"]),
-                }
-            )
-    df = pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    ident = empty_identity(len(df))
-    ident["src_ip"] = df["src_ip"].astype("string")
-    ident["first_seen"] = df["first_seen"]
-    ident["last_seen"] = df["first_seen"] + df["duration"]
-    ident["label_class"] = df["label_class"].astype("string")
-    ident["label_binary"] = (df["label_class"] != "benign").astype("Int8")
-    ident["label_original"] = df["label_class"].astype("string")
-    feats = df[["bytes", "packets", "duration"]].astype("float64")
-    feats["state"] = df["state"].astype("string")
-    return conform(pd.concat([ident, feats], axis=1))
 
 
 # ------------------------------------------------------------------------------ sequences
@@ -304,39 +271,6 @@ def test_tiny_hybrid_builds_and_fits() -> None:
     assert not any(type(layer).__name__ == "Lambda" for layer in model.layers)
 
 
-@pytest.fixture(scope="module")
-def tiny_bundle(tmp_path_factory):
-    """A temporal bundle trained in seconds on the synthetic frame (T chosen from 4 and 6)."""
-    from ids_desktop.core.model.training import TrainOptions, train_frame
-
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    opts = TrainOptions(epochs=2, patience=1, seq_lens=(4, 6), lofo_families=("scan",),
-                        lofo_epochs=1, filters=4, batch_size=64, quantiles=32)
-    frame = synthetic_frame()
-    meta = train_frame(frame, "ton-iot", out, temporal=True, seed=1, options=opts, name="tiny")
-    return out, meta, frame
-
-
-@pytest.mark.slow
-def test_training_writes_a_complete_bundle(tiny_bundle) -> None:
-    out, meta, _ = tiny_bundle
-    assert {p.name for p in out.iterdir()} >= {"model.keras", "model.onnx", "metadata.json", "MODEL_CARD.md",
-                                               "background.npy"}
-    bg = np.load(out / "background.npy", allow_pickle=False)
-    assert bg.ndim == 3 and bg.shape[1:] == (meta["seq_len"], meta["n_inputs"])
-    on_disk = json.loads((out / "metadata.json").read_text())
-    for key in ("features", "preprocessing", "classes", "seq_len", "threshold", "training_data",
-                "metrics", "versions", "model_sha256", "rows"):
-        assert key in on_disk
-    assert on_disk["seq_len"] in (4, 6) and on_disk["temporal_context"] is True
-    assert set(on_disk["metrics"]) >= {"hybrid", "seq2seq", "tree", "boosting", "subsample_20pct"}
-    assert set(on_disk["metrics"]["hybrid"]["binary"]) == BINARY_KEYS
-    assert on_disk["lofo"][0]["family"] == "scan"
-    card = (out / "MODEL_CARD.md").read_text()
-    assert "leave one attack family out" in card and "temporal_context: true" in card
-    assert "| RandomForest |" in card and "| HistGradientBoosting |" in card
-
-
 @pytest.mark.slow
 def test_explainer_recomputes_quantile_copies_from_the_values_it_perturbs(tiny_bundle) -> None:
     """LIME perturbs each numeric value once; the model's quantile copy follows it."""
@@ -363,59 +297,6 @@ def test_explainer_recomputes_quantile_copies_from_the_values_it_perturbs(tiny_b
     assert exp.by_feature and not any(name.endswith("__q") for name in exp.by_feature)
 
 
-def test_split_never_shares_feature_vectors() -> None:
-    from ids_desktop.core.model.training import TrainOptions, grouped_split
-
-    frame = synthetic_frame()
-    dup = pd.concat([frame, frame.iloc[:50]], ignore_index=True)
-    cols = ["bytes", "packets", "duration", "state"]
-    split = grouped_split(dup, cols, TrainOptions(), seed=0)
-    h = feature_hash(dup, cols)
-    parts = [set(h[split.train]), set(h[split.val]), set(h[split.test])]
-    assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
-    assert len(split.train) + len(split.val) + len(split.test) == len(dup)
-
-
-@pytest.mark.slow
-def test_round_trip_with_safe_mode_gives_same_predictions(tiny_bundle) -> None:
-    from ids_desktop.core.model.bundle import load_bundle
-    from ids_desktop.core.model.network import predict_batches
-
-    out, meta, frame = tiny_bundle
-    bundle = load_bundle(out, backend="keras")  # load_model(..., safe_mode=True) inside
-    x = bundle.features(frame, temporal=True)
-    w = bundle.windows(frame, temporal=True)
-    xt = sequences.to_tensor(x, w)
-    fresh = predict_batches(meta["_model"], xt)
-    loaded = predict_batches(bundle.model, xt)
-    for w_fresh, w_loaded in zip(meta["_model"].get_weights(), bundle.model.get_weights()):
-        assert np.array_equal(w_fresh, w_loaded)
-    # Same weights; separately compiled graphs may differ in the last float bit.
-    np.testing.assert_allclose(fresh[0], loaded[0], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(fresh[1], loaded[1], rtol=0, atol=1e-5)
-
-
-@pytest.mark.slow
-def test_onnx_export_gives_the_keras_verdicts(tiny_bundle) -> None:
-    """The app scores model.onnx; it must match model.keras within 1e-5 on validation data."""
-    from ids_desktop.core.model.bundle import load_bundle
-    from ids_desktop.core.model.runtime import max_prob_diff
-    from ids_desktop.core.model.training import validation_inputs
-
-    out, meta, frame = tiny_bundle
-    on_disk = json.loads((out / "metadata.json").read_text())
-    assert on_disk["onnx_check"]["max_abs_prob_diff"] <= 1e-5
-    onnx_b, keras_b = load_bundle(out), load_bundle(out, backend="keras")
-    assert onnx_b.backend == "onnx" and onnx_b.model is None and keras_b.backend == "keras"
-    x_val = validation_inputs(frame, on_disk, temporal=True)
-    assert len(x_val) > 0
-    assert max_prob_diff(onnx_b.runner, keras_b.runner, x_val) <= 1e-5
-    a = onnx_b.score(frame, temporal=True)
-    b = keras_b.score(frame, temporal=True)
-    assert np.array_equal(a.flagged, b.flagged)
-    np.testing.assert_allclose(a.anomaly_score, b.anomaly_score, rtol=1e-4, atol=1e-6)
-
-
 @pytest.mark.slow
 def test_tampered_onnx_export_is_refused(tiny_bundle, tmp_path) -> None:
     from ids_desktop.core.model.bundle import load_bundle
@@ -430,35 +311,6 @@ def test_tampered_onnx_export_is_refused(tiny_bundle, tmp_path) -> None:
     (bad / "model.onnx").unlink()
     with pytest.raises(ModelError, match="no verified ONNX export"):
         load_bundle(bad, backend="onnx")
-
-
-@pytest.mark.slow
-def test_ensemble_bundle_averages_its_members_and_exports(tmp_path) -> None:
-    """``members=2``: two seeds' networks in one model whose probabilities are their mean; the
-    bundle saves, exports to ONNX within 1e-5 and scores like any other."""
-    import keras
-
-    from ids_desktop.core.model.bundle import load_bundle
-    from ids_desktop.core.model.training import TrainOptions, train_frame, validation_inputs
-
-    out = tmp_path / "ens"
-    opts = TrainOptions(epochs=1, patience=1, seq_lens=(4,), filters=4, batch_size=64,
-                        baselines=False, members=2)
-    frame = synthetic_frame()
-    train_frame(frame, "ton-iot", out, temporal=True, seed=3, options=opts, name="ens")
-    model = keras.models.load_model(out / "model.keras")
-    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    assert len(members) == 2
-    on_disk = json.loads((out / "metadata.json").read_text())
-    x = validation_inputs(frame, on_disk, temporal=True)
-    mean = np.mean([m.predict(x, verbose=0)[0] for m in members], axis=0)
-    np.testing.assert_allclose(model.predict(x, verbose=0)[0], mean, atol=1e-6)
-    assert not np.allclose(members[0].predict(x, verbose=0)[0], mean, atol=1e-3)
-    assert on_disk["onnx_check"]["max_abs_prob_diff"] <= 1e-5
-    assert "in 2 networks trained from different seeds" in (out / "MODEL_CARD.md").read_text()
-    a = load_bundle(out).score(frame, temporal=True)
-    b = load_bundle(out, backend="keras").score(frame, temporal=True)
-    assert np.array_equal(a.flagged, b.flagged)
 
 
 @pytest.mark.slow
@@ -481,22 +333,6 @@ def test_tampered_bundles_are_refused(tiny_bundle, tmp_path) -> None:
         load_bundle(bad_feat)
     with pytest.raises(ModelError, match="not a model bundle"):
         load_bundle(tmp_path)
-
-
-@pytest.mark.slow
-def test_fixed_seed_gives_identical_predictions(tmp_path) -> None:
-    from ids_desktop.core.model.bundle import load_bundle
-    from ids_desktop.core.model.training import TrainOptions, train_frame
-
-    frame = synthetic_frame(n_hosts=6, per_host=30)
-    opts = TrainOptions(epochs=2, patience=1, seq_lens=(4,), baselines=False, filters=4,
-                        batch_size=32)
-    for name in ("a", "b"):
-        train_frame(frame, "ton-iot", tmp_path / name, temporal=True, seed=5, options=opts,
-                    name=name)
-    a, b = (load_bundle(tmp_path / n).score(frame, temporal=True) for n in "ab")
-    assert np.array_equal(a.probs, b.probs)
-    assert np.array_equal(a.anomaly_score, b.anomaly_score)
 
 
 def test_seed_changes_initial_weights() -> None:
@@ -547,25 +383,3 @@ def test_import_of_analysis_does_not_load_tensorflow() -> None:
             "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
-
-
-@pytest.mark.slow
-def test_training_reports_progress_and_can_be_cancelled(tmp_path) -> None:
-    from ids_desktop.core.model.training import TrainOptions, train_frame
-    from ids_desktop.core.tasks import CancelToken
-    from ids_desktop.errors import CancelledError
-
-    token = CancelToken()
-    stages: list[str] = []
-
-    def progress(done, total, stage):
-        stages.append(stage)
-        if "epoch 2/" in stage:
-            token.cancel()
-
-    opts = TrainOptions(epochs=5, patience=5, seq_lens=(4,), baselines=False, filters=4)
-    with pytest.raises(CancelledError):
-        train_frame(synthetic_frame(n_hosts=4, per_host=20), "ton-iot", tmp_path / "x",
-                    temporal=True, options=opts, progress=progress, cancel=token)
-    assert any("epoch 1/" in s for s in stages)
-    assert not (tmp_path / "x").exists()  # nothing half-written

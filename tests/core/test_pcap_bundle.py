@@ -89,15 +89,17 @@ def test_evaluate_on_a_labelled_flow_export_of_a_capture(demo: Path, tmp_path: P
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 def test_per_capture_validation_on_shared_captures() -> None:
     """Runs the model card's per-capture validation with the shipped bundle."""
-    train_pcap = load_script("train_pcap")
     from ids_desktop.core.model.bundle import load_bundle
+    from ids_desktop.training.capture_sources import FlowReader
+    from ids_desktop.training.capture_validation import summarise, validate
 
     bundle = load_bundle(BUNDLE)
-    parts = train_pcap.shared_parts(SHARED, "attack") + train_pcap.shared_parts(SHARED, "benign")
+    reader = FlowReader()
+    parts = reader.shared_parts(SHARED, "attack") + reader.shared_parts(SHARED, "benign")
     trained = set(bundle.classes)
-    rows = train_pcap.validate(bundle, parts, trained)
+    rows = validate(bundle, parts, trained, data=SHARED)
     assert len(rows) == len(parts)
-    summary = train_pcap.summarise(rows)
+    summary = summarise(rows)
     assert summary["benign_flag_rate"] <= 0.05
     seen = set(bundle.metadata.get("training_captures_seen") or [])
     if not seen:  # out of sample only when the bundle saw none of these captures
@@ -165,20 +167,23 @@ def test_feature_stability_compares_the_top_flows_explanations_across_seeds(demo
 
 
 def test_shipped_bundle_passes_the_shipping_gate_s_demo_check(demo: Path, tmp_path: Path) -> None:
-    """``train_pcap.py`` ships only a bundle within these bounds on the demo ``make run`` opens
-    (here a shorter one of the same traffic)."""
-    train_pcap = load_script("train_pcap")
-    got = train_pcap.demo_flags(BUNDLE, demo)
-    assert got["office"] <= train_pcap.DEMO_OFFICE_LIMIT
-    assert got["attacker"] >= train_pcap.DEMO_ATTACKER_MIN
-    assert train_pcap.stability_inputs(tmp_path) == [train_pcap.DEMO]  # no lab run there
+    """The capture recipe ships only a bundle within these bounds on the demo ``make run``
+    opens (here a shorter one of the same traffic)."""
+    from ids_desktop.core.targets import DEMO_ATTACKER_MIN, DEMO_OFFICE_LIMIT
+    from ids_desktop.training import gate, locations
+
+    got = gate.demo_flags(BUNDLE, gate.DemoCapture(demo, load_script("make_demo_capture").ATTACKER))
+    assert got["office"] <= DEMO_OFFICE_LIMIT
+    assert got["attacker"] >= DEMO_ATTACKER_MIN
+    assert gate.stability_inputs(tmp_path) == [locations.demo_capture()]  # no lab run there
+    assert gate.stability_inputs(tmp_path, demo) == [demo]
     (tmp_path / "run" / "pcaps").mkdir(parents=True)
     (tmp_path / "run" / "pcaps" / "attacks-only.pcap").touch()
-    assert train_pcap.stability_inputs(tmp_path)[1] == tmp_path / "run" / "pcaps" / "attacks-only.pcap"
+    assert gate.stability_inputs(tmp_path)[1] == tmp_path / "run" / "pcaps" / "attacks-only.pcap"
 
 
 def test_verdicts_at_a_threshold_match_scoring_at_that_threshold(demo: Path) -> None:
-    """``train_pcap.py`` reads its operating points off one scoring pass with
+    """The capture recipe reads its operating points off one scoring pass with
     ``Bundle.verdicts``; each must equal a fresh ``score(threshold=...)``."""
     from ids_desktop.core.ingest import ingest
     from ids_desktop.core.model.bundle import load_bundle

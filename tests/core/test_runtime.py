@@ -36,28 +36,6 @@ def test_shipped_onnx_matches_keras_on_background(name: str) -> None:
     assert meta["onnx_check"]["max_abs_prob_diff"] <= 1e-5
 
 
-@pytest.mark.slow
-@pytest.mark.shared
-@pytest.mark.parametrize("name", [b for b in BUNDLES if b != "pcap"])
-def test_shipped_onnx_matches_keras_on_validation_split(name: str, shared_data: Path) -> None:
-    """The validation split rebuilt from the training file named in the bundle's metadata."""
-    import pandas as pd
-
-    from ids_desktop.core.ingest import ingest
-    from ids_desktop.core.model.bundle import load_bundle
-    from ids_desktop.core.model.runtime import max_prob_diff
-    from ids_desktop.core.model.training import validation_inputs
-
-    from scripts.train_all import JOBS
-
-    results = [ingest(shared_data / f) for f in JOBS[name][0]]
-    frame = pd.concat([r.frame for r in results], ignore_index=True)
-    onnx_b, keras_b = load_bundle(MODELS / name), load_bundle(MODELS / name, backend="keras")
-    x_val = validation_inputs(frame, onnx_b.metadata, temporal=all(r.temporal for r in results))
-    assert len(x_val) == onnx_b.metadata["onnx_check"]["windows"]
-    assert max_prob_diff(onnx_b.runner, keras_b.runner, x_val) <= 1e-5
-
-
 def test_analysis_never_imports_tensorflow(tmp_path: Path) -> None:
     """Scoring and explaining run on onnxruntime: TensorFlow stays out of the app process."""
     code = (

@@ -196,6 +196,8 @@ def read_capture(
         source=path,
         meta=meta,
         sha256=info.sha256 if info is not None and info.sha256 else sha256_file(path),
+        packets=info.facts if info is not None else None,
+        arp=list(info.arp) if info is not None else [],
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ids_desktop.core.ingest.digest import file_digest, open_hashed
+from ids_desktop.core.ingest.packets import PacketFacts, inspect
 from ids_desktop.errors import InputError
 
 #: Link-type names (LINKTYPE_* values as written in files) for messages.
@@ -188,6 +189,9 @@ class CaptureInfo:
         True once the walk reached the end (or the damage); False when it was stopped.
     sha256
         The file's SHA-256, hashed as the walk read it ("" when the walk was stopped).
+    facts
+        What the host-level detectors need from the IPv4 packets
+        (:mod:`ids_desktop.core.ingest.packets`).
     """
 
     format: str
@@ -212,6 +216,7 @@ class CaptureInfo:
     arp: list[tuple[float, int, str, str, str, str]] = field(default_factory=list)
     done: bool = False
     sha256: str = ""
+    facts: PacketFacts = field(default_factory=PacketFacts)
 
     @property
     def unsupported_link_types(self) -> list[int]:
@@ -387,6 +392,8 @@ def _walk_pcap(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None)
             skipped[kind] += 1
             if kind == ARP:
                 _keep_arp(info, ts_s + ts_f * frac, buf, rel + 16, incl, linktype)
+            elif kind == 0:
+                inspect(buf, rel + 16, incl, linktype, ts_s + ts_f * frac, info.facts)
         off = end
     info.zero_length_ip += skipped[ZERO_LENGTH_IP]
     info.later_fragments += skipped[LATER_FRAGMENT]
@@ -504,6 +511,8 @@ def _walk_pcapng(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | Non
                     skipped[kind] += 1
                     if kind == ARP:
                         _keep_arp(info, ts, buf, rel + 28, incl, if_links[iface])
+                    elif kind == 0:
+                        inspect(buf, rel + 28, incl, if_links[iface], ts, info.facts)
             else:
                 unknown += 1
                 ts = ((ts_hi << 32) | ts_lo) * 1e-6

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from ids_desktop.core.ingest.packets import PacketFacts
+
 
 @dataclass
 class IngestResult:
@@ -33,6 +35,10 @@ class IngestResult:
         Format-specific facts (packets, bytes, link types, truncation offset, ...).
     sha256
         The file's SHA-256, computed while it was read (:mod:`ids_desktop.core.ingest.digest`).
+    packets, arp
+        For captures: what the container walk kept from single packets for the host-level
+        detectors (:class:`~ids_desktop.core.ingest.packets.PacketFacts`) and its ARP claims
+        (see :attr:`~ids_desktop.core.ingest.pcapfile.CaptureInfo.arp`).
     """
 
     frame: pd.DataFrame
@@ -43,6 +49,8 @@ class IngestResult:
     source: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""
+    packets: PacketFacts | None = None
+    arp: list[tuple[float, int, str, str, str, str]] = field(default_factory=list)
 
     @property
     def labelled(self) -> bool:

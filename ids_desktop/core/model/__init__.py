@@ -1,4 +1,4 @@
-"""The hybrid ConvLSTM-Seq2Seq detector: sequences, preprocessing, network, bundles, training."""
+"""The hybrid ConvLSTM-Seq2Seq detector: sequences, preprocessing, network, bundles, scoring."""
 
-# TensorFlow is imported only inside the functions that need it (building, loading and
-# training models), so importing this package and its light modules stays fast.
+# TensorFlow is imported only inside the functions that need it (building and loading models;
+# training is ids_desktop.training), so importing this package and its light modules stays fast.

@@ -163,8 +163,7 @@ def test_analysis_flags_relayed_flows_as_mitm_and_says_why(tmp_path: Path) -> No
 def test_arppoison_capture_s_relayed_flows_are_its_truth_and_no_benign_capture_spoofs() -> None:
     from ids_desktop.core.ingest import ingest
     from ids_desktop.core.ingest.pcapfile import walk_capture
-
-    truth = load_script("capture_truth")
+    from ids_desktop.training import truth
     path = SHARED / "pcaps" / "attack" / "arppoison.pcapng"
     frame = ingest(path).frame
     noted = frame[arp.NOTE_COLUMN].notna().to_numpy()

@@ -1,16 +1,18 @@
-"""The capture bundle's per-capture validation folds (issue 5: leave-one-capture-out)."""
+"""The capture bundle's recipe: folds (issue 5: leave-one-capture-out), weighting, the gate."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.scripts_loader import load_script
+from ids_desktop.training import capture_validation as cv
+from ids_desktop.training import gate, oversampling, pcap
+from ids_desktop.training.capture_sources import Sources
 
 NAMES = [f"attack/a{i}.pcap" for i in range(5)] + [f"benign/b{i}.pcap" for i in range(7)]
 
 
 def test_loco_holds_out_each_attack_capture_alone_and_every_capture_once() -> None:
-    folds = load_script("train_pcap").folds_of(NAMES, "loco", seed=3)
+    folds = cv.folds_of(NAMES, "loco", seed=3)
     assert len(folds) == 5
     held = [n for f in folds for n in f]
     assert sorted(held) == sorted(NAMES)  # every capture is held out by exactly one fold
@@ -22,13 +24,12 @@ def test_loco_holds_out_each_attack_capture_alone_and_every_capture_once() -> No
 
 
 def test_loco_is_seeded() -> None:
-    tp = load_script("train_pcap")
-    assert tp.folds_of(NAMES, "loco", seed=1) == tp.folds_of(NAMES, "loco", seed=1)
+    assert cv.folds_of(NAMES, "loco", seed=1) == cv.folds_of(NAMES, "loco", seed=1)
 
 
 @pytest.mark.parametrize("k", [2, 4])
 def test_random_folds_cover_every_capture_once(k: int) -> None:
-    folds = load_script("train_pcap").folds_of(NAMES, k, seed=0)
+    folds = cv.folds_of(NAMES, k, seed=0)
     assert len(folds) == k
     assert sorted(n for f in folds for n in f) == sorted(NAMES)
 
@@ -45,10 +46,9 @@ def _lab_part(tools: dict[str, int], benign: int = 5):
 
 
 def test_rare_lab_tools_are_repeated_as_hosts_of_their_own() -> None:
-    tp = load_script("train_pcap")
     # "axfr" is rare over both runs together (3 + 2 flows), "nmap" is not.
     parts = [("lab:r1/a", _lab_part({"axfr": 3, "nmap": 40})), ("lab:r2/a", _lab_part({"axfr": 2}))]
-    extra = tp.rare_tool_copies(parts, 20)
+    extra = oversampling.rare_tool_copies(parts, 20)
     tools = {str(t) for _, f in extra for t in f["label_original"]}
     assert tools == {"axfr"}  # neither the frequent tool nor benign flows are copied
     assert sum(len(f) for _, f in extra) == 5 * 3  # ceil(20 / 5) = 4 in all: 3 extra copies
@@ -56,10 +56,10 @@ def test_rare_lab_tools_are_repeated_as_hosts_of_their_own() -> None:
     originals = {ip for _, f in parts for ip in f["src_ip"]}
     assert all(h.isdisjoint(originals) for h in hosts)  # sequences never mix copy and original
     assert len({n for n, _ in extra}) == len(extra)
-    assert tp.rare_tool_copies(parts, 0) == []
+    assert oversampling.rare_tool_copies(parts, 0) == []
     # A tool of one flow gets at most MAX_COPIES in all.
-    one = tp.rare_tool_copies([("lab:r/a", _lab_part({"x": 1}))], 10_000)
-    assert sum(len(f) for _, f in one) == tp.MAX_COPIES - 1
+    one = oversampling.rare_tool_copies([("lab:r/a", _lab_part({"x": 1}))], 10_000)
+    assert sum(len(f) for _, f in one) == oversampling.Oversampling().max_copies - 1
 
 
 def _capture(n: int = 3):
@@ -73,29 +73,27 @@ def _capture(n: int = 3):
 def test_benign_apps_are_held_out_by_the_folds_and_reported_apart(monkeypatch) -> None:
     """The captures source scores each everyday-application capture with the one fold model
     that did not train on it, and keeps those flows out of the reported benign rate."""
-    tp = load_script("train_pcap")
     trained: list[set[str]] = []
     scored: list[set[str]] = []
 
     def fake_fit(frame, out_dir, **kw):
         trained.append(set(frame["capture"]))
-        return {}
 
-    def fake_validate(bundle, parts, fams):
+    def fake_validate(bundle, parts, fams, **kw):
         scored.append({n for n, _ in parts})
         return [{"capture": n.split("/", 1)[1], "kind": n.split("/", 1)[0], "flows": len(f),
                  "flagged": 1 if n.startswith("benign-apps/") else 0, "top_family": "dos"}
                 for n, f in parts if not n.startswith("attack/")]
 
-    monkeypatch.setattr(tp, "fit", fake_fit)
-    monkeypatch.setattr(tp, "validate", fake_validate)
-    monkeypatch.setattr(tp, "bundle_of", lambda meta: None)
+    monkeypatch.setattr(pcap, "fit", fake_fit)
+    monkeypatch.setattr(pcap, "validate", fake_validate)
+    monkeypatch.setattr(pcap, "bundle_of", lambda result: None)
     lab = [("lab:r/a", _capture())]
     apps = [(f"benign-apps/app{i}.pcap", _capture()) for i in range(7)]
     attack = [(f"attack/a{i}.pcap", _capture()) for i in range(3)]
     benign = [("benign/b0.pcap", _capture(2))]
-    res = tp.run_source("lab+apps+captures", lab, apps, attack, benign, epochs=1, seed=0,
-                        k_folds="loco", apps_folds=True)
+    res = pcap.run_source("lab+apps+captures", Sources(lab, apps, attack, benign), epochs=1, seed=0,
+                          k_folds="loco", apps_folds=True, log=lambda msg: None)
     assert len(trained) == 3
     for app, _ in apps:
         held = [i for i, s in enumerate(scored) if app in s]
@@ -109,57 +107,55 @@ def test_benign_apps_are_held_out_by_the_folds_and_reported_apart(monkeypatch) -
 
 
 def test_without_apps_folds_every_fold_trains_on_every_app(monkeypatch) -> None:
-    tp = load_script("train_pcap")
     trained: list[set[str]] = []
-    monkeypatch.setattr(tp, "fit", lambda frame, out_dir, **kw: trained.append(set(frame["capture"])) or {})
-    monkeypatch.setattr(tp, "validate", lambda bundle, parts, fams: [])
-    monkeypatch.setattr(tp, "bundle_of", lambda meta: None)
+    monkeypatch.setattr(pcap, "fit", lambda frame, out_dir, **kw: trained.append(set(frame["capture"])))
+    monkeypatch.setattr(pcap, "validate", lambda bundle, parts, fams, **kw: [])
+    monkeypatch.setattr(pcap, "bundle_of", lambda result: None)
     apps = [(f"benign-apps/app{i}.pcap", _capture()) for i in range(4)]
     attack = [(f"attack/a{i}.pcap", _capture()) for i in range(3)]
-    res = tp.run_source("lab+apps+captures", [("lab:r/a", _capture())], apps, attack, [], epochs=1,
-                        seed=0, k_folds="loco")
+    res = pcap.run_source("lab+apps+captures", Sources([("lab:r/a", _capture())], apps, attack, []),
+                          epochs=1, seed=0, k_folds="loco", log=lambda msg: None)
     assert len(trained) == 3 and all({n for n, _ in apps} <= t for t in trained)
     assert "apps_flows" not in res["summary"]
 
 
 def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(monkeypatch, tmp_path) -> None:
     """Benign captures, then the demo capture, then explanation stability (the costly one)."""
-    train_pcap = load_script("train_pcap")
     calls = []
     demo = {"office": 0.02, "attacker": 0.9}
     steady = {"demo.pcap": 0.85, "attacks-only.pcap": 0.81}
-    monkeypatch.setattr(train_pcap, "demo_flags", lambda b: calls.append("demo") or dict(demo))
-    monkeypatch.setattr(train_pcap, "explanation_stability",
-                        lambda b, lab: calls.append("explain") or dict(steady))
+    monkeypatch.setattr(gate, "demo_flags", lambda b, d: calls.append("demo") or dict(demo))
+    monkeypatch.setattr(gate, "explanation_stability",
+                        lambda b, inputs, log: calls.append("explain") or dict(steady))
+    the_demo = gate.DemoCapture(tmp_path / "demo.pcap", "203.0.113.66")
 
-    def gate(rate: float):
+    def run_gate(rate: float):
         calls.clear()
         shipped = {"found": 13, "benign_flagged": round(rate * 127), "benign_flag_rate": rate}
-        attempt, passed = train_pcap.shipping_gate(shipped, tmp_path, tmp_path)
+        attempt, passed = gate.shipping_gate(shipped, tmp_path, tmp_path, the_demo, lambda msg: None)
         assert attempt["found"] == 13 and attempt["benign_flag_rate"] == rate
         return attempt, passed, list(calls)
 
-    assert gate(0.03) == ({"found": 13, "benign_flagged": 4, "benign_flag_rate": 0.03,
+    assert run_gate(0.03) == ({"found": 13, "benign_flagged": 4, "benign_flag_rate": 0.03,
                            "demo_flag_rate": demo, "explanation_stability": steady}, True,
                           ["demo", "explain"])
-    attempt, passed, ran = gate(0.06)  # over the benign limit: nothing else measured
+    attempt, passed, ran = run_gate(0.06)  # over the benign limit: nothing else measured
     assert not passed and ran == [] and attempt["demo_flag_rate"] == {} == attempt["explanation_stability"]
     demo["office"] = 0.11
-    assert gate(0.03)[1:] == (False, ["demo"])
+    assert run_gate(0.03)[1:] == (False, ["demo"])
     demo.update(office=0.02, attacker=0.4)
-    assert gate(0.03)[1:] == (False, ["demo"])
+    assert run_gate(0.03)[1:] == (False, ["demo"])
     demo["attacker"] = 0.9
     steady["attacks-only.pcap"] = 0.79
-    assert gate(0.03)[1:] == (False, ["demo", "explain"])
+    assert run_gate(0.03)[1:] == (False, ["demo", "explain"])
     steady["attacks-only.pcap"] = None  # nothing flagged there
-    assert gate(0.03)[1:] == (False, ["demo", "explain"])
+    assert run_gate(0.03)[1:] == (False, ["demo", "explain"])
 
 
 def _swept(kind: str, flows: int, found_at: float | None = None, flagged: dict | None = None) -> dict:
     """A validation row whose capture counts as found from ``found_at`` down."""
-    tp = load_script("train_pcap")
     sweep = {}
-    for t in tp.SWEEP:
+    for t in cv.SWEEP:
         entry = {"flagged": (flagged or {}).get(t, 0)}
         if kind == "attack":
             entry["found"] = found_at is not None and t <= found_at
@@ -168,7 +164,6 @@ def _swept(kind: str, flows: int, found_at: float | None = None, flagged: dict |
 
 
 def test_operating_points_count_captures_found_and_flows_flagged_per_threshold() -> None:
-    tp = load_script("train_pcap")
     rows = [
         _swept("attack", 3, found_at=0.9),
         _swept("attack", 5, found_at=0.2),
@@ -177,26 +172,25 @@ def test_operating_points_count_captures_found_and_flows_flagged_per_threshold()
         _swept("benign", 100, flagged={0.05: 30, 0.1: 12, 0.2: 4}),
         _swept("benign", 50, flagged={0.05: 10}),
     ]
-    points = {p["threshold"]: p for p in tp.operating_points(rows)}
-    assert list(points) == list(tp.SWEEP)
+    points = {p["threshold"]: p for p in cv.operating_points(rows)}
+    assert list(points) == list(cv.SWEEP)
     assert points[0.05]["found"] == 2 and points[0.5]["found"] == 1 and points[0.99]["found"] == 0
     assert all(p["attack_captures"] == 3 for p in points.values())
     assert points[0.05]["benign_flagged"] == 40 and points[0.05]["benign_flows"] == 150
     assert points[0.1]["benign_flag_rate"] == pytest.approx(12 / 150)
     assert "apps_flows" not in points[0.1]  # no held-out apps: no apps figure
     rows.append(_swept("benign-apps", 20, flagged={0.05: 5}))
-    assert tp.operating_points(rows)[0]["apps_flag_rate"] == pytest.approx(0.25)
+    assert cv.operating_points(rows)[0]["apps_flag_rate"] == pytest.approx(0.25)
 
 
 def test_a_capture_is_found_only_when_its_attack_flows_carry_an_accepted_family() -> None:
     import numpy as np
     import pandas as pd
 
-    tp = load_script("train_pcap")
     flagged = np.array([True, True, True, False])
     pred = pd.array(["exploit", "scan", "exploit", "benign"], dtype="string")
     mask = np.array([True, True, True, True])
-    hit, top, found = tp._found(flagged, pred, mask, {"scan"})
+    hit, top, found = cv.found_family(flagged, pred, mask, {"scan"})
     assert hit.sum() == 3 and top == "exploit" and not found  # the most frequent family decides
-    assert tp._found(flagged, pred, np.array([False, True, False, True]), {"scan"})[1:] == ("scan", True)
-    assert tp._found(~flagged, pred, np.array([True, True, True, False]), {"scan"})[1:] == ("", False)
+    assert cv.found_family(flagged, pred, np.array([False, True, False, True]), {"scan"})[1:] == ("scan", True)
+    assert cv.found_family(~flagged, pred, np.array([True, True, True, False]), {"scan"})[1:] == ("", False)

@@ -1,5 +1,4 @@
-"""The tree ensembles practitioners reach for: scikit-learn's RandomForest and
-HistGradientBoosting."""
+"""The tree baselines practitioners reach for: scikit-learn's RandomForest and boosting."""
 
 from __future__ import annotations
 

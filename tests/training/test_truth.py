@@ -1,4 +1,4 @@
-"""Per-flow ground truth of the shared attack captures (scripts/capture_truth.py).
+"""Per-flow ground truth of the shared attack captures (ids_desktop.training.truth).
 
 The table's rules and counts are checked on the real captures; those tests skip when
 ``../shared/data`` is absent. The rule mechanics are checked on a small hand-made frame.
@@ -12,11 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.scripts_loader import load_script
-
 from ids_desktop.core import schema
-
-ct = load_script("capture_truth")
+from ids_desktop.training import truth as ct
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 ATTACK = SHARED / "pcaps" / "attack"
@@ -110,5 +107,17 @@ def test_benign_captures_are_listed_and_all_benign() -> None:
     assert {p.parent.name for p in benign} == {"benign", "benign-apps"}
     assert not {p.name for p in benign} & set(ct.TRUTH)
     frame = ingest(benign[0]).frame
-    binary, cls = ct.label_benign(frame)
+    binary, _ = ct.label_benign(frame)
     assert len(binary) == len(frame) and binary.sum() == 0
+
+
+def test_markdown_table_and_the_command_line(capsys) -> None:
+    from scripts import capture_truth
+
+    df = ct.table(None)
+    md = ct.markdown_table(df)
+    assert md.count("\n") == len(ct.TRUTH) + 1
+    assert "dos_win98_smb_netbeui.pcap (disputed)" in md and "arppoison.pcapng (not flow-visible)" in md
+    assert ct.mismatched_counts(df) == 0  # nothing measured
+    assert capture_truth.main(["--no-ingest", "--markdown"]) == 0
+    assert capsys.readouterr().out.strip() == md

@@ -1,0 +1,190 @@
+"""Per-capture validation of a capture model: captures found, benign flows flagged, folds.
+
+Each shared capture is found or not, benign flows are flagged or not, the same at fixed
+thresholds; the folds keep a capture out of the model that reports it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ids_desktop.core.analysis import with_arp_check
+from ids_desktop.core.ingest import arp
+from ids_desktop.core.ingest.pcapfile import walk_capture
+from ids_desktop.training import truth
+from ids_desktop.training.locations import shared_data_dir
+from ids_desktop.training.oversampling import Part
+
+#: Fixed decision thresholds at which the validation also re-reads each model's scores: the
+#: operating points on the card (captures found against benign flows flagged), for choosing a
+#: threshold override. Each model keeps the threshold it calibrated on its own validation split.
+SWEEP = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.97, 0.99)
+
+
+def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
+             data: Path | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Per-capture rows: flows, flagged, top family, found, anomaly rise; and the same counts
+    at each ``SWEEP`` threshold (``sweep``), from the same scores.
+
+    Parameters
+    ----------
+    bundle
+        A scoring :class:`~ids_desktop.core.model.bundle.Bundle`.
+    parts
+        Shared captures' labelled flows, named ``<kind>/<file>``.
+    trained_families
+        The classes the model trained on (a family it never saw may be found as ``attack``).
+    data
+        The shared data folder the captures are in (their ARP traffic is walked again);
+        ``None``: ``../shared/data``.
+    """
+    data = shared_data_dir() if data is None else data
+    rows = []
+    benign_anom = []
+    for name, frame in parts:
+        # The app's verdicts: the model's, plus the capture ingest's ARP check (as analyze()).
+        frame = with_arp_notes(name, frame, data)
+        model_only = bundle.score(frame, temporal=True)
+        s = with_arp_check(frame, model_only)
+        kind, file = name.split("/", 1)
+        row = {"capture": file, "kind": kind, "flows": len(frame), "flagged": int(s.flagged.sum()),
+               "threshold": float(bundle.threshold)}
+        at = {}
+        for thr in SWEEP:
+            v = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr)
+            swept = with_arp_check(frame, dataclasses.replace(
+                model_only, pred_score=v.p_attack, flagged=v.flagged, pred_class=v.pred_class()))
+            at[thr] = (swept.flagged, swept.pred_class)
+        if kind == "attack":
+            t = truth.truth_for(file)
+            mask = truth.attack_mask(frame, file)
+            unseen = t.family not in trained_families
+            accepted = set(t.accepted) | ({"attack"} if unseen else set())
+            hit, top, found = found_family(s.flagged, s.pred_class, mask, accepted)
+            by_model = found_family(model_only.flagged, model_only.pred_class, mask, accepted)[2]
+            row.update(
+                family=t.family, attack_flows=int(mask.sum()), attack_flagged=int(hit.sum()),
+                top_family=top, unseen_family=unseen, found=found, found_by_model=by_model,
+                flow_visible=t.flow_visible, disputed=t.disputed,
+                anomaly_median=float(np.median(s.anomaly_score[mask])) if mask.any() else None,
+                incidental_flagged=int((s.flagged & ~mask).sum()),
+            )
+            row["sweep"] = {}
+            for thr, (flagged, pred) in at.items():
+                hit_t, _, found_t = found_family(flagged, pred, mask, accepted)
+                row["sweep"][str(thr)] = {"flagged": int(flagged.sum()), "attack_flagged": int(hit_t.sum()),
+                                          "found": found_t}
+        else:
+            if kind == "benign":  # the anomaly baseline stays the reported benign captures'
+                benign_anom.append(s.anomaly_score)
+            fams = pd.Series(s.pred_class[s.flagged]).value_counts()
+            row.update(top_family=str(fams.index[0]) if len(fams) else "",
+                       sweep={str(thr): {"flagged": int(flagged.sum())} for thr, (flagged, _) in at.items()})
+        rows.append(row)
+    base = float(np.median(np.concatenate(benign_anom))) if benign_anom else None
+    for r in rows:
+        if r["kind"] == "attack" and r.get("anomaly_median") is not None and base:
+            r["anomaly_ratio"] = r["anomaly_median"] / base
+    return rows
+
+
+def with_arp_notes(name: str, frame: pd.DataFrame, data: Path) -> pd.DataFrame:
+    """``frame`` with the capture ingest's ARP-check notes (cached flow tables predate them)."""
+    return arp.with_notes(frame, list(spoofing(data / "pcaps" / name)))
+
+
+@functools.cache
+def spoofing(path: Path) -> tuple[arp.Spoof, ...]:
+    """The ARP spoofers of a shared capture: walked once per run, though every fold and every
+    shipping attempt validates on it."""
+    return tuple(arp.find_spoofing(walk_capture(path).arp))
+
+
+def found_family(flagged: np.ndarray, pred_class: Any, mask: np.ndarray,
+                 accepted: set[str]) -> tuple[np.ndarray, str, bool]:  # fmt: skip
+    """(attack flows flagged, their most frequent verdict, whether the capture counts as found)."""
+    hit = flagged & mask
+    fams = pd.Series(pred_class[hit]).value_counts()
+    top = str(fams.index[0]) if len(fams) else ""
+    return hit, top, bool(hit.any() and top in accepted)
+
+
+def operating_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per ``SWEEP`` threshold: attack captures found, benign-capture flows flagged (and the
+    everyday applications' when the folds held them out), over the rows that carry a sweep."""
+    att = [r for r in rows if r["kind"] == "attack" and "sweep" in r]
+    out = []
+    for thr in SWEEP:
+        key = str(thr)
+        point = {"threshold": thr, "found": sum(r["sweep"][key]["found"] for r in att),
+                 "attack_captures": len(att)}
+        for kind, label in (("benign", "benign"), ("benign-apps", "apps")):
+            part = [r for r in rows if r["kind"] == kind and "sweep" in r]
+            if part:
+                flows = sum(r["flows"] for r in part)
+                flagged = sum(r["sweep"][key]["flagged"] for r in part)
+                point.update({f"{label}_flows": flows, f"{label}_flagged": flagged,
+                              f"{label}_flag_rate": flagged / max(flows, 1)})
+        out.append(point)
+    return out
+
+
+def flag_stats(rows: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """Flows, flagged flows, their share and the captures with a flag, over ``rows``, as
+    ``<kind>_...`` keys of the summary."""
+    flows, flagged = sum(r["flows"] for r in rows), sum(r["flagged"] for r in rows)
+    return {f"{kind}_flows": flows, f"{kind}_flagged": flagged,
+            f"{kind}_flag_rate": flagged / max(flows, 1),
+            f"{kind}_captures_with_flags": sum(r["flagged"] > 0 for r in rows)}
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Captures found (all, flow-visible and undisputed), benign flows flagged, held-out apps."""
+    att = [r for r in rows if r["kind"] == "attack"]
+    visible = [r for r in att if r["flow_visible"] and not r["disputed"]]
+    ben = [r for r in rows if r["kind"] == "benign"]
+    apps = [r for r in rows if r["kind"] == "benign-apps"]
+    extra = {}
+    if apps:  # held out by the folds (run_source): everyday applications, out of sample
+        fams = pd.Series([r["top_family"] for r in apps if r["flagged"]]).value_counts()
+        extra = {"apps_captures": len(apps), **flag_stats(apps, "apps"),
+                 "apps_top_families": {str(k): int(n) for k, n in fams.items()}}
+    return {
+        "attack_captures": len(att),
+        "found": sum(r["found"] for r in att),
+        "found_share": sum(r["found"] for r in att) / max(len(att), 1),
+        # Found by the model alone, without the capture ingest's ARP check (rows that say).
+        "found_by_model": sum(r.get("found_by_model", r["found"]) for r in att),
+        "visible_captures": len(visible),
+        "visible_found": sum(r["found"] for r in visible),
+        "visible_found_share": sum(r["found"] for r in visible) / max(len(visible), 1),
+        **flag_stats(ben, "benign"),
+        **extra,
+    }
+
+
+def folds_of(names: list[str], k: int | str, seed: int) -> list[list[str]]:
+    """Held-out capture names per fold: ``k`` random folds, or leave-one-capture-out.
+
+    ``k == "loco"``: one fold per attack capture (``attack/...``) holding out that capture
+    alone among the attacks; the other captures (benign) are shared out over those folds in a
+    seeded order, so each is still held out by exactly one fold.
+    """
+    rng = np.random.default_rng(seed)
+    order = [names[i] for i in rng.permutation(len(names))]
+    if k != "loco":
+        return [order[i::int(k)] for i in range(int(k))]
+    attacks = sorted(n for n in names if n.startswith("attack/"))
+    others = [n for n in order if not n.startswith("attack/")]
+    if not attacks:
+        return [others] if others else []
+    folds = [[a] for a in attacks]
+    for i, name in enumerate(others):
+        folds[i % len(folds)].append(name)
+    return folds

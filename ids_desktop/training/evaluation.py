@@ -1,0 +1,164 @@
+"""Evaluation reports of a run: test-split metrics, speed, the 20 % subsample, leave-one-out."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ids_desktop.core.model import metrics as M
+from ids_desktop.core.model import sequences
+from ids_desktop.core.schema import BENIGN
+from ids_desktop.training.context import FitContext, Fitted
+
+
+def report(ctx: FitContext, rows: np.ndarray, flagged: np.ndarray, pred: np.ndarray,
+           p_attack: np.ndarray, flows_per_s: int,
+           extra: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The metrics of one model's verdicts on ``rows`` (binary, per class, confusion)."""
+    y_att = ctx.is_attack[rows]
+    truth = ctx.class_arr[ctx.y[rows]]
+    per = M.per_class(truth, pred)
+    out = {
+        "binary": M.binary_metrics(y_att, flagged, p_attack),
+        "per_class": per,
+        "macro_f1": M.macro_f1(per),
+        "accuracy_multiclass": M.multiclass_accuracy(truth, pred),
+        "confusion": M.confusion(truth, pred),
+        "flows_per_s": flows_per_s,
+        "n_test": int(len(rows)),
+    }
+    if extra:
+        out.update(extra)
+    return out
+
+
+def evaluate_hybrid(ctx: FitContext, fitted: Fitted) -> dict[str, Any]:
+    """Test-split metrics of the hybrid, with its thresholds and anomaly-score figures."""
+    rows = ctx.split.test
+    s = ctx.score(fitted, rows)
+    flagged, pred = ctx.decide(fitted, s)
+    by_anom_only = int((flagged & ~(s["p_attack"] >= fitted.threshold)).sum())
+    return report(ctx, rows, flagged, pred, s["p_attack"], speed(ctx, fitted), {
+        "threshold": fitted.threshold, "anomaly_threshold": fitted.anomaly_threshold,
+        "epochs": fitted.epochs, "seq_len": fitted.seq_len,
+        "flagged_by_anomaly_only": by_anom_only,
+        "anomaly_roc_auc": M.roc_auc(ctx.is_attack[rows], s["anomaly"]),
+        "params": int(fitted.model.count_params()),
+    })
+
+
+def evaluate_seq2seq(ctx: FitContext, fitted: Fitted) -> dict[str, Any]:
+    """Test-split metrics of the plain Seq2Seq baseline."""
+    rows = ctx.split.test
+    s = ctx.score(fitted, rows)
+    flagged, pred = ctx.decide(fitted, s)
+    return report(ctx, rows, flagged, pred, s["p_attack"], speed(ctx, fitted), {
+        "threshold": fitted.threshold, "epochs": fitted.epochs,
+        "params": int(fitted.model.count_params()),
+    })
+
+
+def evaluate_tree(ctx: FitContext, tree: Any) -> dict[str, Any]:
+    """Test-split metrics of a tree baseline, with its ``predict_proba`` speed."""
+    rows = ctx.split.test
+    p = ctx.tree_proba(tree, rows)
+    p_att = 1 - p[:, ctx.benign]
+    flagged = p_att >= tree.threshold_
+    q = p.copy()
+    q[:, ctx.benign] = -1
+    pred = np.where(flagged, ctx.class_arr[q.argmax(axis=1)], BENIGN)
+    xs = np.tile(ctx.x[rows], (max(1, 50_000 // max(len(rows), 1)), 1))
+    tree.predict_proba(xs[:1000])
+    t0 = time.perf_counter()
+    tree.predict_proba(xs)
+    fps = len(xs) / (time.perf_counter() - t0)
+    return report(ctx, rows, flagged, pred, p_att, round(fps), {
+        "threshold": tree.threshold_, "iterations": tree.n_iter_,
+    })
+
+
+def speed(ctx: FitContext, fitted: Fitted) -> int:
+    """Flows/s of a compiled forward pass over >= 50,000 test flows (warm, batch 4096)."""
+    from ids_desktop.core.model.network import compiled_predictor, predict_batches
+
+    w = ctx.windows(ctx.split.test, fitted.seq_len)
+    reps = max(1, 50_000 // max(int((w != sequences.PAD).sum()), 1))
+    xt = np.concatenate([sequences.to_tensor(ctx.x, w)] * reps)
+    n_flows = int((w != sequences.PAD).sum()) * reps
+    run = compiled_predictor(fitted.model)
+    predict_batches(fitted.model, xt[:8192], batch=4096, predictor=run)
+    t0 = time.perf_counter()
+    predict_batches(fitted.model, xt, batch=4096, predictor=run)
+    return int(round(n_flows / (time.perf_counter() - t0)))
+
+
+def subsample_check(ctx: FitContext, fitted: Fitted, tree: Any = None) -> dict[str, Any]:
+    """Metrics on a 20 % random subsample of the test rows (sequences rebuilt from it).
+
+    ``tree``: the RandomForest baseline, measured on the same rows when given.
+    """
+    rng = np.random.default_rng(ctx.seed + 20)
+    rows = np.sort(rng.choice(ctx.split.test, size=max(1, len(ctx.split.test) // 5),
+                              replace=False))
+    s = ctx.score(fitted, rows)
+    flagged, pred = ctx.decide(fitted, s)
+    truth = ctx.class_arr[ctx.y[rows]]
+    out = {"hybrid": {"n": int(len(rows)),
+                      "binary": M.binary_metrics(ctx.is_attack[rows], flagged, s["p_attack"]),
+                      "accuracy_multiclass": M.multiclass_accuracy(truth, pred)}}
+    if tree is not None:
+        p = ctx.tree_proba(tree, rows)
+        fl = (1 - p[:, ctx.benign]) >= tree.threshold_
+        out["tree"] = {"n": int(len(rows)),
+                       "binary": M.binary_metrics(ctx.is_attack[rows], fl, 1 - p[:, ctx.benign])}
+    return out
+
+
+def leave_one_family_out(ctx: FitContext, family: str) -> dict[str, Any]:
+    """Train without ``family``; report how its test flows are detected (unseen attack)."""
+    fam = ctx.classes.index(family)
+    keep_tr = ctx.split.train[ctx.y[ctx.split.train] != fam]
+    keep_va = ctx.split.val[ctx.y[ctx.split.val] != fam]
+    fitted = ctx.fit_hybrid(ctx.lofo_seq_len(), stage=f"leave-out '{family}'",
+                            train_rows=keep_tr, val_rows=keep_va, epochs=ctx.opts.lofo_epochs)
+    rows_fam = ctx.split.test[ctx.y[ctx.split.test] == fam]
+    rows_ben = ctx.split.test[ctx.y[ctx.split.test] == ctx.benign]
+    s_f = ctx.score(fitted, rows_fam)
+    s_b = ctx.score(fitted, rows_ben)
+    clf_f = s_f["p_attack"] >= fitted.threshold
+    an_f = s_f["anomaly"] >= fitted.anomaly_threshold
+    clf_b = s_b["p_attack"] >= fitted.threshold
+    an_b = s_b["anomaly"] >= fitted.anomaly_threshold
+    out = {
+        "family": family,
+        "n_test_family": int(len(rows_fam)),
+        "hybrid": {
+            "detected_by_classifier": float(clf_f.mean()) if len(rows_fam) else None,
+            "detected_by_anomaly": float(an_f.mean()) if len(rows_fam) else None,
+            "detected_combined": float((clf_f | an_f).mean()) if len(rows_fam) else None,
+            "far_combined": float((clf_b | an_b).mean()) if len(rows_ben) else None,
+            # Threshold-free: how well each score ranks the unseen family above benign.
+            "auc_classifier": auc_vs_benign(s_f["p_attack"], s_b["p_attack"]),
+            "auc_anomaly": auc_vs_benign(s_f["anomaly"], s_b["anomaly"]),
+        },
+    }
+    if ctx.opts.baselines:
+        tree = ctx.fit_tree(keep_tr, keep_va)
+        p_f = ctx.tree_proba(tree, rows_fam)
+        p_b = ctx.tree_proba(tree, rows_ben)
+        out["tree"] = {
+            "detected": float(((1 - p_f[:, ctx.benign]) >= tree.threshold_).mean())
+            if len(rows_fam) else None,
+            "far": float(((1 - p_b[:, ctx.benign]) >= tree.threshold_).mean())
+            if len(rows_ben) else None,
+            "auc": auc_vs_benign(1 - p_f[:, ctx.benign], 1 - p_b[:, ctx.benign]),
+        }
+    return out
+
+
+def auc_vs_benign(family_scores: np.ndarray, benign_scores: np.ndarray) -> float | None:
+    """ROC-AUC of a family's scores against the benign flows' (``None`` if undefined)."""
+    y = np.r_[np.ones(len(family_scores)), np.zeros(len(benign_scores))]
+    return M.roc_auc(y, np.r_[family_scores, benign_scores])

@@ -1,0 +1,91 @@
+"""The knobs of one training run (:class:`TrainOptions`) and their record in a bundle."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ids_desktop.core.model.preprocess import GAP_FEATURE
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Knobs of one training run; the defaults are what ``make train`` uses.
+
+    Attributes
+    ----------
+    max_rows
+        Cap on deduplicated rows used (stratified subsample above it; rare classes kept).
+    epochs, patience, batch_size, learning_rate
+        Training loop; early stopping on the validation class loss.
+    seq_lens
+        Candidate ``T`` for temporal inputs, chosen on validation macro-F1. Non-temporal
+        inputs always use ``T = 1``.
+    context_dropout
+        Share of flows dropped at random (per epoch) before building training sequences.
+    far_margin
+        The validation false-alarm budget is ``far_margin`` times the format's target.
+    threshold_rule
+        ``"f1"``: the best validation F1 within the budget; ``"recall"``: the most sensitive
+        threshold within it (see :func:`ids_desktop.core.model.metrics.choose_threshold`).
+    anomaly_far
+        Share of benign validation flows the anomaly score alone may flag.
+    lofo_families
+        Attack families for the leave-one-family-out check (empty: skip it).
+    baselines
+        Train the plain Seq2Seq and the tree ensemble too.
+    filters, head_units
+        ConvLSTM filters and the width of the per-flow dense layer.
+    context
+        The derived context features of temporal inputs
+        (:data:`ids_desktop.core.model.preprocess.CONTEXT_FEATURES`): the gap to the host's
+        previous flow, and optionally the gaps between the host's flows to one destination.
+    members
+        Independently initialised copies of the hybrid (each with its own initialiser and
+        shuffling seeds; same data and split) whose class probabilities and reconstructions are
+        averaged into one model (:func:`ids_desktop.core.model.network.average_members`). 1: a single
+        network.
+    quantiles
+        0, or the knots of a quantile-normal copy of every numeric feature
+        (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each
+        value that is spread evenly however skewed or discrete the column is, which the
+        dense layers can cut as sharply as a tree splits.
+    """
+
+    max_rows: int = 120_000
+    epochs: int = 40
+    patience: int = 4
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    seq_lens: tuple[int, ...] = (8, 16)
+    context_dropout: float = 0.2
+    far_margin: float = 0.85
+    anomaly_far: float = 0.002
+    lofo_families: tuple[str, ...] = ()
+    lofo_epochs: int = 12
+    baselines: bool = True
+    filters: int = 16
+    head_units: int = 128
+    head_layers: int = 1
+    class_weight_power: float = 0.3
+    val_share: float = 0.15
+    test_share: float = 0.15
+    threshold_rule: str = "f1"
+    quantiles: int = 0
+    context: tuple[str, ...] = (GAP_FEATURE,)
+    members: int = 1
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The options as a bundle's ``metadata.json`` records them (tuples as lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> TrainOptions:
+        """The options a bundle was trained with, from its metadata's ``options``.
+
+        Fields the bundle does not record (it predates them) keep their defaults; recorded
+        fields this version no longer knows are ignored.
+        """
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v)
+                      for k, v in meta.get("options", {}).items() if k in known})
