@@ -33,11 +33,10 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-SHARED = REPO.parent / "shared" / "data"
+from ids_desktop.training.gate import stability_inputs  # the capture bundle's shipping gate
 
-from ids_desktop.training.gate import stability_inputs  # noqa: E402  (the capture bundle's shipping gate)
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data"
 
 INPUTS = {
     "cic-ids2017": SHARED / "cic_ids2017" / "cic_ids2017_multiclass.csv.gz",
@@ -45,7 +44,7 @@ INPUTS = {
     "nsl-kdd": SHARED / "nsl_kdd" / "KDDTrain+_20Percent.txt",
     "ton-iot": SHARED / "ton_iot" / "train_test_network.dev80.csv.gz",
     # Real attack tools' traffic from the traffic lab when a run exists, else the demo capture:
-    # the last of the captures the shipping gate of scripts/train_pcap.py explains.
+    # the last of the captures the capture bundle's shipping gate explains.
     "pcap": stability_inputs(Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data")))[-1],
 }
 

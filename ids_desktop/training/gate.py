@@ -73,9 +73,10 @@ def stability_inputs(lab: Path, demo: Path | None = None) -> list[Path]:
 
 def demo_flags(bundle_dir: Path, demo: DemoCapture) -> dict[str, float]:
     """Shares of the demo capture's office flows and of its attacker's flows that are flagged."""
-    from ids_desktop.core.analysis import analyze
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
 
-    _, flows = analyze(demo.path, model=bundle_dir)
+    flows = run_analysis(demo.path, AnalysisOptions(model=str(bundle_dir))).flows
     attacker = (flows["src_ip"] == demo.attacker) | (flows["dst_ip"] == demo.attacker)
     return {"office": float(flows.loc[~attacker, "flagged"].mean()),
             "attacker": float(flows.loc[attacker, "flagged"].mean())}
@@ -85,10 +86,13 @@ def explanation_stability(bundle_dir: Path, inputs: list[Path],
                           log: Log) -> dict[str, float | None]:  # fmt: skip
     """Top-5 features Jaccard across 5 LIME seeds, per gate input (``None``: nothing flagged)."""
     from ids_desktop.core.explain.stability import feature_stability
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
 
     out = {}
     for path in inputs:
-        got = feature_stability(path, bundle_dir, flows=STABILITY_FLOWS)
+        analysis = run_analysis(path, AnalysisOptions(model=str(bundle_dir)))
+        got = feature_stability(analysis, flows=STABILITY_FLOWS)
         out[path.name] = got["jaccard"]
         log(f"   explanations on {path.name}: top-5 features Jaccard {got['jaccard']} over "
             f"{got['flows']} flagged flows, {got['num_samples']} samples")

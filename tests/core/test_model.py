@@ -347,32 +347,45 @@ def test_seed_changes_initial_weights() -> None:
 
 
 @pytest.mark.slow
-def test_analyze_and_evaluate_return_exact_keys(tiny_bundle) -> None:
-    from ids_desktop.core.analysis import analyze, evaluate
+def test_analyze_and_evaluate_return_exact_keys(tiny_bundle, tmp_path) -> None:
+    from ids_desktop.core.ingest import write_flows
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
 
     out, meta, frame = tiny_bundle
+    models = out.parent
+
+    def analyze(result: IngestResult, **options: object):  # type: ignore[no-untyped-def]
+        path = write_flows(result, tmp_path / f"flows-{len(list(tmp_path.iterdir()))}.parquet")
+        a = run_analysis(path, AnalysisOptions(**options), models_dir=models)  # type: ignore[arg-type]
+        return a.summary, a.flows, a
+
     result = IngestResult(frame=frame, format="ton-iot", feature_format="ton-iot", temporal=True)
-    summary, flows = analyze(result, model="tiny", models_dir=out.parent)
+    summary, flows, analysis = analyze(result, model="tiny")
     assert set(summary) == SUMMARY_KEYS
     assert summary["flows"] == len(frame) and summary["temporal_context"] is True
     assert summary["flagged"] == int(flows["flagged"].sum())
     assert sum(summary["by_class"].values()) == summary["flagged"]
     assert list(flows.columns[-4:]) == ["pred_class", "pred_score", "anomaly_score", "flagged"]
     assert flows["pred_score"].between(0, 1).all()
-    auto, _ = analyze(result, models_dir=out.parent)  # picked by feature format
+    auto, _, _ = analyze(result)  # picked by feature format
     assert auto["model"] == "tiny"
-    strict, _ = analyze(result, model=str(out), threshold=1.01, models_dir=out.parent)
+    strict, _, strict_analysis = analyze(result, model=str(out), threshold=1.0)
     assert strict["flagged"] <= summary["flagged"]
-    report = evaluate(result, model="tiny", models_dir=out.parent)
+    report = analysis.evaluation
+    # the evaluation is at the bundle's own threshold, whatever the analysis's override
+    assert strict_analysis.evaluation == report
     assert set(report) == EVAL_KEYS and set(report["binary"]) == BINARY_KEYS
     assert report["n"] == len(frame)
     assert set(report["confusion"]) == {"labels", "matrix"}
     for v in report["per_class"].values():
         assert set(v) == {"precision", "recall", "f1", "support"}
     flat = IngestResult(frame=frame, format="ton-iot", feature_format="ton-iot", temporal=False)
-    assert analyze(flat, model="tiny", models_dir=out.parent)[0]["temporal_context"] is False
-    with pytest.raises(ModelError, match="no model bundle"):
-        analyze(IngestResult(frame, "x", "nsl-kdd", False), models_dir=out.parent)
+    assert analyze(flat, model="tiny")[0]["temporal_context"] is False
+    no_model = analyze(IngestResult(frame, "x", "nsl-kdd", False))[2]
+    assert no_model.run is None and "no model bundle" in no_model.note
+    with pytest.raises(ModelError, match="no model bundle named"):
+        analyze(result, model="no-such-bundle")
 
 
 def test_import_of_analysis_does_not_load_tensorflow() -> None:

@@ -1,4 +1,4 @@
-"""evaluate()/analyze() with the committed bundles on every shared dataset file (skips without it)."""
+"""run_analysis with the committed bundles on every shared dataset file (skips without it)."""
 
 from __future__ import annotations
 
@@ -27,28 +27,26 @@ BINARY_KEYS = {"precision", "recall", "f1", "accuracy", "far", "roc_auc"}
 
 
 @pytest.fixture(scope="module")
-def ingested():
-    from ids_desktop.core.ingest import ingest
+def analysed():
+    from ids_desktop.core.workflow import run_analysis
 
     cache: dict[str, object] = {}
 
     def get(rel: str):
         if rel not in cache:
-            cache[rel] = ingest(SHARED / rel)
+            cache[rel] = run_analysis(SHARED / rel, models_dir=MODELS)
         return cache[rel]
 
     return get
 
 
 @pytest.mark.parametrize("rel", sorted(FILES))
-def test_evaluate_on_shared_file(rel, ingested) -> None:
-    from ids_desktop.core.analysis import evaluate
-
-    report = evaluate(ingested(rel), models_dir=MODELS)
+def test_evaluate_on_shared_file(rel, analysed) -> None:
+    report = analysed(rel).evaluation
     assert set(report) == {"model", "n", "binary", "per_class", "confusion"}
     assert report["model"] == FILES[rel]
     assert set(report["binary"]) == BINARY_KEYS
-    assert report["n"] == len(ingested(rel).frame)
+    assert report["n"] == len(analysed(rel).flows)
     labels = report["confusion"]["labels"]
     assert len(report["confusion"]["matrix"]) == len(labels)
     assert sum(map(sum, report["confusion"]["matrix"])) == report["n"]
@@ -61,10 +59,8 @@ def test_evaluate_on_shared_file(rel, ingested) -> None:
 
 @pytest.mark.parametrize("rel", ["cic_ids2017/cic_ids2017_multiclass.csv.gz",
                                  "nsl_kdd/KDDTrain+_20Percent.txt"])
-def test_analyze_on_shared_file(rel, ingested) -> None:
-    from ids_desktop.core.analysis import analyze
-
-    summary, flows = analyze(ingested(rel), models_dir=MODELS)
+def test_analyze_on_shared_file(rel, analysed) -> None:
+    summary, flows = analysed(rel).summary, analysed(rel).flows
     assert set(summary) == {"format", "model", "flows", "flagged", "by_class",
                             "temporal_context", "seconds"}
     assert summary["temporal_context"] is False
@@ -73,13 +69,15 @@ def test_analyze_on_shared_file(rel, ingested) -> None:
     assert sum(summary["by_class"].values()) == summary["flagged"]
 
 
-def test_evaluate_flows_equals_evaluate(ingested) -> None:
-    """Reusing analyze's verdicts (GUI, analyze --report) gives evaluate's exact report."""
-    from ids_desktop.core.analysis import analyze, evaluate, evaluate_flows
+def test_a_threshold_override_keeps_the_evaluation_at_the_bundle_s_threshold(analysed) -> None:
+    """The evaluation re-reads the kept probabilities; it never scores the file again."""
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
 
-    result = ingested("nsl_kdd/KDDTrain+_20Percent.txt")
-    summary, flows = analyze(result, models_dir=MODELS)
-    assert evaluate_flows(result, flows, summary["model"]) == evaluate(result, models_dir=MODELS)
+    rel = "nsl_kdd/KDDTrain+_20Percent.txt"
+    override = run_analysis(SHARED / rel, AnalysisOptions(threshold=0.99), models_dir=MODELS)
+    assert override.summary["flagged"] <= analysed(rel).summary["flagged"]
+    assert override.evaluation == analysed(rel).evaluation
 
 
 def test_bundles_load_and_list() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ids_desktop.synth.demo_capture import ATTACKER
 from ids_desktop.synth.demo_capture import write_demo
-from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "models" / "pcap"
@@ -172,7 +172,7 @@ def test_shipped_bundle_passes_the_shipping_gate_s_demo_check(demo: Path, tmp_pa
     from ids_desktop.core.targets import DEMO_ATTACKER_MIN, DEMO_OFFICE_LIMIT
     from ids_desktop.training import gate, locations
 
-    got = gate.demo_flags(BUNDLE, gate.DemoCapture(demo, load_script("make_demo_capture").ATTACKER))
+    got = gate.demo_flags(BUNDLE, gate.DemoCapture(demo, ATTACKER))
     assert got["office"] <= DEMO_OFFICE_LIMIT
     assert got["attacker"] >= DEMO_ATTACKER_MIN
     assert gate.stability_inputs(tmp_path) == [locations.demo_capture()]  # no lab run there

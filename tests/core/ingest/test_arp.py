@@ -11,7 +11,6 @@ import pytest
 from ids_desktop.core.ingest import arp
 from ids_desktop.synth.capture_writer import CaptureWriter
 from ids_desktop.synth.packets import mac, udp_frame
-from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data"
@@ -141,20 +140,20 @@ def test_capture_ingest_marks_the_flows_a_spoofer_may_relay(tmp_path: Path, fmt:
 def test_analysis_flags_relayed_flows_as_mitm_and_says_why(tmp_path: Path) -> None:
     if not (REPO / "models" / "pcap" / "metadata.json").is_file():
         pytest.skip("models/pcap is not built")
-    from ids_desktop.core.analysis import analyze, get_bundle
     from ids_desktop.core.explain.service import BundleExplainer
-    from ids_desktop.core.ingest import ingest
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
 
     path = tmp_path / "spoofed.pcapng"
     write_arp_capture(path, "pcapng", spoof=True)
-    result = ingest(path)
-    summary, flows = analyze(result, model="pcap")
+    analysis = run_analysis(path, AnalysisOptions(model="pcap", lime_samples=300))
+    summary, flows = analysis.summary, analysis.flows
     row = int(flows.index[flows[arp.NOTE_COLUMN].notna()][0])
     assert flows.at[row, "flagged"] and flows.at[row, "pred_class"] == "mitm"
     assert summary["by_class"].get("mitm") == 1
     before = flows.index[(flows["src_port"] == 40001)][0]
     assert flows.at[before, "pred_class"] != "mitm"
-    exp = BundleExplainer(get_bundle("pcap", "pcap"), result.frame, result.temporal, num_samples=300).explain_row(row)
+    exp = BundleExplainer.for_analysis(analysis).explain_row(row)
     assert exp.sentence.endswith("(a man in the middle).") and "ARP check: MAC" in exp.sentence
 
 
