@@ -16,7 +16,7 @@ from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowEx
 from ids_desktop.core.ingest import arp
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
-from ids_desktop.core.model.preprocess import sha256_file
+from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Cancel
 from ids_desktop.errors import ModelError

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.preprocess import (
     CONTEXT_FEATURES,
@@ -17,7 +18,6 @@ from ids_desktop.core.model.preprocess import (
     PEER_GAP_FEATURE,
     PEER_PREV_GAP_FEATURE,
     Preprocessor,
-    sha256_file,
 )
 from ids_desktop.core.model.verdicts import Verdicts, decide
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
@@ -36,13 +36,10 @@ CHUNK_POSITIONS = 131072
 
 
 def default_models_dir() -> Path:
-    """The bundled ``models/`` folder (``ids_desktop.paths`` decides when it exists)."""
-    try:
-        from ids_desktop import paths  # type: ignore[attr-defined]
+    """The bundled ``models/`` folder (``ids_desktop.paths`` decides where it is)."""
+    from ids_desktop import paths
 
-        return Path(paths.models_dir())
-    except (ImportError, AttributeError):
-        return Path(__file__).resolve().parents[3] / "models"
+    return paths.models_dir()
 
 
 @dataclass

@@ -3,7 +3,6 @@ and optionally a quantile-normal copy of every numeric feature."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,12 +290,3 @@ def feature_hash(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
         return np.zeros(len(frame), dtype=np.uint64)
     sub = frame[columns].astype("string").fillna("<NA>")
     return pd.util.hash_pandas_object(sub, index=False).to_numpy(dtype=np.uint64)
-
-
-def sha256_file(path: Any) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -167,7 +167,7 @@ def export_to_bundle(model: Any, folder: str | Path, check_inputs: np.ndarray) -
     ``onnx_sha256`` (verified by :func:`~ids_desktop.core.model.bundle.load_bundle`) and
     ``onnx_check`` (what the export was compared on and the largest difference found).
     """
-    from ids_desktop.core.model.preprocess import sha256_file
+    from ids_desktop.core.ingest.digest import sha256_file
 
     path = Path(folder) / ONNX_FILE
     diff = export_onnx(model, path, check_inputs)

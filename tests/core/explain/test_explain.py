@@ -144,7 +144,7 @@ def test_sentence_names_the_rule_that_flagged_the_flow(tmp_path) -> None:  # typ
     from ids_desktop.core.workflow import run_analysis
     from tests.test_cli import write_unsw
 
-    if not (Path(__file__).resolve().parents[2] / "models" / "unsw-nb15" / "model.onnx").is_file():
+    if not (Path(__file__).resolve().parents[3] / "models" / "unsw-nb15" / "model.onnx").is_file():
         pytest.skip("no unsw-nb15 bundle")
     path = write_unsw(tmp_path / "u.csv", [("Normal", 0)] * 4 + [("DoS", 1)] * 4)
     analysis = run_analysis(path, AnalysisOptions(model="unsw-nb15", lime_samples=500))

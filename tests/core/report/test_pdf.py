@@ -12,7 +12,7 @@ from ids_desktop.core.report.build import ExplanationItem, build_report
 from ids_desktop.core.report.pdf_writer import write_pdf
 from ids_desktop.core.tasks import CancelToken
 from ids_desktop.errors import CancelledError, ReportError
-from tests.core.scored import scored_analysis
+from tests.core.report.scored import scored_analysis
 
 pypdf = pytest.importorskip("pypdf")
 

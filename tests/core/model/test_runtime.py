@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MODELS = REPO / "models"
 BUNDLES = sorted(p.parent.name for p in MODELS.glob("*/model.onnx"))
 

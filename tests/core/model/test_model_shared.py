@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-MODELS = Path(__file__).resolve().parents[2] / "models"
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+MODELS = Path(__file__).resolve().parents[3] / "models"
 
 pytestmark = [
     pytest.mark.shared,

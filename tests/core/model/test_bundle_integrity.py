@@ -23,7 +23,7 @@ import pytest
 from ids_desktop.errors import ModelError
 from ids_desktop.synth.tables import synthetic_table
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PACKAGE = REPO / "ids_desktop"
 BUNDLE = REPO / "models" / "cic-ids2017"
 CLI = Path(sys.executable).parent / "ids-desktop-cli"
@@ -145,7 +145,7 @@ def test_model_card_family_table_has_families_only() -> None:
     """The anomaly-only verdict ``attack`` is never a truth label: no 0-support row for it."""
     from ids_desktop.training.card import model_card
 
-    root = Path(__file__).resolve().parents[2] / "models"
+    root = Path(__file__).resolve().parents[3] / "models"
     for meta_file in sorted(root.glob("*/metadata.json")):
         meta = json.loads(meta_file.read_text())
         per_class = meta["metrics"]["hybrid"]["per_class"]
@@ -161,7 +161,7 @@ def test_every_model_card_is_generated_from_its_metadata() -> None:
     """A card's figures are the metadata's: no hand edits, no card left stale by a change."""
     from ids_desktop.training.card import model_card
 
-    root = Path(__file__).resolve().parents[2] / "models"
+    root = Path(__file__).resolve().parents[3] / "models"
     cards = sorted(root.glob("*/metadata.json"))
     assert cards
     for meta_file in cards:
@@ -176,7 +176,7 @@ def test_pcap_card_reports_benign_apps_out_of_fold_when_measured() -> None:
 
     from ids_desktop.training.card import model_card
 
-    meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
+    meta = json.loads((Path(__file__).resolve().parents[3] / "models" / "pcap" / "metadata.json").read_text())
     assert "Everyday applications" not in model_card(meta)
     with_apps = copy.deepcopy(meta)
     v = with_apps["capture_validation"]
@@ -194,7 +194,7 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
 
     from ids_desktop.training.card import model_card
 
-    meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
+    meta = json.loads((Path(__file__).resolve().parents[3] / "models" / "pcap" / "metadata.json").read_text())
     gated = copy.deepcopy(meta)
     gated["shipping_attempts"] = [
         {"seed": 0, "found": 13, "benign_flagged": 5, "benign_flag_rate": 5 / 127,
@@ -235,7 +235,7 @@ def test_pcap_card_prints_the_operating_points_when_measured() -> None:
 
     from ids_desktop.training.card import model_card
 
-    meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
+    meta = json.loads((Path(__file__).resolve().parents[3] / "models" / "pcap" / "metadata.json").read_text())
     swept = copy.deepcopy(meta)
     v = swept["capture_validation"]
     v.pop("operating_points", None)
@@ -263,7 +263,7 @@ def test_pcap_card_says_which_captures_the_arp_check_found_and_the_model_did_not
 
     from ids_desktop.training.card import model_card
 
-    meta = json.loads((Path(__file__).resolve().parents[2] / "models" / "pcap" / "metadata.json").read_text())
+    meta = json.loads((Path(__file__).resolve().parents[3] / "models" / "pcap" / "metadata.json").read_text())
     checked = copy.deepcopy(meta)
     v = checked["capture_validation"]
     for r in v["rows"]:

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from ids_desktop.core.report.build import ExplanationItem, build_report
-from tests.core.scored import scored_analysis
+from tests.core.report.scored import scored_analysis
 from ids_desktop.core.report.csv_writer import FORMULA_TRIGGERS, neutralise, write_csv
 from ids_desktop.core.report.eve import write_jsonl
 from ids_desktop.core.report.pdf_writer import write_pdf

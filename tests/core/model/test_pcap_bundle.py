@@ -13,7 +13,7 @@ import pytest
 from ids_desktop.synth.demo_capture import ATTACKER
 from ids_desktop.synth.demo_capture import write_demo
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 BUNDLE = REPO / "models" / "pcap"
 SHARED = REPO.parent / "shared" / "data"
 
