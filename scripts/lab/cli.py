@@ -208,8 +208,9 @@ def protocol_mix_markdown(s: dict) -> list[str]:
     head = "| application | all flows | share | " + " | ".join(m["mix"] for m in mixes) + " |"
     lines = ["## Protocol mix (nDPI application)", "",
              "Flows per application name as nDPI gives it in the flow table's `application` "
-             "column, overall and per mix (share of that mix's flows in brackets); benign-only "
-             f"applications: {len(s.get('benign_by_application', {}))}.", "",
+             "column, overall and per mix (share of that mix's flows in brackets). Applications seen in "
+             f"benign flows: {len(s.get('benign_by_application', {}))} "
+             f"({', '.join(sorted(s.get('benign_by_application', {})))}).", "",
              head, "|---|---:|---:|" + "---:|" * len(mixes)]
     for app, v in sorted(total.items(), key=lambda kv: (-kv[1], kv[0])):
         cells = []
