@@ -492,7 +492,7 @@ def start_redis(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> 
 # -- files -----------------------------------------------------------------------------------
 def start_samba(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> None:
     check_target(host.ip)
-    d = off["office"] / "samba"
+    d = off["public"] / "samba"  # short paths: its unix sockets must fit in 108 bytes
     for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc"):
         (d / sub).mkdir(parents=True, exist_ok=True)
     smb = off["smb"]
@@ -547,7 +547,7 @@ def start_samba(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> 
     lab.spawn(host, ["smbd", "--foreground", "--no-process-group", "--debug-stdout",
                      "--debuglevel=0", "-s", str(cfg)], limit,
               log=assets["work"] / "smbd.log", shell_prefix=prefix)
-    _wait_port(lab, host, 445, limit=30)
+    _wait_port(lab, host, 445, limit=90)
     off["smb_conf"] = cfg
 
 
