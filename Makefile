@@ -83,8 +83,9 @@ LAB_PY    = $(abspath $(BIN))/python
 
 .PHONY: lab lab-smoke lab-deps lab-clean
 
-lab-deps:
+lab-deps: $(STAMP)
 	bash scripts/lab/install-deps.sh
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
 
 # full dataset from a seed into $$IDS_LAB_DATA (default ../lab-data); rewrites scripts/lab/SUMMARY.md
 lab: $(STAMP) lab-deps

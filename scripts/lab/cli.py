@@ -1,8 +1,9 @@
-"""Command line: ``python -m scripts.lab {smoke,probe,full,cleanup} [--seed N] [--out DIR]``.
+"""Command line: ``python -m scripts.lab {smoke,probe,office,full,cleanup} [--seed N] [--out DIR]``.
 
 Run from the repository root. ``probe`` runs each of the newer attack kinds once (TLS beacon,
 POST check-ins, zone transfer, simulated Heartbleed, manual SQL injection) with their servers
-and one benign user.
+and one benign user. ``office`` runs the office and server-room services (mail, directory,
+databases, file shares, infrastructure, OT/IoT, VoIP, VNC) once, without attacks.
 
 The last line on stdout of ``smoke``, ``probe`` and ``full`` is one JSON object:
 ``{"flows": N, "benign": N, "attack": N, "families": [...]}``.
@@ -30,6 +31,13 @@ TOOLS_SMOKE = ["tcpdump", "ethtool", "nmap", "hydra", "nginx", "/usr/sbin/sshd",
 TOOLS_PROBE = TOOLS_SMOKE + ["host", "openssl"]
 TOOLS_FULL = TOOLS_PROBE + ["hping3", "medusa", "sqlmap", "slowhttptest", "iodine", "iodined",
                             "vsftpd", "lftp", "wget", "nc", "ping", "scp", "sftp"]
+#: The office and server-room services (issue 32): servers and the clients that use them.
+TOOLS_OFFICE = ["swaks", "dovecot", "slapd", "slapadd", "ldapsearch", "krb5kdc", "kdb5_util",
+                "kadmin.local", "kinit", "kvno", "chronyd", "ntpdig", "snmpd", "snmpget",
+                "snmpbulkwalk", "mariadbd", "mariadb-install-db", "mariadb", "psql", "pg_dump",
+                "redis-server", "redis-cli", "smbd", "smbclient", "smbpasswd", "rsync",
+                "rsyslogd", "logger", "mosquitto", "mosquitto_pub", "mosquitto_sub", "dhclient",
+                "avahi-daemon", "sipp", "Xvnc", "lftp", "wget", "nc", "sshpass"]
 
 
 def default_out() -> Path:
@@ -42,6 +50,17 @@ def _log(msg: str) -> None:
     print(f"[lab {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def _python_packages() -> None:
+    """The ``lab`` extra's packages (labsvc.py's servers and clients) in this interpreter."""
+    import importlib.util
+
+    missing = [m for m in ("aiosmtpd", "websockets", "pymodbus", "vncdotool")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        raise LabError(f"python packages missing: {', '.join(missing)}; "
+                       "pip install the 'lab' extra (pyproject.toml) into this interpreter")
+
+
 def extract(pcap: Path):
     """Flows of a capture as the app's canonical table (the app's own ingest path)."""
     from ids_desktop.core.ingest import ingest
@@ -50,7 +69,10 @@ def extract(pcap: Path):
 
 
 def run(args) -> dict:
-    preflight({"smoke": TOOLS_SMOKE, "probe": TOOLS_PROBE}.get(args.scenario, TOOLS_FULL))
+    preflight({"smoke": TOOLS_SMOKE, "probe": TOOLS_PROBE,
+               "office": TOOLS_SMOKE + TOOLS_OFFICE}.get(args.scenario, TOOLS_FULL + TOOLS_OFFICE))
+    if args.scenario in ("office", "full"):
+        _python_packages()
     repo = Path(__file__).resolve().parents[2]
     out_root = Path(args.out).resolve()
     if out_root == repo or repo in out_root.parents:
@@ -68,6 +90,8 @@ def run(args) -> dict:
         plan = SC.smoke_plan(rng)
     elif args.scenario == "probe":
         plan = SC.probe_plan(rng)
+    elif args.scenario == "office":
+        plan = SC.office_plan(rng)
     else:
         plan = SC.full_plan(rng, scale=args.scale, clients=args.clients)
         if args.mixes:
@@ -95,7 +119,7 @@ def run(args) -> dict:
     mixes = []
     try:
         lab.up()
-        net = SC.build(lab, plan, lab.workdir, rng, total)
+        net = SC.build(lab, plan, lab.workdir, rng, total, seed=args.seed)
         _log(f"network up: {len(lab.hosts)} hosts in namespaces {lab.switch_ns[:-3]}-*")
         for mix in plan.mixes:
             _log(f"mix {mix.name}: {mix.seconds:.0f} s, {mix.clients} benign clients, "
@@ -130,6 +154,8 @@ def label_all(out: Path, plan, mixes: list[dict], args, t_start: float, t_traffi
         m["flows"] = int(len(labelled))
         m["dropped"] = {k: int(v) for k, v in drop.items()}
         m["by_family"] = {k: int(v) for k, v in labels["label_class"].value_counts().items()}
+        m["by_application"] = _apps(labels)
+        m["benign_by_application"] = _apps(labels[labels["label_binary"] == 0])
         labelled.to_parquet(out / "flows" / f"{m['mix']}.parquet", index=False)
         all_labels.append(labels)
         m["pcap_bytes"] = Path(m["pcap"]).stat().st_size
@@ -149,6 +175,8 @@ def label_all(out: Path, plan, mixes: list[dict], args, t_start: float, t_traffi
         "by_family": {k: int(v) for k, v in labels["label_class"].value_counts().items()},
         "by_tool": {k: int(v) for k, v in labels.loc[labels["label_binary"] == 1, "tool"]
                     .value_counts().items()},
+        "by_application": _apps(labels),
+        "benign_by_application": _apps(labels[labels["label_binary"] == 0]),
         "events": len(events),
         "events_failed": [e.id for e in events if e.note or (e.rc not in (0, None) and e.tool in
                                                              ("sqlmap", "iodine"))],
@@ -162,6 +190,35 @@ def label_all(out: Path, plan, mixes: list[dict], args, t_start: float, t_traffi
     if args.summary:
         Path(args.summary).write_text(md)
     return summary
+
+
+def _apps(labels) -> dict[str, int]:
+    """Flows per nDPI application name (``application`` column; "Unknown" when nDPI has none)."""
+    app = labels["application"].astype("string").fillna("Unknown").replace("", "Unknown")
+    return {str(k): int(v) for k, v in app.value_counts().items()}
+
+
+def protocol_mix_markdown(s: dict) -> list[str]:
+    """The protocol mix table: flows and share per nDPI application, overall and per mix."""
+    mixes = [m for m in s["mixes"] if m.get("by_application")]
+    total = s.get("by_application") or {}
+    if not total:
+        return []
+    n = max(1, sum(total.values()))
+    head = "| application | all flows | share | " + " | ".join(m["mix"] for m in mixes) + " |"
+    lines = ["## Protocol mix (nDPI application)", "",
+             "Flows per application name as nDPI gives it in the flow table's `application` "
+             "column, overall and per mix (share of that mix's flows in brackets). Applications seen in "
+             f"benign flows: {len(s.get('benign_by_application', {}))} "
+             f"({', '.join(sorted(s.get('benign_by_application', {})))}).", "",
+             head, "|---|---:|---:|" + "---:|" * len(mixes)]
+    for app, v in sorted(total.items(), key=lambda kv: (-kv[1], kv[0])):
+        cells = []
+        for m in mixes:
+            c = m["by_application"].get(app, 0)
+            cells.append(f"{c:,} ({100 * c / max(1, m['flows']):.1f}%)" if c else "")
+        lines.append(f"| {app} | {v:,} | {100 * v / n:.2f}% | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def summary_markdown(s: dict) -> str:
@@ -209,12 +266,21 @@ def summary_markdown(s: dict) -> str:
         fam = ", ".join(f"{k} {v:,}" for k, v in sorted(m["by_family"].items(),
                                                         key=lambda kv: -kv[1]))
         lines.append(f"- {m['mix']}: {fam}")
-    return "\n".join(lines) + "\n"
+    lines += ["", *protocol_mix_markdown(s)]
+    acts = Counter()
+    for m in s["mixes"]:
+        acts.update(m.get("benign_activities") or {})
+        acts.update(m.get("office_jobs") or {})
+    if acts:
+        lines += ["## Benign activities (all mixes)", "",
+                  ", ".join(f"{k} {v:,}" for k, v in sorted(acts.items(), key=lambda kv: -kv[1])),
+                  ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scripts.lab", description=__doc__)
-    ap.add_argument("scenario", choices=["smoke", "probe", "full", "cleanup"])
+    ap.add_argument("scenario", choices=["smoke", "probe", "office", "full", "cleanup"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(default_out()),
                     help="data folder outside the repo "

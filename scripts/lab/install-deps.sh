@@ -13,6 +13,15 @@ PKGS=(
   curl wget netcat-openbsd iputils-ping
   nmap hping3 hydra medusa sqlmap slowhttptest iodine
   tshark
+  # benign office and server-room services (issue 32): servers and their clients
+  samba smbclient rsync
+  swaks dovecot-imapd dovecot-pop3d
+  slapd ldap-utils krb5-kdc krb5-admin-server krb5-user
+  mariadb-server mariadb-client postgresql postgresql-client redis-server redis-tools
+  chrony ntpsec-ntpdate snmpd snmp rsyslog bsdutils
+  isc-dhcp-client avahi-daemon
+  mosquitto mosquitto-clients sip-tester tigervnc-standalone-server
+  chromium
 )
 
 if [ "$(id -u)" != 0 ]; then

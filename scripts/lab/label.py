@@ -4,7 +4,8 @@ A flow is an attack flow when it matches a rule of an event (attacker address on
 victim address, protocol, victim port and attacker source-port range as logged) and its time
 span overlaps the event's window (with a little slack for flows that close late). Flows of a
 dedicated attacker host that match no rule are attributed to that host's event closest in
-time. Every other flow between two lab hosts is benign. Flows with a non-lab address (there
+time. Every other flow between two lab hosts is benign (the lab link's broadcast and link-local
+multicast addresses and DHCP's 0.0.0.0 source count as lab hosts: DHCP and mDNS use them). Flows with a non-lab address (there
 should be none) and attacker-host flows outside any window are dropped and counted.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .attacks import ICMP, Event, Rule
-from .netns import HOST_NET
+from .netns import HOST_NET, is_link_scope
 
 BEFORE, AFTER = 2.0, 15.0
 
@@ -86,6 +87,9 @@ def label_flows(frame: pd.DataFrame, events: list[Event], attacker_ips: set[str]
             ev_idx[m] = i
     drop = Counter()
     lab_ips = {str(ip) for ip in HOST_NET.hosts()} | {f"10.213.9.{i}" for i in range(32)}
+    # the lab link's broadcast/multicast and DHCP's 0.0.0.0 source count as lab addresses:
+    # a packet to or from them cannot leave the bridge (benign DHCP and mDNS use them)
+    lab_ips |= {ip for ip in set(fr["src_ip"]) | set(fr["dst_ip"]) if is_link_scope(ip)}
     src_lab = fr["src_ip"].isin(lab_ips).to_numpy()
     dst_lab = fr["dst_ip"].isin(lab_ips).to_numpy()
     non_lab = ~(src_lab & dst_lab)

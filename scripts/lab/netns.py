@@ -30,6 +30,20 @@ from pathlib import Path
 PREFIX = "idslab-"
 LAB_NET = ipaddress.ip_network("10.213.0.0/16")
 HOST_NET = ipaddress.ip_network("10.213.0.0/24")
+#: Addresses that only exist on the lab's own link (its bridge): the /24's broadcast, the
+#: limited broadcast and the unspecified source of DHCP, and link-local multicast
+#: (224.0.0.0/24: mDNS 224.0.0.251, IGMPv3 reports to 224.0.0.22), which no router forwards.
+#: Benign DHCP and mDNS traffic uses them; a packet to them cannot leave the bridge.
+LINK_SCOPE_NET = ipaddress.ip_network("224.0.0.0/24")
+LINK_SCOPE = {"0.0.0.0", "255.255.255.255", str(HOST_NET.broadcast_address)}
+
+
+def is_link_scope(addr: str) -> bool:
+    """True for the lab link's broadcast, unspecified and link-local multicast addresses."""
+    try:
+        return addr in LINK_SCOPE or ipaddress.ip_address(addr) in LINK_SCOPE_NET
+    except ValueError:
+        return False
 NETNS_ETC = Path("/etc/netns")
 
 
@@ -187,18 +201,28 @@ class Lab:
             ("net.ipv6.conf.default.disable_ipv6", "1"),
             ("net.ipv4.ip_forward", "0"),
             ("net.ipv4.tcp_syncookies", "1"),
+            # the range the README promises: below ATTACK_SPORTS (50000-59999), which attack
+            # traffic from a benign user's host binds, so the 5-tuple tells the two apart
+            # (the kernel default, 32768-60999, overlapped it)
+            ("net.ipv4.ip_local_port_range", "20000 44999"),
         ):
             self.nsrun(ns, ["sysctl", "-q", "-w", f"{key}={val}"], check=False)
 
     def add_host(self, name: str, role: str, ip: str | None = None) -> Host:
+        """A host on the lab's bridge. ``ip="dhcp"``: no address yet (a laptop that asks the
+        lab's DHCP server for one; its client may only add addresses inside HOST_NET)."""
         if name in self.hosts:
             return self.hosts[name]
-        if ip is None:
+        dhcp = ip == "dhcp"
+        if dhcp:
+            ip = "0.0.0.0"
+        elif ip is None:
             ip = str(HOST_NET.network_address + self._next_ip)
             self._next_ip += 1
-        check_target(ip)
-        if ipaddress.ip_address(ip) not in HOST_NET:
-            raise LabError(f"host address {ip} outside {HOST_NET}")
+        if not dhcp:
+            check_target(ip)
+            if ipaddress.ip_address(ip) not in HOST_NET:
+                raise LabError(f"host address {ip} outside {HOST_NET}")
         ns = f"{PREFIX}{self.run_id}-{name}"
         _run(["ip", "netns", "add", ns])
         self._ns_sysctl(ns)
@@ -209,7 +233,8 @@ class Lab:
         self.nsrun(self.switch_ns, ["ip", "link", "set", peer, "master", "br0"])
         self.nsrun(self.switch_ns, ["ip", "link", "set", peer, "up"])
         self.nsrun(ns, ["ip", "link", "set", "lo", "up"])
-        self.nsrun(ns, ["ip", "addr", "add", f"{ip}/{HOST_NET.prefixlen}", "dev", "eth0"])
+        if not dhcp:
+            self.nsrun(ns, ["ip", "addr", "add", f"{ip}/{HOST_NET.prefixlen}", "dev", "eth0"])
         self.nsrun(ns, ["ip", "link", "set", "eth0", "up"])
         # Segmentation and receive offloads off on both ends: with them on, tcpdump on the
         # bridge saw merged segments of up to 21.7 kB, so every lab flow had fewer, larger
@@ -301,6 +326,18 @@ class Lab:
         shutil.copyfile(src, dst)
         dst.chmod(0o644)
         return dst
+
+    def public_dir(self, name: str) -> Path:
+        """A folder in the same private-to-this-run temp folder as :meth:`public_copy`, for
+        servers whose unprivileged processes must reach their state (dovecot, PostgreSQL):
+        pytest's and mktemp's folders are root-only. Removed at teardown."""
+        if self._public is None:
+            self._public = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{self.run_id}-"))
+            self._public.chmod(0o755)
+        d = self._public / name
+        d.mkdir(exist_ok=True)
+        d.chmod(0o755)
+        return d
 
     def run(self, host: Host, cmd: list[str], limit: float, **kw) -> subprocess.CompletedProcess:
         """Run ``cmd`` in a host's namespace to completion, bounded by ``timeout``."""

@@ -8,13 +8,15 @@ import re
 import signal
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import attacks as A
+from . import office as O
 from . import servers as S
-from .netns import Host, Lab
+from .netns import Host, Lab, check_target
 
 BENIGN_PY = Path(__file__).resolve().parent / "benign.py"
 
@@ -40,6 +42,11 @@ class Plan:
     mixes: list[Mix]
     on_mix: object = None             # called before each mix (resets per-mix allocations)
     zones: bool = False               # the DNS server also serves transferable zones (AXFR)
+    # office and server-room side (issue 32); run in every mix that has benign clients
+    workers: list = field(default_factory=list)   # (host, benign.py profile, think median)
+    devices: dict = field(default_factory=dict)   # extra benign hosts: name -> address/"dhcp"
+    laptops: list = field(default_factory=list)   # devices that lease their address by DHCP
+    mdns: dict = field(default_factory=dict)      # host -> avahi services [(type, port, name)]
 
 
 # -- plans ------------------------------------------------------------------------------------
@@ -87,6 +94,39 @@ def probe_plan(rng: random.Random) -> Plan:
     return Plan("probe", 1, 6, {"dns": ["dns"], "www": ["web"], "app": ["app", "heartbleed"],
                                 "cnc": ["c2", "c2tls"]},
                 {"intranet": "www", "cdn": "www"}, [mix], zones=True)
+
+
+#: The office and server-room hosts (issue 32) and what runs on them; see ``office.py``.
+OFFICE_SERVERS = {"mail": ["smtp", "imap"], "dc": ["ldap", "kdc", "ntp", "snmp"],
+                  "db": ["mariadb", "postgres", "redis", "snmp"],
+                  "nas": ["smb", "rsyncd", "ssh", "snmp"],
+                  "infra": ["syslog", "mqtt", "dhcp", "sip", "vnc", "ws", "snmp"],
+                  "plc": ["modbus", "snmp"], "dns2": ["dns2"], "mon": [], "hmi": []}
+#: Infrastructure jobs: (host, benign.py profile, think-time median in seconds).
+OFFICE_WORKERS = [("mon", "monitor", 12.0), ("mon", "backup", 40.0), ("dns2", "secondary", 45.0),
+                  ("hmi", "hmi", 3.0), ("iot0", "sensor", 4.0), ("iot1", "sensor", 6.0),
+                  ("iot2", "sensor", 9.0)]
+OFFICE_DEVICES = {"iot0": "10.213.0.20", "iot1": "10.213.0.21", "iot2": "10.213.0.22",
+                  "lap0": "dhcp", "lap1": "dhcp", "lap2": "dhcp"}
+#: avahi-daemon (mDNS responder) hosts and the services they announce.
+OFFICE_MDNS = {"infra": [("_ipp._tcp", 631, "Office Printer 2F"), ("_http._tcp", 80, "Printer web")],
+               "nas": [("_smb._tcp", 445, "NAS"), ("_adisk._tcp", 9, "NAS backup"),
+                       ("_ssh._tcp", 22, "NAS ssh")],
+               "lap0": [("_workstation._tcp", 9, "lap0")], "lap1": [], "lap2": [],
+               "c0": [("_ssh._tcp", 22, "dev box")], "c1": [], "c2": [("_http._tcp", 8000, "demo")]}
+
+
+def office_plan(rng: random.Random) -> Plan:
+    """The office and server-room services once, without attacks: dns, www and a file server,
+    the new hosts, two users who do each new activity, the infrastructure jobs and a laptop
+    on DHCP (``python -m scripts.lab office``, about two minutes)."""
+    mix = Mix("office", 90, 2, profile_mix=("office_probe",), think=0.8)
+    servers = {"dns": ["dns"], "www": ["web"], "files": ["ssh", "ftp"], **OFFICE_SERVERS}
+    return Plan("office", 2, 0, servers, {"intranet": "www", "cdn": "www"}, [mix], zones=True,
+                workers=[(h, p, t / 3) for h, p, t in OFFICE_WORKERS if h != "iot2"],
+                devices={k: v for k, v in OFFICE_DEVICES.items() if k in ("iot0", "iot1", "lap0")},
+                laptops=["lap0"], mdns={k: v for k, v in OFFICE_MDNS.items()
+                                        if k in ("infra", "nas", "lap0", "c0")})
 
 
 def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan:
@@ -295,12 +335,17 @@ def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan
                 profile_mix=("office", "office", "admin"), think=1.5)
     servers = {"dns": ["dns"], "www": ["web"], "app": ["app", "heartbleed"],
                "files": ["ssh", "ftp"], "shell": ["ssh"], "cnc": ["c2", "c2tls"],
-               "tun": ["iodined"]}
-    aliases = {"intranet": "www", "cdn": "www", "mail": "files", "wiki": "www"}
+               "tun": ["iodined"], **OFFICE_SERVERS}
+    # "mail" is the mail server's own name now (it was an alias of files)
+    aliases = {"intranet": "www", "cdn": "www", "wiki": "www"}
     mixes = [mix_a, mix_b, mix_c, mix_d]
     for m in mixes:
         m.offset_scale = min(1.0, scale)
-    return Plan("full", clients, n_att, servers, aliases, mixes, on_mix=reset, zones=True)
+    return Plan("full", clients, n_att, servers, aliases, mixes, on_mix=reset, zones=True,
+                workers=list(OFFICE_WORKERS), devices=dict(OFFICE_DEVICES),
+                laptops=[k for k, v in OFFICE_DEVICES.items() if v == "dhcp"],
+                mdns={k: v for k, v in OFFICE_MDNS.items()
+                      if not k.startswith("c") or int(k[1:]) < clients})
 
 
 class DDoS(A.Attack):
@@ -330,10 +375,15 @@ class DDoS(A.Attack):
 # -- running ------------------------------------------------------------------------------------
 FIXED_IPS = {"dns": "10.213.0.2", "www": "10.213.0.3", "app": "10.213.0.4",
              "files": "10.213.0.5", "shell": "10.213.0.6", "cnc": "10.213.0.66",
-             "tun": "10.213.0.67", "srv": "10.213.0.2"}
+             "tun": "10.213.0.67", "srv": "10.213.0.2",
+             # office and server room (issue 32)
+             "mail": "10.213.0.7", "dc": "10.213.0.8", "db": "10.213.0.9", "nas": "10.213.0.10",
+             "infra": "10.213.0.11", "plc": "10.213.0.12", "dns2": "10.213.0.13",
+             "mon": "10.213.0.14", "hmi": "10.213.0.15"}
 
 
-def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float) -> dict:
+def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float,
+          seed: int = 0) -> dict:
     hosts: dict[str, Host] = {}
     for name in plan.servers:
         hosts[name] = lab.add_host(name, "server", FIXED_IPS[name])
@@ -341,6 +391,8 @@ def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float) ->
         hosts[f"c{i}"] = lab.add_host(f"c{i}", "client", f"10.213.0.{100 + i}")
     for i in range(plan.n_attackers):
         hosts[f"att{i}"] = lab.add_host(f"att{i}", "attacker", f"10.213.0.{180 + i}")
+    for name, ip in plan.devices.items():  # IoT devices and DHCP laptops (benign)
+        hosts[name] = lab.add_host(name, "client", ip)
     assets = S.prepare_assets(work, rng)
     limit = total + 120
     names = {n: h.ip for n, h in hosts.items() if h.role == "server"}
@@ -375,7 +427,146 @@ def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float) ->
                 S.start_heartbleed(lab, h, assets, limit, 443, seed=rng.randrange(1 << 30))
             elif svc == "iodined":
                 S.start_iodined(lab, h, assets, limit, "labtunnel")
+            else:
+                start_office(lab, plan, h, svc, assets, limit, hosts, seed)
     return {"hosts": hosts, "assets": assets}
+
+
+def start_office(lab: Lab, plan: Plan, h: Host, svc: str, assets: dict, limit: float,
+                 hosts: dict, seed: int) -> None:
+    """Start one of the office and server-room services (``office.py``)."""
+    if "office" not in assets:
+        assets["office"] = O.prepare(lab, assets, seed)
+    off = assets["office"]
+    start = {"smtp": O.start_smtp, "imap": O.start_dovecot, "ldap": O.start_ldap,
+             "kdc": O.start_kdc, "ntp": O.start_ntp, "snmp": O.start_snmpd,
+             "mariadb": O.start_mariadb, "postgres": O.start_postgres, "redis": O.start_redis,
+             "smb": O.start_samba, "rsyncd": O.start_rsyncd, "syslog": O.start_syslog,
+             "mqtt": O.start_mqtt, "sip": O.start_sip, "vnc": O.start_vnc, "ws": O.start_ws,
+             "modbus": O.start_modbus}
+    if svc == "dhcp":
+        O.start_dhcp(lab, h, assets, off, limit, hosts["dns"].ip,
+                     hosts["dc"].ip if "dc" in hosts else hosts["dns"].ip)
+    elif svc == "dns2":
+        O.start_dns2(lab, h, assets, off, limit, hosts["dns"].ip)
+    elif svc in start:
+        start[svc](lab, h, assets, off, limit)
+    else:
+        raise A.LabError(f"unknown service {svc!r} on {h.name}")
+
+
+DHCP_SCRIPT = """#!/bin/sh
+# dhclient's script for the lab's laptops: only the leased address, only inside the lab's /24
+# (no routes, no resolver changes: the lab has no gateway and a resolver file per namespace)
+case "$new_ip_address" in ""|10.213.0.*) ;; *) exit 1 ;; esac
+case "$old_ip_address" in ""|10.213.0.*) ;; *) exit 1 ;; esac
+case "$reason" in
+  PREINIT) ip link set dev "$interface" up ;;
+  BOUND|RENEW|REBIND|REBOOT)
+    if [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ]; then
+      ip addr del "$old_ip_address/24" dev "$interface" 2>/dev/null
+    fi
+    ip addr replace "$new_ip_address/24" dev "$interface" ;;
+  EXPIRE|FAIL|RELEASE|STOP)
+    [ -n "$old_ip_address" ] && ip addr del "$old_ip_address/24" dev "$interface" 2>/dev/null ;;
+esac
+exit 0
+"""
+
+
+def office_cfg(plan: Plan, hosts: dict, net: dict) -> dict:
+    """The office-service part of a benign user's config."""
+    assets = net["assets"]
+    off = assets.get("office", {})
+    svc = {n: hosts[n].ip for n in ("dns", "mail", "dc", "db", "nas", "infra", "plc", "dns2")
+           if n in hosts}
+    out = {"svc": svc, "pyexe": O.pyexe(), "labsvc": str(O.SCRIPTS / "labsvc.py"),
+           "db_user": O.DB_USER, "db_pass": O.DB_PASS, "rsync_user": O.RSYNC_USER,
+           "rsync_pass": O.RSYNC_PASS, "vnc_port": O.VNC_PORT, "ws_port": O.WS_PORT,
+           "snmp_hosts": [hosts[n].ip for n, s in plan.servers.items() if "snmp" in s]}
+    if off.get("krb5_conf"):
+        out["krb5_conf"] = str(off["krb5_conf"])
+        tcp = off["krb5_conf"].with_name("krb5-tcp.conf")
+        if not tcp.exists():
+            O.krb5_conf(tcp, hosts["dc"].ip, tcp=True)
+        out["krb5_conf_tcp"] = str(tcp)
+    # the monitoring server also polls hosts without an agent, and checks service ports
+    out["snmp_silent"] = [hosts[n].ip for n in ("www", "files", "dns2") if n in hosts]
+    ports = {"www": [80, 443], "files": [22, 21], "shell": [22], "mail": [25, 587, 143, 993, 110],
+             "dc": [389, 88], "db": [3306, 5432, 6379], "nas": [445, 873, 22],
+             "infra": [514, 1883, O.VNC_PORT], "plc": [502], "app": [8080]}
+    out["checks"] = [(hosts[n].ip, p) for n, ps in ports.items() if n in hosts for p in ps]
+    return out
+
+
+def start_office_mix(lab: Lab, plan: Plan, mix: Mix, net: dict, seed: int, base_cfg: dict) -> list:
+    """Per mix with benign users: the mDNS responders, the laptops' DHCP clients and the
+    infrastructure jobs. Returns the processes to stop at the end of the mix."""
+    hosts, work = net["hosts"], net["assets"]["work"]
+    procs: list = []
+    if mix.clients == 0:
+        return procs
+    wrng = random.Random(f"office-{seed}-{mix.name}")
+    for name, services in plan.mdns.items():
+        if name in hosts and name not in plan.laptops:
+            procs.append(("avahi", O.start_avahi(lab, hosts[name], work, mix.seconds + 30,
+                                                 services)))
+    script = work / "dhclient-script"
+    script.write_text(DHCP_SCRIPT)
+    script.chmod(0o755)
+    for name in plan.laptops:
+        h = hosts[name]
+        conf = work / f"dhclient-{name}.conf"
+        conf.write_text(f'send host-name "{name}";\nrequest subnet-mask, broadcast-address, '
+                        "domain-name, domain-name-servers, ntp-servers;\n")
+        args = ["-sf", str(script), "-cf", str(conf), "-lf", str(work / f"dhclient-{name}.leases"),
+                "-pf", str(work / f"dhclient-{name}.pid"), "eth0"]
+        procs.append(("dhcp", (h, args, lab.spawn(h, ["dhclient", "-d", "-v", *args],
+                                                   mix.seconds + 30,
+                                                   log=work / f"dhclient-{name}.log"))))
+        if name in plan.mdns:  # avahi on a laptop once it has an address
+            procs.append(("avahi", O.start_avahi(lab, h, work, mix.seconds + 30, plan.mdns[name],
+                                                 wait_addr=True)))
+    time.sleep(0.5)
+    jobs = [(h, p, t) for h, p, t in plan.workers if h in hosts]
+    jobs += [(n, "laptop", 2.0) for n in plan.laptops]
+    for i, (name, profile, think) in enumerate(jobs):
+        cfg = {**base_cfg, "name": f"{name}-{profile}", "seed": wrng.randrange(1 << 30),
+               "duration": mix.seconds, "weights": profile,
+               "think": think * wrng.uniform(0.8, 1.25), "dhcp": name in plan.laptops}
+        cf = work / f"job-{mix.name}-{name}-{profile}.json"
+        cf.write_text(json.dumps(cfg))
+        procs.append(("job", lab.spawn(hosts[name], ["/usr/bin/python3", str(BENIGN_PY), str(cf)],
+                                       mix.seconds + 60,
+                                       log=work / f"job-{mix.name}-{name}-{profile}.log")))
+    return procs
+
+
+def stop_office_mix(lab: Lab, net: dict, procs: list, mix: Mix) -> dict:
+    """Stop the mix's office processes; laptops release their leases (DHCPRELEASE)."""
+    work = net["assets"]["work"]
+    stats: Counter = Counter()
+    for kind, p in procs:
+        if kind == "job":
+            try:
+                p.wait(timeout=10)
+            except Exception:
+                pass
+            lab.stop(p, wait=3)
+        elif kind == "dhcp":
+            h, args, proc = p
+            lab.run(h, ["dhclient", "-r", *args], 10)
+            lab.stop(proc, wait=3)
+        elif kind == "avahi":
+            lab.stop(p, wait=3)
+    for f in work.glob(f"job-{mix.name}-*.log"):
+        for line in f.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    stats.update(json.loads(line)["done"])
+                except (ValueError, KeyError):
+                    pass
+    return dict(stats)
 
 
 def _pages(www: Path) -> list:
@@ -401,16 +592,23 @@ def run_mix(lab: Lab, plan: Plan, mix: Mix, net: dict, out: Path, rng: random.Ra
     server_ips = [h.ip for n, h in hosts.items() if h.role == "server" and n not in attacker_side]
     ssh_hosts = [hosts[n].ip for n, s in plan.servers.items() if "ssh" in s]
     ftp_hosts = [hosts[n].ip for n, s in plan.servers.items() if "ftp" in s] or ssh_hosts
+    base = {"server_ips": server_ips, "ssh_hosts": ssh_hosts, "ftp_hosts": ftp_hosts,
+            "pages": _pages(assets["www"]),
+            "accounts": [[u, p] for u, p, _ in S.LAB_USERS],
+            "app_accounts": [["alice", "wonderland"], ["bob", "builder42"],
+                             ["carol", "S3cure!pass"]], **office_cfg(plan, hosts, net)}
+    office_procs = start_office_mix(lab, plan, mix, net, seed, base)
     workers = []
     for i in range(mix.clients):
         name = f"c{i}"
-        cfg = {"name": name, "seed": seed * 1000 + i + hash(mix.name) % 997,
+        # crc32, not hash(): str hashes differ between interpreter runs (PYTHONHASHSEED)
+        cfg = {"name": name, "seed": seed * 1000 + i + zlib.crc32(mix.name.encode()) % 997,
                "duration": mix.seconds, "weights": rng.choice(mix.profile_mix),
                "think": mix.think * rng.uniform(0.6, 1.6), "pages": _pages(assets["www"]),
                "server_ips": server_ips, "ssh_hosts": ssh_hosts, "ftp_hosts": ftp_hosts,
                "accounts": [[u, p] for u, p, _ in S.LAB_USERS],
                "app_accounts": [["alice", "wonderland"], ["bob", "builder42"],
-                                ["carol", "S3cure!pass"]]}
+                                ["carol", "S3cure!pass"]], **office_cfg(plan, hosts, net)}
         cf = work / f"user-{mix.name}-{name}.json"
         cf.write_text(json.dumps(cfg))
         workers.append(lab.spawn(hosts[name], ["/usr/bin/python3", str(BENIGN_PY), str(cf)],
@@ -440,6 +638,7 @@ def run_mix(lab: Lab, plan: Plan, mix: Mix, net: dict, out: Path, rng: random.Ra
         except Exception:
             pass
         lab.stop(w, wait=3)
+    office_stats = stop_office_mix(lab, net, office_procs, mix)
     time.sleep(2.0)
     lab.stop(td, sig=signal.SIGINT, wait=10)
     dropped = 0
@@ -457,4 +656,5 @@ def run_mix(lab: Lab, plan: Plan, mix: Mix, net: dict, out: Path, rng: random.Ra
                     pass
     return {"mix": mix.name, "pcap": str(pcap), "seconds": round(time.time() - t0, 1),
             "clients": mix.clients, "kernel_drops": dropped, "benign_activities": dict(user_stats),
+            "office_jobs": office_stats,
             "events": sum(1 for e in ctx.events)}
