@@ -40,7 +40,8 @@ def fake_analysis(
         }
     )
     result = IngestResult(
-        frame=frame, format=feature_format, feature_format=feature_format, temporal=True
+        frame=frame, format=feature_format, feature_format=feature_format, temporal=True,
+        sha256="f" * 64,
     )
     bundle = SimpleNamespace(metadata={"model_sha256": "m" * 64}, name="fake", seq_len=1)
     scores = Scores(
@@ -55,7 +56,6 @@ def fake_analysis(
         Path("x.pcap"),
         options or AnalysisOptions(),
         result,
-        "f" * 64,
         with_verdicts(frame, scores),
         run,
     )
