@@ -105,6 +105,10 @@ class OverviewPage(QWidget):
             self.grid.addWidget(box, 2 + i // 3, i % 3)
 
 
+#: The binary metrics ``evaluate`` reports, in the order the evaluation page lists them.
+BINARY_METRICS = ("precision", "recall", "f1", "accuracy", "far", "roc_auc")
+
+
 class EvaluationPage(QWidget):
     """Binary metrics, per-class table and confusion matrix: the numbers of ``evaluate``."""
 
@@ -118,12 +122,15 @@ class EvaluationPage(QWidget):
     def set_report(self, report: dict[str, Any]) -> None:
         self.report = report
         b = report["binary"]
+        # the note is added, not concatenated: adjacent literals join before `*` applies, which
+        # blanked the whole line whenever every metric was defined
+        undefined = any(b.get(k) is None for k in BINARY_METRICS)
         self.status.setText(
             f"Model <b>{report['model']}</b> on {report['n']:,} labelled flows — attack precision "
-            f"{metric(b['precision'])}, recall {metric(b['recall'])}, F1 {metric(b['f1'])}, accuracy "
-            f"{metric(b['accuracy'])}, false-alarm rate {metric(b['far'])}, ROC-AUC {metric(b['roc_auc'])}"
-            " (n/a: undefined for these labels, e.g. no attack in the file)"
-            * any(b.get(k) is None for k in ("precision", "recall", "f1", "accuracy", "far", "roc_auc"))
+            f"{metric(b['precision'])}, recall {metric(b['recall'])}, F1 {metric(b['f1'])}, "
+            f"accuracy {metric(b['accuracy'])}, false-alarm rate {metric(b['far'])}, "
+            f"ROC-AUC {metric(b['roc_auc'])}"
+            + " (n/a: undefined for these labels, e.g. no attack in the file)" * undefined
         )
         per = report["per_class"]
         table = QTableWidget(len(per), 4)
