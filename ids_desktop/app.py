@@ -13,9 +13,12 @@ SELFTEST_TIMEOUT_S = 300
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ids-desktop", description="IDS Desktop window")
     parser.add_argument("files", nargs="*", help="captures or flow tables to open")
-    parser.add_argument("--no-crash-dialog", action="store_true", help="log crashes without a dialog")
-    parser.add_argument("--selftest", metavar="PATH", help="analyse PATH, explain the top flagged flow, exit")
-    parser.add_argument("--screenshot", metavar="OUT.png", help="with --selftest: save the window here")
+    parser.add_argument("--no-crash-dialog", action="store_true",
+                        help="log crashes without a dialog")
+    parser.add_argument("--selftest", metavar="PATH",
+                        help="analyse PATH, explain the top flagged flow, exit")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="with --selftest: save the window here")
     return parser.parse_args(argv)
 
 
@@ -33,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("IDS Desktop")
     if args.selftest:
-        return selftest(app, Path(args.selftest), Path(args.screenshot) if args.screenshot else None)
+        shot = Path(args.screenshot) if args.screenshot else None
+        return selftest(app, Path(args.selftest), shot)
     install_excepthook(show_dialog=not args.no_crash_dialog)
     window = open_window(args.files, QSettings())  # noqa: F841 - kept alive while the app runs
     return int(app.exec())
@@ -99,7 +103,9 @@ def selftest(app, path: Path, screenshot: Path | None) -> int:  # type: ignore[n
         QTimer.singleShot(400, lambda: tab.table.selectRow(0))  # after the debounced filter
 
     tab.loaded.connect(on_loaded)
-    tab.closed_work.connect(lambda: tab.analysis is None and finish(1, tab.stage.text() or "analysis failed"))
+    tab.closed_work.connect(
+        lambda: tab.analysis is None and finish(1, tab.stage.text() or "analysis failed")
+    )
     QTimer.singleShot(SELFTEST_TIMEOUT_S * 1000, lambda: finish(1, "timed out after 300 s"))
     app.exec()
     if outcome["code"] != 0:

@@ -195,7 +195,8 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(
                     f"Settings apply to files opened from now on, but were not saved: {exc}", 15000)
                 return
-            self.statusBar().showMessage("Settings saved; they apply to files opened from now on.", 8000)
+            self.statusBar().showMessage(
+                "Settings saved; they apply to files opened from now on.", 8000)
 
     def analysis_options(self) -> AnalysisOptions:
         """The options a file opened now is analysed with: :attr:`options`, with the capture
@@ -205,7 +206,8 @@ class MainWindow(QMainWindow):
     # --- opening files ---------------------------------------------------------------------
     def open_dialog(self) -> None:
         start = str(self.settings.value("paths/last_dir", str(Path.home())))
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open captures or flow tables", start, OPEN_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open captures or flow tables", start,
+                                                OPEN_FILTER)
         for p in paths:
             self.open_path(Path(p))
 
@@ -248,9 +250,11 @@ class MainWindow(QMainWindow):
         if tab is None or tab.analysis is None or tab.analysis.summary is None:
             QMessageBox.information(self, "Export", "Open a file that a model has analysed first.")
             return
-        filters = {"pdf": "PDF report (*.pdf)", "csv": "CSV (*.csv)", "jsonl": "JSON Lines (*.jsonl)"}
+        filters = {"pdf": "PDF report (*.pdf)", "csv": "CSV (*.csv)",
+                   "jsonl": "JSON Lines (*.jsonl)"}
         folder = Path(str(self.settings.value("paths/last_dir", str(Path.home()))))
-        target, _ = QFileDialog.getSaveFileName(self, "Export", str(folder / f"{tab.path.stem}.{kind}"), filters[kind])
+        suggested = str(folder / f"{tab.path.stem}.{kind}")
+        target, _ = QFileDialog.getSaveFileName(self, "Export", suggested, filters[kind])
         if target:
             tab.export(kind, Path(target))
 

@@ -46,9 +46,10 @@ def bar_plot(pairs: list[tuple[str, int]], title: str) -> pg.PlotWidget:
     plot.setMouseEnabled(x=False, y=False)
     if pairs:
         ys = list(range(len(pairs) - 1, -1, -1))
-        plot.addItem(pg.BarGraphItem(x0=[0] * len(pairs), y=ys, width=[v for _, v in pairs], height=0.7,
-                                     brush=(52, 101, 164)))
-        set_category_ticks(plot, "left", [(y, str(k)[:24]) for y, (k, _) in zip(ys, pairs, strict=True)])
+        plot.addItem(pg.BarGraphItem(x0=[0] * len(pairs), y=ys, width=[v for _, v in pairs],
+                                     height=0.7, brush=(52, 101, 164)))
+        ticks = [(y, str(k)[:24]) for y, (k, _) in zip(ys, pairs, strict=True)]
+        set_category_ticks(plot, "left", ticks)
         plot.setYRange(-0.6, len(pairs) - 0.4, padding=0)
     return plot
 
@@ -77,7 +78,8 @@ class OverviewPage(QWidget):
         )
         info.setWordWrap(True)
         self.grid.addWidget(info, 0, 0, 1, 3)
-        self.grid.addWidget(bar_plot(list(data.class_distribution.items())[:12], "Predicted classes"), 1, 0)
+        classes = bar_plot(list(data.class_distribution.items())[:12], "Predicted classes")
+        self.grid.addWidget(classes, 1, 0)
         over = ThemedPlot(title="Flagged flows over time (UTC)")
         if data.flagged_over_time:
             xs = [t for t, _ in data.flagged_over_time]

@@ -78,14 +78,15 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
             row["sweep"] = {}
             for thr, (flagged, pred) in at.items():
                 hit_t, _, found_t = found_family(flagged, pred, mask, accepted)
-                row["sweep"][str(thr)] = {"flagged": int(flagged.sum()), "attack_flagged": int(hit_t.sum()),
-                                          "found": found_t}
+                row["sweep"][str(thr)] = {"flagged": int(flagged.sum()),
+                                          "attack_flagged": int(hit_t.sum()), "found": found_t}
         else:
             if kind == "benign":  # the anomaly baseline stays the reported benign captures'
                 benign_anom.append(s.anomaly_score)
             fams = pd.Series(s.pred_class[s.flagged]).value_counts()
             row.update(top_family=str(fams.index[0]) if len(fams) else "",
-                       sweep={str(thr): {"flagged": int(flagged.sum())} for thr, (flagged, _) in at.items()})
+                       sweep={str(thr): {"flagged": int(flagged.sum())}
+                              for thr, (flagged, _) in at.items()})
         rows.append(row)
     base = float(np.median(np.concatenate(benign_anom))) if benign_anom else None
     for r in rows:

@@ -43,8 +43,8 @@ class TrainOptions:
     members
         Independently initialised copies of the hybrid (each with its own initialiser and
         shuffling seeds; same data and split) whose class probabilities and reconstructions are
-        averaged into one model (:func:`ids_desktop.core.model.network.average_members`). 1: a single
-        network.
+        averaged into one model (:func:`ids_desktop.core.model.network.average_members`). 1: a
+        single network.
     quantiles
         0, or the knots of a quantile-normal copy of every numeric feature
         (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each

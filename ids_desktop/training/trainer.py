@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import FORMAT_VERSION
-from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.model.preprocess import Preprocessor
 from ids_desktop.core.targets import DEFAULT_FAR_TARGET, F1_TARGETS, FAR_TARGETS
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel, no_progress

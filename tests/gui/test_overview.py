@@ -40,4 +40,6 @@ def test_an_undefined_metric_reads_n_a_and_says_why(qtbot: QtBot) -> None:
     page.set_report(report(roc_auc=None))
     text = page.status.text()
     assert text.startswith("Model <b>unsw-nb15</b> on 3 labelled flows")
-    assert text.endswith("ROC-AUC n/a (n/a: undefined for these labels, e.g. no attack in the file)")
+    assert text.endswith(
+        "ROC-AUC n/a (n/a: undefined for these labels, e.g. no attack in the file)"
+    )

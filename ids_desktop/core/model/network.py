@@ -302,10 +302,10 @@ def unrolled_for_export(model: Any) -> Any:
 
     def unrolled(net: Any, name: str) -> Any:
         inputs = keras.Input(shape=(steps, n_features, 2), name="flows")
-        enc_seq, h, c = UnrolledConvLSTM1D(net.get_layer("encoder"), name="encoder_unrolled")(inputs)
-        dec_seq, _, _ = UnrolledConvLSTM1D(net.get_layer("decoder"), name="decoder_unrolled")(
-            enc_seq, initial_state=[h, c]
-        )
+        encoder = UnrolledConvLSTM1D(net.get_layer("encoder"), name="encoder_unrolled")
+        enc_seq, h, c = encoder(inputs)
+        decoder = UnrolledConvLSTM1D(net.get_layer("decoder"), name="decoder_unrolled")
+        dec_seq, _, _ = decoder(enc_seq, initial_state=[h, c])
         flat = net.get_layer("per_flow")(dec_seq)
         raw = net.get_layer("raw_flow")(inputs)
         hidden = net.get_layer("joined")([flat, raw])

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ids_desktop.core.schema import feature_columns
 from ids_desktop.core.ingest.tables import CIC_CLEANED_DROPPED
+from ids_desktop.core.schema import feature_columns
 from ids_desktop.errors import SchemaError
 
 #: The columns the cleaned CIC-IDS2017 export drops from the official 78. The cic-ids2017
@@ -146,7 +146,8 @@ class Preprocessor:
             levels = [float(v) for v in ndtri(np.clip(grid, 1e-7, 1 - 1e-7))]
             scaled = cls(num_specs).transform(frame)
             for j, spec in enumerate(num_specs):
-                spec["knots"] = [float(k) for k in np.quantile(scaled[:, j].astype(np.float64), grid)]
+                knots = np.quantile(scaled[:, j].astype(np.float64), grid)
+                spec["knots"] = [float(k) for k in knots]
         cat_specs = []
         for name in categorical:
             counts = _categorical(frame[name]).value_counts()
@@ -233,7 +234,9 @@ class Preprocessor:
 
 
 def _numeric(series: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    values = pd.to_numeric(series, errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan, copy=True
+    )
     values[~np.isfinite(values)] = np.nan
     return values
 

@@ -18,7 +18,9 @@ def host_time_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     n = len(frame)
     hosts = frame["src_ip"] if "src_ip" in frame.columns else pd.Series([pd.NA] * n)
     times = (
-        pd.to_numeric(frame["first_seen"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        pd.to_numeric(frame["first_seen"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
         if "first_seen" in frame.columns
         else np.full(n, np.nan)
     )
@@ -153,7 +155,9 @@ def host_gaps(hosts: np.ndarray, times: np.ndarray) -> np.ndarray:
     return out
 
 
-def pair_gaps(hosts: np.ndarray, peers: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pair_gaps(
+    hosts: np.ndarray, peers: np.ndarray, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per flow, seconds since the same host's previous flow to the same peer, and that
     previous flow's own such gap (``NaN`` where there is no earlier flow to compare with).
 

@@ -123,7 +123,10 @@ def write_jsonl(
     cancel: Cancel | None = None,
 ) -> Path:
     """Write one EVE alert per flagged flow as JSON Lines, atomically."""
-    total = int(flows["flagged"].fillna(False).astype(bool).sum()) if "flagged" in flows else len(flows)
+    if "flagged" in flows:
+        total = int(flows["flagged"].fillna(False).astype(bool).sum())
+    else:
+        total = len(flows)
     with atomic_text(out, newline="\n") as fh:
         for i, event in enumerate(alerts(flows, model=model, contributions=contributions), start=1):
             fh.write(json.dumps(event, ensure_ascii=False) + "\n")
