@@ -71,7 +71,10 @@ def log_odds(probs: np.ndarray, label: int) -> np.ndarray:
     outputs reach 1e-38), so perturbations that move a p = 0.99999999 verdict still register.
     """
     rest = np.delete(probs, label, axis=1).sum(axis=1)
-    return np.log(np.maximum(probs[:, label], 1e-300)) - np.log(np.maximum(rest, 1e-300))
+    odds: np.ndarray = np.log(np.maximum(probs[:, label], 1e-300)) - np.log(
+        np.maximum(rest, 1e-300)
+    )
+    return odds
 
 
 def step_label(step: int) -> str:

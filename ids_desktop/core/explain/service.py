@@ -71,7 +71,7 @@ def load_background(bundle_path: Path) -> np.ndarray:
                 f"({str(expected)[:12]}...); the explanation background was changed. "
                 "Restore the bundle or retrain it."
             )
-    data = np.load(path, allow_pickle=False)
+    data: np.ndarray = np.load(path, allow_pickle=False)
     if data.ndim != 3:
         raise ModelError(f"{path}: background must be (n, T, F), got shape {data.shape}")
     return data.astype(np.float64)
@@ -242,7 +242,8 @@ class BundleExplainer:
         """Scaled model values of numeric input ``index`` back in the source's units."""
         spec = self._numeric[index]
         z = np.asarray(scaled, dtype=np.float64) * spec["std"] + spec["mean"]
-        return np.sign(z) * np.expm1(np.minimum(np.abs(z), 700.0))
+        raw: np.ndarray = np.sign(z) * np.expm1(np.minimum(np.abs(z), 700.0))
+        return raw
 
     def _value_text(self, index: int, scaled: float) -> str:
         if index >= len(self._numeric):
@@ -320,7 +321,8 @@ class BundleExplainer:
             x = np.empty((len(z), *window_x.shape), dtype=np.float32)
             x[:, :pad] = window_x[:pad]
             x[:, pad:] = self.from_lime(z)
-            return self.bundle.runner(self._model_input(x, mask))[0][:, position, :]
+            probs: np.ndarray = self.bundle.runner(self._model_input(x, mask))[0][:, position, :]
+            return probs
 
         return predict
 
@@ -450,7 +452,8 @@ class ExplanationCache:
         """
         if self.folder is None or not self.folder.is_dir():
             return 0
-        current, stale = [], []
+        current: list[Path] = []
+        stale: list[Path] = []
         for path in self.folder.glob("*/*.json"):
             (current if path.name.startswith(f"v{CACHE_VERSION}-") else stale).append(path)
         if len(current) > self.disk_files:

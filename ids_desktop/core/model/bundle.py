@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,7 +202,9 @@ class Bundle:
         return probs, anomaly
 
 
-def context_columns(frame: pd.DataFrame, temporal: bool, names) -> dict[str, np.ndarray]:
+def context_columns(
+    frame: pd.DataFrame, temporal: bool, names: Collection[str]
+) -> dict[str, np.ndarray]:
     """The context features ``names`` (of :data:`CONTEXT_FEATURES`) of ``frame``'s rows."""
     out: dict[str, np.ndarray] = {}
     if GAP_FEATURE in names:
@@ -231,7 +234,7 @@ def read_metadata(path: Path) -> dict[str, Any]:
     if not meta_path.is_file():
         raise ModelError(f"{path}: not a model bundle (no {METADATA_FILE})")
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelError(f"{meta_path}: unreadable metadata ({exc})") from None
     required = ("name", "feature_format", "features", "preprocessing", "classes", "seq_len",

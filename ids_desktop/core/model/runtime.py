@@ -83,7 +83,10 @@ class OnnxRunner:
         starts = range(0, len(x), batch)
 
         def run(i: int) -> list[np.ndarray]:
-            return self.session.run(self.output_names, {self.input_name: x[i : i + batch]})
+            out: list[np.ndarray] = self.session.run(
+                self.output_names, {self.input_name: x[i : i + batch]}
+            )
+            return out
 
         if self.parallel > 1:
             from concurrent.futures import ThreadPoolExecutor

@@ -31,8 +31,8 @@ def address_codes(values: pd.Series, alone: np.ndarray | None = None) -> np.ndar
     """Integer codes of addresses: equal addresses share a code, and a missing address (or a
     row where ``alone`` is true) gets a unique code above the real ones, so it never groups
     with another row."""
-    codes, _ = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    codes = codes.astype(np.int64)
+    factorized, _ = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    codes: np.ndarray = factorized.astype(np.int64)
     alone = codes < 0 if alone is None else (codes < 0) | alone
     return np.where(alone, codes.max(initial=-1) + 1 + np.arange(len(codes)), codes)
 

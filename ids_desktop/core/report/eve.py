@@ -55,7 +55,8 @@ def _iso(seconds: Any) -> str | None:
     if not abs(float(seconds)) < 9.2e9:  # a damaged time, beyond any date pandas has
         return None
     stamp = pd.Timestamp(float(seconds), unit="s", tz="UTC")
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+    text: str = stamp.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+    return text
 
 
 def _scalar(value: Any) -> Any:
