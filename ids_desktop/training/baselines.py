@@ -33,6 +33,10 @@ class TreeBaseline:
     ``__init__`` only stores parameters; :meth:`fit` sets ``classes_`` and ``model_``.
     """
 
+    #: The decision threshold on P(attack), chosen on validation rows by the training
+    #: context (:meth:`ids_desktop.training.context.FitContext.fit_tree`) after ``fit``.
+    threshold_: float
+
     def __init__(self, *, seed: int = 0, kind: str = "forest", n_estimators: int = 200,
                  n_jobs: int = 2, max_iter: int = 500) -> None:
         self.seed = seed

@@ -45,7 +45,7 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
         ``None``: ``../shared/data``.
     """
     data = shared_data_dir() if data is None else data
-    rows = []
+    rows: list[dict[str, Any]] = []
     benign_anom = []
     for name, frame in parts:
         # The app's verdicts: the model's, plus the capture ingest's ARP check (as analyze()).
@@ -53,8 +53,9 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
         model_only = bundle.score(frame, temporal=True)
         s = with_arp_check(frame, model_only)
         kind, file = name.split("/", 1)
-        row = {"capture": file, "kind": kind, "flows": len(frame), "flagged": int(s.flagged.sum()),
-               "threshold": float(bundle.threshold)}
+        row: dict[str, Any] = {"capture": file, "kind": kind, "flows": len(frame),
+                               "flagged": int(s.flagged.sum()),
+                               "threshold": float(bundle.threshold)}
         at = {}
         for thr in SWEEP:
             v = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr)

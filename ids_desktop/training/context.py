@@ -239,7 +239,7 @@ class FitContext:
 
     # ---- scoring
 
-    def score(self, fitted: Fitted, rows: np.ndarray) -> dict[str, np.ndarray]:
+    def score(self, fitted: Fitted, rows: np.ndarray) -> dict[str, Any]:
         """Per-row outputs for ``rows`` (aligned with ``rows``)."""
         w = self.windows(rows, fitted.seq_len)
         # Map windows to positions within ``rows`` for scattering.
@@ -251,7 +251,8 @@ class FitContext:
         out = self._predict(fitted.model, xt, fitted.has_recon)
         seconds = time.perf_counter() - t0
         probs = sequences.scatter(out[0], w_local, len(rows))
-        res = {"probs": probs, "p_attack": 1.0 - probs[:, self.benign], "seconds": seconds}
+        res: dict[str, Any] = {"probs": probs, "p_attack": 1.0 - probs[:, self.benign],
+                               "seconds": seconds}
         if fitted.has_recon:
             recon = sequences.scatter(out[1], w_local, len(rows))
             res["anomaly"] = np.mean((self.x[rows] - recon) ** 2, axis=1)

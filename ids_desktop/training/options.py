@@ -87,5 +87,6 @@ class TrainOptions:
         fields this version no longer knows are ignored.
         """
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v)
-                      for k, v in meta.get("options", {}).items() if k in known})
+        fields: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v)
+                                  for k, v in meta.get("options", {}).items() if k in known}
+        return cls(**fields)

@@ -183,7 +183,7 @@ def run_source(source: str, sources: Sources, *, epochs: int, seed: int,
     if held_out_apps:
         base = lab
     folds = folds_of([p[0] for p in trainable + held_out_apps], k_folds, seed)
-    rows: list[dict[str, Any]] = []
+    rows = []
     fold_of: dict[str, int] = {}
     for i, held in enumerate(folds):
         log(f"== {source}: fold {i + 1}/{len(folds)} holds out {len(held)} captures")

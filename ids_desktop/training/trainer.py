@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ class TrainResult:
 
 def train(
     format_name: str,
-    data_paths: list[str | Path],
+    data_paths: Sequence[str | Path],
     out_dir: str | Path,
     *,
     seed: int = 0,
