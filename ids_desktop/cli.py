@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ids_desktop import APP_NAME, __version__
 from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, AnalysisOptions
@@ -31,7 +31,7 @@ class _UsageError(IdsError):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would exit 2 with usage; keep one line
+    def error(self, message: str) -> NoReturn:  # argparse would exit 2 with usage; one line
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +89,7 @@ class FlowTableModel(QAbstractTableModel):
         frame: pd.DataFrame,
         *,
         order: np.ndarray | None = None,
-        search: dict[str, tuple[np.ndarray, pd.Series]] | None = None,
+        search: Mapping[str, tuple[np.ndarray, pd.Series]] | None = None,
     ) -> None:
         """Show ``frame``; ``order`` (a row permutation) and ``search`` (from
         :func:`search_index`) may be computed beforehand, off the GUI thread."""
@@ -138,6 +139,7 @@ class FlowTableModel(QAbstractTableModel):
         # blocks of cells already converted stay
         cache = {c: v.extended(frame[c], old) for c, v in self._cache.items()}
         new_flags = _flags(rows)
+        flagged: np.ndarray | None
         if self._flagged is not None and new_flags is not None:
             flagged = np.concatenate([self._flagged, new_flags])
         else:

@@ -48,7 +48,9 @@ def bar_plot(pairs: list[tuple[str, int]], title: str) -> pg.PlotWidget:
         ys = list(range(len(pairs) - 1, -1, -1))
         plot.addItem(pg.BarGraphItem(x0=[0] * len(pairs), y=ys, width=[v for _, v in pairs],
                                      height=0.7, brush=(52, 101, 164)))
-        ticks = [(y, str(k)[:24]) for y, (k, _) in zip(ys, pairs, strict=True)]
+        ticks: list[tuple[float, str]] = [
+            (y, str(k)[:24]) for y, (k, _) in zip(ys, pairs, strict=True)
+        ]
         set_category_ticks(plot, "left", ticks)
         plot.setYRange(-0.6, len(pairs) - 0.4, padding=0)
     return plot
@@ -68,8 +70,9 @@ class OverviewPage(QWidget):
         self.data = data
         while self.grid.count():
             item = self.grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         headline = ", ".join(f"{k} {v:.4f}" for k, v in data.model_headline.items()) or "n/a"
         share = f" ({data.flagged / data.flows:.1%})" if data.flows else ""
         info = QLabel(

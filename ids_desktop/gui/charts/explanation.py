@@ -59,7 +59,9 @@ class ExplanationChart(QWidget):
         bars = pg.BarGraphItem(x0=[0] * n, y=ys, width=weights, height=0.7, brushes=brushes,
                                pens=[None] * n)
         self.plot.addItem(bars)
-        ticks = [(y, label[:48]) for y, label in zip(ys, self.labels, strict=True)]
+        ticks: list[tuple[float, str]] = [
+            (y, label[:48]) for y, label in zip(ys, self.labels, strict=True)
+        ]
         set_category_ticks(self.plot, "left", ticks)
         self.plot.addLine(x=0, pen=pg.mkPen((128, 128, 128), width=1))
         peak = max(abs(w) for w in weights) or 1.0
