@@ -11,7 +11,7 @@ pytest.importorskip("PySide6")
 pytestmark = pytest.mark.gui
 
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent, QKeySequence  # noqa: E402
+from PySide6.QtGui import QAction, QDropEvent, QKeySequence  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 from ids_desktop import config  # noqa: E402
@@ -130,7 +130,8 @@ def test_several_files_open_as_tabs_and_recent_menu_reopens(window, qtbot, tmp_p
     actions[1].trigger()  # reopen a.csv
     assert window.tabs.count() == 3 and window.tabs.tabText(2) == "a.csv"
     wait_done(qtbot, window.current_tab())
-    window._step_tab(1)  # Ctrl+Tab wraps around
+    next_tab = next(a for a in window.findChildren(QAction) if a.text() == "&Next Tab")
+    next_tab.trigger()  # Ctrl+Tab wraps around
     assert window.tabs.currentIndex() == 0
     window.close_tab(0)
     assert window.tabs.count() == 2
