@@ -26,11 +26,13 @@ $(DEMO): $(DEMO_SOURCES) | $(STAMP)
 run: $(STAMP) $(DEMO)
 	$(BIN)/ids-desktop $(if $(ARGS),$(ARGS),$(DEMO))
 
+# The import contracts, ruff (pyproject's [tool.ruff]) and mypy (strict on ids_desktop/core).
 lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
-test: $(STAMP)
-	$(BIN)/lint-imports
+test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Rebuild every dataset bundle from ../shared/data (seeded; about 15 min on 2 cores) and the
@@ -75,7 +77,7 @@ smoke-bundle: bundle
 	bash scripts/smoke_bundle.sh dist/ids-desktop
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
 
 # --- traffic lab (scripts/lab, issue 4): needs root and network namespaces ------------------
 LAB_SEED ?= 1

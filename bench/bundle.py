@@ -46,7 +46,8 @@ def window_seconds(gui: Path, home: Path, display: str) -> float | None:
     """Exec to the main window being viewable on ``display``; None if it never shows."""
     env = stripped_env(home, DISPLAY=display)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(gui)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([str(gui)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     try:
         while time.perf_counter() - t0 < 60:
             if proc.poll() is not None:
@@ -85,12 +86,14 @@ def main() -> int:
     if not cli.exists():
         raise SystemExit(f"no bundle at {dist}; run make bundle")
 
-    size = subprocess.run(["du", "-sm", str(dist)], capture_output=True, text=True).stdout.split()[0]
+    du = subprocess.run(["du", "-sm", str(dist)], capture_output=True, text=True)
+    size = du.stdout.split()[0]
     print(f"bundle {dist}: {size} MiB unpacked")
     parts = subprocess.run(f"du -sm '{dist}'/_internal/* | sort -rn | head -8", shell=True,
                            capture_output=True, text=True).stdout
-    print("largest parts (MiB):", ", ".join(" ".join(line.split()[::-1]).replace(str(dist) + "/_internal/", "")
-                                            for line in parts.splitlines()))
+    print("largest parts (MiB):",
+          ", ".join(" ".join(line.split()[::-1]).replace(str(dist) + "/_internal/", "")
+                    for line in parts.splitlines()))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     work = Path(tempfile.mkdtemp(prefix="ids-bench-bundle-"))
@@ -101,14 +104,17 @@ def main() -> int:
     for generator in (["scripts.make_demo_capture", "--out", str(work / "demo.pcap")],
                       ["scripts.make_unsw_csv", "--out", str(csv), "--repeat", "5"]):  # fmt: skip
         # from the repository root: the generators run from the source tree, stdlib only
-        subprocess.run([sys.executable, "-m", *generator], cwd=REPO, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", *generator], cwd=REPO, check=True,
+                       capture_output=True)
     env = stripped_env(home)
-    models = subprocess.run([str(cli), "models", "--json"], env=env, capture_output=True, text=True).stdout
+    models = subprocess.run([str(cli), "models", "--json"], env=env, capture_output=True,
+                            text=True).stdout
     capture_cmd = "analyze" if '"feature_format": "pcap"' in models else "ingest"
     cases = {
         "cli --version": [str(cli), "--version"],
         "cli analyze unsw.csv (20 flows)": [str(cli), "analyze", str(csv), "--json"],
-        f"cli {capture_cmd} demo.pcap (909 flows)": [str(cli), capture_cmd, str(work / "demo.pcap"), "--json"],
+        f"cli {capture_cmd} demo.pcap (909 flows)": [str(cli), capture_cmd,
+                                                     str(work / "demo.pcap"), "--json"],
     }
     for name, cmd in cases.items():
         timed(cmd, env, work)  # warm-up
@@ -123,7 +129,8 @@ def main() -> int:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):  # until the server answers
-            if subprocess.run(["xwininfo", "-display", display, "-root"], capture_output=True).returncode == 0:
+            probe = ["xwininfo", "-display", display, "-root"]
+            if subprocess.run(probe, capture_output=True).returncode == 0:
                 break
             time.sleep(0.1)
         window_seconds(gui, home, display)  # warm-up (fontconfig cache, page cache)

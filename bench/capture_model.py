@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for mode, rs in runs.items():
         walls = [r["wall"] for r in rs]
-        print(f"| {mode}{' (' + str(rs[0].get('bundle')) + ' bundle)' if mode == 'verdicts' else ''} "
+        bundle = f" ({rs[0].get('bundle')} bundle)" if mode == "verdicts" else ""
+        print(f"| {mode}{bundle} "
               f"| {size:,.1f} | {rs[0]['flows']:,} | {rs[0].get('flagged', '-')} "
               f"| {statistics.median(walls):.2f} ({min(walls):.2f}-{max(walls):.2f}) "
               f"| {max(r['rss_tree_mb'] for r in rs):,.0f} |")

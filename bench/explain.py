@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -64,12 +63,15 @@ def main() -> int:
     parser.add_argument("--neighbourhood", choices=NEIGHBOURHOODS, default="stratified",
                         help="how LIME's neighbourhood is drawn (iid: LIME's own draws in one "
                              "pass; lime: LIME's per-column loop)")
-    parser.add_argument("--per-flow", action="store_true", help="each flow's Jaccard and top weights")
-    parser.add_argument("--models-dir", default=None, help="bundles folder (default: the app's models/)")
+    parser.add_argument("--per-flow", action="store_true",
+                        help="each flow's Jaccard and top weights")
+    parser.add_argument("--models-dir", default=None,
+                        help="bundles folder (default: the app's models/)")
     args = parser.parse_args()
     sample_sizes = [int(s) for s in args.samples.split(",")]
     names = {b["name"] for b in list_bundles(args.models_dir)}
-    print(f"{'bundle':<12} {'samples':>7} {'n':>4} {'median s':>9} {'p95 s':>7} {'CPU s':>6} {'R2 med':>7} {'top5 Jaccard':>13} {'top5 features J':>16} {'top3 features J':>16}")
+    print(f"{'bundle':<12} {'samples':>7} {'n':>4} {'median s':>9} {'p95 s':>7} {'CPU s':>6} "
+          f"{'R2 med':>7} {'top5 Jaccard':>13} {'top5 features J':>16} {'top3 features J':>16}")
     for name, path in INPUTS.items():
         if name not in names or not path.exists() or (args.only and name not in args.only):
             continue
@@ -97,8 +99,9 @@ def main() -> int:
                           f"J={jac_f[-1]:.2f} {top}")
             times.sort()
             p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-            print(f"{name:<12} {samples:>7} {len(rows):>4} {statistics.median(times):>9.3f} {p95:>7.3f} "
-                  f"{statistics.median(cpus):>6.3f} {statistics.median(r2s):>7.2f} {statistics.mean(jac):>13.3f} "
+            print(f"{name:<12} {samples:>7} {len(rows):>4} {statistics.median(times):>9.3f} "
+                  f"{p95:>7.3f} {statistics.median(cpus):>6.3f} {statistics.median(r2s):>7.2f} "
+                  f"{statistics.mean(jac):>13.3f} "
                   f"{statistics.mean(jac_f):>16.3f} {statistics.mean(jac_f3):>16.3f}")
     return 0
 

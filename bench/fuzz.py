@@ -82,12 +82,14 @@ def run_one(path: Path, command: str, env: dict[str, str]) -> Outcome:
     seconds = time.perf_counter() - start
     out_s = out.decode("utf-8", "replace")
     err_s = err.decode("utf-8", "replace")
-    return Outcome(path.name, command, rc, seconds, judge(rc, out_s, err_s, seconds), err_s.strip()[-400:])
+    verdict = judge(rc, out_s, err_s, seconds)
+    return Outcome(path.name, command, rc, seconds, verdict, err_s.strip()[-400:])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--corpus", type=Path, help="an existing corpus folder (default: build one)")
+    parser.add_argument("--corpus", type=Path,
+                        help="an existing corpus folder (default: build one)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", "-j", type=int, default=2)
     parser.add_argument("--only", default="", help="only inputs whose name contains this")
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     items = json.loads((corpus / "manifest.json").read_text())
     items = [i for i in items if args.only in i["name"]]
     if args.rerun:
-        failed = {o["name"] for o in json.loads(args.rerun.read_text()) if o["verdict"].startswith("FAIL")}
+        failed = {o["name"] for o in json.loads(args.rerun.read_text())
+                  if o["verdict"].startswith("FAIL")}
         items = [i for i in items if i["name"] in failed]
     env = dict(os.environ)  # stderr is a pipe, so the CLI draws no progress bar
     jobs = [(corpus / i["name"], cmd) for i in items for cmd in ("ingest", "analyze")]
@@ -119,28 +122,35 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     kind = {i["name"]: (i["kind"], i["source"]) for i in items}
 
-    groups: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
+    groups: dict[tuple[str, str], collections.Counter] = collections.defaultdict(
+        collections.Counter
+    )
     slowest: dict[tuple[str, str], float] = collections.defaultdict(float)
     for o in outcomes:
         k, src = kind[o.name]
-        group = "shared malformed" if src.startswith("shared:") else (
-            f"{k}s from {'real' if src.startswith('real-') else 'generated' if src.startswith('gen-') else 'no'} sources")
+        origin = ("real" if src.startswith("real-") else
+                  "generated" if src.startswith("gen-") else "no")
+        group = "shared malformed" if src.startswith("shared:") else f"{k}s from {origin} sources"
         key = (group, o.command)
         groups[key]["FAIL" if o.verdict.startswith("FAIL") else o.verdict] += 1
         slowest[key] = max(slowest[key], o.seconds)
     print(f"{len(items)} inputs, {len(outcomes)} runs in {wall:.0f} s with {args.jobs} jobs "
           f"(load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs)")  # fmt: skip
-    print("| inputs | command | runs | exit 0 | exit 0 with warnings | exit 2 (one line) | failures | slowest s |")
+    print("| inputs | command | runs | exit 0 | exit 0 with warnings | exit 2 (one line) "
+          "| failures | slowest s |")
     print("|---|---|---|---|---|---|---|---|")
     for (group, cmd), c in sorted(groups.items()):
-        print(f"| {group} | {cmd} | {sum(c.values())} | {c['ok']} | {c['warned']} | {c['rejected']} "
-              f"| {c['FAIL']} | {slowest[(group, cmd)]:.1f} |")  # fmt: skip
+        print(f"| {group} | {cmd} | {sum(c.values())} | {c['ok']} | {c['warned']} "
+              f"| {c['rejected']} | {c['FAIL']} | {slowest[(group, cmd)]:.1f} |")  # fmt: skip
     failures = [o for o in outcomes if o.verdict.startswith("FAIL")]
-    total = collections.Counter("FAIL" if o.verdict.startswith("FAIL") else o.verdict for o in outcomes)
-    print(f"| all | both | {len(outcomes)} | {total['ok']} | {total['warned']} | {total['rejected']} "
-          f"| {total['FAIL']} | {max((o.seconds for o in outcomes), default=0):.1f} |")  # fmt: skip
+    total = collections.Counter("FAIL" if o.verdict.startswith("FAIL") else o.verdict
+                                for o in outcomes)
+    slowest_all = max((o.seconds for o in outcomes), default=0)
+    print(f"| all | both | {len(outcomes)} | {total['ok']} | {total['warned']} "
+          f"| {total['rejected']} | {total['FAIL']} | {slowest_all:.1f} |")  # fmt: skip
     for o in failures:
-        print(f"FAIL {o.command} {o.name}: {o.verdict}; rc {o.rc}; {o.seconds:.1f} s; stderr: {o.stderr!r}")
+        print(f"FAIL {o.command} {o.name}: {o.verdict}; rc {o.rc}; {o.seconds:.1f} s; "
+              f"stderr: {o.stderr!r}")
     if args.json_out:
         args.json_out.write_text(json.dumps([o.__dict__ for o in outcomes], indent=1))
     if tmp is not None:

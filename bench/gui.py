@@ -51,7 +51,8 @@ gaps = []
 
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow) and "paint" not in result:
+        painted = event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow)
+        if painted and "paint" not in result:
             result["paint"] = time.time() - t_start
             result["tf"] = "tensorflow" in sys.modules
             clock.start()
@@ -70,7 +71,8 @@ last_wait = [0]
 def on_beat():
     waited = sched()
     gap = clock.restart()
-    gaps.append(gap - (waited - last_wait[0]) / 1e6 if last_wait[0] else gap)  # minus run-queue wait
+    # minus the run-queue wait
+    gaps.append(gap - (waited - last_wait[0]) / 1e6 if last_wait[0] else gap)
     last_wait[0] = waited
     warm = [t for t in threading.enumerate() if t.name == "ids-warm-up"]
     if not warm and len(gaps) > 50:  # the background warm-up is over: report
@@ -181,7 +183,8 @@ def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10,
             on_cpu = (sched[0] - last_sched[0][0]) / 1e6
             queued = (sched[1] - last_sched[0][1]) / 1e6
         blocked = max(0.0, gap - on_cpu - queued)
-        holder_queued = max([(w - last_others[0].get(t, w)) / 1e6 for t, w in others.items() if t != me] or [0.0])
+        holder_queued = max([(w - last_others[0].get(t, w)) / 1e6
+                             for t, w in others.items() if t != me] or [0.0])
         app_gaps.append(max(0.0, gap - queued - min(blocked, holder_queued)))
         if gap > 100:
             late.append((gap, on_cpu, queued, min(blocked, holder_queued),
@@ -191,7 +194,8 @@ def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10,
         last_others[0] = others
         if dump_ms and dump_file is not None:
             if gap > dump_ms:  # the stacks just above were dumped during this beat
-                dump_file.write(f"=== that was a {gap} ms beat ({on_cpu:.0f} on CPU, {queued:.0f} queued)\n")
+                dump_file.write(f"=== that was a {gap} ms beat ({on_cpu:.0f} on CPU, "
+                                f"{queued:.0f} queued)\n")
             faulthandler.dump_traceback_later(dump_ms / 1000, file=dump_file)
 
     timer = QTimer()
@@ -215,7 +219,8 @@ def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10,
     holder["tab"] = tab
     preview = {"first_s": None}
     tab.model.modelReset.connect(
-        lambda: preview["first_s"] is None and tab.model.rowCount() and preview.update(first_s=time.perf_counter() - t0)
+        lambda: preview["first_s"] is None and tab.model.rowCount()
+        and preview.update(first_s=time.perf_counter() - t0)
     )
     done = {"flag": False}
     tab.closed_work.connect(lambda: done.update(flag=True))
@@ -249,8 +254,9 @@ def heartbeat(path: Path | None, timeout_s: float = 900, idle_s: float = 10,
     window.close()
     ordered = sorted(gaps)
     p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0
-    return {"seconds": total, "rows": rows, "max_gap_ms": max(gaps or [0]), "p99_gap_ms": p99, "sort_s": sort_s,
-            "first_rows_s": preview["first_s"] or float("nan"), "previews": tab.preview.updates,
+    return {"seconds": total, "rows": rows, "max_gap_ms": max(gaps or [0]), "p99_gap_ms": p99,
+            "sort_s": sort_s, "first_rows_s": preview["first_s"] or float("nan"),
+            "previews": tab.preview.updates,
             "late": worst_beats(late), "max_app_ms": max(app_gaps or [0]),
             "explain_app_ms": explain_gap}
 
@@ -345,13 +351,15 @@ def million_rows(rows: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
                           source=Path("synthetic.pcap"))
     # a scored analysis as run_analysis returns it, from a stand-in bundle (no model runs)
     n = len(frame)
-    scores = Scores(np.zeros((n, 1)), frame["pred_score"].to_numpy(), frame["anomaly_score"].to_numpy(),
-                    frame["flagged"].to_numpy(), frame["pred_class"].array)
+    scores = Scores(np.zeros((n, 1)), frame["pred_score"].to_numpy(),
+                    frame["anomaly_score"].to_numpy(), frame["flagged"].to_numpy(),
+                    frame["pred_class"].array)
     bundle = StandInBundle()
     run = ModelRun(bundle, np.zeros((0, 0)), np.zeros((0, 0)), scores, 0.5, 0.0)  # type: ignore[arg-type]
     analysis = Analysis(Path("synthetic.pcap"), AnalysisOptions(), result, "", frame, run)
     out: dict[str, float] = {}
-    tab = AnalysisTab(Path("synthetic.pcap"), None, QSettings("/tmp/ids-bench-gui-1m.ini", QSettings.Format.IniFormat))
+    settings = QSettings("/tmp/ids-bench-gui-1m.ini", QSettings.Format.IniFormat)
+    tab = AnalysisTab(Path("synthetic.pcap"), None, settings)
     tab.resize(1400, 900)
     tab.show()
     app.processEvents()
@@ -380,11 +388,13 @@ def million_rows(rows: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
           lambda: tab.table.sortByColumn(cols.index("pred_score"), Qt.SortOrder.DescendingOrder))
     timed("sort feature_07 (numeric, asc)",
           lambda: tab.table.sortByColumn(cols.index("feature_07"), Qt.SortOrder.AscendingOrder))
-    timed("sort src_ip (text)", lambda: tab.table.sortByColumn(cols.index("src_ip"), Qt.SortOrder.AscendingOrder))
+    timed("sort src_ip (text)",
+          lambda: tab.table.sortByColumn(cols.index("src_ip"), Qt.SortOrder.AscendingOrder))
     tab.table.sortByColumn(cols.index("pred_score"), Qt.SortOrder.DescendingOrder)
 
     def set_filter(text: str = "", flagged: bool = False, cls: str | None = None) -> None:
-        tab.model.set_filter(text, flagged_only=flagged, classes=None if cls is None else {cls}, min_score=None)
+        tab.model.set_filter(text, flagged_only=flagged, classes=None if cls is None else {cls},
+                             min_score=None)
 
     timed("filter flagged only", lambda: set_filter(flagged=True))
     timed("filter class = scan", lambda: set_filter(cls="scan"))
@@ -407,7 +417,8 @@ def million_rows(rows: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
         tab.table.viewport().repaint()
         pages.append(since(t0))
     for label, steps in (("scroll jump", jumps), ("page down", pages)):
-        out[f"{label}, median paint"] = (statistics.median(w for w, _ in steps), statistics.median(c for _, c in steps))
+        out[f"{label}, median paint"] = (statistics.median(w for w, _ in steps),
+                                         statistics.median(c for _, c in steps))
         out[f"{label}, worst paint"] = max(steps)
     t = clock()
     tab.table.selectRow(0)
@@ -420,20 +431,24 @@ def million_rows(rows: int, repeats: int = 3) -> dict[str, tuple[float, float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--capture-mb", type=float, default=200)
-    parser.add_argument("--capture", type=Path, help="analyse this capture instead of generating one")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic table (0: skip)")
-    parser.add_argument("--skip-inputs", action="store_true", help="skip the heartbeat over real inputs")
+    parser.add_argument("--capture", type=Path,
+                        help="analyse this capture instead of generating one")
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="rows of the synthetic table (0: skip)")
+    parser.add_argument("--skip-inputs", action="store_true",
+                        help="skip the heartbeat over real inputs")
     parser.add_argument("--dump-ms", type=float, default=0,
                         help="diagnostic: dump every thread's stack when a beat is this late")
     parser.add_argument("--dump-file", type=Path, default=Path("gui-stalls.txt"))
     args = parser.parse_args()
-    dump_file = open(args.dump_file, "w", buffering=1) if args.dump_ms else None  # noqa: SIM115
+    dump_file = open(args.dump_file, "w", buffering=1) if args.dump_ms else None
     print("time to main window's first paint (fresh interpreter):")
     for secs, tf, stall in time_to_window():
         print(f"  {secs:6.2f} s   tensorflow imported before window: {tf}; "
               f"longest stall (app share) during the background warm-up: {stall} ms")
     if args.rows:
-        print(f"\n{args.rows:,} scored rows in a tab (best of 3, and worst; wall ms / GUI-thread CPU ms):")
+        print(f"\n{args.rows:,} scored rows in a tab "
+              "(best of 3, and worst; wall ms / GUI-thread CPU ms):")
         for label, (wall, cpu) in million_rows(args.rows).items():
             print(f"  {label:<40} {wall * 1000:9.1f} {cpu * 1000:9.1f}")
     if args.skip_inputs:
@@ -449,23 +464,25 @@ def main() -> int:
         write_mixed_capture(cap, args.capture_mb, seed=1)
     inputs.append(cap)
     shared = REPO.parent / "shared" / "data"
-    for rel in ("ton_iot/train_test_network.dev80.csv.gz", "unsw_nb15/UNSW_NB15_training-set.dev80.csv.gz"):
+    for rel in ("ton_iot/train_test_network.dev80.csv.gz",
+                "unsw_nb15/UNSW_NB15_training-set.dev80.csv.gz"):
         if (shared / rel).exists():
             inputs.append(shared / rel)
     print(f"\n{'input':<48} {'rows':>10} {'total s':>8} {'first rows s':>12} {'previews':>8} "
-          f"{'max stall ms':>13} {'app ms':>7} {'p99 gap ms':>11} {'sort s':>7} {'explain app ms':>15}")
+          f"{'max stall ms':>13} {'app ms':>7} {'p99 gap ms':>11} {'sort s':>7} "
+          f"{'explain app ms':>15}")
     for path in [None, *inputs]:
         r = heartbeat(path, dump_ms=args.dump_ms, dump_file=dump_file)
         name = "(control: idle window, no analysis, 10 s)" if path is None else path.name
         print(f"{name:<48} {r['rows']:>10,} {r['seconds']:>8.1f} {r['first_rows_s']:>12.1f} "
-              f"{r['previews']:>8} {r['max_gap_ms']:>13.0f} {r['max_app_ms']:>7.0f} {r['p99_gap_ms']:>11.0f} "
-              f"{r['sort_s']:>7.3f} {r['explain_app_ms']:>15.0f}")
+              f"{r['previews']:>8} {r['max_gap_ms']:>13.0f} {r['max_app_ms']:>7.0f} "
+              f"{r['p99_gap_ms']:>11.0f} {r['sort_s']:>7.3f} {r['explain_app_ms']:>15.0f}")
         for gap, on_cpu, queued, holder_queued, stage in r["late"]:
             blocked = max(0.0, gap - on_cpu - queued)
-            print(f"    late beat: {gap} ms (app {gap - queued - holder_queued:.0f}) = {on_cpu:.0f} on "
-                  f"CPU + {queued:.0f} in the run queue + "
-                  f"{blocked:.0f} blocked (GIL; of which {holder_queued:.0f} while another thread of the "
-                  f"app waited for a CPU); tab said {stage!r}")
+            print(f"    late beat: {gap} ms (app {gap - queued - holder_queued:.0f}) = "
+                  f"{on_cpu:.0f} on CPU + {queued:.0f} in the run queue + "
+                  f"{blocked:.0f} blocked (GIL; of which {holder_queued:.0f} while another "
+                  f"thread of the app waited for a CPU); tab said {stage!r}")
     return 0
 
 

@@ -38,7 +38,7 @@ SHARED_SETS = ("attack", "benign", "benign-apps")
 # --------------------------------------------------------------------------------------------
 
 
-def _peak_concurrent(frame, idle_timeout: float) -> int:  # noqa: ANN001 - pandas frame
+def _peak_concurrent(frame, idle_timeout: float) -> int:
     """Most flows a meter held at once: each is cached from first_seen to last_seen + idle."""
     import numpy as np
 
@@ -61,7 +61,8 @@ def worker(mode: str, files: list[str]) -> dict:
     from ids_desktop.core.ingest import ingest
     from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT
 
-    if mode == "verdicts":  # capture to verdicts: ingest + the auto-chosen bundle (bench/capture_model.py)
+    # capture to verdicts: ingest + the auto-chosen bundle (bench/capture_model.py)
+    if mode == "verdicts":
         import onnxruntime  # noqa: F401  (imports are not the work being timed)
 
         from ids_desktop.core.workflow import run_analysis
@@ -113,7 +114,9 @@ def worker(mode: str, files: list[str]) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def sample_rss(pid: int, stop: threading.Event, peaks: dict[str, float], every: float = 0.05) -> None:
+def sample_rss(
+    pid: int, stop: threading.Event, peaks: dict[str, float], every: float = 0.05
+) -> None:
     """Track peak RSS (MiB) of the process, of its children (meters) and of the whole tree.
 
     ``peaks`` gets the keys ``parent``, ``children`` and ``tree``; bench/scale.py reuses it.

@@ -41,8 +41,8 @@ def bench_one(name: str, rows: int) -> dict:
     from ids_desktop.core.analysis import get_bundle
     from ids_desktop.core.ingest import ingest
     from ids_desktop.core.model import sequences
-    from ids_desktop.training.baselines import TreeBaseline
     from ids_desktop.core.model.bundle import load_bundle
+    from ids_desktop.training.baselines import TreeBaseline
 
     result = ingest(DATA / FILES[name])
     frame = result.frame

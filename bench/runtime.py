@@ -25,12 +25,13 @@ import os
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def session(path: Path, profile_dir: str | None = None):  # noqa: ANN201
+def session(path: Path, profile_dir: str | None = None):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -41,7 +42,7 @@ def session(path: Path, profile_dir: str | None = None):  # noqa: ANN201
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def best_of(fn, repeats: int = 5) -> float:  # noqa: ANN001
+def best_of(fn, repeats: int = 5) -> float:
     best = float("inf")
     fn()
     for _ in range(repeats):
@@ -51,13 +52,20 @@ def best_of(fn, repeats: int = 5) -> float:  # noqa: ANN001
     return best
 
 
+def run_batches(sess, input_name: str, x, batch: int) -> None:
+    """Score ``x`` through ``sess`` in calls of ``batch`` windows."""
+    for i in range(0, len(x), batch):
+        sess.run(None, {input_name: x[i : i + batch]})
+
+
 def compare_runners(folders: list[Path], only: list[str] | None, windows: int) -> int:
     """``OnnxRunner(threads=2)`` (serial calls) against the default runner, best of 5."""
     import numpy as np
 
     from ids_desktop.core.model.runtime import OnnxRunner
 
-    print("| bundle | T | windows | serial, 2 intra-op threads ms | default runner ms | speed-up | outputs |")
+    print("| bundle | T | windows | serial, 2 intra-op threads ms | default runner ms | speed-up "
+          "| outputs |")
     print("|---|---|---|---|---|---|---|")
     for folder in folders:
         for onnx in sorted(folder.glob("*/model.onnx")):
@@ -67,7 +75,7 @@ def compare_runners(folders: list[Path], only: list[str] | None, windows: int) -
             steps, feats = int(serial.input_shape[1]), int(serial.input_shape[2])
             n = windows if steps > 1 else windows * 8  # about the same flow positions
             x = np.random.default_rng(0).random((n, steps, feats, 2)).astype(np.float32)
-            a, b = best_of(lambda: serial(x)), best_of(lambda: default(x))
+            a, b = best_of(partial(serial, x)), best_of(partial(default, x))
             same = all(np.array_equal(p, q) for p, q in zip(serial(x), default(x), strict=True))
             print(f"| {onnx.parent.name} | {steps} | {n:,} | {a * 1000:.1f} | {b * 1000:.1f} | "
                   f"{a / b:.2f}x | {'identical' if same else 'DIFFERENT'} |", flush=True)
@@ -107,12 +115,8 @@ def main() -> int:
             rates = []
             for size in sizes:
                 batch = max(1, size // steps)
-
-                def run(batch: int = batch) -> None:
-                    for i in range(0, len(x), batch):
-                        sess.run(None, {inp.name: x[i : i + batch]})
-
-                rates.append(len(x) * steps / best_of(run))
+                seconds = best_of(partial(run_batches, sess, inp.name, x, batch))
+                rates.append(len(x) * steps / seconds)
             with tempfile.TemporaryDirectory() as tmp:
                 prof = session(onnx, tmp)
                 for _ in range(3):
@@ -123,7 +127,8 @@ def main() -> int:
                 if ev.get("cat") == "Node" and ev["name"].endswith("_kernel_time"):
                     per_op[ev["args"].get("op_name", "?")] += ev["dur"]
             total = sum(per_op.values()) or 1
-            ops = ", ".join(f"{op} {100 * d / total:.0f} %" for op, d in per_op.most_common(args.ops))
+            ops = ", ".join(f"{op} {100 * d / total:.0f} %"
+                            for op, d in per_op.most_common(args.ops))
             label = f"{folder}/{name}" if len(args.models) > 1 else name
             print(f"| {label} | {steps} | {feats} | {len(x):,} | "
                   + " | ".join(f"{r:,.0f}" for r in rates) + f" | {ops} |", flush=True)

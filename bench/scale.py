@@ -52,7 +52,8 @@ def capture_for(size_mb: int, seed: int = 0) -> Path:
 
 
 def has_pcap_bundle() -> bool:
-    out = subprocess.run([str(CLI), "models", "--json"], capture_output=True, text=True, check=False)
+    out = subprocess.run([str(CLI), "models", "--json"], capture_output=True, text=True,
+                         check=False)
     try:
         models = json.loads(out.stdout)["models"]
     except (ValueError, KeyError):
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if command == "auto":
         command = "analyze" if has_pcap_bundle() else "ingest"
         if command == "ingest":
-            print("no model bundle serves 'pcap': measuring `ingest` instead of `analyze`", file=sys.stderr)
+            print("no model bundle serves 'pcap': measuring `ingest` instead of `analyze`",
+                  file=sys.stderr)
     rows = []
     for size in sizes:
         path = capture_for(size)
@@ -133,14 +135,17 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"load average at the end: {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs")
     print("| capture MiB | mode | exit | flows | wall s | s per 100 MiB | flows/s | CPU s | "
-          "peak RSS tree MiB | peak RSS CLI MiB | peak RSS meters MiB | children ru_maxrss MiB |")  # fmt: skip
+          "peak RSS tree MiB | peak RSS CLI MiB | peak RSS meters MiB "
+          "| children ru_maxrss MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         flows = r.get("flows")
         rate = f"{flows / r['wall_s']:,.0f}" if flows else "-"
+        shown = flows if flows is None else f"{flows:,}"
         print(
-            f"| {r['file_mib']:,.0f} | {r['command']} | {r['rc']} | {flows if flows is None else f'{flows:,}'} "
-            f"| {r['wall_s']:.1f} | {r['wall_s'] / r['file_mib'] * 100:.1f} | {rate} | {r['cpu_s']:.1f} "
+            f"| {r['file_mib']:,.0f} | {r['command']} | {r['rc']} | {shown} "
+            f"| {r['wall_s']:.1f} | {r['wall_s'] / r['file_mib'] * 100:.1f} | {rate} "
+            f"| {r['cpu_s']:.1f} "
             f"| {r['rss_tree_mb']:,.0f} | {r['rss_cli_mb']:,.0f} | {r['rss_meters_mb']:,.0f} "
             f"| {r['maxrss_children_mb']:,.0f} |"
         )

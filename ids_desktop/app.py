@@ -6,6 +6,13 @@ import argparse
 import multiprocessing
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Qt and the window load in main(), after freeze_support
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    from ids_desktop.core.analysis import Analysis
+    from ids_desktop.gui.main_window import MainWindow
 
 SELFTEST_TIMEOUT_S = 300
 
@@ -13,9 +20,12 @@ SELFTEST_TIMEOUT_S = 300
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ids-desktop", description="IDS Desktop window")
     parser.add_argument("files", nargs="*", help="captures or flow tables to open")
-    parser.add_argument("--no-crash-dialog", action="store_true", help="log crashes without a dialog")
-    parser.add_argument("--selftest", metavar="PATH", help="analyse PATH, explain the top flagged flow, exit")
-    parser.add_argument("--screenshot", metavar="OUT.png", help="with --selftest: save the window here")
+    parser.add_argument("--no-crash-dialog", action="store_true",
+                        help="log crashes without a dialog")
+    parser.add_argument("--selftest", metavar="PATH",
+                        help="analyse PATH, explain the top flagged flow, exit")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="with --selftest: save the window here")
     return parser.parse_args(argv)
 
 
@@ -33,13 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("IDS Desktop")
     if args.selftest:
-        return selftest(app, Path(args.selftest), Path(args.screenshot) if args.screenshot else None)
+        shot = Path(args.screenshot) if args.screenshot else None
+        return selftest(app, Path(args.selftest), shot)
     install_excepthook(show_dialog=not args.no_crash_dialog)
     window = open_window(args.files, QSettings())  # noqa: F841 - kept alive while the app runs
     return int(app.exec())
 
 
-def open_window(files: list[str], settings=None):  # type: ignore[no-untyped-def]
+def open_window(files: list[str], settings: QSettings | None = None) -> MainWindow:
     """Show the main window, then open each file given on the command line in its own tab.
 
     The files open from the event loop, once the window has had its first paint; the
@@ -57,7 +68,7 @@ def open_window(files: list[str], settings=None):  # type: ignore[no-untyped-def
     return window
 
 
-def selftest(app, path: Path, screenshot: Path | None) -> int:  # type: ignore[no-untyped-def]
+def selftest(app: QCoreApplication, path: Path, screenshot: Path | None) -> int:
     """Open the window, analyse ``path``, explain the top flagged flow, save a screenshot.
 
     Exits 0 only when every step worked; 1 on any failure or after 300 s.
@@ -73,7 +84,7 @@ def selftest(app, path: Path, screenshot: Path | None) -> int:  # type: ignore[n
                         options_file=scratch / "options.json")
     window.resize(1400, 900)
     window.show()
-    outcome = {"code": 1, "why": "timed out after 300 s"}
+    outcome: dict[str, int | str] = {"code": 1, "why": "timed out after 300 s"}
 
     def finish(code: int, why: str = "") -> None:
         outcome.update(code=code, why=why)
@@ -88,7 +99,7 @@ def selftest(app, path: Path, screenshot: Path | None) -> int:  # type: ignore[n
 
     tab = window.open_path(path)
 
-    def on_loaded(analysis) -> None:  # type: ignore[no-untyped-def]
+    def on_loaded(analysis: Analysis) -> None:
         if analysis.summary is None:
             finish(1, f"no model analysed the file: {analysis.note}")
             return
@@ -98,8 +109,12 @@ def selftest(app, path: Path, screenshot: Path | None) -> int:  # type: ignore[n
         tab.explained.connect(lambda exp: grab_after_paint())
         QTimer.singleShot(400, lambda: tab.table.selectRow(0))  # after the debounced filter
 
+    def on_closed() -> None:
+        if tab.analysis is None:
+            finish(1, tab.stage.text() or "analysis failed")
+
     tab.loaded.connect(on_loaded)
-    tab.closed_work.connect(lambda: tab.analysis is None and finish(1, tab.stage.text() or "analysis failed"))
+    tab.closed_work.connect(on_closed)
     QTimer.singleShot(SELFTEST_TIMEOUT_S * 1000, lambda: finish(1, "timed out after 300 s"))
     app.exec()
     if outcome["code"] != 0:

@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ids_desktop import APP_NAME, __version__
 from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, AnalysisOptions
@@ -31,7 +31,7 @@ class _UsageError(IdsError):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would exit 2 with usage; keep one line
+    def error(self, message: str) -> NoReturn:  # argparse would exit 2 with usage; one line
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
@@ -53,7 +53,8 @@ class ProgressBar:
             self.close()
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=False, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=False,
+                             dynamic_ncols=True)
             self._stage = stage
         bar = self._bar
         if total is not None and bar.total != total:
@@ -234,7 +235,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 "pred_class": exp.predicted_class,
                 "probability": exp.probability,
                 "contributions": [
-                    {"feature": c.feature, "timestep": c.timestep, "weight": c.weight, "condition": c.condition}
+                    {"feature": c.feature, "timestep": c.timestep, "weight": c.weight,
+                     "condition": c.condition}
                     for c in exp.contributions
                 ],
                 "by_feature": exp.by_feature,
@@ -301,7 +303,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     bar = ProgressBar()
     seed = 0 if args.seed is None else args.seed
     try:
-        result = train(args.format, [Path(p) for p in args.data], Path(args.out), seed=seed, progress=bar)
+        result = train(args.format, [Path(p) for p in args.data], Path(args.out), seed=seed,
+                       progress=bar)
     finally:
         bar.close()
     if args.json:
@@ -318,7 +321,8 @@ def _train_recipe(args: argparse.Namespace) -> int:
 
     recipe = get_recipe(args.recipe)
     if args.data and len(args.data) > 1:
-        raise _UsageError(f"train --recipe takes one --data folder, the shared data (see '{PROG} train --help')")
+        raise _UsageError("train --recipe takes one --data folder, the shared data "
+                          f"(see '{PROG} train --help')")
     data = Path(args.data[0]) if args.data else locations.shared_data_dir()
     out = Path(args.out) if args.out else locations.models_dir() / recipe.name
     seed = recipe.seed if args.seed is None else args.seed
@@ -362,7 +366,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         shown = "  ".join(
             f"{k} {b[k]:.4f}" for k in ("attack_f1", "far") if isinstance(b.get(k), (int, float))
         )
-        print(f"{b['name']:<14} serves {b.get('feature_format', '?'):<12} T={b.get('seq_len', '?'):<3} {shown}")
+        print(f"{b['name']:<14} serves {b.get('feature_format', '?'):<12} "
+              f"T={b.get('seq_len', '?'):<3} {shown}")
     return EXIT_OK
 
 
@@ -396,14 +401,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="run the model bundle on a capture or flow table")
     p.add_argument("path")
-    p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
+    p.add_argument("--model", default="auto",
+                   help="bundle name or folder (default: by input format)")
     p.add_argument("--threshold", type=float, help="decision threshold on the attack probability")
     p.add_argument("--out", help="write every flow with its verdict to FILE.csv or FILE.parquet")
     p.add_argument("--report", metavar="FILE.pdf", help="write the PDF report")
     p.add_argument("--csv", metavar="FILE.csv", help="write the flagged flows as an Excel-safe CSV")
     p.add_argument("--jsonl", metavar="FILE.jsonl", help="write EVE-style JSON Lines alerts")
-    p.add_argument("--all-flows", action="store_true", help="the CSV holds every flow, not only flagged")
-    p.add_argument("--top", type=int, default=200, help="flagged flows listed in the PDF (default 200)")
+    p.add_argument("--all-flows", action="store_true",
+                   help="the CSV holds every flow, not only flagged")
+    p.add_argument("--top", type=int, default=200,
+                   help="flagged flows listed in the PDF (default 200)")
     p.add_argument("--explain", type=int, default=20, help="flagged flows explained (default 20)")
     p.add_argument("--page-size", choices=["A4", "letter"], default="A4")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -411,9 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("explain", help="explain one flow's verdict with LIME")
     p.add_argument("path")
-    p.add_argument("--row", type=int, required=True, help="0-based row of the flow in the file's flow table")
-    p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
-    p.add_argument("--samples", type=int, help="LIME samples (default 10000 / the bundle's sequence length, at least 1000)")
+    p.add_argument("--row", type=int, required=True,
+                   help="0-based row of the flow in the file's flow table")
+    p.add_argument("--model", default="auto",
+                   help="bundle name or folder (default: by input format)")
+    p.add_argument("--samples", type=int,
+                   help="LIME samples (default 10000 / the bundle's sequence length, "
+                        "at least 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--png", help="draw the explanation chart to this PNG")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -421,7 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="score a bundle on a labelled file")
     p.add_argument("path")
-    p.add_argument("--model", default="auto", help="bundle name or folder (default: by input format)")
+    p.add_argument("--model", default="auto",
+                   help="bundle name or folder (default: by input format)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=cmd_evaluate)
 
@@ -431,7 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="rebuild a shipped bundle from its recipe: nsl-kdd, cic-ids2017, "
                            "unsw-nb15, ton-iot or pcap (which also needs a traffic-lab run, "
                            "$IDS_LAB_DATA or ../lab-data)")
-    what.add_argument("--format", help="feature format, e.g. unsw-nb15 (with --data FILE... and --out DIR)")
+    what.add_argument("--format",
+                      help="feature format, e.g. unsw-nb15 (with --data FILE... and --out DIR)")
     p.add_argument("--data", nargs="+",
                    help="labelled training files (--format), or the shared data folder "
                         "(--recipe; default ../shared/data beside the source tree)")
@@ -472,7 +486,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         where = f"; details in {log}" if log else ""
-        print(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}{where}", file=sys.stderr)
+        print(f"{PROG}: internal error: {type(exc).__name__}: {_one_line(str(exc))}{where}",
+              file=sys.stderr)
         return EXIT_INTERNAL
 
 

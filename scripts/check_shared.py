@@ -59,7 +59,8 @@ def main() -> int:
     args = parser.parse_args()
     expected = provenance_flows(args.data / "PROVENANCE.md")
     failures = 0
-    folders = [f for f in args.only.split(",") if f] or ["attack", "benign", "malformed", "benign-apps"]
+    folders = ([f for f in args.only.split(",") if f]
+               or ["attack", "benign", "malformed", "benign-apps"])
     print(f"{'file':<58} {'rc':>2} {'format':<20} {'flows':>8} {'expect':>8} {'s':>6}  note")
     for folder in folders:
         for path in sorted((args.data / "pcaps" / folder).iterdir()):
@@ -78,8 +79,11 @@ def main() -> int:
                 flows, fmt, note = -1, "-", err[:80]
             failures += not ok
             mark = "" if ok else "  <-- MISMATCH"
-            print(f"{folder + '/' + path.name:<58} {rc:>2} {fmt:<20} {flows:>8} {str(want):>8} {secs:>6.1f}  {note}{mark}")
-    for table in sorted(p for p in args.data.rglob("*") if p.is_file() and "pcaps" not in p.parts and p.name != "PROVENANCE.md"):
+            print(f"{folder + '/' + path.name:<58} {rc:>2} {fmt:<20} {flows:>8} {str(want):>8} "
+                  f"{secs:>6.1f}  {note}{mark}")
+    tables = (p for p in args.data.rglob("*")
+              if p.is_file() and "pcaps" not in p.parts and p.name != "PROVENANCE.md")
+    for table in sorted(tables):
         rc, obj, err = run_ingest(table)
         if rc != 0 or obj is None:
             failures += 1

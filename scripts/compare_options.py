@@ -5,13 +5,15 @@ scored by :func:`ids_desktop.training.compare.score_variant` (the test split is 
 
     .venv/bin/python scripts/compare_options.py ton-iot \\
         ../shared/data/ton_iot/train_test_network.dev80.csv.gz \\
-        '{"default": {}, "wide2_cw0": {"head_units": 256, "head_layers": 2, "class_weight_power": 0}}'
+        '{"default": {},
+          "wide2_cw0": {"head_units": 256, "head_layers": 2, "class_weight_power": 0}}'
 
 For the capture bundle, ``pcap`` with the traffic-lab folder as ``data`` builds the training
 frame of ``scripts/train_pcap.py --source lab+apps+captures`` (host sequences, T = 8, its
 options as the base of every variant):
 
-    .venv/bin/python scripts/compare_options.py pcap ../lab-data '{"base": {}, "q": {"quantiles": 256}}'
+    .venv/bin/python scripts/compare_options.py pcap ../lab-data \\
+        '{"base": {}, "q": {"quantiles": 256}}'
 """
 
 from __future__ import annotations
@@ -39,18 +41,22 @@ def main(argv: list[str] | None = None) -> int:
 
     temporal = args.format == "pcap"
     frame = pcap_frame(args.data, shared_data_dir()) if temporal else ingest(args.data).frame
-    print("| variant | options | seed | val attack F1 | val FAR | val ROC-AUC | val recall | val macro-F1 "
-          "| val log-loss | epochs | seconds |")
+    print("| variant | options | seed | val attack F1 | val FAR | val ROC-AUC | val recall "
+          "| val macro-F1 | val log-loss | epochs | seconds |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, fields in json.loads(args.variants).items():
-        rows = [score_variant(frame, args.format, fields, seed, temporal).as_row() for seed in args.seed]
+        rows = [score_variant(frame, args.format, fields, seed, temporal).as_row()
+                for seed in args.seed]
         for seed, r in zip(args.seed, rows):
-            print(f"| {name} | `{json.dumps(fields)}` | {seed} | {r[0]:.4f} | {r[1]:.4f} | {r[2]:.4f} "
-                  f"| {r[3]:.4f} | {r[4]:.4f} | {r[5]:.4f} | {r[6]} | {r[7]:.0f} |", flush=True)
+            print(f"| {name} | `{json.dumps(fields)}` | {seed} | {r[0]:.4f} | {r[1]:.4f} "
+                  f"| {r[2]:.4f} | {r[3]:.4f} | {r[4]:.4f} | {r[5]:.4f} | {r[6]} | {r[7]:.0f} |",
+                  flush=True)
         if len(rows) > 1:
             m = np.mean(np.array(rows, dtype=np.float64), axis=0)
-            print(f"| **{name}** | mean of {len(rows)} | - | **{m[0]:.4f}** | {m[1]:.4f} | {m[2]:.4f} "
-                  f"| {m[3]:.4f} | {m[4]:.4f} | {m[5]:.4f} | {m[6]:.0f} | {m[7]:.0f} |", flush=True)
+            print(f"| **{name}** | mean of {len(rows)} | - | **{m[0]:.4f}** | {m[1]:.4f} "
+                  f"| {m[2]:.4f} | {m[3]:.4f} | {m[4]:.4f} | {m[5]:.4f} | {m[6]:.0f} "
+                  f"| {m[7]:.0f} |",
+                  flush=True)
     return 0
 
 

@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in args.only or DATASET_RECIPES:
         t0 = time.perf_counter()
         for split, model, n, f1, far in measure(fmt, args.data / RECIPES[fmt].files[0], args.seed):
-            print(f"| {fmt} | {split} | {model} | {n:,} | {f1:.4f} | {far:.4f} | {F1_TARGETS.get(fmt)} |",
-                  flush=True)
+            print(f"| {fmt} | {split} | {model} | {n:,} | {f1:.4f} | {far:.4f} "
+                  f"| {F1_TARGETS.get(fmt)} |", flush=True)
         print(f"<!-- {fmt}: {time.perf_counter() - t0:.0f} s -->", flush=True)
     return 0
 

@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lab", type=Path, default=locations.lab_data_dir())
     ap.add_argument("--data", type=Path, default=locations.shared_data_dir())
-    ap.add_argument("--compare", action="store_true", help="measure every source, then ship the best")
+    ap.add_argument("--compare", action="store_true",
+                    help="measure every source, then ship the best")
     ap.add_argument("--source", choices=SOURCES, default=None, help="train this source only")
     ap.add_argument("--epochs", type=int, default=EPOCHS)
     ap.add_argument("--seed", type=int, default=RECIPE.seed)
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
                     help='folds of the captures source: "loco" (leave one attack capture out, '
                          'the default) or a number of random folds')
     ap.add_argument("--options", type=json.loads, default={},
-                    help='JSON of TrainOptions fields over the defaults, e.g. \'{"head_layers": 2}\'')
+                    help="JSON of TrainOptions fields over the defaults, "
+                         'e.g. \'{"head_layers": 2}\'')
     args = ap.parse_args(argv)
 
     from ids_desktop.training.console import logger

@@ -119,7 +119,8 @@ def record(names: list[str] | None = None) -> None:
         for name in todo:
             rec = demo_outputs(work) if name == "demo" else outputs(
                 SHARED / SHARED_INPUTS[name], work, whole=False)
-            (GOLDEN_DIR / f"{name}.json").write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
+            text = json.dumps(rec, indent=1, sort_keys=True) + "\n"
+            (GOLDEN_DIR / f"{name}.json").write_text(text)
             print(f"recorded {name}: {rec['analyze']}", file=sys.stderr)
 
 

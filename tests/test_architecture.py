@@ -36,7 +36,8 @@ def test_core_modules_load_no_qt_at_runtime() -> None:
         "import importlib, sys\n"
         f"for m in {HEADLESS_MODULES!r}:\n"
         "    importlib.import_module(m)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
+        "bad = sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
         "print(','.join(bad))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

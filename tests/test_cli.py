@@ -54,7 +54,8 @@ def test_unknown_command_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes | None, needle: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes | None,
+    needle: str,
 ) -> None:
     path = tmp_path / name
     if content is not None:
@@ -141,12 +142,14 @@ def test_explain_json_keys(tmp_path: Path) -> None:
         pytest.skip("no unsw-nb15 bundle")
     path = write_unsw(tmp_path / "tiny.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1)])
     png = tmp_path / "e.png"
-    proc = run_cli("explain", str(path), "--row", "1", "--samples", "500", "--json", "--png", str(png))
+    proc = run_cli("explain", str(path), "--row", "1", "--samples", "500", "--json",
+                   "--png", str(png))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip() == ""
     obj = json.loads(proc.stdout)
     assert set(obj) == {
-        "row", "pred_class", "probability", "contributions", "by_feature", "by_timestep", "fidelity_r2", "seconds"
+        "row", "pred_class", "probability", "contributions", "by_feature", "by_timestep",
+        "fidelity_r2", "seconds",
     }
     assert obj["row"] == 1
     assert set(obj["contributions"][0]) == {"feature", "timestep", "weight", "condition"}

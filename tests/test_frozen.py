@@ -22,7 +22,9 @@ from ids_desktop.core.model.bundle import default_models_dir
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_frozen_paths_resolve_inside_the_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_frozen_paths_resolve_inside_the_bundle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     monkeypatch.delenv("IDS_DESKTOP_MODELS", raising=False)
@@ -69,8 +71,10 @@ def test_train_without_keras_is_a_clean_user_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "keras" else real(name, *a))
-    code = cli.run(["train", "--format", "unsw-nb15", "--data", str(tmp_path / "x.csv"), "--out", str(tmp_path / "m")])
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "keras" else real(name, *a))
+    code = cli.run(["train", "--format", "unsw-nb15", "--data", str(tmp_path / "x.csv"),
+                    "--out", str(tmp_path / "m")])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "development install" in err[0]
@@ -80,5 +84,6 @@ def test_smoke_script_parses() -> None:
     bash = shutil.which("bash")
     if bash is None:
         pytest.skip("no bash")
-    proc = subprocess.run([bash, "-n", str(REPO / "scripts" / "smoke_bundle.sh")], capture_output=True, text=True)
+    proc = subprocess.run([bash, "-n", str(REPO / "scripts" / "smoke_bundle.sh")],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -68,7 +68,8 @@ def _run(path: Path, command: str) -> tuple[str, str, int | None, str, str, floa
 
 
 def test_fuzz_subset(corpus: Path) -> None:
-    jobs = [(corpus / name, cmd) for name in SUBSET if (corpus / name).exists() for cmd in ("ingest", "analyze")]
+    jobs = [(corpus / name, cmd) for name in SUBSET if (corpus / name).exists()
+            for cmd in ("ingest", "analyze")]
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda job: _run(*job), jobs))
     problems = []

@@ -39,6 +39,8 @@ def test_the_demo_capture_gives_the_recorded_outputs(tmp_path: Path) -> None:
 
 @pytest.mark.shared
 @pytest.mark.parametrize("name", sorted(golden.SHARED_INPUTS))
-def test_each_shared_format_gives_the_recorded_outputs(name: str, shared_data: Path, tmp_path: Path) -> None:
+def test_each_shared_format_gives_the_recorded_outputs(
+    name: str, shared_data: Path, tmp_path: Path
+) -> None:
     got = golden.outputs(shared_data / golden.SHARED_INPUTS[name], tmp_path, whole=False)
     _same(got, _load(name))

@@ -93,7 +93,8 @@ def offline(tmp_path_factory):
     prefix = _namespace_prefix()
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+        .rstrip(os.pathsep),
         "IDS_OFFLINE_LOG": str(log),
         "QT_QPA_PLATFORM": "offscreen",
         "XDG_CONFIG_HOME": str(folder / "config"),
@@ -112,11 +113,13 @@ def offline(tmp_path_factory):
 
 def test_the_lock_is_in_place(offline) -> None:
     run, log, prefix = offline
-    probe = "import socket\ntry:\n socket.create_connection(('127.0.0.1', 9), timeout=2)\nexcept OSError as e:\n print('refused', e)\n"
+    probe = ("import socket\ntry:\n socket.create_connection(('127.0.0.1', 9), timeout=2)\n"
+             "except OSError as e:\n print('refused', e)\n")
     proc = run([sys.executable, "-c", probe], timeout=60)
     assert "refused" in proc.stdout, proc.stderr
     assert "create_connection" in log.read_text()
-    raw = "import socket\ntry:\n socket.socket().connect(('192.0.2.1', 9))\nexcept OSError as e:\n print('refused', e)\n"
+    raw = ("import socket\ntry:\n socket.socket().connect(('192.0.2.1', 9))\n"
+           "except OSError as e:\n print('refused', e)\n")
     assert "refused" in run([sys.executable, "-c", raw], timeout=60).stdout
     log.write_text("")  # the real runs below must leave it empty
 
@@ -140,14 +143,16 @@ def test_analyze_and_selftest_run_offline(offline, tmp_path) -> None:
     if has_cic:
         reports = tmp_path / "reports"
         proc = run([str(BIN / "ids-desktop-cli"), "analyze", str(table), "--json", "--report",
-                    str(reports / "r.pdf"), "--csv", str(reports / "r.csv"), "--explain", "0"], timeout=180)  # fmt: skip
+                    str(reports / "r.pdf"), "--csv", str(reports / "r.csv"), "--explain", "0"],
+                   timeout=180)  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         assert (reports / "r.pdf").stat().st_size > 1000
 
     target = capture if has_pcap else (table if has_cic else None)
     if target is not None:
         shot = tmp_path / "shot.png"
-        proc = run([sys.executable, "-m", "ids_desktop.app", "--selftest", str(target), "--screenshot", str(shot)])
+        proc = run([sys.executable, "-m", "ids_desktop.app", "--selftest", str(target),
+                    "--screenshot", str(shot)])
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -19,7 +19,13 @@ import pandas as pd
 from ids_desktop.core.ingest import arp
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.model import metrics as M
-from ids_desktop.core.model.bundle import Bundle, Scores, load_bundle, read_metadata, resolve_bundle_path
+from ids_desktop.core.model.bundle import (
+    Bundle,
+    Scores,
+    load_bundle,
+    read_metadata,
+    resolve_bundle_path,
+)
 from ids_desktop.core.model.verdicts import UNKNOWN_ATTACK
 from ids_desktop.core.options import AnalysisOptions
 from ids_desktop.core.schema import BENIGN

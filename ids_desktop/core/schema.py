@@ -146,7 +146,8 @@ def empty_identity(n: int, start_id: int = 0) -> pd.DataFrame:
         if name == "flow_id":
             data[name] = pd.Series(np.arange(start_id, start_id + n, dtype="int64"), index=index)
         else:
-            data[name] = pd.Series(pd.NA if dtype != "float64" else np.nan, index=index, dtype=dtype)
+            missing = pd.NA if dtype != "float64" else np.nan
+            data[name] = pd.Series(missing, index=index, dtype=dtype)
     return pd.DataFrame(data, index=index)
 
 

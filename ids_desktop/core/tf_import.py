@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from types import ModuleType
+from typing import cast
 
 
 @contextlib.contextmanager
@@ -39,4 +40,4 @@ def keras() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _fd2_silenced():
         import keras as module
-    return module
+    return cast(ModuleType, module)  # keras ships no types: mypy sees Any

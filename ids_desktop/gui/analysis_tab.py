@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.options import AnalysisOptions
-from ids_desktop.core.workflow import Analysis
 from ids_desktop.gui import tab_tasks
 from ids_desktop.gui.detail_pane import DetailPane
 from ids_desktop.gui.errors import Problem, show_problem
@@ -105,7 +105,9 @@ class AnalysisTab(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.selectionModel().currentRowChanged.connect(self._on_row_changed)
-        copy = QAction("Copy rows", self.table, shortcut=QKeySequence.StandardKey.Copy)
+        # PySide6 takes Qt properties (shortcut=) as keywords; its stubs' overloads do not
+        copy = QAction("Copy rows", self.table,  # type: ignore[call-overload]
+                       shortcut=QKeySequence.StandardKey.Copy)
         copy.triggered.connect(self.copy_selection)
         self.table.addAction(copy)
         self.filters = FilterBar(self.table)
@@ -138,7 +140,7 @@ class AnalysisTab(QWidget):
 
         self.preview = LivePreview(self.model, self.table, self)
         self.preview.status_changed.connect(self.summary.setText)
-        find = QAction(self, shortcut=QKeySequence.StandardKey.Find)
+        find = QAction(self, shortcut=QKeySequence.StandardKey.Find)  # type: ignore[call-overload]
         find.triggered.connect(self.filters.filter_edit.setFocus)
         self.addAction(find)
         self._connect_tasks()
@@ -389,7 +391,8 @@ class AnalysisTab(QWidget):
 
         if self.analysis is None or self.analysis_task.busy or self.export_task.busy:
             return
-        request = ExportRequest(**{kind: target})
+        targets: dict[str, Any] = {kind: target}  # kind is "pdf", "csv" or "jsonl"
+        request = ExportRequest(**targets)
         self._started = time.monotonic()
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)

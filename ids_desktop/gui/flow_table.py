@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,8 @@ FLAGGED_BRUSH = QColor(220, 50, 47, 70)
 Index = QModelIndex | QPersistentModelIndex
 
 _ROLES = frozenset({
-    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.TextAlignmentRole, SORT_ROLE,
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.TextAlignmentRole, SORT_ROLE,
 })
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
@@ -87,7 +89,7 @@ class FlowTableModel(QAbstractTableModel):
         frame: pd.DataFrame,
         *,
         order: np.ndarray | None = None,
-        search: dict[str, tuple[np.ndarray, pd.Series]] | None = None,
+        search: Mapping[str, tuple[np.ndarray, pd.Series]] | None = None,
     ) -> None:
         """Show ``frame``; ``order`` (a row permutation) and ``search`` (from
         :func:`search_index`) may be computed beforehand, off the GUI thread."""
@@ -137,6 +139,7 @@ class FlowTableModel(QAbstractTableModel):
         # blocks of cells already converted stay
         cache = {c: v.extended(frame[c], old) for c, v in self._cache.items()}
         new_flags = _flags(rows)
+        flagged: np.ndarray | None
         if self._flagged is not None and new_flags is not None:
             flagged = np.concatenate([self._flagged, new_flags])
         else:
@@ -195,7 +198,8 @@ class FlowTableModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.BackgroundRole:
             flagged = self._flagged
-            return FLAGGED_BRUSH if flagged is not None and flagged[self._order[index.row()]] else None
+            is_flagged = flagged is not None and flagged[self._order[index.row()]]
+            return FLAGGED_BRUSH if is_flagged else None
         column = self._columns[index.column()]
         values = self._values(column)
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -262,7 +266,9 @@ class FlowTableModel(QAbstractTableModel):
                         self._search[column] = search_codes(frame[column])
                     codes, distinct = self._search[column]
                     if len(distinct):
-                        found = distinct.str.contains(text, regex=False).to_numpy(dtype=bool, na_value=False)
+                        found = distinct.str.contains(text, regex=False).to_numpy(
+                            dtype=bool, na_value=False
+                        )
                         hit |= np.append(found, False)[codes]  # code -1 (missing) picks the False
             mask &= hit
         self.beginResetModel()
@@ -306,7 +312,8 @@ class _Cells:
     def __init__(self, series: pd.Series) -> None:
         self.array = series.array
         dtype = series.dtype
-        self.numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        self.numeric = (pd.api.types.is_numeric_dtype(dtype)
+                        and not pd.api.types.is_bool_dtype(dtype))
         self.integer = self.numeric and pd.api.types.is_integer_dtype(dtype)
         self.data: np.ndarray | None = None
         self.mask: np.ndarray | None = None
@@ -344,7 +351,8 @@ class _Cells:
             block = np.asarray(part.to_numpy(dtype=object, na_value=None), dtype=object)
             self.blocks[b] = block
         value = block[i]
-        return None if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) else value
+        missing = value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+        return None if missing else value
 
 
 def search_codes(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -362,7 +370,9 @@ def search_index(frame: pd.DataFrame) -> dict[str, tuple[np.ndarray, pd.Series]]
 
 
 def _flags(frame: pd.DataFrame) -> np.ndarray | None:
-    return frame["flagged"].fillna(False).to_numpy(dtype=bool) if "flagged" in frame.columns else None
+    if "flagged" not in frame.columns:
+        return None
+    return frame["flagged"].fillna(False).to_numpy(dtype=bool)
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -470,5 +480,6 @@ def fit_columns(table: QTableView, sample_rows: int = 30, first: int = 16) -> No
         if table.isColumnHidden(i):
             continue
         texts = model.column_texts(i, rows)
-        width = max([cells.horizontalAdvance(t) for t in texts] + [heads.horizontalAdvance(columns[i]) + 18])
+        width = max([cells.horizontalAdvance(t) for t in texts]
+                    + [heads.horizontalAdvance(columns[i]) + 18])
         header.resizeSection(i, max(40, min(width + 14, 360)))

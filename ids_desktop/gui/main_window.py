@@ -11,10 +11,10 @@ import gc
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from ids_desktop import APP_NAME, __version__, config
@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:  # ``from ids_desktop.gui.main_window import 
     raise AttributeError(name)
 
 
-def is_tab(widget: object) -> bool:
+def is_tab(widget: object) -> TypeGuard[AnalysisTab]:
     """True for an :class:`AnalysisTab` (without importing it when no tab was ever opened)."""
     module = sys.modules.get("ids_desktop.gui.analysis_tab")
     return module is not None and isinstance(widget, module.AnalysisTab)
@@ -127,7 +127,9 @@ class MainWindow(QMainWindow):
     # --- menus -----------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.open_action = QAction("&Open…", self, shortcut=QKeySequence.StandardKey.Open)
+        # PySide6 takes Qt properties (shortcut=) as keywords; its stubs' overloads do not
+        self.open_action = QAction("&Open…", self,  # type: ignore[call-overload]
+                                   shortcut=QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self.open_dialog)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
@@ -195,7 +197,8 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(
                     f"Settings apply to files opened from now on, but were not saved: {exc}", 15000)
                 return
-            self.statusBar().showMessage("Settings saved; they apply to files opened from now on.", 8000)
+            self.statusBar().showMessage(
+                "Settings saved; they apply to files opened from now on.", 8000)
 
     def analysis_options(self) -> AnalysisOptions:
         """The options a file opened now is analysed with: :attr:`options`, with the capture
@@ -205,7 +208,8 @@ class MainWindow(QMainWindow):
     # --- opening files ---------------------------------------------------------------------
     def open_dialog(self) -> None:
         start = str(self.settings.value("paths/last_dir", str(Path.home())))
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open captures or flow tables", start, OPEN_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open captures or flow tables", start,
+                                                OPEN_FILTER)
         for p in paths:
             self.open_path(Path(p))
 
@@ -248,18 +252,20 @@ class MainWindow(QMainWindow):
         if tab is None or tab.analysis is None or tab.analysis.summary is None:
             QMessageBox.information(self, "Export", "Open a file that a model has analysed first.")
             return
-        filters = {"pdf": "PDF report (*.pdf)", "csv": "CSV (*.csv)", "jsonl": "JSON Lines (*.jsonl)"}
+        filters = {"pdf": "PDF report (*.pdf)", "csv": "CSV (*.csv)",
+                   "jsonl": "JSON Lines (*.jsonl)"}
         folder = Path(str(self.settings.value("paths/last_dir", str(Path.home()))))
-        target, _ = QFileDialog.getSaveFileName(self, "Export", str(folder / f"{tab.path.stem}.{kind}"), filters[kind])
+        suggested = str(folder / f"{tab.path.stem}.{kind}")
+        target, _ = QFileDialog.getSaveFileName(self, "Export", suggested, filters[kind])
         if target:
             tab.export(kind, Path(target))
 
     # --- recent files ----------------------------------------------------------------------
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent/files", [])
-        if isinstance(value, str):
+        if isinstance(value, str):  # QSettings gives one entry back as a str, more as a list
             value = [value]
-        return [str(v) for v in (value or [])]
+        return [str(v) for v in cast("list[Any]", value or [])]
 
     def _remember(self, path: Path) -> None:
         files = [str(path.resolve())] + [f for f in self.recent_files() if f != str(path.resolve())]
@@ -289,7 +295,7 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     # --- shutdown --------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         for i in range(self.tabs.count()):
             widget = self.tabs.widget(i)
             if is_tab(widget) and widget.busy:

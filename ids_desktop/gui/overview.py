@@ -46,9 +46,12 @@ def bar_plot(pairs: list[tuple[str, int]], title: str) -> pg.PlotWidget:
     plot.setMouseEnabled(x=False, y=False)
     if pairs:
         ys = list(range(len(pairs) - 1, -1, -1))
-        plot.addItem(pg.BarGraphItem(x0=[0] * len(pairs), y=ys, width=[v for _, v in pairs], height=0.7,
-                                     brush=(52, 101, 164)))
-        set_category_ticks(plot, "left", [(y, str(k)[:24]) for y, (k, _) in zip(ys, pairs, strict=True)])
+        plot.addItem(pg.BarGraphItem(x0=[0] * len(pairs), y=ys, width=[v for _, v in pairs],
+                                     height=0.7, brush=(52, 101, 164)))
+        ticks: list[tuple[float, str]] = [
+            (y, str(k)[:24]) for y, (k, _) in zip(ys, pairs, strict=True)
+        ]
+        set_category_ticks(plot, "left", ticks)
         plot.setYRange(-0.6, len(pairs) - 0.4, padding=0)
     return plot
 
@@ -67,8 +70,9 @@ class OverviewPage(QWidget):
         self.data = data
         while self.grid.count():
             item = self.grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         headline = ", ".join(f"{k} {v:.4f}" for k, v in data.model_headline.items()) or "n/a"
         share = f" ({data.flagged / data.flows:.1%})" if data.flows else ""
         info = QLabel(
@@ -77,7 +81,8 @@ class OverviewPage(QWidget):
         )
         info.setWordWrap(True)
         self.grid.addWidget(info, 0, 0, 1, 3)
-        self.grid.addWidget(bar_plot(list(data.class_distribution.items())[:12], "Predicted classes"), 1, 0)
+        classes = bar_plot(list(data.class_distribution.items())[:12], "Predicted classes")
+        self.grid.addWidget(classes, 1, 0)
         over = ThemedPlot(title="Flagged flows over time (UTC)")
         if data.flagged_over_time:
             xs = [t for t, _ in data.flagged_over_time]
@@ -105,6 +110,10 @@ class OverviewPage(QWidget):
             self.grid.addWidget(box, 2 + i // 3, i % 3)
 
 
+#: The binary metrics ``evaluate`` reports, in the order the evaluation page lists them.
+BINARY_METRICS = ("precision", "recall", "f1", "accuracy", "far", "roc_auc")
+
+
 class EvaluationPage(QWidget):
     """Binary metrics, per-class table and confusion matrix: the numbers of ``evaluate``."""
 
@@ -118,12 +127,15 @@ class EvaluationPage(QWidget):
     def set_report(self, report: dict[str, Any]) -> None:
         self.report = report
         b = report["binary"]
+        # the note is added, not concatenated: adjacent literals join before `*` applies, which
+        # blanked the whole line whenever every metric was defined
+        undefined = any(b.get(k) is None for k in BINARY_METRICS)
         self.status.setText(
             f"Model <b>{report['model']}</b> on {report['n']:,} labelled flows — attack precision "
-            f"{metric(b['precision'])}, recall {metric(b['recall'])}, F1 {metric(b['f1'])}, accuracy "
-            f"{metric(b['accuracy'])}, false-alarm rate {metric(b['far'])}, ROC-AUC {metric(b['roc_auc'])}"
-            " (n/a: undefined for these labels, e.g. no attack in the file)"
-            * any(b.get(k) is None for k in ("precision", "recall", "f1", "accuracy", "far", "roc_auc"))
+            f"{metric(b['precision'])}, recall {metric(b['recall'])}, F1 {metric(b['f1'])}, "
+            f"accuracy {metric(b['accuracy'])}, false-alarm rate {metric(b['far'])}, "
+            f"ROC-AUC {metric(b['roc_auc'])}"
+            + " (n/a: undefined for these labels, e.g. no attack in the file)" * undefined
         )
         per = report["per_class"]
         table = QTableWidget(len(per), 4)

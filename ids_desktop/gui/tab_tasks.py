@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.options import AnalysisOptions
 from ids_desktop.core.tasks import Cancel, Progress
-from ids_desktop.core.workflow import Analysis, run_analysis
+from ids_desktop.core.workflow import run_analysis
 from ids_desktop.gui.flow_table import search_index, sort_order
 from ids_desktop.gui.live_preview import preview_columns
 

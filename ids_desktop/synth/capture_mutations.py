@@ -112,10 +112,10 @@ def _retime(c: Container, rec: bytes, fn: Callable[[int, int], tuple[int, int]])
         ts_s, ts_f, incl, orig, body = _pcap_rec(c, rec)
         s, f = fn(ts_s, ts_f)
         return _pcap_pack(c, s, f, incl, orig, body)
-    f = _epb_fields(c, rec)
-    if f is None:
+    fields = _epb_fields(c, rec)
+    if fields is None:
         return rec
-    _, _iface, hi, lo, _incl, _orig, _body = f
+    _, _iface, hi, lo, _incl, _orig, _body = fields
     nhi, nlo = fn(hi, lo)
     out = bytearray(rec)
     struct.pack_into(c.endian + "II", out, 12, nhi & 0xFFFFFFFF, nlo & 0xFFFFFFFF)
@@ -318,15 +318,14 @@ def capture_mutations(data: bytes, rng: random.Random) -> list[tuple[str, bytes]
             )
         )
         base = _pcap_rec(c, c.records[0])[0]
+
+        def seconds_back(k: int) -> Callable[[int, int], tuple[int, int]]:
+            return lambda s, f: (base + n - k, f)
+
         out.append(
             (
                 "timestamps-run-backwards",
-                c.build(
-                    [
-                        _retime(c, r, lambda s, f, k=k: (base + n - k, f))
-                        for k, r in enumerate(c.records)
-                    ]
-                ),
+                c.build([_retime(c, r, seconds_back(k)) for k, r in enumerate(c.records)]),
             )
         )
     else:
@@ -342,8 +341,10 @@ def capture_mutations(data: bytes, rng: random.Random) -> list[tuple[str, bytes]
                 c.build([_retime(c, r, lambda h, lo: (0xFFFFFFFF, 0xFFFFFFFF)) for r in c.records]),
             )
         )
-        backwards = [_retime(c, r, lambda h, lo, k=k: (h, (lo - k * 1_000_000) & 0xFFFFFFFF))
-                     for k, r in enumerate(c.records)]  # fmt: skip
+        def second_back(k: int) -> Callable[[int, int], tuple[int, int]]:
+            return lambda h, lo: (h, (lo - k * 1_000_000) & 0xFFFFFFFF)
+
+        backwards = [_retime(c, r, second_back(k)) for k, r in enumerate(c.records)]
         out.append(("timestamps-run-backwards", c.build(backwards)))
     recs = list(c.records)
     rng.shuffle(recs)

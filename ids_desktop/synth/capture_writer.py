@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import struct
+from typing import BinaryIO
 
 _PCAP_REC = struct.Struct("<IIII")
 _EPB_HEAD = struct.Struct("<IIIIIII")
@@ -36,7 +36,7 @@ class CaptureWriter:
     """
 
     def __init__(
-        self, fh: io.BufferedIOBase, fmt: str = "pcap", linktype: int = 1, snaplen: int = 262144
+        self, fh: BinaryIO, fmt: str = "pcap", linktype: int = 1, snaplen: int = 262144
     ) -> None:
         if fmt not in ("pcap", "pcapng"):
             raise ValueError(f"unknown capture format {fmt!r}")

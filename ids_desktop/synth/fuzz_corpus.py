@@ -117,7 +117,7 @@ def _export_csv(capture: Path, tmp: Path) -> str:
 
 def _shared_table_text(path: Path, rows: int) -> str:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(  # type: ignore[operator]
+    with opener(
         path, "rt", encoding="utf-8", errors="replace", newline=""
     ) as fh:
         if rows:

@@ -6,6 +6,7 @@ nfstream, and :func:`write_known_capture` returns what each one holds.
 
 from __future__ import annotations
 
+import builtins
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,9 +48,10 @@ class Conversation:
     dst2src_packets: int = 0
     src2dst_bytes: int = 0
     dst2src_bytes: int = 0
-    frames: list[tuple[int, bytes]] = field(default_factory=list, repr=False)
+    # builtins.bytes: in the class body, ``bytes`` is the byte count above
+    frames: list[tuple[int, builtins.bytes]] = field(default_factory=list, repr=False)
 
-    def add(self, ts_us: int, frame: bytes, forward: bool) -> None:
+    def add(self, ts_us: int, frame: builtins.bytes, forward: bool) -> None:
         """Record one frame of this conversation."""
         if not self.frames:
             self.first_seen = ts_us / 1e6

@@ -63,7 +63,7 @@ def synthetic_table(fmt: str, rows: int, rng: random.Random) -> str:
     from ids_desktop.core.ingest.tables import TABLE_FORMATS
 
     spec = TABLE_FORMATS[fmt]
-    labels = {
+    labels_by_format: dict[str, dict[str, tuple[str, ...]]] = {
         "cic-ids2017": {"Label": ("BENIGN", "PortScan", "DDoS", "DoS Hulk")},
         "unsw-nb15": {
             "attack_cat": ("Normal", "Exploits", "Generic", "Reconnaissance"),
@@ -71,7 +71,8 @@ def synthetic_table(fmt: str, rows: int, rng: random.Random) -> str:
         },
         "ton-iot": {"label": ("0", "1"), "type": ("normal", "scanning", "ddos", "password")},
         "nsl-kdd": {},
-    }[fmt]
+    }
+    labels = labels_by_format[fmt]
     text_values = {
         "proto": ("tcp", "udp", "icmp"), "service": ("-", "http", "dns", "ftp"),
         "state": ("FIN", "INT", "CON"), "protocol_type": ("tcp", "udp", "icmp"),

@@ -17,8 +17,9 @@ def boosting_classifier(seed: int, max_iter: int = 500) -> Any:
     u2r classes have 10 and 11 rows (test attack F1 0)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(max_iter=max_iter, early_stopping=True, n_iter_no_change=20,
-                                          l2_regularization=1.0, random_state=seed)
+    return HistGradientBoostingClassifier(max_iter=max_iter, early_stopping=True,
+                                          n_iter_no_change=20, l2_regularization=1.0,
+                                          random_state=seed)
 
 
 class TreeBaseline:
@@ -32,6 +33,10 @@ class TreeBaseline:
     ``__init__`` only stores parameters; :meth:`fit` sets ``classes_`` and ``model_``.
     """
 
+    #: The decision threshold on P(attack), chosen on validation rows by the training
+    #: context (:meth:`ids_desktop.training.context.FitContext.fit_tree`) after ``fit``.
+    threshold_: float
+
     def __init__(self, *, seed: int = 0, kind: str = "forest", n_estimators: int = 200,
                  n_jobs: int = 2, max_iter: int = 500) -> None:
         self.seed = seed
@@ -40,13 +45,17 @@ class TreeBaseline:
         self.n_jobs = n_jobs
         self.max_iter = max_iter
 
-    def fit(self, x: np.ndarray, y: np.ndarray, x_val: Any = None, y_val: Any = None) -> TreeBaseline:
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, x_val: Any = None, y_val: Any = None
+    ) -> TreeBaseline:
         """Fit on ``x``/``y`` (class indices). Boosting stops early on ``x_val``/``y_val``
         when given (rows of validation classes unseen in training are left out)."""
         from sklearn.ensemble import RandomForestClassifier
 
         if self.kind not in KINDS:
-            raise ValueError(f"unknown tree baseline kind {self.kind!r}; choose one of {sorted(KINDS)}")
+            raise ValueError(
+                f"unknown tree baseline kind {self.kind!r}; choose one of {sorted(KINDS)}"
+            )
         self.classes_ = np.unique(y)
         if self.kind == "forest":
             self.model_ = RandomForestClassifier(

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ids_desktop.core.model.bundle import BACKGROUND_FILE, CARD_FILE, METADATA_FILE, MODEL_FILE
 from ids_desktop.core.ingest.digest import sha256_file
+from ids_desktop.core.model.bundle import BACKGROUND_FILE, CARD_FILE, METADATA_FILE, MODEL_FILE
 
 
 def library_versions() -> dict[str, str]:

@@ -81,10 +81,12 @@ class FlowReader:
         """Labelled flows of the shared captures: ``kind`` is attack, benign or benign-apps."""
         folder = data / "pcaps" / kind
         out = []
-        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in truth.CAPTURE_SUFFIXES):
+        captures = (p for p in folder.iterdir() if p.suffix.lower() in truth.CAPTURE_SUFFIXES)
+        for path in sorted(captures):
             if kind == "attack" and path.name not in truth.TRUTH:
                 continue
-            out.append((f"{kind}/{path.name}", truth.apply_labels(self.capture_flows(path), path.name)))
+            labelled = truth.apply_labels(self.capture_flows(path), path.name)
+            out.append((f"{kind}/{path.name}", labelled))
         return out
 
     def lab_training_parts(self, lab: Path, seed: int, over: Oversampling) -> list[Part]:
@@ -141,7 +143,8 @@ def training_info(parts: list[Part], sha256: dict[str, str]) -> list[dict[str, A
             if not name.startswith("benign-apps/") and "#" not in name]  # copies: listed once
     n_apps = sum(1 for name, _ in parts if name.startswith("benign-apps/"))
     if n_apps:
-        info.append({"file": f"benign-apps/* ({n_apps} captures)", "sha256": "(per file in PROVENANCE.md)",
+        info.append({"file": f"benign-apps/* ({n_apps} captures)",
+                     "sha256": "(per file in PROVENANCE.md)",
                      "rows": sum(len(f) for name, f in parts if name.startswith("benign-apps/")),
                      "format": "pcap"})
     return info

@@ -45,7 +45,7 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
         ``None``: ``../shared/data``.
     """
     data = shared_data_dir() if data is None else data
-    rows = []
+    rows: list[dict[str, Any]] = []
     benign_anom = []
     for name, frame in parts:
         # The app's verdicts: the model's, plus the capture ingest's ARP check (as analyze()).
@@ -53,8 +53,9 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
         model_only = bundle.score(frame, temporal=True)
         s = with_arp_check(frame, model_only)
         kind, file = name.split("/", 1)
-        row = {"capture": file, "kind": kind, "flows": len(frame), "flagged": int(s.flagged.sum()),
-               "threshold": float(bundle.threshold)}
+        row: dict[str, Any] = {"capture": file, "kind": kind, "flows": len(frame),
+                               "flagged": int(s.flagged.sum()),
+                               "threshold": float(bundle.threshold)}
         at = {}
         for thr in SWEEP:
             v = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr)
@@ -78,14 +79,15 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
             row["sweep"] = {}
             for thr, (flagged, pred) in at.items():
                 hit_t, _, found_t = found_family(flagged, pred, mask, accepted)
-                row["sweep"][str(thr)] = {"flagged": int(flagged.sum()), "attack_flagged": int(hit_t.sum()),
-                                          "found": found_t}
+                row["sweep"][str(thr)] = {"flagged": int(flagged.sum()),
+                                          "attack_flagged": int(hit_t.sum()), "found": found_t}
         else:
             if kind == "benign":  # the anomaly baseline stays the reported benign captures'
                 benign_anom.append(s.anomaly_score)
             fams = pd.Series(s.pred_class[s.flagged]).value_counts()
             row.update(top_family=str(fams.index[0]) if len(fams) else "",
-                       sweep={str(thr): {"flagged": int(flagged.sum())} for thr, (flagged, _) in at.items()})
+                       sweep={str(thr): {"flagged": int(flagged.sum())}
+                              for thr, (flagged, _) in at.items()})
         rows.append(row)
     base = float(np.median(np.concatenate(benign_anom))) if benign_anom else None
     for r in rows:

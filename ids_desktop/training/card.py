@@ -26,7 +26,8 @@ def results_table(meta: dict[str, Any]) -> list[str]:
         "(families) | ROC-AUC | flows/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    labels = {"hybrid": "hybrid ConvLSTM-Seq2Seq", "seq2seq": "plain Seq2Seq (LSTM)", **TREE_BASELINES}
+    labels = {"hybrid": "hybrid ConvLSTM-Seq2Seq", "seq2seq": "plain Seq2Seq (LSTM)",
+              **TREE_BASELINES}
     for key, label in labels.items():
         m = meta["metrics"].get(key)
         if not m:
@@ -58,7 +59,8 @@ def target_lines(meta: dict[str, Any]) -> list[str]:
         ok = hyb["f1"] > s2s["binary"]["f1"]
         out.append(f"- Beats the plain Seq2Seq on attack F1: **{'yes' if ok else 'NO'}** "
                    f"({_f(hyb['f1'])} vs {_f(s2s['binary']['f1'])}).")
-    trees = {name: meta["metrics"][key] for key, name in TREE_BASELINES.items() if meta["metrics"].get(key)}
+    trees = {name: meta["metrics"][key] for key, name in TREE_BASELINES.items()
+             if meta["metrics"].get(key)}
     if trees:
         # the stronger of the two ensembles on the test split is the bar
         name, best = max(trees.items(), key=lambda kv: kv[1]["binary"]["f1"])
@@ -105,12 +107,14 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         "",
         "### Choosing the training source",
         "",
-        "| source | attack captures found | flow-visible, undisputed found | benign flows flagged |",
+        "| source | attack captures found | flow-visible, undisputed found "
+        "| benign flows flagged |",
         "|---|---|---|---|",
     ]
     for name, s in v["sources"].items():
         lines.append(
-            f"| {name}{' (chosen)' if name == v['chosen'] else ''} | {s['found']}/{s['attack_captures']} "
+            f"| {name}{' (chosen)' if name == v['chosen'] else ''} "
+            f"| {s['found']}/{s['attack_captures']} "
             f"({s['found_share']:.0%}) | {s['visible_found']}/{s['visible_captures']} "
             f"({s['visible_found_share']:.0%}) | {s['benign_flagged']:,}/{s['benign_flows']:,} "
             f"({s['benign_flag_rate']:.2%}) |"
@@ -122,6 +126,12 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
     risen = [r["capture"] for r in att if (r.get("anomaly_ratio") or 0) >= 1.5]
     ok_found = chosen["found_share"] >= 0.8
     ok_benign = chosen["benign_flag_rate"] <= 0.05
+    arp_note = ""
+    if arp_found:
+        arp_note = (f" The model alone finds {chosen.get('found_by_model', chosen['found'])}/"
+                    f"{chosen['attack_captures']}; the ARP check finds "
+                    + ", ".join(f"`{c}`" for c in arp_found) + ".")
+    risen_list = ", ".join(f"`{c}`" for c in risen) or "none"
     lines += [
         "### Targets (issue 5)",
         "",
@@ -129,14 +139,12 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         f"**{'met' if ok_found else 'NOT met'}** ({chosen['found']}/{chosen['attack_captures']}; "
         f"{chosen['visible_found']}/{chosen['visible_captures']} of the flow-visible, undisputed "
         f"ones). {any_flag}/{len(att)} have at least one attack flow flagged, whatever the family."
-        + (f" The model alone finds {chosen.get('found_by_model', chosen['found'])}/"
-           f"{chosen['attack_captures']}; the ARP check finds " + ", ".join(f"`{c}`" for c in arp_found)
-           + "." if arp_found else ""),
-        f"- Benign-capture flows flagged at no more than 5 %: **{'met' if ok_benign else 'NOT met'}** "
-        f"({chosen['benign_flag_rate']:.2%}).",
+        + arp_note,
+        "- Benign-capture flows flagged at no more than 5 %: "
+        f"**{'met' if ok_benign else 'NOT met'}** ({chosen['benign_flag_rate']:.2%}).",
         "- Anomaly score (reconstruction error) on attack flows, median, relative to the median "
-        "over all benign-capture flows: >= 1.5x on " + (", ".join(f"`{c}`" for c in risen) or "none")
-        + ". The only family never in training is `mitm` (arppoison, not flow-visible). The "
+        f"over all benign-capture flows: >= 1.5x on {risen_list}. The only family never in "
+        "training is `mitm` (arppoison, not flow-visible). The "
         "Merlin-over-QUIC capture is an attack no other training capture contains (the lab has "
         "no QUIC C2); the lab's only TLS exploit is a wire-level simulation of Heartbleed "
         "(`scripts/lab/heartbleed.py`).",
@@ -162,17 +170,21 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
     for r in v["rows"]:
         if r["kind"] != "attack":
             continue
-        note = " (disputed)" if r.get("disputed") else (" (not flow-visible)" if not r.get("flow_visible", True) else "")
+        note = (" (disputed)" if r.get("disputed")
+                else " (not flow-visible)" if not r.get("flow_visible", True) else "")
         ratio = r.get("anomaly_ratio")
         lines.append(
             f"| {r['capture']}{note} | {r['family']} | {r['flows']:,} | {r['attack_flows']:,} | "
-            f"{r['attack_flagged']:,} | {r['top_family'] or '-'} | {'yes' if r['found'] else 'no'} | "
-            f"{'no' if r['unseen_family'] else 'yes'} | {'n/a' if ratio is None else f'{ratio:.1f}'} |"
+            f"{r['attack_flagged']:,} | {r['top_family'] or '-'} | "
+            f"{'yes' if r['found'] else 'no'} | {'no' if r['unseen_family'] else 'yes'} | "
+            f"{'n/a' if ratio is None else f'{ratio:.1f}'} |"
         )
-    lines += ["", "| benign capture | flows | flagged | top predicted family |", "|---|---|---|---|"]
+    lines += ["", "| benign capture | flows | flagged | top predicted family |",
+              "|---|---|---|---|"]
     for r in v["rows"]:
         if r["kind"] == "benign":
-            lines.append(f"| {r['capture']} | {r['flows']:,} | {r['flagged']:,} | {r['top_family'] or '-'} |")
+            lines.append(f"| {r['capture']} | {r['flows']:,} | {r['flagged']:,} | "
+                         f"{r['top_family'] or '-'} |")
     if chosen.get("apps_flows"):
         fams = ", ".join(f"{f} {n}" for f, n in (chosen.get("apps_top_families") or {}).items())
         lines += [
@@ -180,7 +192,8 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
             f"Everyday applications (`pcaps/benign-apps`), held out by the same folds: "
             f"{chosen['apps_flagged']:,} of {chosen['apps_flows']:,} flows flagged "
             f"({chosen['apps_flag_rate']:.2%}), in {chosen['apps_captures_with_flags']} of "
-            f"{chosen['apps_captures']} captures" + (f" (top family per capture: {fams})." if fams else "."),
+            f"{chosen['apps_captures']} captures"
+            + (f" (top family per capture: {fams})." if fams else "."),
         ]
     lines += _operating_points(v)
     seen = meta.get("training_captures_seen") or []
@@ -255,7 +268,8 @@ def _operating_points(v: dict[str, Any]) -> list[str]:
     ]
     for p in points:
         row = (f"| {p['threshold']:g} | {p['found']}/{p['attack_captures']} | "
-               f"{p.get('benign_flagged', 0):,}/{p.get('benign_flows', 0):,} ({p.get('benign_flag_rate', 0):.2%}) |")
+               f"{p.get('benign_flagged', 0):,}/{p.get('benign_flows', 0):,} "
+               f"({p.get('benign_flag_rate', 0):.2%}) |")
         if apps:
             row += (f" {p.get('apps_flagged', 0):,}/{p.get('apps_flows', 0):,} "
                     f"({p.get('apps_flag_rate', 0):.2%}) |")
@@ -350,7 +364,7 @@ def model_card(meta: dict[str, Any]) -> str:
         f"groups; {rows['conflicting_groups']:,} feature vectors carry more than one label, a "
         "floor on achievable error). The test split is used only for the numbers below.",
         f"- Seed {meta['seed']}; training took {meta['train_seconds']} s on this machine.",
-        f"- Class counts used: " + ", ".join(f"{k} {v:,}" for k, v in rows["class_counts"].items())
+        "- Class counts used: " + ", ".join(f"{k} {v:,}" for k, v in rows["class_counts"].items())
         + ".",
         "",
         "## Results on the test split",
@@ -399,7 +413,8 @@ def model_card(meta: dict[str, Any]) -> str:
                      + ".")
         if "tree" in sub:
             t = sub["tree"]
-            lines.append(f"- RandomForest on the same flows: accuracy {_f(t['binary']['accuracy'])}, "
+            lines.append("- RandomForest on the same flows: "
+                         f"accuracy {_f(t['binary']['accuracy'])}, "
                          f"attack F1 {_f(t['binary']['f1'])}.")
     if meta.get("lofo"):
         lines += [

@@ -63,7 +63,8 @@ def measure(fmt: str, path: Path, seed: int) -> list[tuple[str, str, int, float,
                        ("random, dedup", raw.drop_duplicates(subset=num + cat + ["label_class"])
                         .reset_index(drop=True))):
         y = data["label_class"].to_numpy(dtype=object)
-        tr, te = train_test_split(np.arange(len(data)), test_size=0.2, stratify=y, random_state=seed)
+        tr, te = train_test_split(np.arange(len(data)), test_size=0.2, stratify=y,
+                                  random_state=seed)
         x = Preprocessor.fit(data.iloc[tr], num, cat).transform(data)
         model = forest("RandomForest", seed).fit(x[tr], y[tr])
         b = M.binary_metrics(y[te] != "benign", attack_score(model, x[te]) >= 0.5)
@@ -76,7 +77,8 @@ def measure(fmt: str, path: Path, seed: int) -> list[tuple[str, str, int, float,
     budget = FAR_TARGETS.get(fmt, DEFAULT_FAR_TARGET) * opts.far_margin
     for kind in KINDS:
         model = forest(kind, seed).fit(x[split.train], y[split.train])
-        thr = M.choose_threshold(y[split.val] != "benign", attack_score(model, x[split.val]), max_far=budget)
+        thr = M.choose_threshold(y[split.val] != "benign", attack_score(model, x[split.val]),
+                                 max_far=budget)
         b = M.binary_metrics(y[split.test] != "benign", attack_score(model, x[split.test]) >= thr)
         rows.append(("grouped (bundles)", kind, len(split.test), b["f1"], b["far"]))
     return rows

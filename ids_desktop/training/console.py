@@ -24,7 +24,7 @@ def logger(stream: TextIO | None = None) -> Log:
 
 def printer(name: str, stream: TextIO | None = None) -> Progress:
     """A progress hook printing one ``  [HH:MM:SS] name: stage`` line per stage change."""
-    last = {"stage": None}
+    last: dict[str, str | None] = {"stage": None}
 
     def progress(done: float, total: float | None, stage: str) -> None:
         if stage != last["stage"]:
@@ -37,7 +37,7 @@ def printer(name: str, stream: TextIO | None = None) -> Progress:
 
 def stage_logger(log: Log) -> Progress:
     """A progress hook passing each new stage to ``log``, indented (the capture recipe's)."""
-    last = {"stage": None}
+    last: dict[str, str | None] = {"stage": None}
 
     def progress(done: float, total: float | None, stage: str) -> None:
         if stage != last["stage"]:

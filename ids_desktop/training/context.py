@@ -29,7 +29,7 @@ def set_determinism(seed: int) -> None:
     keras.utils.set_random_seed(seed)
     try:
         tf.config.experimental.enable_op_determinism()
-    except Exception:  # older TF builds lack it; seeds still apply
+    except Exception:  # noqa: BLE001 - older TF builds lack it; seeds still apply
         pass
 
 
@@ -81,7 +81,9 @@ class FitContext:
 
     # ---- sequences
 
-    def windows(self, rows: np.ndarray, seq_len: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    def windows(
+        self, rows: np.ndarray, seq_len: int, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
         """Windows (indices into the full data) over ``rows``; drops context flows if ``rng``."""
         if rng is not None and seq_len > 1 and self.opts.context_dropout > 0:
             rows = rows[sequences.drop_flows(len(rows), self.opts.context_dropout, rng)]
@@ -138,7 +140,8 @@ class FitContext:
                 raise CancelledError("cancelled by the user")
             done = epoch + 1
             probs = self._predict(model, xv, recon)[0]
-            p = np.clip(probs[np.arange(len(yv))[:, None], np.arange(seq_len)[None, :], yv], 1e-7, 1)
+            true_probs = probs[np.arange(len(yv))[:, None], np.arange(seq_len)[None, :], yv]
+            p = np.clip(true_probs, 1e-7, 1)
             loss = float(-(np.log(p) * mv).sum() / max(mv.sum(), 1))
             if loss < best_loss - 1e-4:
                 best_loss, best_weights, stale = loss, model.get_weights(), 0
@@ -220,7 +223,8 @@ class FitContext:
         self.progress(0, 1, f"training the {KINDS[kind]} baseline")
         tr = self.split.train if train_rows is None else train_rows
         va = self.split.val if val_rows is None else val_rows
-        tree = TreeBaseline(seed=self.seed, kind=kind).fit(self.x[tr], self.y[tr], self.x[va], self.y[va])
+        tree = TreeBaseline(seed=self.seed, kind=kind).fit(self.x[tr], self.y[tr],
+                                                           self.x[va], self.y[va])
         p = self.tree_proba(tree, va)
         tree.threshold_ = M.choose_threshold(self.is_attack[va], 1 - p[:, self.benign],
                                              max_far=self.far_target * self.opts.far_margin)
@@ -235,7 +239,7 @@ class FitContext:
 
     # ---- scoring
 
-    def score(self, fitted: Fitted, rows: np.ndarray) -> dict[str, np.ndarray]:
+    def score(self, fitted: Fitted, rows: np.ndarray) -> dict[str, Any]:
         """Per-row outputs for ``rows`` (aligned with ``rows``)."""
         w = self.windows(rows, fitted.seq_len)
         # Map windows to positions within ``rows`` for scattering.
@@ -247,7 +251,8 @@ class FitContext:
         out = self._predict(fitted.model, xt, fitted.has_recon)
         seconds = time.perf_counter() - t0
         probs = sequences.scatter(out[0], w_local, len(rows))
-        res = {"probs": probs, "p_attack": 1.0 - probs[:, self.benign], "seconds": seconds}
+        res: dict[str, Any] = {"probs": probs, "p_attack": 1.0 - probs[:, self.benign],
+                               "seconds": seconds}
         if fitted.has_recon:
             recon = sequences.scatter(out[1], w_local, len(rows))
             res["anomaly"] = np.mean((self.x[rows] - recon) ** 2, axis=1)
@@ -270,7 +275,8 @@ class FitContext:
         )
 
     def decide(self, fitted: Fitted, s: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """``(flagged, pred names)`` by the app's verdict rule (:mod:`ids_desktop.core.model.verdicts`)."""
+        """``(flagged, pred names)`` by the app's verdict rule
+        (:mod:`ids_desktop.core.model.verdicts`)."""
         v = decide(s["probs"], s.get("anomaly"), self.classes, fitted.threshold,
                    fitted.anomaly_threshold)
         return v.flagged, v.pred_names()

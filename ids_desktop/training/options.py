@@ -43,8 +43,8 @@ class TrainOptions:
     members
         Independently initialised copies of the hybrid (each with its own initialiser and
         shuffling seeds; same data and split) whose class probabilities and reconstructions are
-        averaged into one model (:func:`ids_desktop.core.model.network.average_members`). 1: a single
-        network.
+        averaged into one model (:func:`ids_desktop.core.model.network.average_members`). 1: a
+        single network.
     quantiles
         0, or the knots of a quantile-normal copy of every numeric feature
         (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each
@@ -87,5 +87,6 @@ class TrainOptions:
         fields this version no longer knows are ignored.
         """
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v)
-                      for k, v in meta.get("options", {}).items() if k in known})
+        fields: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v)
+                                  for k, v in meta.get("options", {}).items() if k in known}
+        return cls(**fields)

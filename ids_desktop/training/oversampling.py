@@ -161,10 +161,12 @@ def rare_tool_copies(parts: list[Part], min_flows: int,
     """
     if min_flows <= 0:
         return []
-    tools = [f["label_original"].astype("string").fillna("?").where(f["label_binary"].astype("Int64") == 1)
+    tools = [f["label_original"].astype("string").fillna("?")
+             .where(f["label_binary"].astype("Int64") == 1)
              for _, f in parts]
     sizes = pd.concat(tools).value_counts()
-    extra = {t: int(min(np.ceil(min_flows / n), max_copies)) - 1 for t, n in sizes.items() if n < min_flows}
+    extra = {t: int(min(np.ceil(min_flows / n), max_copies)) - 1
+             for t, n in sizes.items() if n < min_flows}
     out = []
     for (name, f), tool in zip(parts, tools):
         for t, k in extra.items():

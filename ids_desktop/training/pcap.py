@@ -183,7 +183,7 @@ def run_source(source: str, sources: Sources, *, epochs: int, seed: int,
     if held_out_apps:
         base = lab
     folds = folds_of([p[0] for p in trainable + held_out_apps], k_folds, seed)
-    rows: list[dict[str, Any]] = []
+    rows = []
     fold_of: dict[str, int] = {}
     for i, held in enumerate(folds):
         log(f"== {source}: fold {i + 1}/{len(folds)} holds out {len(held)} captures")
@@ -209,7 +209,8 @@ def choose(results: dict[str, dict[str, Any]]) -> str:
     (all of them if none is), then the lowest benign flag rate."""
     ok = {s: r for s, r in results.items() if r["summary"]["benign_flag_rate"] <= BENIGN_FLAG_LIMIT}
     pool = ok or results
-    return max(pool, key=lambda s: (pool[s]["summary"]["found"], -pool[s]["summary"]["benign_flag_rate"]))
+    return max(pool, key=lambda s: (pool[s]["summary"]["found"],
+                                    -pool[s]["summary"]["benign_flag_rate"]))
 
 
 def validation_report(results: dict[str, dict[str, Any]], chosen: str) -> dict[str, Any]:
@@ -262,7 +263,8 @@ def build_pcap_bundle(run: PcapRun, log: Log = print) -> PcapOutcome:
     if not lab:
         raise InputError(f"no traffic-lab flows under {run.lab}; run `make lab` first")
     log(f"lab {sum(len(f) for _, f in lab):,} flows in {len(lab)} captures; apps "
-        f"{sum(len(f) for _, f in apps):,} flows in {len(apps)}; attack {len(attack)}; benign {len(benign)}")
+        f"{sum(len(f) for _, f in apps):,} flows in {len(apps)}; attack {len(attack)}; "
+        f"benign {len(benign)}")
 
     results = {s: run_source(s, sources, epochs=run.epochs, seed=run.seed, overrides=run.overrides,
                              k_folds=run.folds, apps_folds=run.apps_folds,
@@ -298,7 +300,8 @@ def build_pcap_bundle(run: PcapRun, log: Log = print) -> PcapOutcome:
             # out-of-sample figure, but what an analyst opening those captures sees.
             shipped = summarise(validate(bundle_of(result), attack + benign,
                                          set(result.metadata["classes"]), data=run.data))
-            log(f"seed {run.seed + k} on the reported captures (seen in training): {json.dumps(shipped)}")
+            log(f"seed {run.seed + k} on the reported captures (seen in training): "
+                f"{json.dumps(shipped)}")
             attempt, passed = shipping_gate(shipped, tmp, run.lab, demo, log)
             attempts.append({"seed": run.seed + k, **attempt})
             if passed:
@@ -312,8 +315,9 @@ def build_pcap_bundle(run: PcapRun, log: Log = print) -> PcapOutcome:
         from ids_desktop.training.card import model_card
 
         on_disk = json.loads((tmp / METADATA_FILE).read_text())
-        on_disk.update(capture_validation=report, training_captures_seen=seen, training_source=chosen,
-                       shipped_on_reported_captures=shipped, shipping_attempts=attempts,
+        on_disk.update(capture_validation=report, training_captures_seen=seen,
+                       training_source=chosen, shipped_on_reported_captures=shipped,
+                       shipping_attempts=attempts,
                        shipping_gate=gate_metadata(),
                        training_oversampling=run.oversampling.to_metadata(run.seed))
         (tmp / METADATA_FILE).write_text(json.dumps(on_disk, indent=2, default=str) + "\n")

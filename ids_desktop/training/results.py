@@ -48,9 +48,10 @@ def results_section(models: Path) -> str:
             lines.append(
                 f"- Left out `{r['family']}` ({r['n_test_family']:,} test flows): hybrid detects "
                 f"{fmt(h['detected_combined'])} (classifier {fmt(h['detected_by_classifier'])}, "
-                f"anomaly {fmt(h['detected_by_anomaly'])}, FAR {fmt(h['far_combined'])}); RandomForest "
-                f"{fmt(t.get('detected'))} (FAR {fmt(t.get('far'))}). Threshold-free ROC-AUC of "
-                f"that family vs benign: hybrid P(attack) {fmt(h.get('auc_classifier'))}, "
+                f"anomaly {fmt(h['detected_by_anomaly'])}, FAR {fmt(h['far_combined'])}); "
+                f"RandomForest {fmt(t.get('detected'))} (FAR {fmt(t.get('far'))}). "
+                "Threshold-free ROC-AUC of that family vs benign: "
+                f"hybrid P(attack) {fmt(h.get('auc_classifier'))}, "
                 f"anomaly score {fmt(h.get('auc_anomaly'))}, RandomForest {fmt(t.get('auc'))}."
             )
         lines.append("")

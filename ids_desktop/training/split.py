@@ -142,7 +142,9 @@ def rows_and_split(
     return RunRows(data, numeric, categorical, dedup, split)
 
 
-def validation_inputs(frame: pd.DataFrame, meta: dict[str, Any], *, temporal: bool = False) -> np.ndarray:
+def validation_inputs(
+    frame: pd.DataFrame, meta: dict[str, Any], *, temporal: bool = False
+) -> np.ndarray:
     """Rebuild a bundle's validation-split model inputs ``(n, T, F, 2)`` from its training data.
 
     Repeats the training run's preparation, deduplication and split with the seed and options

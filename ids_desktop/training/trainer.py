@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import FORMAT_VERSION
-from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.model.preprocess import Preprocessor
 from ids_desktop.core.targets import DEFAULT_FAR_TARGET, F1_TARGETS, FAR_TARGETS
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel, no_progress
@@ -44,7 +45,7 @@ class TrainResult:
 
 def train(
     format_name: str,
-    data_paths: list[str | Path],
+    data_paths: Sequence[str | Path],
     out_dir: str | Path,
     *,
     seed: int = 0,

@@ -416,7 +416,8 @@ def table(data: str | Path | None = SHARED_DATA) -> pd.DataFrame:
     if data is not None:
         from ids_desktop.core.ingest import ingest
 
-        measured_attack, measured_total = [], []
+        measured_attack: list[int | None] = []
+        measured_total: list[int | None] = []
         for t in TRUTH.values():
             path = Path(data) / ATTACK_DIR / t.name
             if not path.is_file():

@@ -264,7 +264,8 @@ class User:
             self.sh(["curl", "-s", "-0", "-A", self.ua(), *sum((["-o", "/dev/null", u]
                                                                 for u in urls), [])], 30)
         elif how < 0.5:
-            for u in [f"{base}/{page}"] + [f"{base}/{r}" for r in resources[:self.rng.randint(0, 5)]]:
+            extra = [f"{base}/{r}" for r in resources[:self.rng.randint(0, 5)]]
+            for u in [f"{base}/{page}", *extra]:
                 try:
                     req = urllib.request.Request(u, headers={"User-Agent": "Python-urllib/3.11"})
                     with urllib.request.urlopen(req, timeout=10) as resp:
@@ -498,7 +499,8 @@ class User:
         if r < 0.4:
             q = self.rng.choice([
                 f"SELECT * FROM items WHERE id={self.rng.randint(1, 2000)}",
-                f"SELECT name, qty, price FROM items WHERE cat='{self.rng.choice(['tools', 'it'])}'",
+                "SELECT name, qty, price FROM items "
+                f"WHERE cat='{self.rng.choice(['tools', 'it'])}'",
                 "SELECT cat, COUNT(*), SUM(qty*price) FROM items GROUP BY cat",
                 f"INSERT INTO orders (item, qty) VALUES ({self.rng.randint(1, 2000)}, "
                 f"{self.rng.randint(1, 9)})", "SELECT * FROM items"])
@@ -508,7 +510,7 @@ class User:
         elif r < 0.75:
             q = self.rng.choice([
                 f"SELECT * FROM assets WHERE id={self.rng.randint(1, 3000)}",
-                f"SELECT kind, count(*), avg(cost) FROM assets GROUP BY kind",
+                "SELECT kind, count(*), avg(cost) FROM assets GROUP BY kind",
                 f"SELECT * FROM assets WHERE dept='{self.rng.choice(['fin', 'hr', 'eng'])}'",
                 "SELECT * FROM assets"])
             self.sh(["psql", f"host={db} port=5432 user={u} dbname=assets connect_timeout=5",
@@ -717,7 +719,8 @@ class User:
                 f.write(self.rng.randbytes(self.rng.randint(200_000, 6_000_000)))
         what = self.rng.random()
         if nas and what < 0.5:
-            self.sh(["rsync", "-a", "--timeout=60", f"--bwlimit={self.rng.choice([2000, 5000, 20000])}",
+            bwlimit = self.rng.choice([2000, 5000, 20000])
+            self.sh(["rsync", "-a", "--timeout=60", f"--bwlimit={bwlimit}",
                      src + "/", f"rsync://{self.cfg['rsync_user']}@{nas}/backup/"
                      f"{self.cfg['name']}-{self.rng.randrange(10**6)}/"], 240,
                     env={"RSYNC_PASSWORD": self.cfg["rsync_pass"]})
@@ -746,7 +749,10 @@ class User:
         for zone in ("corp.lab.internal", "dmz.lab.internal"):
             self.sh(["dig", f"@{dns}", "+time=2", "+tries=1", zone, "SOA"], 5)
             if self.done["zone_sync"] == 0 or self.rng.random() < 0.5:
-                kind = "AXFR" if self.rng.random() < 0.6 else f"IXFR={self.rng.randint(2020010101, 2024010101)}"
+                if self.rng.random() < 0.6:
+                    kind = "AXFR"
+                else:
+                    kind = f"IXFR={self.rng.randint(2020010101, 2024010101)}"
                 self.sh(["dig", f"@{dns}", "+time=5", "+tries=1", zone, kind], 15)
                 self.done["zone_transfer"] += 1
             time.sleep(self.rng.uniform(0.2, 2.0))
@@ -772,7 +778,8 @@ class User:
         topic = f"lab/{me}/{self.rng.choice(['temp', 'humidity', 'power', 'door'])}"
         if self.rng.random() < 0.5:
             for _ in range(self.rng.randint(1, 5)):
-                self.sh(["mosquitto_pub", "-h", b, "-t", topic, "-i", f"{me}-{self.rng.randrange(999)}",
+                client = f"{me}-{self.rng.randrange(999)}"
+                self.sh(["mosquitto_pub", "-h", b, "-t", topic, "-i", client,
                          "-m", f"{self.rng.uniform(15, 30):.2f}"], 8)
                 time.sleep(self.rng.uniform(1, 6))
         else:

@@ -23,11 +23,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .netns import Lab, LabError, active_runs, cleanup_all, lab_namespaces, preflight
 from . import scenario as SC
+from .netns import Lab, LabError, active_runs, cleanup_all, lab_namespaces, preflight
 
-TOOLS_SMOKE = ["tcpdump", "ethtool", "nmap", "hydra", "nginx", "/usr/sbin/sshd", "dnsmasq", "curl", "dig",
-               "sshpass", "ssh", "setpriv", "/usr/bin/python3"]
+TOOLS_SMOKE = ["tcpdump", "ethtool", "nmap", "hydra", "nginx", "/usr/sbin/sshd", "dnsmasq", "curl",
+               "dig", "sshpass", "ssh", "setpriv", "/usr/bin/python3"]
 TOOLS_PROBE = TOOLS_SMOKE + ["host", "openssl"]
 TOOLS_FULL = TOOLS_PROBE + ["hping3", "medusa", "sqlmap", "slowhttptest", "iodine", "iodined",
                             "vsftpd", "lftp", "wget", "nc", "ping", "scp", "sftp"]
@@ -208,8 +208,8 @@ def protocol_mix_markdown(s: dict) -> list[str]:
     head = "| application | all flows | share | " + " | ".join(m["mix"] for m in mixes) + " |"
     lines = ["## Protocol mix (nDPI application)", "",
              "Flows per application name as nDPI gives it in the flow table's `application` "
-             "column, overall and per mix (share of that mix's flows in brackets). Applications seen in "
-             f"benign flows: {len(s.get('benign_by_application', {}))} "
+             "column, overall and per mix (share of that mix's flows in brackets). Applications "
+             f"seen in benign flows: {len(s.get('benign_by_application', {}))} "
              f"({', '.join(sorted(s.get('benign_by_application', {})))}).", "",
              head, "|---|---:|---:|" + "---:|" * len(mixes)]
     for app, v in sorted(total.items(), key=lambda kv: (-kv[1], kv[0])):

@@ -196,7 +196,7 @@ def serve(a) -> int:
             conn.close()
             continue
 
-        def run(c=conn, s=rng.randrange(1 << 30)):
+        def run(c=conn, s=rng.randrange(1 << 30)):  # noqa: B008 - this connection's own seed
             try:
                 serve_conn(c, chain, s)
             finally:
@@ -259,7 +259,7 @@ def probe(a) -> int:
                         if ctype != HEARTBEAT:
                             break
                         got += len(body)
-                except (socket.timeout, ConnectionError):
+                except (TimeoutError, ConnectionError):
                     pass
                 out["leaked"] += max(0, got - 19)
                 time.sleep(rng.uniform(0.05, a.pause))
@@ -272,7 +272,7 @@ def probe(a) -> int:
                 while True:
                     ctype, _, body = read_record(s)
                     out["leaked"] += len(body)
-            except (socket.timeout, ConnectionError):
+            except (TimeoutError, ConnectionError):
                 pass
         time.sleep(rng.uniform(0, 0.3))
     except (OSError, ConnectionError) as exc:

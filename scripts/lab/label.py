@@ -5,8 +5,9 @@ victim address, protocol, victim port and attacker source-port range as logged) 
 span overlaps the event's window (with a little slack for flows that close late). Flows of a
 dedicated attacker host that match no rule are attributed to that host's event closest in
 time. Every other flow between two lab hosts is benign (the lab link's broadcast and link-local
-multicast addresses and DHCP's 0.0.0.0 source count as lab hosts: DHCP and mDNS use them). Flows with a non-lab address (there
-should be none) and attacker-host flows outside any window are dropped and counted.
+multicast addresses and DHCP's 0.0.0.0 source count as lab hosts: DHCP and mDNS use them).
+Flows with a non-lab address (there should be none) and attacker-host flows outside any window
+are dropped and counted.
 """
 
 from __future__ import annotations

@@ -41,12 +41,12 @@ def smtp_server(args) -> int:
     maildir = Path(args.maildir)
     uid = args.uid
 
-    class Deliver:
-        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+    class Deliver:  # aiosmtpd calls the handle_* hooks by these names
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
             envelope.rcpt_tos.append(address)
             return "250 OK"
 
-        async def handle_DATA(self, server, session, envelope):
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
             for rcpt in envelope.rcpt_tos:
                 user = rcpt.split("@")[0].lower()
                 if user not in users:
@@ -118,7 +118,7 @@ def ws_server(args) -> int:
         try:
             async for msg in ws:
                 await ws.send(json.dumps({"type": "ack", "len": len(msg)}))
-        except Exception:
+        except Exception:  # noqa: BLE001 - however the client leaves, its session ends
             pass
         finally:
             task.cancel()
@@ -156,7 +156,7 @@ def ws_client(args) -> int:
 
     try:
         asyncio.run(asyncio.wait_for(main(), timeout=min(args.seconds, 600) + 10))
-    except Exception as exc:  # connection refused, closed: a user's client gives up
+    except Exception as exc:  # noqa: BLE001 - connection refused, closed: a user's client gives up
         print(f"ws-client: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -164,8 +164,11 @@ def ws_client(args) -> int:
 
 # -- Modbus/TCP ------------------------------------------------------------------------------
 def modbus_server(args) -> int:
-    from pymodbus.datastore import (ModbusDeviceContext, ModbusSequentialDataBlock,
-                                    ModbusServerContext)
+    from pymodbus.datastore import (
+        ModbusDeviceContext,
+        ModbusSequentialDataBlock,
+        ModbusServerContext,
+    )
     from pymodbus.server import StartAsyncTcpServer
 
     bind = lab_addr(args.bind)

@@ -2,15 +2,19 @@
 the lab's own small Python ones in ``labsvc.py``) configured for the lab and started inside its
 namespaces, the same way ``servers.py`` starts the original ones.
 
-| host | services |
-|---|---|
-| ``mail`` | SMTP (aiosmtpd: 25 with STARTTLS offered, 587 submission with STARTTLS and AUTH), IMAP/IMAPS and POP3/POP3S (dovecot) on the same Maildirs |
-| ``dc`` | LDAP (slapd, StartTLS offered), Kerberos KDC (MIT krb5kdc, UDP and TCP 88), NTP (chronyd, never touching the clock), SNMP agent |
-| ``db`` | MariaDB, PostgreSQL, Redis, SNMP agent |
-| ``nas`` | SMB (samba smbd), rsync daemon, OpenSSH (scp/sftp/rsync over ssh), SNMP agent |
-| ``infra`` | syslog (rsyslog, UDP and TCP 514), MQTT (mosquitto), DHCP (dnsmasq), SIP (sipp as a PBX answering calls), VNC (TigerVNC's Xvnc), WebSocket notifications (labsvc.py), SNMP agent |
-| ``plc`` | Modbus/TCP PLC (labsvc.py, pymodbus), SNMP agent |
-| ``dns2`` | a second resolver (dnsmasq forwarding to ``dns``); the lab's secondary DNS server pulls the zones from ``dns`` (benign AXFR/IXFR) |
+Hosts and their services:
+
+- ``mail``: SMTP (aiosmtpd: 25 with STARTTLS offered, 587 submission with STARTTLS and AUTH),
+  IMAP/IMAPS and POP3/POP3S (dovecot) on the same Maildirs
+- ``dc``: LDAP (slapd, StartTLS offered), Kerberos KDC (MIT krb5kdc, UDP and TCP 88), NTP
+  (chronyd, never touching the clock), SNMP agent
+- ``db``: MariaDB, PostgreSQL, Redis, SNMP agent
+- ``nas``: SMB (samba smbd), rsync daemon, OpenSSH (scp/sftp/rsync over ssh), SNMP agent
+- ``infra``: syslog (rsyslog, UDP and TCP 514), MQTT (mosquitto), DHCP (dnsmasq), SIP (sipp as
+  a PBX answering calls), VNC (TigerVNC's Xvnc), WebSocket notifications (labsvc.py), SNMP agent
+- ``plc``: Modbus/TCP PLC (labsvc.py, pymodbus), SNMP agent
+- ``dns2``: a second resolver (dnsmasq forwarding to ``dns``); the lab's secondary DNS server
+  pulls the zones from ``dns`` (benign AXFR/IXFR)
 
 Safety: every server binds only its host's lab address (``check_target``), every process
 runs under ``timeout`` in the lab's namespaces, state and logs live in the run's work folder
@@ -26,13 +30,12 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from .netns import Host, Lab, LabError, check_target
-from .servers import LAB_USERS, _sh, _wait_port, bind_users
+from .servers import LAB_USERS, bind_users, wait_port
 
 SCRIPTS = Path(__file__).resolve().parent
 REALM = "LAB.INTERNAL"
@@ -95,7 +98,8 @@ def prepare(lab: Lab, assets: dict, seed: int) -> dict:
     for i in range(rng.randint(20, 40)):
         sub = rs / "software" / rng.choice(["tools", "drivers", "fonts", "docs"])
         sub.mkdir(exist_ok=True)
-        (sub / f"pkg-{i:03d}.bin").write_bytes(rng.randbytes(int(rng.lognormvariate(10, 1.4)) + 200))
+        size = int(rng.lognormvariate(10, 1.4)) + 200
+        (sub / f"pkg-{i:03d}.bin").write_bytes(rng.randbytes(size))
     p["smb"], p["rsync"], p["big"] = smb, rs, big
     # mail: Maildirs served by dovecot (as nobody) and filled by the SMTP server
     mail = pub / "mail"
@@ -118,7 +122,7 @@ def prepare(lab: Lab, assets: dict, seed: int) -> dict:
 
 def _chown_tree(root: Path, uid: int, gid: int | None = None) -> None:
     gid = uid if gid is None else gid
-    for d, dirs, files in os.walk(root):
+    for d, _dirs, files in os.walk(root):
         os.chown(d, uid, gid)
         for f in files:
             os.chown(os.path.join(d, f), uid, gid)
@@ -133,8 +137,8 @@ def start_smtp(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> N
                      "--cert", str(assets["crt"]), "--key", str(assets["key"]),
                      "--users", str(users), "--maildir", str(off["mail"]), "--uid", "65534",
                      "--seconds", f"{limit:.0f}"], limit, log=assets["work"] / "smtp.log")
-    _wait_port(lab, host, 25, limit=30)
-    _wait_port(lab, host, 587, limit=10)
+    wait_port(lab, host, 25, limit=30)
+    wait_port(lab, host, 587, limit=10)
 
 
 def start_dovecot(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> None:
@@ -203,8 +207,8 @@ protocol imap {{
 }}
 """)
     lab.spawn(host, ["dovecot", "-F", "-c", str(cfg)], limit, log=assets["work"] / "dovecot.out")
-    _wait_port(lab, host, 143, limit=20)
-    _wait_port(lab, host, 110, limit=10)
+    wait_port(lab, host, 143, limit=20)
+    wait_port(lab, host, 110, limit=10)
 
 
 # -- directory, login, time ------------------------------------------------------------------
@@ -280,7 +284,7 @@ access to * by * read
         raise LabError(f"slapadd failed: {r.stderr.strip()[:300]}")
     lab.spawn(host, ["slapd", "-d", "0", "-f", str(cfg), "-h", f"ldap://{host.ip}:389/"],
               limit, log=assets["work"] / "slapd.log")
-    _wait_port(lab, host, 389, limit=20)
+    wait_port(lab, host, 389, limit=20)
 
 
 def krb5_conf(path: Path, kdc_ip: str, tcp: bool = False) -> Path:
@@ -339,7 +343,7 @@ def start_kdc(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> No
     lab.spawn(host, ["env", f"KRB5_CONFIG={conf}", f"KRB5_KDC_PROFILE={kdc}", "krb5kdc", "-n",
                      "-r", REALM, "-P", str(d / "krb5kdc.pid")], limit,
               log=assets["work"] / "krb5kdc.out")
-    _wait_port(lab, host, 88, "udp", limit=15)
+    wait_port(lab, host, 88, "udp", limit=15)
     off["krb5_conf"] = conf
 
 
@@ -366,7 +370,7 @@ driftfile {d}/drift
 """)
     lab.spawn(host, ["chronyd", "-x", "-d", "-f", str(cfg)], limit,
               log=assets["work"] / "chronyd.log")
-    _wait_port(lab, host, 123, "udp", limit=15)
+    wait_port(lab, host, 123, "udp", limit=15)
 
 
 def start_snmpd(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> None:
@@ -386,7 +390,7 @@ sysServices 72
                      str(assets["work"] / f"snmpd-{host.name}.log"), "-C", "-c", str(cfg),
                      "-p", str(d / "snmpd.pid")], limit,
               log=assets["work"] / f"snmpd-{host.name}.out")
-    _wait_port(lab, host, 161, "udp", limit=15)
+    wait_port(lab, host, 161, "udp", limit=15)
 
 
 # -- databases -------------------------------------------------------------------------------
@@ -408,7 +412,7 @@ def start_mariadb(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -
                      "--innodb-buffer-pool-size=32M", "--max-connections=300",
                      f"--log-error={assets['work']}/mariadb.err"], limit,
               log=assets["work"] / "mariadb.log")
-    _wait_port(lab, host, 3306, limit=60)
+    wait_port(lab, host, 3306, limit=60)
     rng = random.Random(f"mariadb-{off['seed']}")
     rows = ",".join(f"({i},'item-{i}','{rng.choice(['tools', 'paper', 'it', 'food'])}',"
                     f"{rng.randint(1, 500)},{rng.uniform(1, 900):.2f})" for i in range(1, 2001))
@@ -459,7 +463,7 @@ def start_postgres(lab: Lab, host: Host, assets: dict, off: dict, limit: float) 
                      f"unix_socket_directories={d}", "-c", "max_connections=200", "-c",
                      "shared_buffers=32MB", "-c", "logging_collector=off"], limit,
               log=assets["work"] / "postgres.log", cwd=str(d))
-    _wait_port(lab, host, 5432, limit=60)
+    wait_port(lab, host, 5432, limit=60)
     rng = random.Random(f"pg-{off['seed']}")
     rows = ",".join(f"({i},'asset-{i}','{rng.choice(['laptop', 'monitor', 'phone', 'desk'])}',"
                     f"'{rng.choice(['fin', 'hr', 'eng', 'ops', 'it'])}',{rng.randint(0, 3000)})"
@@ -486,7 +490,7 @@ def start_redis(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> 
                      "allkeys-lru", "--pidfile", str(d / "redis.pid"), "--logfile",
                      str(assets["work"] / "redis.log")], limit,
               log=assets["work"] / "redis.out")
-    _wait_port(lab, host, 6379, limit=20)
+    wait_port(lab, host, 6379, limit=20)
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -547,7 +551,7 @@ def start_samba(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> 
     lab.spawn(host, ["smbd", "--foreground", "--no-process-group", "--debug-stdout",
                      "--debuglevel=0", "-s", str(cfg)], limit,
               log=assets["work"] / "smbd.log", shell_prefix=prefix)
-    _wait_port(lab, host, 445, limit=90)
+    wait_port(lab, host, 445, limit=90)
     off["smb_conf"] = cfg
 
 
@@ -581,7 +585,7 @@ timeout = 120
 """)
     lab.spawn(host, ["rsync", "--daemon", "--no-detach", f"--config={cfg}"], limit,
               log=assets["work"] / "rsyncd.out")
-    _wait_port(lab, host, 873, limit=15)
+    wait_port(lab, host, 873, limit=15)
 
 
 # -- infrastructure --------------------------------------------------------------------------
@@ -600,7 +604,7 @@ input(type="imtcp" address="{host.ip}" port="514")
 """)
     lab.spawn(host, ["rsyslogd", "-n", "-f", str(cfg), "-i", str(d / "rsyslogd.pid")], limit,
               log=assets["work"] / "rsyslogd.log")
-    _wait_port(lab, host, 514, limit=15)
+    wait_port(lab, host, 514, limit=15)
 
 
 def start_mqtt(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> None:
@@ -615,7 +619,7 @@ log_dest stdout
 max_connections 500
 """)
     lab.spawn(host, ["mosquitto", "-c", str(cfg)], limit, log=assets["work"] / "mosquitto.out")
-    _wait_port(lab, host, 1883, limit=15)
+    wait_port(lab, host, 1883, limit=15)
 
 
 def start_dhcp(lab: Lab, host: Host, assets: dict, off: dict, limit: float,
@@ -653,7 +657,7 @@ def start_sip(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> No
     lab.spawn(host, ["sipp", "-sn", "uas", "-i", host.ip, "-p", "5060", "-mi", host.ip,
                      "-rtp_echo", "-nostdin"], limit, log=assets["work"] / "sipp-uas.log",
               cwd=str(d))
-    _wait_port(lab, host, 5060, "udp", limit=15)
+    wait_port(lab, host, 5060, "udp", limit=15)
 
 
 def start_vnc(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> None:
@@ -664,7 +668,7 @@ def start_vnc(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> No
                      str(VNC_PORT), "-localhost", "no", "-SecurityTypes", "None", "-geometry",
                      "1280x800", "-depth", "24", "-nolisten", "tcp", "-AlwaysShared"], limit,
               log=assets["work"] / "xvnc.log")
-    _wait_port(lab, host, VNC_PORT, limit=20)
+    wait_port(lab, host, VNC_PORT, limit=20)
 
 
 def start_ws(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> None:
@@ -672,7 +676,7 @@ def start_ws(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> Non
     lab.spawn(host, [pyexe(), str(SCRIPTS / "labsvc.py"), "ws", "--bind", host.ip, "--port",
                      str(WS_PORT), "--seed", str(off["seed"]), "--seconds", f"{limit:.0f}"],
               limit, log=assets["work"] / "ws.log")
-    _wait_port(lab, host, WS_PORT, limit=30)
+    wait_port(lab, host, WS_PORT, limit=30)
 
 
 def start_modbus(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> None:
@@ -680,7 +684,7 @@ def start_modbus(lab: Lab, host: Host, assets: dict, off: dict, limit: float) ->
     lab.spawn(host, [pyexe(), str(SCRIPTS / "labsvc.py"), "modbus", "--bind", host.ip,
                      "--seed", str(off["seed"]), "--seconds", f"{limit:.0f}"], limit,
               log=assets["work"] / "modbus.log")
-    _wait_port(lab, host, 502, limit=30)
+    wait_port(lab, host, 502, limit=30)
 
 
 def start_dns2(lab: Lab, host: Host, assets: dict, off: dict, limit: float,
@@ -695,7 +699,7 @@ def start_dns2(lab: Lab, host: Host, assets: dict, off: dict, limit: float,
                      "--cache-size=300", "--min-port=20000", "--max-port=44999",
                      f"--pid-file={off['office']}/dnsmasq-dns2.pid"], limit,
               log=assets["work"] / "dns2.log")
-    _wait_port(lab, host, 53, "udp", limit=15)
+    wait_port(lab, host, 53, "udp", limit=15)
 
 
 def start_avahi(lab: Lab, host: Host, work: Path, limit: float, services: list[tuple],

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import attacks as A
 from . import office as O
 from . import servers as S
-from .netns import Host, Lab, check_target
+from .netns import Host, Lab
 
 BENIGN_PY = Path(__file__).resolve().parent / "benign.py"
 
@@ -86,8 +86,8 @@ def probe_plan(rng: random.Random) -> Plan:
         return A.ManualSqli("sqli-manual", h["att4"], [h["app"]], count=7, seconds=70)
 
     def sweep(h, r):
-        return A.Nmap("nmap-ping-sweep", h["att5"], [h[n] for n in ("dns", "www", "app", "cnc", "c0")],
-                      kind="ping", rate=100)
+        targets = [h[n] for n in ("dns", "www", "app", "cnc", "c0")]
+        return A.Nmap("nmap-ping-sweep", h["att5"], targets, kind="ping", rate=100)
 
     mix = Mix("probe", 75, 1, [(2, beacon), (4, checkin), (6, axfr), (8, bleed), (10, sqli),
                                (12, sweep)], profile_mix=("probe",), think=1.0)
@@ -109,7 +109,8 @@ OFFICE_WORKERS = [("mon", "monitor", 12.0), ("mon", "backup", 40.0), ("dns2", "s
 OFFICE_DEVICES = {"iot0": "10.213.0.20", "iot1": "10.213.0.21", "iot2": "10.213.0.22",
                   "lap0": "dhcp", "lap1": "dhcp", "lap2": "dhcp"}
 #: avahi-daemon (mDNS responder) hosts and the services they announce.
-OFFICE_MDNS = {"infra": [("_ipp._tcp", 631, "Office Printer 2F"), ("_http._tcp", 80, "Printer web")],
+OFFICE_MDNS = {"infra": [("_ipp._tcp", 631, "Office Printer 2F"),
+                         ("_http._tcp", 80, "Printer web")],
                "nas": [("_smb._tcp", 445, "NAS"), ("_adisk._tcp", 9, "NAS backup"),
                        ("_ssh._tcp", 22, "NAS ssh")],
                "lap0": [("_workstation._tcp", 9, "lap0")], "lap1": [], "lap2": [],
@@ -398,7 +399,6 @@ def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float,
     names = {n: h.ip for n, h in hosts.items() if h.role == "server"}
     names.update({alias: hosts[target].ip for alias, target in plan.aliases.items()})
     names["app"] = names.get("app", next(iter(names.values())))
-    dns_host = hosts.get("dns") or next(hosts[n] for n, s in plan.servers.items() if "dns" in s)
     extra = [f"--server=/t.lab.internal/{FIXED_IPS['tun']}"] if "tun" in plan.servers else []
     if any("c2tls" in s for s in plan.servers.values()):  # beacons that look their C2 name up
         extra += [f"--address=/{n}/{FIXED_IPS['cnc']}" for n in S.C2_TLS_NAMES]
@@ -530,7 +530,7 @@ def start_office_mix(lab: Lab, plan: Plan, mix: Mix, net: dict, seed: int, base_
     time.sleep(0.5)
     jobs = [(h, p, t) for h, p, t in plan.workers if h in hosts]
     jobs += [(n, "laptop", 2.0) for n in plan.laptops]
-    for i, (name, profile, think) in enumerate(jobs):
+    for name, profile, think in jobs:
         cfg = {**base_cfg, "name": f"{name}-{profile}", "seed": wrng.randrange(1 << 30),
                "duration": mix.seconds, "weights": profile,
                "think": think * wrng.uniform(0.8, 1.25), "dhcp": name in plan.laptops}
@@ -550,7 +550,7 @@ def stop_office_mix(lab: Lab, net: dict, procs: list, mix: Mix) -> dict:
         if kind == "job":
             try:
                 p.wait(timeout=10)
-            except Exception:
+            except Exception:  # noqa: BLE001 - stopped just below either way
                 pass
             lab.stop(p, wait=3)
         elif kind == "dhcp":
@@ -635,7 +635,7 @@ def run_mix(lab: Lab, plan: Plan, mix: Mix, net: dict, out: Path, rng: random.Ra
     for w in workers:
         try:
             w.wait(timeout=max(1, t0 + mix.seconds + 60 - time.time()))
-        except Exception:
+        except Exception:  # noqa: BLE001 - stopped just below either way
             pass
         lab.stop(w, wait=3)
     office_stats = stop_office_mix(lab, net, office_procs, mix)

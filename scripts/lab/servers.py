@@ -349,7 +349,9 @@ def dns_hosts(work: Path, names: dict[str, str]) -> Path:
     return f
 
 
-def _wait_port(lab: Lab, host: Host, port: int, proto: str = "tcp", limit: float = 10) -> None:
+def wait_port(lab: Lab, host: Host, port: int, proto: str = "tcp", limit: float = 10) -> None:
+    """Wait until ``host`` listens on ``proto``/``port`` (``ss`` in its namespace); raise
+    LabError after ``limit`` seconds."""
     flag = "-ltn" if proto == "tcp" else "-lun"
     end = time.time() + limit
     while time.time() < end:
@@ -375,7 +377,7 @@ def start_dns(lab: Lab, host: Host, assets: dict, limit: float, extra: list[str]
                      "--txt-record=lab.internal,v=spf1 -all",
                      f"--pid-file={assets['work']}/dnsmasq.pid", *extra], limit,
               log=assets["work"] / "dnsmasq.log")
-    _wait_port(lab, host, 53, "udp")
+    wait_port(lab, host, 53, "udp")
     lab.set_dns(host.ip)
 
 
@@ -383,30 +385,30 @@ def start_ssh(lab: Lab, host: Host, assets: dict, limit: float) -> None:
     cfg = sshd_config(assets["work"], host.ip, assets["sshkey"])
     lab.spawn(host, ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)], limit,
               log=assets["work"] / f"sshd-{host.name}.log", shell_prefix=bind_users(assets["etc"]))
-    _wait_port(lab, host, 22)
+    wait_port(lab, host, 22)
 
 
 def start_ftp(lab: Lab, host: Host, assets: dict, limit: float) -> None:
     cfg = vsftpd_config(assets["work"], host.ip)
     lab.spawn(host, ["vsftpd", str(cfg)], limit, log=assets["work"] / f"vsftpd-{host.name}.log",
               shell_prefix=bind_users(assets["etc"]))
-    _wait_port(lab, host, 21)
+    wait_port(lab, host, 21)
 
 
 def start_web(lab: Lab, host: Host, assets: dict, limit: float) -> None:
     cfg = nginx_config(assets["work"], host.ip, assets["www"], assets["crt"], assets["key"])
     lab.spawn(host, ["nginx", "-c", str(cfg), "-e", str(assets["work"] / "nginx-error.log")],
               limit, log=assets["work"] / "nginx.log")
-    _wait_port(lab, host, 443)
+    wait_port(lab, host, 443)
 
 
 def start_pyhttp(lab: Lab, host: Host, assets: dict, limit: float, mode: str, port: int) -> None:
     check_target(host.ip)
     lab.spawn(host, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                     "/usr/bin/python3", str(lab.public_copy(SCRIPTS / "webapp.py")), "--mode", mode,
-                     "--bind", host.ip, "--port", str(port)], limit,
+                     "/usr/bin/python3", str(lab.public_copy(SCRIPTS / "webapp.py")),
+                     "--mode", mode, "--bind", host.ip, "--port", str(port)], limit,
               log=assets["work"] / f"{mode}-{host.name}.log")
-    _wait_port(lab, host, port)
+    wait_port(lab, host, port)
 
 
 def start_c2_tls(lab: Lab, host: Host, assets: dict, limit: float, upstream: int = 8080) -> None:
@@ -416,7 +418,7 @@ def start_c2_tls(lab: Lab, host: Host, assets: dict, limit: float, upstream: int
     cfg = nginx_c2_config(assets["work"], host.ip, chain, key, upstream)
     lab.spawn(host, ["nginx", "-c", str(cfg), "-e", str(assets["work"] / "nginx-c2-error.log")],
               limit, log=assets["work"] / "nginx-c2.log")
-    _wait_port(lab, host, 443)
+    wait_port(lab, host, 443)
 
 
 def start_heartbleed(lab: Lab, host: Host, assets: dict, limit: float, port: int = 443,
@@ -427,7 +429,7 @@ def start_heartbleed(lab: Lab, host: Host, assets: dict, limit: float, port: int
     lab.spawn(host, ["/usr/bin/python3", str(SCRIPTS / "heartbleed.py"), "serve", "--bind",
                      host.ip, "--port", str(port), "--cert", str(chain), "--seed", str(seed)],
               limit, log=assets["work"] / f"heartbleed-{host.name}.log")
-    _wait_port(lab, host, port)
+    wait_port(lab, host, port)
 
 
 def start_iodined(lab: Lab, host: Host, assets: dict, limit: float, password: str,
@@ -435,4 +437,4 @@ def start_iodined(lab: Lab, host: Host, assets: dict, limit: float, password: st
     check_target(tunnel_ip)
     lab.spawn(host, ["iodined", "-f", "-c", "-l", host.ip, "-P", password,
                      f"{tunnel_ip}/27", domain], limit, log=assets["work"] / "iodined.log")
-    _wait_port(lab, host, 53, "udp")
+    wait_port(lab, host, 53, "udp")

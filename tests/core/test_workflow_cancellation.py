@@ -22,8 +22,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest import capture as capture_module
+from ids_desktop.core.ingest import ingest
 from ids_desktop.core.ingest.capture import read_capture
 from ids_desktop.errors import CancelledError
 from ids_desktop.synth.mixed_capture import write_mixed_capture
@@ -59,7 +59,7 @@ def _children() -> set[int]:
 
 def _settle(before: set[int], seconds: float = 5.0) -> set[int]:
     deadline = time.monotonic() + seconds
-    while (left := _children() - before) and time.monotonic() < deadline:
+    while _children() - before and time.monotonic() < deadline:
         time.sleep(0.05)
     return _children() - before
 
@@ -127,7 +127,9 @@ def test_cancel_capture_ingest_at_any_check(capture, private_tmp) -> None:
         assert_cancelled_cleanly(run, at, None, private_tmp)
 
 
-def test_cancel_capture_ingest_from_progress_with_two_meters(capture, private_tmp, monkeypatch) -> None:
+def test_cancel_capture_ingest_from_progress_with_two_meters(
+    capture: Path, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The GUI's way: the token is set from another thread while the meters are working."""
     # Progress is reported at most every 0.1 s; a fast machine read the whole small capture
     # within the first 0.1 s (1 run in 4 on 2026-12-05), so no report came before the end.
@@ -270,7 +272,8 @@ def test_cancel_export_at_any_check(scored, tmp_path, private_tmp) -> None:
     n = probe.calls
     points = sorted({1, max(1, n // 2), max(1, 5 * n // 6), n})
     for at in points:
-        assert_cancelled_cleanly(lambda t: export_reports(scored, request, cancel=t), at, out, private_tmp)
+        assert_cancelled_cleanly(lambda t: export_reports(scored, request, cancel=t), at, out,
+                                 private_tmp)
     assert _files(out) == ["keep.txt"]
 
 
@@ -282,7 +285,8 @@ def test_failed_export_leaves_no_partial_set(scored, tmp_path, private_tmp) -> N
     out.mkdir()
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    request = ExportRequest(csv=out / "r.csv", jsonl=out / "r.jsonl", pdf=blocker / "r.pdf", explain_k=0)
+    request = ExportRequest(csv=out / "r.csv", jsonl=out / "r.jsonl", pdf=blocker / "r.pdf",
+                            explain_k=0)
     with pytest.raises(Exception):  # noqa: B017 - any error; the point is what is left
         export_reports(scored, request)
     assert _files(out) == []

@@ -83,9 +83,11 @@ def test_appended_rows_keep_the_sort_as_a_full_sort_would(qapp, column, order) -
         ]
 
     roles = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole, SORT_ROLE)
-    model = FlowTableModel(batch(50).assign(flagged=pd.array([True, False, None] * 16 + [True] * 2)))
+    flagged = pd.array([True, False, None] * 16 + [True] * 2)
+    model = FlowTableModel(batch(50).assign(flagged=flagged))
     model.sort(model.columns().index(column), order)
-    batches = [batch(n).assign(flagged=pd.array([None] * n, dtype="boolean")) for n in (1, 40, 0, 4200)]
+    batches = [batch(n).assign(flagged=pd.array([None] * n, dtype="boolean"))
+               for n in (1, 40, 0, 4200)]
     for rows in batches:
         cells(model)  # converted cells are kept across appends: they must stay right
         model.append_rows(rows)

@@ -1,4 +1,5 @@
-"""Desktop habits: settings, recent files, drop, command line, tabs, shortcuts, layout, crashes, export."""
+"""Desktop habits: settings, recent files, drop, command line, tabs, shortcuts, layout, crashes,
+export."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ pytest.importorskip("PySide6")
 pytestmark = pytest.mark.gui
 
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent, QKeySequence  # noqa: E402
+from PySide6.QtGui import QAction, QDropEvent, QKeySequence  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
 
 from ids_desktop import config  # noqa: E402
 from ids_desktop.core.options import GUI_METER_NICE, AnalysisOptions  # noqa: E402
@@ -59,7 +61,9 @@ def test_settings_dialog_round_trips_through_config(qtbot, tmp_path: Path) -> No
     assert config.load_options(path)[0].threshold is None
 
 
-def test_settings_saved_from_the_window_reach_the_next_session(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_settings_saved_from_the_window_reach_the_next_session(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = MainWindow(ini(tmp_path))
     qtbot.addWidget(first)
     assert first.options == AnalysisOptions() and first.statusBar().currentMessage() == "Ready"
@@ -126,7 +130,8 @@ def test_several_files_open_as_tabs_and_recent_menu_reopens(window, qtbot, tmp_p
     actions[1].trigger()  # reopen a.csv
     assert window.tabs.count() == 3 and window.tabs.tabText(2) == "a.csv"
     wait_done(qtbot, window.current_tab())
-    window._step_tab(1)  # Ctrl+Tab wraps around
+    next_tab = next(a for a in window.findChildren(QAction) if a.text() == "&Next Tab")
+    next_tab.trigger()  # Ctrl+Tab wraps around
     assert window.tabs.currentIndex() == 0
     window.close_tab(0)
     assert window.tabs.count() == 2
@@ -159,9 +164,11 @@ def test_command_line_paths_open_in_tabs(qtbot, tmp_path: Path) -> None:  # type
 
 
 def test_standard_shortcuts(window) -> None:  # type: ignore[no-untyped-def]
-    bound = {a.text().replace("&", ""): a.shortcuts() for a in window.findChildren(type(window.open_action))}
+    actions = window.findChildren(type(window.open_action))
+    bound = {a.text().replace("&", ""): a.shortcuts() for a in actions}
     assert QKeySequence("Ctrl+O") in bound["Open…"]
-    assert QKeySequence("Ctrl+W") in bound["Close Tab"] or QKeySequence("Ctrl+F4") in bound["Close Tab"]
+    close_tab = bound["Close Tab"]
+    assert QKeySequence("Ctrl+W") in close_tab or QKeySequence("Ctrl+F4") in close_tab
     assert bound["Quit"] and bound["Settings…"]  # a fallback where the platform has none
     assert QKeySequence("Ctrl+Tab") in bound["Next Tab"]
 
@@ -185,7 +192,9 @@ def test_geometry_and_splitters_persist(qtbot, tmp_path: Path) -> None:  # type:
     wait_done(qtbot, again)
 
 
-def test_unexpected_error_opens_crash_dialog_naming_the_log(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_unexpected_error_opens_crash_dialog_naming_the_log(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ids_desktop.gui.errors import show_error
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
@@ -215,13 +224,16 @@ def test_export_writes_the_report(window, qtbot, tmp_path: Path) -> None:  # typ
     assert tab.stage.text().startswith("done in")
 
 
-def test_the_pdf_export_of_a_labelled_input_carries_its_evaluation(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_pdf_export_of_a_labelled_input_carries_its_evaluation(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path
+) -> None:
     from ids_desktop.core.model.bundle import default_models_dir
 
     pypdf = pytest.importorskip("pypdf")
     if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
         pytest.skip("no unsw-nb15 bundle")
-    tab = window.open_path(write_unsw(tmp_path / "t.csv", [("Normal", 0), ("DoS", 1), ("Exploits", 1)]))
+    labelled = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("DoS", 1), ("Exploits", 1)])
+    tab = window.open_path(labelled)
     with qtbot.waitSignal(tab.evaluated, timeout=120_000):
         pass
     out = tmp_path / "report.pdf"

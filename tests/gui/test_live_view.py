@@ -16,6 +16,7 @@ pytestmark = pytest.mark.gui
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
 
 from ids_desktop import config  # noqa: E402
 from ids_desktop.core.options import AnalysisOptions  # noqa: E402
@@ -61,7 +62,9 @@ def test_batches_are_shown_unscored_and_throttled(qtbot, tmp_path: Path) -> None
     assert tab.preview.updates == 2
 
 
-def test_the_preview_stops_growing_at_its_bound_and_keeps_counting(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_preview_stops_growing_at_its_bound_and_keeps_counting(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(live_preview, "PREVIEW_MAX_ROWS", 250)
     monkeypatch.setattr(live_preview, "PREVIEW_MIN_INTERVAL_MS", 0)
     tab = AnalysisTab(tmp_path / "x.pcap")
@@ -78,7 +81,9 @@ def test_the_preview_stops_growing_at_its_bound_and_keeps_counting(qtbot, tmp_pa
     assert "400 flows were read until then; the first 250 are shown, unscored" in tab.summary.text()
 
 
-def test_capture_flows_appear_before_the_analysis_ends(window, qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_capture_flows_appear_before_the_analysis_ends(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)
     monkeypatch.setattr(live_preview, "PREVIEW_MIN_INTERVAL_MS", 0)
     path = tmp_path / "mixed.pcap"
@@ -95,12 +100,15 @@ def test_capture_flows_appear_before_the_analysis_ends(window, qtbot, tmp_path: 
     assert max(early) <= len(tab.analysis.flows)
 
 
-def test_second_look_at_a_row_is_instant_from_the_cache(window, qtbot, tmp_path: Path, private_user_dirs) -> None:  # type: ignore[no-untyped-def]
+def test_second_look_at_a_row_is_instant_from_the_cache(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path, private_user_dirs: Path
+) -> None:
     from ids_desktop.core.model.bundle import default_models_dir
 
     if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
         pytest.skip("no unsw-nb15 bundle")
-    path = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)])
+    path = write_unsw(tmp_path / "t.csv",
+                      [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)])
     tab = window.open_path(path)
     with qtbot.waitSignal(tab.closed_work, timeout=120_000):
         pass
@@ -130,7 +138,8 @@ def test_second_look_at_a_row_is_instant_from_the_cache(window, qtbot, tmp_path:
     assert instant(0) == first.args[0]  # from disk
 
     # another LIME sample count is another explanation: not served from the cache
-    other = dataclasses.replace(tab.analysis, options=tab.analysis.options.replace(lime_samples=600))
+    other = dataclasses.replace(tab.analysis,
+                                options=tab.analysis.options.replace(lime_samples=600))
     assert tab_tasks.explain_key(other) != tab_tasks.explain_key(tab.analysis)
 
 
@@ -156,16 +165,19 @@ def test_charts_and_rows_follow_a_dark_palette(qtbot) -> None:  # type: ignore[n
             assert p.backgroundBrush().color() == QColor(30, 30, 30)
             assert p.getAxis("left").textPen().color() == QColor(230, 230, 230)
         app.setPalette(light)  # a live theme switch repaints existing charts
-        qtbot.waitUntil(lambda: chart.plot.backgroundBrush().color() == light.color(QPalette.ColorRole.Base),
-                        timeout=2_000)
+        base = light.color(QPalette.ColorRole.Base)
+        qtbot.waitUntil(lambda: chart.plot.backgroundBrush().color() == base, timeout=2_000)
     finally:
         app.setPalette(light)
     from ids_desktop.gui.flow_table import FLAGGED_BRUSH
 
-    assert FLAGGED_BRUSH.alpha() < 128  # a tint over the palette's base, never an opaque light colour
+    # a tint over the palette's base, never an opaque light colour
+    assert FLAGGED_BRUSH.alpha() < 128
 
 
-def test_cancel_keeps_the_flows_read_so_far_and_leaves_no_worker(window, qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_keeps_the_flows_read_so_far_and_leaves_no_worker(
+    window: MainWindow, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ids_desktop.gui.workers import active_count, wait_for_all
 
     monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)

@@ -53,7 +53,8 @@ def test_selecting_a_flagged_row_explains_it(window, qtbot, tmp_path: Path) -> N
 
     if not (default_models_dir() / "unsw-nb15" / "metadata.json").is_file():
         pytest.skip("no unsw-nb15 bundle")
-    path = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)])
+    path = write_unsw(tmp_path / "t.csv",
+                      [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)])
     tab = window.open_path(path)
     with qtbot.waitSignal(tab.closed_work, timeout=120_000):
         pass

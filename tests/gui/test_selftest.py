@@ -20,11 +20,13 @@ REPO = Path(__file__).resolve().parents[2]
 def test_selftest_writes_screenshot(tmp_path: Path) -> None:
     if not (REPO / "models" / "unsw-nb15" / "metadata.json").is_file():
         pytest.skip("no unsw-nb15 bundle")
-    data = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)] * 5)
+    data = write_unsw(tmp_path / "t.csv",
+                      [("Normal", 0), ("Exploits", 1), ("DoS", 1), ("Generic", 1)] * 5)
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
     proc = subprocess.run(
-        [sys.executable, "-m", "ids_desktop.app", "--selftest", str(data), "--screenshot", str(out)],
+        [sys.executable, "-m", "ids_desktop.app", "--selftest", str(data),
+         "--screenshot", str(out)],
         capture_output=True, text=True, timeout=320, env=env, cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -37,7 +39,8 @@ def test_selftest_fails_cleanly_on_bad_input(tmp_path: Path) -> None:
     bad.write_bytes(b"not a capture at all" * 10)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.run(
-        [sys.executable, "-m", "ids_desktop.app", "--selftest", str(bad), "--screenshot", str(tmp_path / "x.png")],
+        [sys.executable, "-m", "ids_desktop.app", "--selftest", str(bad),
+         "--screenshot", str(tmp_path / "x.png")],
         capture_output=True, text=True, timeout=320, env=env, cwd=REPO,
     )
     assert proc.returncode == 1

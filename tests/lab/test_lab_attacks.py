@@ -21,13 +21,14 @@ from scripts.lab import heartbleed as HB
 from scripts.lab import scenario as SC
 from scripts.lab import servers as SV
 from scripts.lab.netns import Host
-from test_lab_smoke import REPO, lab_namespaces, skip_unless_lab_can_run
+from tests.lab.test_lab_smoke import REPO, lab_namespaces, skip_unless_lab_can_run
 
 NEW = {"TlsBeacon": "botnet", "PostCheckin": "botnet", "ZoneTransfer": "scan",
        "Heartbleed": "exploit", "ManualSqli": "web_attack"}
 
 
-def _hosts(plan) -> dict:
+def plan_hosts(plan) -> dict:
+    """Every host a plan names (servers, clients, attackers), built without a lab."""
     hosts = {n: Host(n, n, SC.FIXED_IPS[n], "server") for n in plan.servers}
     hosts.update({f"c{i}": Host(f"c{i}", "c", f"10.213.0.{100 + i}", "client")
                   for i in range(plan.n_clients)})
@@ -40,7 +41,7 @@ def _hosts(plan) -> dict:
 def test_full_plan_runs_new_attacks_in_the_attack_mixes(clients: int) -> None:
     plan = SC.full_plan(random.Random(1), clients=clients)
     assert plan.zones and "heartbleed" in plan.servers["app"] and "c2tls" in plan.servers["cnc"]
-    hosts = _hosts(plan)
+    hosts = plan_hosts(plan)
     for mix in plan.mixes:
         plan.on_mix()
         atks = [f(hosts, random.Random(2)) for _, f in mix.attacks]  # raises if out of hosts
@@ -65,7 +66,7 @@ def test_full_plan_has_direct_tunnels_and_beacons_that_look_their_c2_up() -> Non
     server directly (one long UDP/53 flow), and hidden TLS beacons that resolve the C2 name
     before each check-in (DNS flows between the beacons, as in test-cc-capture-2.pcap)."""
     plan = SC.full_plan(random.Random(1))
-    hosts = _hosts(plan)
+    hosts = plan_hosts(plan)
     for mix in plan.mixes:
         plan.on_mix()
         if not mix.attacks:
@@ -152,7 +153,8 @@ def test_lab_probe_runs_and_labels_each_new_attack(tmp_path: Path) -> None:
     assert {"botnet", "scan", "exploit", "web_attack"} <= set(last["families"])
     summary = json.loads((out / "probe-seed5" / "summary.json").read_text())
     tools = summary["by_tool"]
-    for tool in ("c2-beacon-tls", "c2-post-checkin", "dig-axfr", "heartbleed-sim", "curl-sqli", "nmap"):
+    for tool in ("c2-beacon-tls", "c2-post-checkin", "dig-axfr", "heartbleed-sim", "curl-sqli",
+                 "nmap"):
         assert tools.get(tool, 0) >= 1, tools
     assert not summary["events_failed"]
     assert lab_namespaces() == []

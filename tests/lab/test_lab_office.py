@@ -25,8 +25,8 @@ from scripts.lab import office as O
 from scripts.lab import scenario as SC
 from scripts.lab.label import label_flows
 from scripts.lab.netns import HOST_NET, is_link_scope
-from test_lab_attacks import _hosts
-from test_lab_smoke import REPO, lab_namespaces, skip_unless_lab_can_run
+from tests.lab.test_lab_attacks import plan_hosts
+from tests.lab.test_lab_smoke import REPO, lab_namespaces, skip_unless_lab_can_run
 
 ORIGINAL_TARGETS = {"dns", "www", "app", "files", "shell", "cnc", "tun"}
 
@@ -43,7 +43,7 @@ def test_office_hosts_have_their_own_addresses_and_are_no_attack_target() -> Non
         assert ip in HOST_NET and ip not in taken | clients | attackers
     assert all(ipaddress.ip_address(a) not in attackers | clients for a in pool)
     plan = SC.full_plan(random.Random(1))
-    hosts = _hosts(plan)
+    hosts = plan_hosts(plan)
     for mix in plan.mixes:
         plan.on_mix()
         for _, f in mix.attacks:

@@ -128,7 +128,8 @@ def test_lab_ctrl_c_tears_everything_down(tmp_path: Path) -> None:
 
     out = tmp_path / "lab-data"
     p = subprocess.Popen([sys.executable, "-m", "scripts.lab", "smoke", "--seed", "4",
-                          "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          "--out", str(out)], cwd=REPO, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 30
     while time.time() < deadline and not any(n.endswith("-c0") for n in lab_namespaces()):
         time.sleep(0.2)

@@ -32,7 +32,9 @@ def test_help_names_every_recipe(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--recipe" in out and "--format" in out
 
 
-def test_recipe_or_format_is_required_and_not_both(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_recipe_or_format_is_required_and_not_both(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert cli.run(["train", "--out", str(tmp_path)]) == 2
     _one_error_line(capsys)
     assert cli.run(["train", "--recipe", "nsl-kdd", "--format", "nsl-kdd"]) == 2
@@ -51,7 +53,8 @@ def test_recipe_without_keras_says_training_needs_the_development_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "keras" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "keras" else real(name, *a))
     assert cli.run(["train", "--recipe", "nsl-kdd"]) == 2
     assert "development install" in _one_error_line(capsys)
 
@@ -74,7 +77,9 @@ def test_pcap_recipe_without_a_lab_run_exits_2_in_one_line(
     assert "no shared data at" in _one_error_line(capsys)
 
 
-def test_dataset_recipe_without_shared_data_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_dataset_recipe_without_shared_data_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert cli.run(["train", "--recipe", "nsl-kdd", "--data", str(tmp_path / "absent"),
                     "--out", str(tmp_path / "m")]) == 2
     assert f"no shared data at {tmp_path / 'absent'}" in _one_error_line(capsys)
@@ -99,8 +104,8 @@ def test_a_tiny_recipe_rebuilds_its_bundle_reproducibly(
     monkeypatch.setitem(RECIPES, "tiny", tiny)
     runs = {"a": [], "b": [], "c": ["--seed", "8"]}
     for name, extra in runs.items():
-        code = cli.run(["train", "--recipe", "tiny", "--data", str(data), "--out", str(tmp_path / name),
-                        "--json", *extra])
+        code = cli.run(["train", "--recipe", "tiny", "--data", str(data),
+                        "--out", str(tmp_path / name), "--json", *extra])
         assert code == 0
         meta = json.loads(capsys.readouterr().out)
         assert meta["seed"] == (8 if extra else 7) and meta["name"] == "ton-iot"
@@ -112,8 +117,11 @@ def test_a_tiny_recipe_rebuilds_its_bundle_reproducibly(
 @pytest.mark.slow
 @pytest.mark.shared
 @pytest.mark.skipif(not (SHARED / "nsl_kdd").is_dir(), reason="../shared/data is absent")
-@pytest.mark.skipif(not (MODELS / "nsl-kdd" / "metadata.json").is_file(), reason="models/nsl-kdd is absent")
-def test_nsl_kdd_recipe_reproduces_the_shipped_bundle(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+@pytest.mark.skipif(not (MODELS / "nsl-kdd" / "metadata.json").is_file(),
+                    reason="models/nsl-kdd is absent")
+def test_nsl_kdd_recipe_reproduces_the_shipped_bundle(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     """The shipped bundle is its recipe's output: same weights, export outputs, background and
     measured metrics (about 3.5 minutes on 2 cores)."""
     from ids_desktop.training.reproduce import compare_bundles

@@ -16,8 +16,10 @@ from ids_desktop.training.recipes import RECIPES, Recipe
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models"
-DATASET_BUNDLES = sorted(p.parent.name for p in MODELS.glob("*/model.onnx")
-                         if RECIPES.get(p.parent.name, None) and RECIPES[p.parent.name].kind == "dataset")
+DATASET_BUNDLES = sorted(
+    p.parent.name for p in MODELS.glob("*/model.onnx")
+    if RECIPES.get(p.parent.name, None) and RECIPES[p.parent.name].kind == "dataset"
+)
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ids_desktop.training import capture_validation as cv
@@ -65,7 +67,8 @@ def test_rare_lab_tools_are_repeated_as_hosts_of_their_own() -> None:
 def _capture(n: int = 3):
     import pandas as pd
 
-    return pd.DataFrame({"src_ip": ["10.0.0.1"] * n, "label_class": pd.array(["benign"] * n, dtype="string"),
+    return pd.DataFrame({"src_ip": ["10.0.0.1"] * n,
+                         "label_class": pd.array(["benign"] * n, dtype="string"),
                          "label_original": pd.array(["benign"] * n, dtype="string"),
                          "label_binary": pd.array([0] * n, dtype="Int8")})
 
@@ -108,7 +111,8 @@ def test_benign_apps_are_held_out_by_the_folds_and_reported_apart(monkeypatch) -
 
 def test_without_apps_folds_every_fold_trains_on_every_app(monkeypatch) -> None:
     trained: list[set[str]] = []
-    monkeypatch.setattr(pcap, "fit", lambda frame, out_dir, **kw: trained.append(set(frame["capture"])))
+    monkeypatch.setattr(pcap, "fit",
+                        lambda frame, out_dir, **kw: trained.append(set(frame["capture"])))
     monkeypatch.setattr(pcap, "validate", lambda bundle, parts, fams, **kw: [])
     monkeypatch.setattr(pcap, "bundle_of", lambda result: None)
     apps = [(f"benign-apps/app{i}.pcap", _capture()) for i in range(4)]
@@ -119,7 +123,9 @@ def test_without_apps_folds_every_fold_trains_on_every_app(monkeypatch) -> None:
     assert "apps_flows" not in res["summary"]
 
 
-def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(monkeypatch, tmp_path) -> None:
+def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Benign captures, then the demo capture, then explanation stability (the costly one)."""
     calls = []
     demo = {"office": 0.02, "attacker": 0.9}
@@ -132,7 +138,8 @@ def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(monkey
     def run_gate(rate: float):
         calls.clear()
         shipped = {"found": 13, "benign_flagged": round(rate * 127), "benign_flag_rate": rate}
-        attempt, passed = gate.shipping_gate(shipped, tmp_path, tmp_path, the_demo, lambda msg: None)
+        attempt, passed = gate.shipping_gate(shipped, tmp_path, tmp_path, the_demo,
+                                             lambda msg: None)
         assert attempt["found"] == 13 and attempt["benign_flag_rate"] == rate
         return attempt, passed, list(calls)
 
@@ -140,7 +147,8 @@ def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(monkey
                            "demo_flag_rate": demo, "explanation_stability": steady}, True,
                           ["demo", "explain"])
     attempt, passed, ran = run_gate(0.06)  # over the benign limit: nothing else measured
-    assert not passed and ran == [] and attempt["demo_flag_rate"] == {} == attempt["explanation_stability"]
+    assert not passed and ran == []
+    assert attempt["demo_flag_rate"] == {} == attempt["explanation_stability"]
     demo["office"] = 0.11
     assert run_gate(0.03)[1:] == (False, ["demo"])
     demo.update(office=0.02, attacker=0.4)
@@ -152,7 +160,9 @@ def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(monkey
     assert run_gate(0.03)[1:] == (False, ["demo", "explain"])
 
 
-def _swept(kind: str, flows: int, found_at: float | None = None, flagged: dict | None = None) -> dict:
+def _swept(
+    kind: str, flows: int, found_at: float | None = None, flagged: dict | None = None
+) -> dict:
     """A validation row whose capture counts as found from ``found_at`` down."""
     sweep = {}
     for t in cv.SWEEP:
@@ -160,7 +170,8 @@ def _swept(kind: str, flows: int, found_at: float | None = None, flagged: dict |
         if kind == "attack":
             entry["found"] = found_at is not None and t <= found_at
         sweep[str(t)] = entry
-    return {"kind": kind, "capture": f"{kind}-{flows}", "flows": flows, "threshold": 0.4, "sweep": sweep}
+    return {"kind": kind, "capture": f"{kind}-{flows}", "flows": flows, "threshold": 0.4,
+            "sweep": sweep}
 
 
 def test_operating_points_count_captures_found_and_flows_flagged_per_threshold() -> None:
@@ -192,5 +203,7 @@ def test_a_capture_is_found_only_when_its_attack_flows_carry_an_accepted_family(
     mask = np.array([True, True, True, True])
     hit, top, found = cv.found_family(flagged, pred, mask, {"scan"})
     assert hit.sum() == 3 and top == "exploit" and not found  # the most frequent family decides
-    assert cv.found_family(flagged, pred, np.array([False, True, False, True]), {"scan"})[1:] == ("scan", True)
-    assert cv.found_family(~flagged, pred, np.array([True, True, True, False]), {"scan"})[1:] == ("", False)
+    some = np.array([False, True, False, True])
+    assert cv.found_family(flagged, pred, some, {"scan"})[1:] == ("scan", True)
+    none_flagged = np.array([True, True, True, False])
+    assert cv.found_family(~flagged, pred, none_flagged, {"scan"})[1:] == ("", False)

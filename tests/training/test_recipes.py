@@ -39,7 +39,8 @@ def test_a_recipe_records_what_its_shipped_bundle_was_trained_with(name: str) ->
     if "members" not in meta["options"]:  # bundles from before the option: one network
         assert want.pop("members") == 1
     assert meta["options"] == want
-    assert (meta["seed"], meta["feature_format"], meta["name"]) == (recipe.seed, recipe.feature_format, name)
+    recorded = (meta["seed"], meta["feature_format"], meta["name"])
+    assert recorded == (recipe.seed, recipe.feature_format, name)
     if recipe.kind == "dataset":
         assert [d["file"] for d in meta["training_data"]] == [Path(f).name for f in recipe.files]
         assert tuple(r["family"] for r in meta["lofo"]) == recipe.lofo_families

@@ -22,10 +22,11 @@ def test_training_writes_a_complete_bundle(tiny_run) -> None:
     out, result, _ = tiny_run
     assert isinstance(result, TrainResult) and "_model" not in result.metadata
     assert result.model.count_params() == result.metadata["metrics"]["hybrid"]["params"]
-    assert {p.name for p in out.iterdir()} >= {"model.keras", "model.onnx", "metadata.json", "MODEL_CARD.md",
-                                               "background.npy"}
+    assert {p.name for p in out.iterdir()} >= {"model.keras", "model.onnx", "metadata.json",
+                                               "MODEL_CARD.md", "background.npy"}
     bg = np.load(out / "background.npy", allow_pickle=False)
-    assert bg.ndim == 3 and bg.shape[1:] == (result.metadata["seq_len"], result.metadata["n_inputs"])
+    assert bg.ndim == 3
+    assert bg.shape[1:] == (result.metadata["seq_len"], result.metadata["n_inputs"])
     on_disk = json.loads((out / "metadata.json").read_text())
     for key in ("features", "preprocessing", "classes", "seq_len", "threshold", "training_data",
                 "metrics", "versions", "model_sha256", "rows"):
@@ -63,7 +64,8 @@ def test_options_round_trip_through_the_metadata() -> None:
     recorded = json.loads(json.dumps(opts.to_metadata()))
     assert recorded["seq_lens"] == [4] and TrainOptions.from_metadata({"options": recorded}) == opts
     # an older bundle's record: unknown fields ignored, missing ones default
-    assert TrainOptions.from_metadata({"options": {"gone": 1, "epochs": 3}}) == TrainOptions(epochs=3)
+    older = {"options": {"gone": 1, "epochs": 3}}
+    assert TrainOptions.from_metadata(older) == TrainOptions(epochs=3)
 
 
 @pytest.mark.slow
@@ -158,7 +160,8 @@ def test_fixed_seed_gives_identical_weights_and_predictions(tmp_path) -> None:
     assert set(same.metadata) == {"name"}  # the run's timings and file digests are not compared
     other = compare_bundles(tmp_path / "a", tmp_path / "c")
     assert not other.weights and not other.same_model and "seed" in other.metadata
-    assert weights_sha256(tmp_path / "a" / "model.keras") != weights_sha256(tmp_path / "c" / "model.keras")
+    a, c = tmp_path / "a" / "model.keras", tmp_path / "c" / "model.keras"
+    assert weights_sha256(a) != weights_sha256(c)
 
 
 @pytest.mark.slow

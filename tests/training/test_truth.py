@@ -117,7 +117,8 @@ def test_markdown_table_and_the_command_line(capsys) -> None:
     df = ct.table(None)
     md = ct.markdown_table(df)
     assert md.count("\n") == len(ct.TRUTH) + 1
-    assert "dos_win98_smb_netbeui.pcap (disputed)" in md and "arppoison.pcapng (not flow-visible)" in md
+    assert "dos_win98_smb_netbeui.pcap (disputed)" in md
+    assert "arppoison.pcapng (not flow-visible)" in md
     assert ct.mismatched_counts(df) == 0  # nothing measured
     assert capture_truth.main(["--no-ingest", "--markdown"]) == 0
     assert capsys.readouterr().out.strip() == md

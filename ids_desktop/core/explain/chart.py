@@ -46,7 +46,9 @@ def chart_spec(explanation: Any, max_bars: int = MAX_BARS) -> ChartSpec:
         for c in explanation.contributions[:max_bars]
     )
     total = sum(abs(w) for w in explanation.by_timestep.values()) or 1.0
-    strip = tuple((int(t), abs(float(w)) / total) for t, w in sorted(explanation.by_timestep.items()))
+    strip = tuple(
+        (int(t), abs(float(w)) / total) for t, w in sorted(explanation.by_timestep.items())
+    )
     title = f"{explanation.predicted_class}, {probability_text(explanation)}"
     return ChartSpec(title, bars, strip)
 
@@ -86,7 +88,8 @@ def render_png(spec: ChartSpec, out: str | Path, *, width_in: float = 7.0) -> Pa
         steps = [step_label(t) for t, _ in spec.strip]
         sx.bar(steps, [s for _, s in spec.strip], color="#7f8c8d")
         sx.set_ylabel("share", fontsize=8)
-        sx.set_title("evidence per flow of the sequence (t-0 is the explained flow, t+k came after it)", fontsize=8)
+        sx.set_title("evidence per flow of the sequence (t-0 is the explained flow, "
+                     "t+k came after it)", fontsize=8)
         sx.tick_params(labelsize=7)
     fig.tight_layout()
     with atomic_path(out) as tmp:

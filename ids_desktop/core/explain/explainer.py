@@ -58,7 +58,9 @@ class Contribution:
     @property
     def display(self) -> str:
         """The condition as the flow satisfies it, with the flow it is about when not t-0."""
-        return self.condition if self.timestep == 0 else f"{self.condition} @ {step_label(self.timestep)}"
+        if self.timestep == 0:
+            return self.condition
+        return f"{self.condition} @ {step_label(self.timestep)}"
 
 
 def log_odds(probs: np.ndarray, label: int) -> np.ndarray:
@@ -69,7 +71,10 @@ def log_odds(probs: np.ndarray, label: int) -> np.ndarray:
     outputs reach 1e-38), so perturbations that move a p = 0.99999999 verdict still register.
     """
     rest = np.delete(probs, label, axis=1).sum(axis=1)
-    return np.log(np.maximum(probs[:, label], 1e-300)) - np.log(np.maximum(rest, 1e-300))
+    odds: np.ndarray = np.log(np.maximum(probs[:, label], 1e-300)) - np.log(
+        np.maximum(rest, 1e-300)
+    )
+    return odds
 
 
 def step_label(step: int) -> str:
@@ -166,7 +171,9 @@ class FlowExplainer:
         from lime.lime_tabular import RecurrentTabularExplainer  # imported late: slow import
 
         if neighbourhood not in NEIGHBOURHOODS:
-            raise ValueError(f"neighbourhood must be one of {NEIGHBOURHOODS}, not {neighbourhood!r}")
+            raise ValueError(
+                f"neighbourhood must be one of {NEIGHBOURHOODS}, not {neighbourhood!r}"
+            )
 
         if background.ndim != 3:
             raise ValueError("background must be (n, T, F)")
@@ -184,7 +191,9 @@ class FlowExplainer:
         self._categorical = set(categorical)
         self.category_names = dict(category_names or {})
         flat_names = {
-            f * t + i: [str(v) for v in names] for f, names in self.category_names.items() for i in range(t)
+            f * t + i: [str(v) for v in names]
+            for f, names in self.category_names.items()
+            for i in range(t)
         }
         self._lime = RecurrentTabularExplainer(
             background.astype(np.float64),
@@ -296,7 +305,9 @@ class FlowExplainer:
             contributions=top,
             by_feature=dict(sorted(by_feature.items(), key=lambda kv: -abs(kv[1]))),
             by_timestep=dict(sorted(by_timestep.items())),
-            fidelity_r2=float(exp.score) if exp.score is not None and math.isfinite(exp.score) else 0.0,
+            fidelity_r2=(
+                float(exp.score) if exp.score is not None and math.isfinite(exp.score) else 0.0
+            ),
             seed=int(seed),
             num_samples=self.num_samples,
             context_flows=int(context_flows),
@@ -330,7 +341,9 @@ class FlowExplainer:
         return f"{self.value_text(f, lo)} < {name} ≤ {self.value_text(f, hi)}"
 
 
-    def _whole_condition(self, f: int, name: str, b: int, last: int, lo: float, hi: float) -> str | None:
+    def _whole_condition(
+        self, f: int, name: str, b: int, last: int, lo: float, hi: float
+    ) -> str | None:
         """The bin as whole numbers (``x > 0.02`` is ``x ≥ 1``), for count features only."""
         raw_lo, raw_hi = self.whole_numbers(f, lo), self.whole_numbers(f, hi)
         if raw_lo is None or raw_hi is None:
@@ -338,7 +351,8 @@ class FlowExplainer:
         def tol(x: float) -> float:  # float32 scaling leaves ~1e-6 relative error
             return 1e-4 * max(1.0, abs(x))
 
-        first = math.floor(raw_lo + tol(raw_lo)) + 1  # the smallest whole number above the lower edge
+        # the smallest whole number above the lower edge
+        first = math.floor(raw_lo + tol(raw_lo)) + 1
         upto = math.floor(raw_hi + tol(raw_hi))  # the largest one at or below the upper edge
         if b == 0:
             return f"{name} = 0" if upto == 0 and raw_lo > -0.5 else f"{name} ≤ {upto:,}"
@@ -394,7 +408,7 @@ class NeighbourhoodSampler:
         by_width: dict[int, list[int]] = {}
         for c in columns:
             by_width.setdefault(len(lime.feature_values[c]), []).append(c)  # type: ignore[attr-defined]
-        for width, cols in sorted(by_width.items()):
+        for _width, cols in sorted(by_width.items()):
             values = np.array([np.asarray(lime.feature_values[c], dtype=np.float64)  # type: ignore[attr-defined]
                                for c in cols])
             cdf = np.array([np.cumsum(lime.feature_frequencies[c]) for c in cols])  # type: ignore[attr-defined]
@@ -409,7 +423,10 @@ class NeighbourhoodSampler:
         first_row = lime.discretizer.discretize(data_row)  # type: ignore[attr-defined]
         # One uniform block in LIME's order: column by column, num_samples each.
         rs = lime.random_state  # type: ignore[attr-defined]
-        u = latin_hypercube(rs, n_cols, num_samples) if self.stratified else rs.random_sample((n_cols, num_samples))
+        if self.stratified:
+            u = latin_hypercube(rs, n_cols, num_samples)
+        else:
+            u = rs.random_sample((n_cols, num_samples))
         # Column-major work arrays (a column's samples contiguous), transposed once at the end.
         inverse = np.empty((n_cols, num_samples))
         data = np.empty((n_cols, num_samples))
@@ -516,7 +533,8 @@ def probability_text(exp: Explanation) -> str:
 
 
 def _which_flows(steps: list[int]) -> str:
-    """``""`` for the explained flow alone, else `` (flow t-1)`` or `` (this flow and flows t-4, t-3)``."""
+    """``""`` for the explained flow alone, else `` (flow t-1)`` or
+    `` (this flow and flows t-4, t-3)``."""
     others = [step_label(s) for s in sorted(set(steps) - {0}, key=lambda s: (s < 0, abs(s)))]
     if not others:
         return ""
@@ -530,7 +548,10 @@ def sentence(exp: Explanation, source_host: str | None = None, k: int = 3) -> st
     Example: "Flagged as scan (P(scan) = 0.97) mainly because Dst port ≤ 1024 and SYN count > 1; the
     5 preceding flows from 10.0.0.5 carried 40% of the evidence."
     """
-    verdict = "Judged benign" if exp.predicted_class == "benign" else f"Flagged as {exp.predicted_class}"
+    if exp.predicted_class == "benign":
+        verdict = "Judged benign"
+    else:
+        verdict = f"Flagged as {exp.predicted_class}"
     supporting = [c for c in exp.contributions if c.weight > 0] or exp.contributions
     # One reason per condition: "protocol is 6 (this flow and flows t-4, t-3)", not the same
     # condition three times over for three flows of the window.
@@ -551,5 +572,6 @@ def sentence(exp: Explanation, source_host: str | None = None, k: int = 3) -> st
         parts = [f"{n} {word}" for n, word in ((exp.context_flows, "preceding"),
                                                 (exp.later_flows, "following")) if n]
         plural = "flow" if exp.context_flows + exp.later_flows == 1 else "flows"
-        text += f"; the {' and '.join(parts)} {plural}{host} carried {context / total:.0%} of the evidence"
+        text += (f"; the {' and '.join(parts)} {plural}{host} carried {context / total:.0%} "
+                 "of the evidence")
     return _SPACES.sub(" ", text) + "."

@@ -14,9 +14,9 @@ import pandas as pd
 from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
 from ids_desktop.core.ingest import arp
+from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
-from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Cancel
 from ids_desktop.errors import ModelError
@@ -71,7 +71,7 @@ def load_background(bundle_path: Path) -> np.ndarray:
                 f"({str(expected)[:12]}...); the explanation background was changed. "
                 "Restore the bundle or retrain it."
             )
-    data = np.load(path, allow_pickle=False)
+    data: np.ndarray = np.load(path, allow_pickle=False)
     if data.ndim != 3:
         raise ModelError(f"{path}: background must be (n, T, F), got shape {data.shape}")
     return data.astype(np.float64)
@@ -128,7 +128,8 @@ class BundleExplainer:
     features, windows
         The scaled features and the windows scoring computed (recomputed when ``None``).
     neighbourhood
-        How LIME's neighbourhood is drawn (:data:`~ids_desktop.core.explain.explainer.NEIGHBOURHOODS`).
+        How LIME's neighbourhood is drawn
+        (:data:`~ids_desktop.core.explain.explainer.NEIGHBOURHOODS`).
     """
 
     @classmethod
@@ -179,7 +180,8 @@ class BundleExplainer:
         self._groups: list[tuple[int, int]] = []
         start = n_flags
         category_names: dict[int, list[str]] = {}
-        names = [readable_name(c["name"]) for c in pre.numeric] + [f"{n}__missing" for n in pre.indicators]
+        names = [readable_name(c["name"]) for c in pre.numeric]
+        names += [f"{n}__missing" for n in pre.indicators]
         for spec in pre.categorical:
             width = len(spec["values"]) + 1
             category_names[len(names)] = [*spec["values"], "an uncommon value"]
@@ -219,7 +221,9 @@ class BundleExplainer:
     def to_lime(self, x: np.ndarray) -> np.ndarray:
         """Model inputs ``(..., F_model)`` -> LIME space: one-hot groups become category codes."""
         parts = [x[..., : self._n_flags]]
-        parts += [np.argmax(x[..., a:b], axis=-1)[..., None].astype(x.dtype) for a, b in self._groups]
+        parts += [
+            np.argmax(x[..., a:b], axis=-1)[..., None].astype(x.dtype) for a, b in self._groups
+        ]
         return np.concatenate(parts, axis=-1)
 
     def from_lime(self, z: np.ndarray) -> np.ndarray:
@@ -238,7 +242,8 @@ class BundleExplainer:
         """Scaled model values of numeric input ``index`` back in the source's units."""
         spec = self._numeric[index]
         z = np.asarray(scaled, dtype=np.float64) * spec["std"] + spec["mean"]
-        return np.sign(z) * np.expm1(np.minimum(np.abs(z), 700.0))
+        raw: np.ndarray = np.sign(z) * np.expm1(np.minimum(np.abs(z), 700.0))
+        return raw
 
     def _value_text(self, index: int, scaled: float) -> str:
         if index >= len(self._numeric):
@@ -263,7 +268,8 @@ class BundleExplainer:
             col = col[(np.abs(col) < self.bundle.preprocessor.clip - 1e-6) & (col != 0.0)]
             raw = self._raw(i, col)
             # float32 scaling leaves ~1e-6 relative error on the way back
-            if raw.size and np.all(np.abs(raw - np.rint(raw)) <= np.maximum(1e-3, 1e-5 * np.abs(raw))):
+            tolerance = np.maximum(1e-3, 1e-5 * np.abs(raw))
+            if raw.size and np.all(np.abs(raw - np.rint(raw)) <= tolerance):
                 out.add(i)
         return out
 
@@ -315,7 +321,8 @@ class BundleExplainer:
             x = np.empty((len(z), *window_x.shape), dtype=np.float32)
             x[:, :pad] = window_x[:pad]
             x[:, pad:] = self.from_lime(z)
-            return self.bundle.runner(self._model_input(x, mask))[0][:, position, :]
+            probs: np.ndarray = self.bundle.runner(self._model_input(x, mask))[0][:, position, :]
+            return probs
 
         return predict
 
@@ -370,7 +377,9 @@ class BundleExplainer:
             cancel=cancel,
         )
         self._state_verdict(exp, window_x, mask, position)
-        note = self.frame[arp.NOTE_COLUMN].iloc[int(row)] if arp.NOTE_COLUMN in self.frame.columns else None
+        note = None
+        if arp.NOTE_COLUMN in self.frame.columns:
+            note = self.frame[arp.NOTE_COLUMN].iloc[int(row)]
         if note is not None and not pd.isna(note):  # flagged by the ARP check, whatever LIME says
             exp.sentence += f" {note}"
         return exp
@@ -393,7 +402,9 @@ class ExplanationCache:
     #: Writes between two checks of the disk cache's size.
     PRUNE_EVERY = 64
 
-    def __init__(self, folder: Path | None = None, capacity: int = 512, disk_files: int = 20_000) -> None:
+    def __init__(
+        self, folder: Path | None = None, capacity: int = 512, disk_files: int = 20_000
+    ) -> None:
         self.folder = folder
         self.capacity = capacity
         self.disk_files = disk_files
@@ -404,7 +415,8 @@ class ExplanationCache:
         if self.folder is None:
             return None
         file_hash, row, model_hash, seed = key
-        return self.folder / file_hash[:16] / f"v{CACHE_VERSION}-{model_hash[:16]}-{row}-{seed}.json"
+        name = f"v{CACHE_VERSION}-{model_hash[:16]}-{row}-{seed}.json"
+        return self.folder / file_hash[:16] / name
 
     def get(self, key: tuple[str, int, str, int]) -> Explanation | None:
         if key in self._memory:
@@ -440,7 +452,8 @@ class ExplanationCache:
         """
         if self.folder is None or not self.folder.is_dir():
             return 0
-        current, stale = [], []
+        current: list[Path] = []
+        stale: list[Path] = []
         for path in self.folder.glob("*/*.json"):
             (current if path.name.startswith(f"v{CACHE_VERSION}-") else stale).append(path)
         if len(current) > self.disk_files:

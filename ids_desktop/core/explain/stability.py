@@ -17,7 +17,6 @@ from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel, no_progress
 
 
-
 def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 

@@ -118,9 +118,9 @@ def relayed_notes(frame: pd.DataFrame, spoofs: list[Spoof]) -> pd.Series:
         hit = near & (last >= spoof.since)
         if hit.any():
             victims = "every host" if EVERY_HOST in spoof.victims else _and(spoof.victims)
-            notes[hit] = (f"ARP check: {spoof.describe()}, and sent those claims to {victims}; this "
-                          f"flow ran after that, so its packets may have passed through that "
-                          f"machine (a man in the middle).")
+            notes[hit] = (f"ARP check: {spoof.describe()}, and sent those claims to {victims}; "
+                          "this flow ran after that, so its packets may have passed through that "
+                          "machine (a man in the middle).")
     return notes
 
 

@@ -214,7 +214,7 @@ def _rehash_shared(chunks: list[Chunk], ids: np.ndarray, shared: np.ndarray) -> 
     part = pd.concat(rows, ignore_index=True)
     ordered = np.sort(ids)
     others = ordered[~np.isin(ordered, shared)]  # sorted: the ids held by one row each
-    out = ids.copy()
+    out: np.ndarray = ids.copy()
     out[np.isin(ids, shared)] = dedupe_ids(part, others)["flow_id"].to_numpy()
     return out
 

@@ -120,7 +120,9 @@ def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
     return 0
 
 
-def arp_claim(buf: bytes, at: int, incl: int, linktype: int) -> tuple[int, str, str, str, str] | None:
+def arp_claim(
+    buf: bytes, at: int, incl: int, linktype: int
+) -> tuple[int, str, str, str, str] | None:
     """``(opcode, sender MAC, sender IPv4, target MAC, target IPv4)`` of an Ethernet/IPv4 ARP
     packet that :func:`unmetered` classed as :data:`ARP`; ``None`` for any other ARP (other
     hardware or protocol types, or cut short by the snapshot length)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,9 @@ class Bundle:
         v = self.verdicts(probs, anomaly, threshold)
         return Scores(probs, v.p_attack, anomaly.astype(np.float64), v.flagged, v.pred_class())
 
-    def verdicts(self, probs: np.ndarray, anomaly: np.ndarray, threshold: float | None = None) -> Verdicts:
+    def verdicts(
+        self, probs: np.ndarray, anomaly: np.ndarray, threshold: float | None = None
+    ) -> Verdicts:
         """The verdict rule (:mod:`ids_desktop.core.model.verdicts`) at ``threshold`` (the
         bundle's own by default). Scoring once and calling this per threshold reads several
         operating points off one pass."""
@@ -185,7 +188,10 @@ class Bundle:
             part = windows[start : start + step]
             tensor = sequences.to_tensor(x, part)
             p_w, recon = self.runner(tensor)[:2]
-            err = np.mean((tensor[..., 0] - recon) ** 2, axis=-1) if x.shape[1] else np.zeros(part.shape)
+            if x.shape[1]:
+                err = np.mean((tensor[..., 0] - recon) ** 2, axis=-1)
+            else:
+                err = np.zeros(part.shape)
             rows = owner[start : start + step]
             sel = rows >= 0
             probs[rows[sel]] = p_w[sel]
@@ -196,7 +202,9 @@ class Bundle:
         return probs, anomaly
 
 
-def context_columns(frame: pd.DataFrame, temporal: bool, names) -> dict[str, np.ndarray]:
+def context_columns(
+    frame: pd.DataFrame, temporal: bool, names: Collection[str]
+) -> dict[str, np.ndarray]:
     """The context features ``names`` (of :data:`CONTEXT_FEATURES`) of ``frame``'s rows."""
     out: dict[str, np.ndarray] = {}
     if GAP_FEATURE in names:
@@ -226,7 +234,7 @@ def read_metadata(path: Path) -> dict[str, Any]:
     if not meta_path.is_file():
         raise ModelError(f"{path}: not a model bundle (no {METADATA_FILE})")
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelError(f"{meta_path}: unreadable metadata ({exc})") from None
     required = ("name", "feature_format", "features", "preprocessing", "classes", "seq_len",
@@ -315,7 +323,7 @@ def load_bundle(path: str | Path, backend: str = "auto") -> Bundle:
 
     try:
         model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for a bad file
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
         raise ModelError(f"{path / MODEL_FILE}: Keras cannot load it ({exc})") from None
     n_in = int(model.inputs[0].shape[2])
     if n_in != pre.n_outputs or int(model.inputs[0].shape[1]) != int(meta["seq_len"]):

@@ -60,7 +60,9 @@ def binary_metrics(
 
 
 def confusion(
-    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None
+    y_true: Sequence[str] | np.ndarray,
+    y_pred: Sequence[str] | np.ndarray,
+    labels: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Confusion matrix: ``labels`` and ``matrix`` (rows true, columns predicted)."""
     t = np.asarray(y_true, dtype=object)
@@ -77,7 +79,9 @@ def confusion(
 
 
 def per_class(
-    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None
+    y_true: Sequence[str] | np.ndarray,
+    y_pred: Sequence[str] | np.ndarray,
+    labels: Sequence[str] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Per class: ``precision``, ``recall``, ``f1`` and ``support`` (true count)."""
     conf = confusion(y_true, y_pred, labels)
@@ -104,7 +108,9 @@ def macro_f1(per: dict[str, dict[str, float]]) -> float:
     return float(np.mean(f1s)) if f1s else 0.0
 
 
-def multiclass_accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
+def multiclass_accuracy(
+    y_true: Sequence[str] | np.ndarray, y_pred: Sequence[str] | np.ndarray
+) -> float:
     t = np.asarray(y_true, dtype=object)
     p = np.asarray(y_pred, dtype=object)
     return float((t == p).mean()) if len(t) else 0.0

@@ -171,7 +171,7 @@ def build_seq2seq(
     return keras.Model(inputs, classes, name="seq2seq_lstm")
 
 
-_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PREDICTORS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def compiled_predictor(model: Any) -> Any:
@@ -184,8 +184,8 @@ def compiled_predictor(model: Any) -> Any:
     run = _PREDICTORS.get(model)
     if run is None:
 
-        @tf.function(reduce_retracing=True)
-        def run(x):
+        @tf.function(reduce_retracing=True)  # type: ignore[untyped-decorator]  # TF is untyped
+        def run(x: Any) -> Any:
             return model(x, training=False)
 
         _PREDICTORS[model] = run
@@ -265,7 +265,7 @@ def unrolled_for_export(model: Any) -> Any:
     import keras
     from keras import ops
 
-    class UnrolledConvLSTM1D(keras.layers.Layer):
+    class UnrolledConvLSTM1D(keras.layers.Layer):  # type: ignore[misc]  # keras is untyped
         def __init__(self, rnn: Any, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.rnn_cell = rnn.cell
@@ -302,10 +302,10 @@ def unrolled_for_export(model: Any) -> Any:
 
     def unrolled(net: Any, name: str) -> Any:
         inputs = keras.Input(shape=(steps, n_features, 2), name="flows")
-        enc_seq, h, c = UnrolledConvLSTM1D(net.get_layer("encoder"), name="encoder_unrolled")(inputs)
-        dec_seq, _, _ = UnrolledConvLSTM1D(net.get_layer("decoder"), name="decoder_unrolled")(
-            enc_seq, initial_state=[h, c]
-        )
+        encoder = UnrolledConvLSTM1D(net.get_layer("encoder"), name="encoder_unrolled")
+        enc_seq, h, c = encoder(inputs)
+        decoder = UnrolledConvLSTM1D(net.get_layer("decoder"), name="decoder_unrolled")
+        dec_seq, _, _ = decoder(enc_seq, initial_state=[h, c])
         flat = net.get_layer("per_flow")(dec_seq)
         raw = net.get_layer("raw_flow")(inputs)
         hidden = net.get_layer("joined")([flat, raw])

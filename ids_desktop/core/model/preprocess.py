@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ids_desktop.core.schema import feature_columns
 from ids_desktop.core.ingest.tables import CIC_CLEANED_DROPPED
+from ids_desktop.core.schema import feature_columns
 from ids_desktop.errors import SchemaError
 
 #: The columns the cleaned CIC-IDS2017 export drops from the official 78. The cic-ids2017
@@ -57,7 +57,8 @@ CONTEXT_FEATURES = (GAP_FEATURE, PEER_GAP_FEATURE, PEER_PREV_GAP_FEATURE)
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
     """``sign(x) * log1p(|x|)``, elementwise."""
-    return np.sign(x) * np.log1p(np.abs(x))
+    out: np.ndarray = np.sign(x) * np.log1p(np.abs(x))
+    return out
 
 
 @dataclass
@@ -146,7 +147,8 @@ class Preprocessor:
             levels = [float(v) for v in ndtri(np.clip(grid, 1e-7, 1 - 1e-7))]
             scaled = cls(num_specs).transform(frame)
             for j, spec in enumerate(num_specs):
-                spec["knots"] = [float(k) for k in np.quantile(scaled[:, j].astype(np.float64), grid)]
+                knots = np.quantile(scaled[:, j].astype(np.float64), grid)
+                spec["knots"] = [float(k) for k in knots]
         cat_specs = []
         for name in categorical:
             counts = _categorical(frame[name]).value_counts()
@@ -233,7 +235,9 @@ class Preprocessor:
 
 
 def _numeric(series: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    values: np.ndarray = pd.to_numeric(series, errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan, copy=True
+    )
     values[~np.isfinite(values)] = np.nan
     return values
 
@@ -249,7 +253,8 @@ def _codes(values: pd.Series, vocabulary: list[str]) -> np.ndarray:
     0.2 s per 131,072-row chunk under load, a frozen GUI thread meanwhile).
     """
     found = pc.index_in(pa.array(values.array), value_set=pa.array(vocabulary, type=pa.string()))
-    return found.fill_null(len(vocabulary)).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes: np.ndarray = found.fill_null(len(vocabulary)).to_numpy(zero_copy_only=False)
+    return codes.astype(np.int64)
 
 
 def select_features(frame: pd.DataFrame, feature_format: str) -> tuple[list[str], list[str]]:
@@ -289,4 +294,5 @@ def feature_hash(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     if not columns:
         return np.zeros(len(frame), dtype=np.uint64)
     sub = frame[columns].astype("string").fillna("<NA>")
-    return pd.util.hash_pandas_object(sub, index=False).to_numpy(dtype=np.uint64)
+    hashes: np.ndarray = pd.util.hash_pandas_object(sub, index=False).to_numpy(dtype=np.uint64)
+    return hashes

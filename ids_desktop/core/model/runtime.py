@@ -69,7 +69,7 @@ class OnnxRunner:
             self.session = ort.InferenceSession(
                 str(path), sess_options=opts, providers=["CPUExecutionProvider"]
             )
-        except Exception as exc:  # onnxruntime raises its own exception types
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ModelError(f"{path}: onnxruntime cannot load it ({exc})") from None
         self.input_name = self.session.get_inputs()[0].name
         self.input_shape = list(self.session.get_inputs()[0].shape)
@@ -83,7 +83,10 @@ class OnnxRunner:
         starts = range(0, len(x), batch)
 
         def run(i: int) -> list[np.ndarray]:
-            return self.session.run(self.output_names, {self.input_name: x[i : i + batch]})
+            out: list[np.ndarray] = self.session.run(
+                self.output_names, {self.input_name: x[i : i + batch]}
+            )
+            return out
 
         if self.parallel > 1:
             from concurrent.futures import ThreadPoolExecutor
@@ -109,8 +112,8 @@ class KerasRunner:
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         from ids_desktop.core.model.network import predict_batches
 
-        out = predict_batches(self.model, x, batch=RUN_BATCH if len(x) > RUN_BATCH else max(len(x), 1),
-                              predictor=self._predictor)
+        batch = RUN_BATCH if len(x) > RUN_BATCH else max(len(x), 1)
+        out = predict_batches(self.model, x, batch=batch, predictor=self._predictor)
         return out if isinstance(out, list) else [out]
 
 
@@ -149,7 +152,7 @@ def export_onnx(model: Any, path: str | Path, check_inputs: np.ndarray) -> float
             unrolled = unrolled_for_export(model)
             unrolled(check_inputs[:1], training=False)
             unrolled.export(str(tmp), format="onnx", verbose=False)
-        except Exception as exc:  # tf2onnx raises many types
+        except Exception as exc:  # noqa: BLE001 - tf2onnx raises many types
             raise ModelError(f"ONNX export failed ({exc})") from None
         diff = max_prob_diff(KerasRunner(model), OnnxRunner(tmp), check_inputs)
         if not diff <= MAX_ABS_DIFF:

@@ -18,7 +18,9 @@ def host_time_keys(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     n = len(frame)
     hosts = frame["src_ip"] if "src_ip" in frame.columns else pd.Series([pd.NA] * n)
     times = (
-        pd.to_numeric(frame["first_seen"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        pd.to_numeric(frame["first_seen"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
         if "first_seen" in frame.columns
         else np.full(n, np.nan)
     )
@@ -29,8 +31,8 @@ def address_codes(values: pd.Series, alone: np.ndarray | None = None) -> np.ndar
     """Integer codes of addresses: equal addresses share a code, and a missing address (or a
     row where ``alone`` is true) gets a unique code above the real ones, so it never groups
     with another row."""
-    codes, _ = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    codes = codes.astype(np.int64)
+    factorized, _ = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    codes: np.ndarray = factorized.astype(np.int64)
     alone = codes < 0 if alone is None else (codes < 0) | alone
     return np.where(alone, codes.max(initial=-1) + 1 + np.arange(len(codes)), codes)
 
@@ -153,7 +155,9 @@ def host_gaps(hosts: np.ndarray, times: np.ndarray) -> np.ndarray:
     return out
 
 
-def pair_gaps(hosts: np.ndarray, peers: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pair_gaps(
+    hosts: np.ndarray, peers: np.ndarray, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per flow, seconds since the same host's previous flow to the same peer, and that
     previous flow's own such gap (``NaN`` where there is no earlier flow to compare with).
 

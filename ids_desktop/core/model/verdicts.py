@@ -64,7 +64,8 @@ class Verdicts:
 
     def pred_names(self) -> np.ndarray:
         """The verdicts as an object array of names (for metrics)."""
-        return np.asarray(self.names, dtype=object)[self.code]
+        names: np.ndarray = np.asarray(self.names, dtype=object)[self.code]
+        return names
 
 
 def p_attack(probs: np.ndarray, classes: list[str] | tuple[str, ...]) -> np.ndarray:

@@ -73,7 +73,8 @@ def _top(series: pd.Series, n: int) -> list[tuple[str, int]]:
 
 #: The columns of flagged flows that :func:`build_report` counts and charts.
 _SUMMARISED = (
-    "first_seen", "dst_port", "pred_score", "anomaly_score", "pred_class", "src_ip", "dst_ip", "application",
+    "first_seen", "dst_port", "pred_score", "anomaly_score", "pred_class", "src_ip", "dst_ip",
+    "application",
 )
 
 
@@ -115,7 +116,10 @@ def build_report(
     summarised = [c for c in _SUMMARISED if c in flows.columns]
     flagged = flows[summarised].take(at)
     times = pd.to_numeric(flows["first_seen"], errors="coerce")
-    time_range = (float(times.min()), float(pd.to_numeric(flows["last_seen"], errors="coerce").max())) if times.notna().any() else None
+    time_range: tuple[float, float] | None = None
+    if times.notna().any():
+        last = pd.to_numeric(flows["last_seen"], errors="coerce")
+        time_range = (float(times.min()), float(last.max()))
     over_time: list[tuple[float, int]] = []
     ftimes = pd.to_numeric(flagged["first_seen"], errors="coerce").dropna().to_numpy()
     if time_range is not None and len(ftimes):
@@ -159,7 +163,11 @@ def build_report(
 def headline_metrics(meta: dict[str, Any]) -> dict[str, float]:
     """A bundle's test-split headline (hybrid attack F1, FAR, ROC-AUC) from its metadata."""
     binary = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
-    return {k: float(binary[k]) for k in ("f1", "far", "roc_auc") if isinstance(binary.get(k), (int, float))}
+    return {
+        k: float(binary[k])
+        for k in ("f1", "far", "roc_auc")
+        if isinstance(binary.get(k), (int, float))
+    }
 
 
 def card_summary(bundle_path: Path, max_lines: int = 40) -> str:

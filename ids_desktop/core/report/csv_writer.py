@@ -62,10 +62,10 @@ def report_frame(flows: pd.DataFrame, explanations: dict[int, str] | None = None
     """
     out = pd.DataFrame(index=flows.index)
     sources = {"server_name": "requested_server_name", "user_agent": "user_agent"}
+    texts = explanations or {}
     for column in CSV_COLUMNS:
         source = sources.get(column, column)
         if column == "explanation":
-            texts = explanations or {}
             out[column] = flows["flow_id"].map(lambda fid: texts.get(int(fid), ""))
             if arp.NOTE_COLUMN in flows.columns:  # the ARP check's reason, where LIME did not run
                 notes = flows[arp.NOTE_COLUMN].astype("string").fillna("").astype(object)

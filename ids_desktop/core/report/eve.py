@@ -55,7 +55,8 @@ def _iso(seconds: Any) -> str | None:
     if not abs(float(seconds)) < 9.2e9:  # a damaged time, beyond any date pandas has
         return None
     stamp = pd.Timestamp(float(seconds), unit="s", tz="UTC")
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+    text: str = stamp.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+    return text
 
 
 def _scalar(value: Any) -> Any:
@@ -123,7 +124,10 @@ def write_jsonl(
     cancel: Cancel | None = None,
 ) -> Path:
     """Write one EVE alert per flagged flow as JSON Lines, atomically."""
-    total = int(flows["flagged"].fillna(False).astype(bool).sum()) if "flagged" in flows else len(flows)
+    if "flagged" in flows:
+        total = int(flows["flagged"].fillna(False).astype(bool).sum())
+    else:
+        total = len(flows)
     with atomic_text(out, newline="\n") as fh:
         for i, event in enumerate(alerts(flows, model=model, contributions=contributions), start=1):
             fh.write(json.dumps(event, ensure_ascii=False) + "\n")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ids_desktop.core.report.build import ExplanationItem, build_report
 from ids_desktop.core.analysis import Analysis
+from ids_desktop.core.report.build import ExplanationItem, build_report
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 
 
@@ -94,7 +94,9 @@ def export_reports(
     items, warnings = explain_top(analysis, request.explain_k, cancel=cancel, progress=progress)
     sentences = {item.flow_id: item.sentence for item in items}
     contributions = {
-        item.flow_id: [{"feature": label, "weight": round(w, 6)} for label, w in item.contributions[:5]]
+        item.flow_id: [
+            {"feature": label, "weight": round(w, 6)} for label, w in item.contributions[:5]
+        ]
         for item in items
     }
     # All or nothing: each report is written (atomically) to a hidden staging file beside its

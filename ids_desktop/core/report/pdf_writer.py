@@ -34,7 +34,8 @@ READING_TEXT = (
     "flow and its context, and a weighted linear model is fitted around the verdict. Bars to the "
     "right pushed the verdict towards the predicted class, bars to the left against it. A label "
     "such as 'Dst port @ t-3' refers to the flow three places before the flagged one from the "
-    "same source host, and 't+1' to the next one in the same model window. The surrogate's R\u00b2 says how faithful the explanation is locally."
+    "same source host, and 't+1' to the next one in the same model window. The surrogate's "
+    "R\u00b2 says how faithful the explanation is locally."
 )
 
 
@@ -62,7 +63,8 @@ def _fmt_time(seconds: float | None) -> str:
     if seconds is None or pd.isna(seconds):
         return ""
     try:
-        return dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        stamp = dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc)
+        return stamp.strftime("%Y-%m-%d %H:%M:%S")
     except (OverflowError, OSError, ValueError):  # a damaged time, beyond any calendar date
         return ""
 
@@ -96,7 +98,8 @@ def _time_chart(points: list[tuple[float, int]], width: float, height: float) ->
     from reportlab.lib import colors
 
     drawing = Drawing(width, height)
-    drawing.add(String(0, height - 10, "Flagged flows over time (UTC)", fontName="Helvetica-Bold", fontSize=9))
+    drawing.add(String(0, height - 10, "Flagged flows over time (UTC)",
+                       fontName="Helvetica-Bold", fontSize=9))
     if not points:
         drawing.add(String(0, height / 2, "no timestamps in this input", fontSize=8))
         return drawing
@@ -145,7 +148,8 @@ def explanation_drawing(contributions: list[tuple[str, float]], width: float, he
         text_x = x + length + 2 if weight >= 0 else x - 2
         anchor = "start" if weight >= 0 else "end"
         drawing.add(
-            String(text_x, y + row * 0.3, f"{weight:+.3f}", fontName="Helvetica", fontSize=6, textAnchor=anchor)
+            String(text_x, y + row * 0.3, f"{weight:+.3f}", fontName="Helvetica", fontSize=6,
+                   textAnchor=anchor)
         )
     drawing.add(Line(mid, 0, mid, height, strokeColor=colors.grey, strokeWidth=0.5))
     return drawing
@@ -216,6 +220,7 @@ def write_pdf(
     step(0, "cover")
     story += [Paragraph(escape(f"{APP_NAME} — intrusion detection report"), h1), Spacer(1, 6 * mm)]
     tr = report.time_range
+    time_range = f"{_fmt_time(tr[0])} – {_fmt_time(tr[1])}" if tr else "no timestamps"
     headline = ", ".join(f"{k} {v:.4f}" for k, v in report.model_headline.items()) or "n/a"
     story.append(
         kv_table(
@@ -224,7 +229,7 @@ def write_pdf(
                 ("Size", f"{report.file_size:,} bytes"),
                 ("SHA-256", report.file_sha256),
                 ("Input format", report.input_format),
-                ("Capture time range (UTC)", f"{_fmt_time(tr[0])} – {_fmt_time(tr[1])}" if tr else "no timestamps"),
+                ("Capture time range (UTC)", time_range),
                 ("Analysed", report.analysed_at),
                 ("App version", report.app_version),
                 ("Model bundle", f"{report.model_name} (version {report.model_version})"),
@@ -242,11 +247,13 @@ def write_pdf(
     step(1, "summary")
     story += [PageBreak(), Paragraph("Summary", h2)]
     share = f" ({report.flagged / report.flows:.2%})" if report.flows else ""
-    story.append(kv_table([("Flows", f"{report.flows:,}"), ("Flagged flows", f"{report.flagged:,}{share}")]))
+    story.append(kv_table([("Flows", f"{report.flows:,}"),
+                           ("Flagged flows", f"{report.flagged:,}{share}")]))
     story.append(Spacer(1, 3 * mm))
 
     def counts_table(title: str, pairs: list[tuple[str, int]]) -> Any:
-        data = [[_p(title, small), _p("flows", small)]] + [[_p(k, small), f"{v:,}"] for k, v in pairs]
+        data = [[_p(title, small), _p("flows", small)]]
+        data += [[_p(k, small), f"{v:,}"] for k, v in pairs]
         table = Table(data, colWidths=[width / 2 - 30 * mm, 22 * mm])
         table.setStyle(grid)
         return table
@@ -265,12 +272,14 @@ def write_pdf(
 
     step(2, "charts")
     story += [Spacer(1, 4 * mm)]
-    story.append(_bar_chart(list(report.class_distribution.items())[:12], width, 150, "Predicted class distribution (all flows)"))
+    story.append(_bar_chart(list(report.class_distribution.items())[:12], width, 150,
+                            "Predicted class distribution (all flows)"))
     story.append(Spacer(1, 3 * mm))
     story.append(_time_chart(report.flagged_over_time, width, 150))
 
     step(3, "flagged flows")
-    story += [PageBreak(), Paragraph(f"Flagged flows (top {len(report.top_flagged):,} by score)", h2)]
+    story += [PageBreak(),
+              Paragraph(f"Flagged flows (top {len(report.top_flagged):,} by score)", h2)]
     header = ["first seen (UTC)", "source", "destination", "proto", "class", "p(attack)", "anomaly"]
     rows: list[list[Any]] = [header]
     for rec in report.top_flagged.itertuples(index=False):
@@ -304,7 +313,8 @@ def write_pdf(
                     [
                         _p(f"Flow {item.flow_id}", styles["Heading4"]),
                         _p(item.sentence, body, PARAGRAPH_CHARS),
-                        explanation_drawing(item.contributions, width, 13 * min(10, len(item.contributions)) + 4),
+                        explanation_drawing(item.contributions, width,
+                                            13 * min(10, len(item.contributions)) + 4),
                         Spacer(1, 3 * mm),
                     ]
                 )
@@ -314,11 +324,13 @@ def write_pdf(
         ev = report.evaluation
         story += [PageBreak(), Paragraph("Evaluation against the file's labels", h2)]
         b = ev.get("binary", {})
-        story.append(kv_table([(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in b.items()]))
+        story.append(kv_table([(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+                               for k, v in b.items()]))
         story.append(Spacer(1, 3 * mm))
         per = [["class", "precision", "recall", "F1", "support"]]
         for name, m in ev.get("per_class", {}).items():
-            per.append([_p(name, small), f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", f"{m['support']:,}"])
+            per.append([_p(name, small), f"{m['precision']:.3f}", f"{m['recall']:.3f}",
+                        f"{m['f1']:.3f}", f"{m['support']:,}"])
         t = Table(per)
         t.setStyle(grid)
         story += [t, Spacer(1, 3 * mm)]
@@ -333,17 +345,20 @@ def write_pdf(
             story.append(t)
 
     step(5, "appendix")
-    story += [PageBreak(), Paragraph("Appendix: method", h2), _p(METHOD_TEXT, body, PARAGRAPH_CHARS), Spacer(1, 2 * mm)]
+    story += [PageBreak(), Paragraph("Appendix: method", h2),
+              _p(METHOD_TEXT, body, PARAGRAPH_CHARS), Spacer(1, 2 * mm)]
     story += [Paragraph("How to read an explanation", h2), _p(READING_TEXT, body, PARAGRAPH_CHARS)]
     if report.model_card_summary:
         story += [Paragraph("Model card summary", h2)]
-        story += [_p(line, small, PARAGRAPH_CHARS) for line in report.model_card_summary.splitlines() if line.strip()]
+        story += [_p(line, small, PARAGRAPH_CHARS)
+                  for line in report.model_card_summary.splitlines() if line.strip()]
 
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
         canvas.drawRightString(size[0] - 15 * mm, 10 * mm, f"page {doc.page}")
-        canvas.drawString(15 * mm, 10 * mm, f"{APP_NAME} {report.app_version} — {report.file_name[:80]}")
+        canvas.drawString(15 * mm, 10 * mm,
+                          f"{APP_NAME} {report.app_version} — {report.file_name[:80]}")
         canvas.restoreState()
 
     with atomic_path(out) as tmp:

@@ -40,7 +40,9 @@ class ExplanationChart(QWidget):
         items = list(spec.bars)
         self.labels = [label for label, _, _ in items]
         self.plot.setTitle(spec.title or None)
-        strip = "  ".join(f"{step_label(t)} {share:.0%}" for t, share in spec.strip) if len(spec.strip) > 1 else ""
+        strip = ""
+        if len(spec.strip) > 1:
+            strip = "  ".join(f"{step_label(t)} {share:.0%}" for t, share in spec.strip)
         if strip:
             self.plot.setLabel("top", f"evidence per flow: {strip}")
             self.plot.getAxis("top").setStyle(showValues=False)
@@ -54,9 +56,13 @@ class ExplanationChart(QWidget):
         ys = list(range(n - 1, -1, -1))
         weights = [w for _, w, _ in items]
         brushes = [pg.mkBrush(colour) for _, _, colour in items]
-        bars = pg.BarGraphItem(x0=[0] * n, y=ys, width=weights, height=0.7, brushes=brushes, pens=[None] * n)
+        bars = pg.BarGraphItem(x0=[0] * n, y=ys, width=weights, height=0.7, brushes=brushes,
+                               pens=[None] * n)
         self.plot.addItem(bars)
-        set_category_ticks(self.plot, "left", [(y, label[:48]) for y, label in zip(ys, self.labels, strict=True)])
+        ticks: list[tuple[float, str]] = [
+            (y, label[:48]) for y, label in zip(ys, self.labels, strict=True)
+        ]
+        set_category_ticks(self.plot, "left", ticks)
         self.plot.addLine(x=0, pen=pg.mkPen((128, 128, 128), width=1))
         peak = max(abs(w) for w in weights) or 1.0
         self.plot.setXRange(-peak * 1.1, peak * 1.1, padding=0)

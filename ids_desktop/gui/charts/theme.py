@@ -8,7 +8,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QColor, QFontMetrics, QPalette
 
-_PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange, QEvent.Type.StyleChange)
+_PALETTE_EVENTS = (
+    QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange, QEvent.Type.StyleChange
+)
 
 
 def plot_colours(palette: QPalette) -> tuple[QColor, QColor]:

@@ -28,7 +28,8 @@ def explainer() -> FlowExplainer:
     bg = rng.normal(size=(300, T, F))
     bg[..., 3] = rng.integers(0, 2, size=(300, T))
     bg[..., 4] = 1 - bg[..., 3]
-    return FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[3, 4], num_samples=800, top_k=5)
+    return FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[3, 4], num_samples=800,
+                         top_k=5)
 
 
 def instance() -> np.ndarray:
@@ -108,11 +109,15 @@ def test_when_only_the_previous_flow_decides_t1_dominates(explainer: FlowExplain
 def test_the_sentence_names_a_condition_once_with_every_flow_it_held_for() -> None:
     from ids_desktop.core.explain.explainer import Contribution, Explanation
 
-    terms = [Contribution("protocol", 0, 1.5, "protocol is 6"), Contribution("protocol", 4, 1.2, "protocol is 6"),
-             Contribution("protocol", 3, 1.1, "protocol is 6"), Contribution("rst", 0, 0.9, "RST packets ≥ 1"),
-             Contribution("syn", 2, 0.8, "SYN packets = 1"), Contribution("bytes", 0, 0.7, "bytes ≤ 152"),
+    terms = [Contribution("protocol", 0, 1.5, "protocol is 6"),
+             Contribution("protocol", 4, 1.2, "protocol is 6"),
+             Contribution("protocol", 3, 1.1, "protocol is 6"),
+             Contribution("rst", 0, 0.9, "RST packets ≥ 1"),
+             Contribution("syn", 2, 0.8, "SYN packets = 1"),
+             Contribution("bytes", 0, 0.7, "bytes ≤ 152"),
              Contribution("protocol", -1, 0.6, "protocol is 6")]
-    exp = Explanation("scan", 0.99, terms, {}, {0: 3.0, 4: 1.2, 3: 1.1, 2: 0.8, -1: 0.6}, 0.6, 0, 4000)
+    by_timestep = {0: 3.0, 4: 1.2, 3: 1.1, 2: 0.8, -1: 0.6}
+    exp = Explanation("scan", 0.99, terms, {}, by_timestep, 0.6, 0, 4000)
     text = sentence(exp)
     assert ("mainly because protocol is 6 (this flow and flows t-3, t-4, t+1), RST packets ≥ 1 and "
             "SYN packets = 1 (flow t-2)") in text
@@ -221,7 +226,8 @@ def test_neighbourhood_sampler_gives_lime_s_own_neighbourhood() -> None:
     for seed in (0, 7):
         mine, theirs = draw(fast, seed), draw(lambda r, n: lime_own(lime, r, n), seed)
         assert np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])
-        assert mine[0].min() == 0.0 and mine[0][0].min() == 1.0 and not np.array_equal(mine[1][1], row)
+        assert mine[0].min() == 0.0 and mine[0][0].min() == 1.0
+        assert not np.array_equal(mine[1][1], row)
 
 
 def test_the_stratified_neighbourhood_draws_each_bin_as_often_as_its_frequency() -> None:
@@ -248,7 +254,8 @@ def test_the_stratified_neighbourhood_draws_each_bin_as_often_as_its_frequency()
         first = lime.discretizer.discretize(row)
         # Column c is "in the explained row's bin" with LIME's frequency for that bin.
         expected = np.array([
-            lime.feature_frequencies[c][list(lime.feature_values[c]).index(first[c])] for c in range(len(row))
+            lime.feature_frequencies[c][list(lime.feature_values[c]).index(first[c])]
+            for c in range(len(row))
         ]) * n
         return float(np.abs(binary.sum(axis=0) - 1 - expected).max())  # row 0 is the explained row
 

@@ -20,7 +20,9 @@ GW, VICTIM, ATTACKER, OTHER = "10.9.0.1", "10.9.0.7", "10.9.0.66", "10.9.0.8"
 GW_MAC, VICTIM_MAC, ATTACKER_MAC, OTHER_MAC = (mac(i).hex(":") for i in (1, 7, 66, 8))
 
 
-def _claim(dt: float, op: int, mac: str, ip: str, target_ip: str, target_mac: str = "00:00:00:00:00:00"):
+def _claim(
+    dt: float, op: int, mac: str, ip: str, target_ip: str, target_mac: str = "00:00:00:00:00:00"
+) -> tuple[float, int, str, str, str, str]:
     return (T0 + dt, op, mac, ip, target_mac, target_ip)
 
 
@@ -77,9 +79,12 @@ def test_notes_mark_the_victim_s_flows_after_the_first_claim_only() -> None:
     assert arp.relayed_notes(frame, []).isna().all()
 
 
-def _arp_frame(op: int, mac: str, ip: str, target_mac: str, target_ip: str, *, vlan: bool = False) -> bytes:
+def _arp_frame(
+    op: int, mac: str, ip: str, target_mac: str, target_ip: str, *, vlan: bool = False
+) -> bytes:
     sha, tha = bytes.fromhex(mac.replace(":", "")), bytes.fromhex(target_mac.replace(":", ""))
-    body = struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + sha + socket.inet_aton(ip) + tha + socket.inet_aton(target_ip)
+    body = (struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + sha + socket.inet_aton(ip)
+            + tha + socket.inet_aton(target_ip))
     dst = b"\xff" * 6 if op == 1 else tha
     tag = b"\x81\x00\x00\x05" if vlan else b""
     return dst + sha + tag + b"\x08\x06" + body + bytes(18)  # padded to the 60-byte minimum
@@ -102,7 +107,8 @@ def write_arp_capture(path: Path, fmt: str, spoof: bool) -> None:
     ]
     if spoof:
         packets += [
-            (int((T0 + 5) * 1e6), _arp_frame(2, ATTACKER_MAC, GW, VICTIM_MAC, VICTIM, vlan=fmt == "pcapng")),
+            (int((T0 + 5) * 1e6),
+             _arp_frame(2, ATTACKER_MAC, GW, VICTIM_MAC, VICTIM, vlan=fmt == "pcapng")),
             (int((T0 + 6) * 1e6), _arp_frame(2, ATTACKER_MAC, GW, VICTIM_MAC, VICTIM)),
         ]
     packets += [
@@ -128,8 +134,11 @@ def test_capture_ingest_marks_the_flows_a_spoofer_may_relay(tmp_path: Path, fmt:
     noted = frame.loc[frame[arp.NOTE_COLUMN].notna(), ["src_ip", "src_port"]]
     assert noted.values.tolist() == [[VICTIM, 40002]]
     (said,) = result.meta["arp_spoofing"]
-    assert said.startswith(f"MAC {ATTACKER_MAC} claimed {GW} over ARP; {GW} had been claimed by {GW_MAC}")
-    assert said.endswith("(from 2023-11-14 22:13:25 UTC)")  # the first claim (VLAN-tagged in pcapng)
+    assert said.startswith(
+        f"MAC {ATTACKER_MAC} claimed {GW} over ARP; {GW} had been claimed by {GW_MAC}"
+    )
+    # the first claim (VLAN-tagged in pcapng)
+    assert said.endswith("(from 2023-11-14 22:13:25 UTC)")
 
     clean = tmp_path / f"clean.{fmt}"
     write_arp_capture(clean, fmt, spoof=False)
@@ -168,7 +177,8 @@ def test_arppoison_capture_s_relayed_flows_are_its_truth_and_no_benign_capture_s
     noted = frame[arp.NOTE_COLUMN].notna().to_numpy()
     assert noted.sum() == 15
     assert (noted == truth.attack_mask(frame, path.name)).all()
-    benign = sorted((SHARED / "pcaps" / "benign").iterdir()) + sorted((SHARED / "pcaps" / "benign-apps").iterdir())
+    benign = (sorted((SHARED / "pcaps" / "benign").iterdir())
+              + sorted((SHARED / "pcaps" / "benign-apps").iterdir()))
     spoofing = [p.name for p in benign if p.suffix.lower() in truth.CAPTURE_SUFFIXES
                 and arp.find_spoofing(walk_capture(p).arp)]
     assert len(benign) > 150 and spoofing == []

@@ -13,7 +13,8 @@ from tests.test_cli import write_unsw
 
 
 def test_capture_hands_every_flow_over_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)  # a batch per 256 flows
+    # a batch per 256 flows
+    monkeypatch.setattr("ids_desktop.core.ingest.capture.HANDOVER_EVERY_S", 0.0)
     path = tmp_path / "mixed.pcap"
     write_mixed_capture(path, 1.0, seed=3)
     batches: list[pd.DataFrame] = []
@@ -23,7 +24,8 @@ def test_capture_hands_every_flow_over_once(tmp_path: Path, monkeypatch) -> None
     assert len(seen) == len(result.frame)
     assert sorted(seen["flow_id"]) == sorted(result.frame["flow_id"])  # no shared ids here
     assert list(seen.columns) == list(result.frame.columns)
-    assert len(result.frame) > 256 and len(batches) > 1  # handed over in pieces, not at the end only
+    # handed over in pieces, not at the end only
+    assert len(result.frame) > 256 and len(batches) > 1
 
 
 def test_run_analysis_hands_a_table_over_once_before_scoring(tmp_path: Path) -> None:

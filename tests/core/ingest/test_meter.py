@@ -55,16 +55,17 @@ class _RecordingContext:
         self.target: Any = None
         self.args: tuple[Any, ...] = ()
 
-    def Lock(self) -> Any:
+    # the context's own method names (multiprocessing's)
+    def Lock(self) -> Any:  # noqa: N802
         return threading.Lock()
 
-    def Value(self, *args: Any) -> Any:
+    def Value(self, *args: Any) -> Any:  # noqa: N802
         return object()
 
-    def Queue(self, maxsize: int = 0) -> Any:
+    def Queue(self, maxsize: int = 0) -> Any:  # noqa: N802
         return object()
 
-    def Process(self, target: Any, args: tuple[Any, ...]) -> Any:
+    def Process(self, target: Any, args: tuple[Any, ...]) -> Any:  # noqa: N802
         self.target, self.args = target, args
         raise _Started
 

@@ -176,7 +176,7 @@ def test_pcap_card_reports_benign_apps_out_of_fold_when_measured() -> None:
 
     from ids_desktop.training.card import model_card
 
-    meta = json.loads((Path(__file__).resolve().parents[3] / "models" / "pcap" / "metadata.json").read_text())
+    meta = json.loads((REPO / "models" / "pcap" / "metadata.json").read_text())
     assert "Everyday applications" not in model_card(meta)
     with_apps = copy.deepcopy(meta)
     v = with_apps["capture_validation"]
@@ -185,7 +185,8 @@ def test_pcap_card_reports_benign_apps_out_of_fold_when_measured() -> None:
                                      apps_top_families={"scan": 15, "exploit": 13})
     card = model_card(with_apps)
     assert ("Everyday applications (`pcaps/benign-apps`), held out by the same folds: 283 of 2,914 "
-            "flows flagged (9.71%), in 62 of 177 captures (top family per capture: scan 15, exploit 13).") in card
+            "flows flagged (9.71%), in 62 of 177 captures "
+            "(top family per capture: scan 15, exploit 13).") in card
 
 
 def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability() -> None:
@@ -194,7 +195,7 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
 
     from ids_desktop.training.card import model_card
 
-    meta = json.loads((Path(__file__).resolve().parents[3] / "models" / "pcap" / "metadata.json").read_text())
+    meta = json.loads((REPO / "models" / "pcap" / "metadata.json").read_text())
     gated = copy.deepcopy(meta)
     gated["shipping_attempts"] = [
         {"seed": 0, "found": 13, "benign_flagged": 5, "benign_flag_rate": 5 / 127,
@@ -206,13 +207,14 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
     ]
     card = model_card(gated)
     assert "must keep their top-5 features across 5 seeds (mean Jaccard index >= 0.8" in card
-    assert ("seed 0: 13 attack captures found, 5 benign-capture flows flagged (3.94%), explanations' "
-            "top-5 features Jaccard 0.777 on `demo.pcap`, 0.698 on `attacks-only.pcap`; seed 1: 12 "
-            "attack captures found, 9 benign-capture flows flagged (7.09%), not checked further; "
-            "seed 2:") in card
+    assert ("seed 0: 13 attack captures found, 5 benign-capture flows flagged (3.94%), "
+            "explanations' top-5 features Jaccard 0.777 on `demo.pcap`, 0.698 on "
+            "`attacks-only.pcap`; seed 1: 12 attack captures found, 9 benign-capture flows "
+            "flagged (7.09%), not checked further; seed 2:") in card
     assert "0.850 on `demo.pcap`, n/a on `attacks-only.pcap`. Shipped: seed 2." in card
     assert "a training run that does is repeated" not in card
-    assert "demo capture" not in card.split("issue 6) on the demo capture")[1]  # not measured: not said
+    # not measured: not said
+    assert "demo capture" not in card.split("issue 6) on the demo capture")[1]
 
     gated["shipping_attempts"][1]["demo_flag_rate"] = {"office": 0.165, "attacker": 0.947}
     gated["shipping_attempts"][2]["demo_flag_rate"] = {"office": 0.026, "attacker": 0.882}
@@ -220,14 +222,17 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
     assert "at most 10 % of the office flows of the demo capture" in card
     assert "and at least 50 % of its attacker's" in card
     gated["shipping_gate"] = {"benign_flag_limit": 0.04, "demo_office_limit": 0.08,
-                              "demo_attacker_min": 0.6, "stability_target": 0.85, "stability_flows": 40}
+                              "demo_attacker_min": 0.6, "stability_target": 0.85,
+                              "stability_flows": 40}
     bounds = model_card(gated)
     assert "must not flag more than 4 % of the flows" in bounds
-    assert "at most 8 % of the office flows" in bounds and "at least 60 % of its attacker's" in bounds
+    assert "at most 8 % of the office flows" in bounds
+    assert "at least 60 % of its attacker's" in bounds
     assert "(mean Jaccard index >= 0.85 over 40 flagged flows" in bounds
-    assert ("9 benign-capture flows flagged (7.09%), demo capture's office flows 16.5% flagged, its "
-            "attacker's 94.7%; seed 2") in card
-    assert "(0.00%), demo capture's office flows 2.6% flagged, its attacker's 88.2%, explanations'" in card
+    assert ("9 benign-capture flows flagged (7.09%), demo capture's office flows 16.5% flagged, "
+            "its attacker's 94.7%; seed 2") in card
+    assert ("(0.00%), demo capture's office flows 2.6% flagged, its attacker's 88.2%, "
+            "explanations'") in card
 
 
 def test_pcap_card_prints_the_operating_points_when_measured() -> None:
@@ -235,23 +240,25 @@ def test_pcap_card_prints_the_operating_points_when_measured() -> None:
 
     from ids_desktop.training.card import model_card
 
-    meta = json.loads((Path(__file__).resolve().parents[3] / "models" / "pcap" / "metadata.json").read_text())
+    meta = json.loads((REPO / "models" / "pcap" / "metadata.json").read_text())
     swept = copy.deepcopy(meta)
     v = swept["capture_validation"]
     v.pop("operating_points", None)
     assert "Operating points" not in model_card(swept)  # a run from before the sweep
     v["operating_points"] = [
-        {"threshold": 0.1, "found": 14, "attack_captures": 17, "benign_flows": 127, "benign_flagged": 9,
-         "benign_flag_rate": 9 / 127},
-        {"threshold": 0.9, "found": 10, "attack_captures": 17, "benign_flows": 127, "benign_flagged": 1,
-         "benign_flag_rate": 1 / 127},
+        {"threshold": 0.1, "found": 14, "attack_captures": 17, "benign_flows": 127,
+         "benign_flagged": 9, "benign_flag_rate": 9 / 127},
+        {"threshold": 0.9, "found": 10, "attack_captures": 17, "benign_flows": 127,
+         "benign_flagged": 1, "benign_flag_rate": 1 / 127},
     ]
     for i, r in enumerate(v["rows"]):
         r["threshold"] = (0.31, 0.52)[i % 2]
     card = model_card(swept)
     assert "### Operating points: the same models' scores at fixed thresholds" in card
-    assert "calibrated on its own validation split (here 0.31-0.52), never on these captures" in card
-    assert "| 0.1 | 14/17 | 9/127 (7.09%) |" in card and "| 0.9 | 10/17 | 1/127 (0.79%) |" in card
+    assert ("calibrated on its own validation split (here 0.31-0.52), "
+            "never on these captures") in card
+    assert "| 0.1 | 14/17 | 9/127 (7.09%) |" in card
+    assert "| 0.9 | 10/17 | 1/127 (0.79%) |" in card
     assert "everyday-application" not in card
     for p in v["operating_points"]:
         p.update(apps_flows=2914, apps_flagged=283, apps_flag_rate=283 / 2914)
@@ -263,7 +270,7 @@ def test_pcap_card_says_which_captures_the_arp_check_found_and_the_model_did_not
 
     from ids_desktop.training.card import model_card
 
-    meta = json.loads((Path(__file__).resolve().parents[3] / "models" / "pcap" / "metadata.json").read_text())
+    meta = json.loads((REPO / "models" / "pcap" / "metadata.json").read_text())
     checked = copy.deepcopy(meta)
     v = checked["capture_validation"]
     for r in v["rows"]:

@@ -85,7 +85,8 @@ def test_peer_gaps_follow_one_host_and_destination_whatever_is_interleaved() -> 
     times = np.array([0.0, 0.5, 3.0, 3.2, 6.1, 6.3, 4.0])
     gap, prev = sequences.pair_gaps(hosts, peers, times)
     np.testing.assert_allclose(gap, [np.nan, np.nan, 3.0, 2.7, 3.1, 3.1, np.nan], equal_nan=True)
-    np.testing.assert_allclose(prev, [np.nan, np.nan, np.nan, np.nan, 3.0, 2.7, np.nan], equal_nan=True)
+    np.testing.assert_allclose(prev, [np.nan, np.nan, np.nan, np.nan, 3.0, 2.7, np.nan],
+                               equal_nan=True)
 
 
 def test_peer_gaps_of_a_frame_need_real_time_order() -> None:
@@ -154,7 +155,8 @@ def test_quantile_copies_match_scikit_learn_and_survive_json() -> None:
     assert np.array_equal(again.transform(frame), x)
     # without the option the layout is the old one
     plain = Preprocessor.fit(frame, ["bytes", "flags"], ["proto"], min_count=1)
-    assert plain.n_outputs == pre.n_outputs - 2 and np.array_equal(plain.transform(frame), x[:, :-2])
+    assert plain.n_outputs == pre.n_outputs - 2
+    assert np.array_equal(plain.transform(frame), x[:, :-2])
 
 
 def test_the_gap_feature_is_selected_once() -> None:
@@ -284,7 +286,8 @@ def test_explainer_recomputes_quantile_copies_from_the_values_it_perturbs(tiny_b
     explainer = BundleExplainer(bundle, frame, True, num_samples=200)
     x = bundle.features(frame, temporal=True)
     z = explainer.to_lime(x)
-    assert z.shape[1] == pre.n_outputs - len(pre.numeric) - sum(len(c["values"]) for c in pre.categorical)
+    one_hot = sum(len(c["values"]) for c in pre.categorical)
+    assert z.shape[1] == pre.n_outputs - len(pre.numeric) - one_hot
     np.testing.assert_allclose(explainer.from_lime(z), x, atol=1e-6)
     # move one numeric value: its copy moves with it, monotonically, and nothing else does
     bumped = z.copy()

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ids_desktop.synth.demo_capture import ATTACKER
-from ids_desktop.synth.demo_capture import write_demo
+from ids_desktop.synth.demo_capture import ATTACKER, write_demo
 
 REPO = Path(__file__).resolve().parents[3]
 BUNDLE = REPO / "models" / "pcap"
@@ -34,7 +33,8 @@ def test_bundle_is_temporal_and_uses_faithful_features() -> None:
     assert b.backend == "onnx" and b.feature_format == "pcap"
     assert b.seq_len > 1 and b.metadata["temporal_context"] is True
     assert not set(b.metadata["features"]) & PCAP_DROPS
-    assert not {"src_ip", "dst_ip", "src_port", "first_seen", "last_seen"} & set(b.metadata["features"])
+    addressing = {"src_ip", "dst_ip", "src_port", "first_seen", "last_seen"}
+    assert not addressing & set(b.metadata["features"])
     # The threshold comes from the training run's validation split, recorded with the metrics.
     assert 0.0 < b.threshold < 1.0
 
@@ -134,7 +134,8 @@ def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: 
         assert set(exp.by_timestep) == set(range(-after, before + 1))
         assert all(-after <= c.timestep <= before for c in exp.contributions)
         if exp.predicted_class == "benign":  # the explained probability is the verdict's
-            assert 1.0 - exp.probability == pytest.approx(float(flows["pred_score"].iloc[row]), abs=1e-4)
+            score = float(flows["pred_score"].iloc[row])
+            assert 1.0 - exp.probability == pytest.approx(score, abs=1e-4)
             checked += 1
     assert checked
 
@@ -142,7 +143,12 @@ def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: 
 def test_feature_stability_compares_the_top_flows_explanations_across_seeds(demo: Path) -> None:
     """The measure the training script's shipping gate and ``bench/explain.py`` read."""
     from ids_desktop.core.explain.service import BundleExplainer
-    from ids_desktop.core.explain.stability import feature_stability, jaccard, mean_jaccard, top_flagged
+    from ids_desktop.core.explain.stability import (
+        feature_stability,
+        jaccard,
+        mean_jaccard,
+        top_flagged,
+    )
     from ids_desktop.core.ingest import ingest
     from ids_desktop.core.options import AnalysisOptions
     from ids_desktop.core.workflow import run_analysis
@@ -157,10 +163,12 @@ def test_feature_stability_compares_the_top_flows_explanations_across_seeds(demo
     flows = analysis.flows
     rows = top_flagged(flows, 3)
     assert flows.loc[rows, "flagged"].all()
-    assert flows.loc[rows, "pred_score"].min() >= flows.loc[flows["flagged"], "pred_score"].nlargest(3).min()
+    third = flows.loc[flows["flagged"], "pred_score"].nlargest(3).min()
+    assert flows.loc[rows, "pred_score"].min() >= third
     # an explainer that recomputes features and windows explains as the one that reuses them
     explainer = BundleExplainer(analysis.bundle, res.frame, res.temporal, num_samples=300)
-    tops = [[set(list(explainer.explain_row(r, seed=s).by_feature)[:4]) for s in range(3)] for r in rows]
+    tops = [[set(list(explainer.explain_row(r, seed=s).by_feature)[:4]) for s in range(3)]
+            for r in rows]
     want = sum(mean_jaccard(t) for t in tops) / 3
     assert got["jaccard"] == pytest.approx(want)
     assert 0.0 <= want <= 1.0

@@ -22,8 +22,9 @@ def scored_analysis(flows: pd.DataFrame, source: Path, *, name: str = "m",
     bundle = SimpleNamespace(name=name, path=source.parent / "no-such-bundle",
                              metadata={"name": name, **(metadata or {})}, threshold=0.5)
     n = len(flows)
-    scores = Scores(np.zeros((n, 1)), flows["pred_score"].to_numpy(), flows["anomaly_score"].to_numpy(),
-                    flows["flagged"].to_numpy(dtype=bool), pd.array(flows["pred_class"], dtype="string"))
+    scores = Scores(np.zeros((n, 1)), flows["pred_score"].to_numpy(),
+                    flows["anomaly_score"].to_numpy(), flows["flagged"].to_numpy(dtype=bool),
+                    pd.array(flows["pred_class"], dtype="string"))
     result = IngestResult(flows, input_format, input_format, True, list(warnings or []), source, {},
                           sha256="0" * 64)
     run = ModelRun(bundle, np.zeros((n, 0)), np.zeros((n, 1), dtype=np.int64), scores, 0.5, 0.0)  # type: ignore[arg-type]

@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 
 from ids_desktop.core.report.build import ExplanationItem, build_report
-from tests.core.report.scored import scored_analysis
 from ids_desktop.core.report.csv_writer import FORMULA_TRIGGERS, neutralise, write_csv
 from ids_desktop.core.report.eve import write_jsonl
 from ids_desktop.core.report.pdf_writer import write_pdf
+from tests.core.report.scored import scored_analysis
 
 LONG = "A" * 100_000
 HOSTILE = [
@@ -75,7 +75,8 @@ def hostile_frame() -> pd.DataFrame:
 def _starts_like_formula(cell: str) -> bool:
     """What a spreadsheet may run: a trigger first, possibly after blanks or control chars."""
     stripped = cell.lstrip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x1b")
-    return stripped.startswith(FORMULA_TRIGGERS) and not re.fullmatch(r"[+-]?[\d.]+([eE][+-]?\d+)?", stripped)
+    number = re.fullmatch(r"[+-]?[\d.]+([eE][+-]?\d+)?", stripped)
+    return stripped.startswith(FORMULA_TRIGGERS) and not number
 
 
 @pytest.mark.parametrize("value", HOSTILE)

@@ -26,7 +26,8 @@ def analysis(n: int = 300, seed: int = 0) -> pd.DataFrame:
             "flow_id": np.arange(n, dtype="int64"),
             "src_ip": pd.array([f"10.1.{i % 7}.{i % 250}" for i in range(n)], dtype="string"),
             "src_port": pd.array(rng.integers(1024, 65535, n), dtype="Int64"),
-            "dst_ip": pd.array(["10.9.9.9"] * (n - 1) + ["2001:db8:ffff:ffff:ffff:ffff:ffff:fffe"], dtype="string"),
+            "dst_ip": pd.array(["10.9.9.9"] * (n - 1) + ["2001:db8:ffff:ffff:ffff:ffff:ffff:fffe"],
+                               dtype="string"),
             "dst_port": pd.array(rng.choice([22, 80, 443], n), dtype="Int64"),
             "protocol": pd.array([6] * n, dtype="Int64"),
             "first_seen": t0 + np.sort(rng.random(n)) * 3600,
@@ -53,7 +54,8 @@ def make_report(tmp_path: Path, n: int = 300):  # type: ignore[no-untyped-def]
         for fid in flows.loc[flows["flagged"], "flow_id"].head(3)
     ]
     evaluation = {
-        "binary": {"precision": 0.9, "recall": 0.8, "f1": 0.85, "accuracy": 0.9, "far": 0.01, "roc_auc": 0.95},
+        "binary": {"precision": 0.9, "recall": 0.8, "f1": 0.85, "accuracy": 0.9, "far": 0.01,
+                   "roc_auc": 0.95},
         "per_class": {"scan": {"precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 90}},
         "confusion": {"labels": ["benign", "scan"], "matrix": [[200, 10], [18, 72]]},
     }
@@ -104,7 +106,8 @@ def test_pdftotext_sees_the_numbers_and_addresses(tmp_path: Path) -> None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     flows, report = make_report(tmp_path)
     out = write_pdf(report, tmp_path / "r.pdf")
-    text = subprocess.run([exe, str(out), "-"], capture_output=True, text=True, timeout=60, check=True).stdout
+    text = subprocess.run([exe, str(out), "-"], capture_output=True, text=True, timeout=60,
+                          check=True).stdout
     assert f"{report.flagged:,}" in text and f"{report.flows:,}" in text
     for ip in flows.loc[flows["flagged"], "src_ip"].head(5):
         assert ip in text

@@ -29,10 +29,10 @@ __all__ = [
 class ReadStats:
     """What a read learned chunk by chunk, turned into warnings at the end."""
 
-    nan: Counter = field(default_factory=Counter)
-    inf: Counter = field(default_factory=Counter)
-    bad: Counter = field(default_factory=Counter)
-    unknown_labels: Counter = field(default_factory=Counter)
+    nan: Counter[str] = field(default_factory=Counter)
+    inf: Counter[str] = field(default_factory=Counter)
+    bad: Counter[str] = field(default_factory=Counter)
+    unknown_labels: Counter[str] = field(default_factory=Counter)
     bad_times: int = 0
     bad_ports: int = 0
     blank_rows: int = 0
@@ -94,7 +94,7 @@ def as_numeric(
             dtype=bool
         )
         skip = missing | (text.isin(tokens).to_numpy(dtype=bool) if tokens else False)
-        values = pd.to_numeric(text.mask(skip), errors="coerce").to_numpy(
+        values: np.ndarray = pd.to_numeric(text.mask(skip), errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )
         bad = int((np.isnan(values) & ~skip).sum())
@@ -217,9 +217,10 @@ def canonical_labels(
 ) -> dict[str, Any]:
     """Canonical ``label_binary``, ``label_class`` and ``label_original`` from source labels."""
     cols: dict[str, Any] = {}
-    if original is None and binary is None:
+    source = original if original is not None else binary
+    if source is None:
         return cols
-    n = len(original if original is not None else binary)
+    n = len(source)
     index = pd.RangeIndex(n)
     bin_values = None
     if binary is not None:

@@ -80,7 +80,7 @@ class ReadPlan:
 
 def _dedupe(names: list[str]) -> tuple[list[str], list[str]]:
     """Rename repeated names pandas-style (``X``, ``X.1``, ...); also return the repeats."""
-    seen: Counter = Counter()
+    seen: Counter[str] = Counter()
     taken = set(names)
     out, repeats = [], []
     for name in names:

@@ -160,7 +160,7 @@ TON_IDENTITY = ("ts", "src_ip", "src_port", "dst_ip", "dst_port")
 TON_FEATURES: tuple[str, ...] = tuple(
     c for c in TON_COLUMNS if c not in TON_IDENTITY and c not in ("label", "type")
 )
-TON_CATEGORICAL: tuple[str, ...] = (
+TON_CATEGORICAL: list[str] = (
     "proto service conn_state dns_query dns_AA dns_RD dns_RA dns_rejected ssl_version ssl_cipher "
     "ssl_resumed ssl_established ssl_subject ssl_issuer http_method http_uri http_version "
     "http_user_agent http_orig_mime_types http_resp_mime_types weird_name weird_addl weird_notice"

@@ -11,7 +11,7 @@ import re
 import threading
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO, Self, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from ids_desktop.core.ingest.digest import file_digest, open_hashed
 from ids_desktop.errors import InputError
@@ -143,7 +143,7 @@ class TableSource:
             self.text.close()
         self.raw.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> TableSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

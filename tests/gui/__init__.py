@@ -1,0 +1,1 @@
+"""Tests of the GUI (Qt, offscreen): widgets, models and the workers that drive them."""

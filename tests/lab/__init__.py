@@ -1,0 +1,1 @@
+"""Tests of the traffic lab (scripts/lab): its plans without root, its runs where it can run."""
