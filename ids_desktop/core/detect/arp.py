@@ -11,7 +11,8 @@ nfstream meters IP flows only, so layer-2 attacks leave no trace in flow feature
    of its own, which MAC has that address. A machine in the middle must learn the real
    owner's MAC to relay the traffic it draws (ettercap and arpspoof both do).
 3. *Unsolicited replies*: a MAC sends ARP replies claiming an address to a host that never
-   asked for it, while it also claims another address (its own).
+   asked for it, and the address was claimed by another MAC before, or the sender also
+   claims another address (its own): arpspoof's poisoning of a victim's gateway entry.
 
 Ordinary address changes are none of these: a host leaving a link-local 169.254.x.x address
 for its DHCP lease (one MAC, two addresses, announced gratuitously, no other MAC involved), a
@@ -58,6 +59,7 @@ def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
     reasons: dict[str, dict[str, str]] = defaultdict(dict)  # MAC -> {address: why}
     victims: dict[str, set[str]] = defaultdict(set)
     since: dict[str, float] = {}
+    taken: dict[str, bool] = {}  # MAC -> it took an address another MAC had claimed
     claimed_by: dict[str, list[tuple[float, str]]] = defaultdict(list)
     asked: dict[tuple[str, str], float] = {}  # (asker IP, asked-for IP) -> last request time
     for ts, op, mac, ip, _tmac, tip in claims:
@@ -72,7 +74,13 @@ def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
         claimed_by[ip].append((ts, mac))
         directed = tip not in (*_NOBODY, ip)
         if op == REPLY and directed and ts - asked.get((tip, ip), -1e18) > SOLICITED_S:
-            reasons[mac].setdefault(ip, f"sent {tip} unsolicited ARP replies claiming {ip}")
+            earlier = next((m for _, m in claimed_by[ip] if m != mac), None)
+            said = f"sent {tip} unsolicited ARP replies claiming {ip}"
+            reasons[mac].setdefault(
+                ip, said + (f", which {earlier} had claimed" if earlier else "")
+            )
+            if earlier:
+                taken[mac] = True
             victims[mac].add(tip)
             since.setdefault(mac, ts)
         if op == REQUEST and directed:
@@ -80,8 +88,9 @@ def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
     for mac, ips in own.items():  # impersonation: claims X, and asks for X from another address
         for ts, op, m, ip, _tmac, tip in claims:
             if m == mac and op == REQUEST and tip in ips and ip in ips and tip != ip:
-                reasons[mac].setdefault(tip, f"claimed {tip} and also asked, as {ip}, which MAC "
-                                             f"has {tip}")
+                reasons[mac].setdefault(
+                    tip, f"claimed {tip} and also asked, as {ip}, which MAC has {tip}"
+                )
                 since[mac] = min(since.get(mac, ts), _first_claim(claims, mac, tip))
     for ip, history in claimed_by.items():  # flip flop: A, then B, then A again
         for k, (ts, mac_b) in enumerate(history):
@@ -89,22 +98,37 @@ def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
             if before and any(m in before for _, m in history[k + 1 :]):
                 other = next(m for _, m in history[k + 1 :] if m in before)
                 reasons[mac_b].setdefault(ip, f"took over {ip}, which {other} still uses")
+                taken[mac_b] = True
                 since.setdefault(mac_b, ts)
                 break
     out = []
     for mac, why in reasons.items():
         # a MAC with a single address is only a spoofer when it took that address over
-        if len(own[mac]) < 2 and not any("took over" in w for w in why.values()):
+        if len(own[mac]) < 2 and not taken.get(mac):
             continue
         t0 = since[mac]
         hit = [v for v in sorted(victims[mac]) if v not in own[mac]]
         rows = np.flatnonzero((np.isin(view.src, hit) | np.isin(view.dst, hit)) & (view.end >= t0))
         t1 = max([t0, *view.end[rows]]) if len(rows) else t0
-        summary = (f"MAC {mac} {'; '.join(why.values())} (from {when(t0)}); "
-                   f"{len(rows):,} flows of {names(hit) if hit else 'its victims'} ran after "
-                   f"that and may have passed through it")
-        out.append(Finding("arp_spoofing", "mitm", (mac,), tuple(hit), (), t0, float(t1), rows,
-                           summary, target_count=len(hit)))
+        summary = (
+            f"MAC {mac} {'; '.join(why.values())} (from {when(t0)}); "
+            f"{len(rows):,} flows of {names(hit) if hit else 'its victims'} ran after "
+            f"that and may have passed through it"
+        )
+        out.append(
+            Finding(
+                "arp_spoofing",
+                "mitm",
+                (mac,),
+                tuple(hit),
+                (),
+                t0,
+                float(t1),
+                rows,
+                summary,
+                target_count=len(hit),
+            )
+        )
     return out
 
 
@@ -138,8 +162,22 @@ def _scans(claims: list[Claim]) -> list[Finding]:
         i, j = best
         t0, t1 = float(times[i]), float(times[j - 1])
         targets = sorted({t for _, t in seq[i:j]})
-        summary = (f"MAC {mac} asked over ARP for {best_n:,} addresses ({names(targets)}) in "
-                   f"{span(t1 - t0)}: a host discovery scan of the local network")
-        out.append(Finding("arp_scan", "scan", (mac,), tuple(targets[:20]), (), t0, t1,
-                           np.zeros(0, dtype=np.int64), summary, target_count=best_n))
+        summary = (
+            f"MAC {mac} asked over ARP for {best_n:,} addresses ({names(targets)}) in "
+            f"{span(t1 - t0)}: a host discovery scan of the local network"
+        )
+        out.append(
+            Finding(
+                "arp_scan",
+                "scan",
+                (mac,),
+                tuple(targets[:20]),
+                (),
+                t0,
+                t1,
+                np.zeros(0, dtype=np.int64),
+                summary,
+                target_count=best_n,
+            )
+        )
     return out

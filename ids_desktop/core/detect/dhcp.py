@@ -24,7 +24,9 @@ DISCOVER, REQUEST = 1, 3
 
 def detect(dhcp: Sequence[tuple[float, int, str, str]], view: FlowView) -> list[Finding]:
     """DHCP starvation among the DHCP client messages the walk kept."""
-    asks = sorted((ts, chaddr, mac) for ts, mtype, chaddr, mac in dhcp if mtype in (DISCOVER, REQUEST))
+    asks = sorted(
+        (ts, chaddr, mac) for ts, mtype, chaddr, mac in dhcp if mtype in (DISCOVER, REQUEST)
+    )
     if len({c for _, c, _ in asks}) < STARVATION_CLIENTS:
         return []
     times = np.array([t for t, _, _ in asks])
@@ -44,10 +46,26 @@ def detect(dhcp: Sequence[tuple[float, int, str, str]], view: FlowView) -> list[
     i, j = best
     t0, t1 = float(times[i]), float(times[j - 1])
     senders = sorted({m for _, _, m in asks[i:j] if m})
-    rows = np.flatnonzero((view.proto == UDP) & (view.dport == 67) & (view.start <= t1)
-                          & (view.end >= t0))
-    who = (f"from {len(senders):,} sending MACs" if len(senders) != 1 else f"from MAC {senders[0]}")
-    summary = (f"{best_n:,} DHCP lease requests for distinct client hardware addresses {who} in "
-               f"{span(t1 - t0)}: a DHCP starvation attack empties the server's address pool")
-    return [Finding("dhcp_starvation", "dos", tuple(senders[:5]), ("DHCP server",), (67,), t0, t1,
-                    rows, summary, target_count=1, port_count=1)]
+    rows = np.flatnonzero(
+        (view.proto == UDP) & (view.dport == 67) & (view.start <= t1) & (view.end >= t0)
+    )
+    who = f"from {len(senders):,} sending MACs" if len(senders) != 1 else f"from MAC {senders[0]}"
+    summary = (
+        f"{best_n:,} DHCP lease requests for distinct client hardware addresses {who} in "
+        f"{span(t1 - t0)}: a DHCP starvation attack empties the server's address pool"
+    )
+    return [
+        Finding(
+            "dhcp_starvation",
+            "dos",
+            tuple(senders[:5]),
+            ("DHCP server",),
+            (67,),
+            t0,
+            t1,
+            rows,
+            summary,
+            target_count=1,
+            port_count=1,
+        )
+    ]

@@ -62,7 +62,7 @@ def parent_domain(name: str) -> str:
 
 
 def is_dns(view: FlowView) -> np.ndarray:
-    return (view.app == "DNS") | (view.dport == 53) | (view.sport == 53)
+    return np.asarray((view.app == "DNS") | (view.dport == 53) | (view.sport == 53), dtype=bool)
 
 
 Question = tuple[float, str, str, int, str, str, int]
@@ -81,24 +81,44 @@ def detect(view: FlowView, questions: Sequence[Question] | None = None) -> list[
 
 def _zone_transfers(view: FlowView, questions: Sequence[Question]) -> list[Finding]:
     out = []
-    for ts, src, dst, sport, transport, name, qtype in questions:
+    for ts, src, dst, sport, _transport, name, qtype in questions:
         if qtype not in ZONE_TRANSFER:
             continue
-        rows = np.flatnonzero((view.src == src) & (view.dst == dst) & (view.sport == sport)
-                              & (view.dport == 53))
+        rows = np.flatnonzero(
+            (view.src == src) & (view.dst == dst) & (view.sport == sport) & (view.dport == 53)
+        )
         t1 = float(np.nanmax(view.end[rows])) if len(rows) else ts
         received = int(view.d2s_bytes[rows].sum()) if len(rows) else 0
-        summary = (f"{src} asked {dst} for a zone transfer ({ZONE_TRANSFER[qtype]}) of "
-                   f"{name or 'the root zone'}" + (f" and received {received:,} bytes" if received else "")
-                   + ": the list of the zone's names and addresses")
-        out.append(Finding("zone_transfer", "scan", (src,), (dst,), (53,), ts, t1, rows, summary,
-                           target_count=1, port_count=1))
+        summary = (
+            f"{src} asked {dst} for a zone transfer ({ZONE_TRANSFER[qtype]}) of "
+            f"{name or 'the root zone'}"
+            + (f" and received {received:,} bytes" if received else "")
+            + ": the list of the zone's names and addresses"
+        )
+        out.append(
+            Finding(
+                "zone_transfer",
+                "scan",
+                (src,),
+                (dst,),
+                (53,),
+                ts,
+                t1,
+                rows,
+                summary,
+                target_count=1,
+                port_count=1,
+            )
+        )
     return out
 
 
 def _exfiltration_in_questions(view: FlowView, questions: Sequence[Question]) -> list[Finding]:
-    encoded = [(ts, src, dst, name) for ts, src, dst, _sp, _tr, name, _qt in questions
-               if looks_encoded(name)]
+    encoded = [
+        (ts, src, dst, name)
+        for ts, src, dst, _sp, _tr, name, _qt in questions
+        if looks_encoded(name)
+    ]
     groups: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
     for ts, src, dst, name in encoded:
         groups.setdefault((src, parent_domain(name)), []).append((ts, name, dst))
@@ -116,28 +136,67 @@ def _exfiltration_in_questions(view: FlowView, questions: Sequence[Question]) ->
             continue
         t0, t1 = float(window[0][0]), float(window[-1][0])
         servers = tuple(sorted({d for _, _, d in window}))
-        rows = np.flatnonzero((view.src == src) & np.isin(view.dst, servers) & (view.dport == 53)
-                              & (view.start <= t1) & (view.end >= t0))
+        rows = np.flatnonzero(
+            (view.src == src)
+            & np.isin(view.dst, servers)
+            & (view.dport == 53)
+            & (view.start <= t1)
+            & (view.end >= t0)
+        )
         chars = sum(len(n.split(".", 1)[0]) for n in distinct)
-        summary = (f"{src} asked for {len(distinct):,} encoded-looking names under {domain} in "
-                   f"{span(t1 - t0)} ({chars:,} characters of data in their first labels)")
-        out.append(Finding("dns_exfiltration", "infiltration", (src,), servers, (53,), t0, t1,
-                           rows, summary, target_count=len(servers), port_count=1))
+        summary = (
+            f"{src} asked for {len(distinct):,} encoded-looking names under {domain} in "
+            f"{span(t1 - t0)} ({chars:,} characters of data in their first labels)"
+        )
+        out.append(
+            Finding(
+                "dns_exfiltration",
+                "infiltration",
+                (src,),
+                servers,
+                (53,),
+                t0,
+                t1,
+                rows,
+                summary,
+                target_count=len(servers),
+                port_count=1,
+            )
+        )
     return out
 
 
 def _tunnels(view: FlowView, dns: np.ndarray) -> list[Finding]:
-    big = dns & (view.proto != TCP) & ((view.packets >= TUNNEL_PACKETS) | (view.bytes >= TUNNEL_BYTES))
+    big = (
+        dns
+        & (view.proto != TCP)
+        & ((view.packets >= TUNNEL_PACKETS) | (view.bytes >= TUNNEL_BYTES))
+    )
     out = []
     for i in np.flatnonzero(big):
         t0, t1 = float(view.start[i]), float(view.end[i])
         name = view.name[i]
-        summary = (f"{view.src[i]} kept one DNS conversation with {view.dst[i]} for {span(t1 - t0)}: "
-                   f"{int(view.packets[i]):,} packets, {int(view.bytes[i]):,} bytes"
-                   + (f", names under {parent_domain(name)}" if name else "")
-                   + f"; a resolver's client sends one or two per port")
-        out.append(Finding("dns_tunnel", "backdoor", (view.src[i],), (view.dst[i],), (53,), t0, t1,
-                           np.array([i]), summary, target_count=1, port_count=1))
+        summary = (
+            f"{view.src[i]} kept one DNS conversation with {view.dst[i]} for {span(t1 - t0)}: "
+            f"{int(view.packets[i]):,} packets, {int(view.bytes[i]):,} bytes"
+            + (f", names under {parent_domain(name)}" if name else "")
+            + "; a resolver's client sends one or two per port"
+        )
+        out.append(
+            Finding(
+                "dns_tunnel",
+                "backdoor",
+                (view.src[i],),
+                (view.dst[i],),
+                (53,),
+                t0,
+                t1,
+                np.array([i]),
+                summary,
+                target_count=1,
+                port_count=1,
+            )
+        )
     return out
 
 
@@ -149,8 +208,14 @@ def _exfiltration(view: FlowView, dns: np.ndarray) -> list[Finding]:
     at = named[encoded]
     if len(at) < EXFIL_NAMES:
         return []
-    table = pd.DataFrame({"s": view.src[at], "dom": [parent_domain(n) for n in view.name[at]],
-                          "n": view.name[at], "i": at})
+    table = pd.DataFrame(
+        {
+            "s": view.src[at],
+            "dom": [parent_domain(n) for n in view.name[at]],
+            "n": view.name[at],
+            "i": at,
+        }
+    )
     out = []
     for (src, domain), group in table.groupby(["s", "dom"], sort=False):
         if group["n"].nunique() < EXFIL_NAMES:
@@ -166,9 +231,24 @@ def _exfiltration(view: FlowView, dns: np.ndarray) -> list[Finding]:
             continue
         t0, t1 = float(view.start[covered[0]]), float(np.nanmax(view.end[covered]))
         chars = sum(len(n.split(".", 1)[0]) for n in set(view.name[covered]))
-        summary = (f"{src} asked for {distinct:,} encoded-looking names under {domain} in "
-                   f"{span(t1 - t0)} ({chars:,} characters of data in their first labels)")
+        summary = (
+            f"{src} asked for {distinct:,} encoded-looking names under {domain} in "
+            f"{span(t1 - t0)} ({chars:,} characters of data in their first labels)"
+        )
         servers = tuple(sorted(set(view.dst[covered])))
-        out.append(Finding("dns_exfiltration", "infiltration", (src,), servers, (53,), t0, t1,
-                           covered, summary, target_count=len(servers), port_count=1))
+        out.append(
+            Finding(
+                "dns_exfiltration",
+                "infiltration",
+                (src,),
+                servers,
+                (53,),
+                t0,
+                t1,
+                covered,
+                summary,
+                target_count=len(servers),
+                port_count=1,
+            )
+        )
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,10 +60,32 @@ class FlowView:
         (``is_failed_conn``: states S0, REJ, and RSTO/RSTR without data)."""
         silent = self.d2s_packets == 0
         refused = (self.d2s_rst > 0) & (self.s2d_bytes + self.d2s_bytes <= self._headers())
-        return (self.proto == TCP) & (self.s2d_syn > 0) & (silent | refused)
+        return np.asarray((self.proto == TCP) & (self.s2d_syn > 0) & (silent | refused), dtype=bool)
 
     def unanswered_udp(self) -> np.ndarray:
-        return (self.proto == UDP) & (self.d2s_packets == 0)
+        return np.asarray((self.proto == UDP) & (self.d2s_packets == 0), dtype=bool)
+
+    def half_open(self) -> np.ndarray:
+        """TCP attempts whose client never completed the handshake: it sent a SYN and no ACK
+        (a flood's spoofed or reset SYNs, even against an open port that answered)."""
+        return np.asarray(
+            (self.proto == TCP) & (self.s2d_syn > 0) & (self.s2d_ack == 0), dtype=bool
+        )
+
+    def answers_back(self) -> np.ndarray:
+        """Flows from a host to a peer that had opened a flow to it first (an ICMP error or a
+        reply keyed the other way round): ``src -> dst`` where ``dst -> src`` started earlier."""
+        opened: dict[tuple[str, str], float] = {}
+        for s, d, t in zip(self.src, self.dst, self.start, strict=True):
+            if not np.isnan(t):
+                opened[(s, d)] = min(opened.get((s, d), t), t)
+        return np.array(
+            [
+                opened.get((d, s), np.inf) <= t + 1.0
+                for s, d, t in zip(self.src, self.dst, self.start, strict=True)
+            ],
+            dtype=bool,
+        )
 
     def _headers(self) -> np.ndarray:
         # IPv4 + TCP headers with options: no payload in a flow of this many bytes
@@ -99,7 +122,7 @@ def densest_window(times: np.ndarray, keys: np.ndarray, width: float) -> tuple[i
     return best
 
 
-def top(values: np.ndarray, limit: int) -> list:
+def top(values: np.ndarray, limit: int) -> list[Any]:
     """The most frequent values, most frequent first, at most ``limit``."""
     if len(values) == 0:
         return []
@@ -111,16 +134,16 @@ def top(values: np.ndarray, limit: int) -> list:
 def _text(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame.columns:
         return np.full(len(frame), "", dtype=object)
-    return frame[name].astype("string").fillna("").to_numpy(dtype=object)
+    return np.asarray(frame[name].astype("string").fillna("").to_numpy(dtype=object))
 
 
 def _ints(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame.columns:
         return np.full(len(frame), -1, dtype=np.int64)
-    return pd.to_numeric(frame[name], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    return np.asarray(pd.to_numeric(frame[name], errors="coerce").fillna(-1), dtype=np.int64)
 
 
 def _floats(frame: pd.DataFrame, name: str, missing: float = np.nan) -> np.ndarray:
     if name not in frame.columns:
         return np.full(len(frame), missing, dtype=np.float64)
-    return pd.to_numeric(frame[name], errors="coerce").fillna(missing).to_numpy(dtype=np.float64)
+    return np.asarray(pd.to_numeric(frame[name], errors="coerce").fillna(missing), dtype=np.float64)

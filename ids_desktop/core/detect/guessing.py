@@ -68,12 +68,20 @@ def detect(view: FlowView) -> list[Finding]:
     service = service_names(view)
     # a session, not a probe: the server answered and the client said more than hello (a
     # scan's probe that reads the SSH banner and hangs up is no login)
-    tcp = np.flatnonzero((view.proto == TCP) & (view.s2d_packets >= MIN_CLIENT_PACKETS)
-                         & (view.d2s_bytes > 0))
+    tcp = np.flatnonzero(
+        (view.proto == TCP) & (view.s2d_packets >= MIN_CLIENT_PACKETS) & (view.d2s_bytes > 0)
+    )
     if not (service[tcp] != "").any():
         return []
-    table = pd.DataFrame({"s": view.src[tcp], "d": view.dst[tcp], "p": view.dport[tcp],
-                          "svc": service[tcp], "i": tcp})
+    table = pd.DataFrame(
+        {
+            "s": view.src[tcp],
+            "d": view.dst[tcp],
+            "p": view.dport[tcp],
+            "svc": service[tcp],
+            "i": tcp,
+        }
+    )
     # One service per server port: sessions nDPI could not name (too short to tell) take the
     # name the others to that port got, so an SSH server on port 902 counts all its sessions.
     named = table[table["svc"] != ""]
@@ -99,11 +107,32 @@ def detect(view: FlowView) -> list[Finding]:
         t0, t1 = float(view.start[sessions[0]]), float(np.nanmax(view.end[sessions]))
         quick = int((view.duration_s[sessions] < 2.0).sum())
         # the finding covers the attacker's other connections to the service meanwhile too
-        covered = np.flatnonzero((view.src == src) & (view.dst == dst) & (view.dport == port)
-                                 & (view.proto == TCP) & (view.start >= t0) & (view.start <= t1))
-        summary = (f"{src} tried {len(sessions):,} {svc} logins on {dst}"
-                   f"{'' if port in SERVICES[svc][1] else f' (port {port})'} in {span(t1 - t0)}; "
-                   f"{quick:,} closed within 2 s")
-        out.append(Finding(f"{svc.lower()}_guessing", "brute_force", (src,), (dst,), (int(port),),
-                           t0, t1, covered, summary, target_count=1, port_count=1))
+        covered = np.flatnonzero(
+            (view.src == src)
+            & (view.dst == dst)
+            & (view.dport == port)
+            & (view.proto == TCP)
+            & (view.start >= t0)
+            & (view.start <= t1)
+        )
+        summary = (
+            f"{src} tried {len(sessions):,} {svc} logins on {dst}"
+            f"{'' if port in SERVICES[svc][1] else f' (port {port})'} in {span(t1 - t0)}; "
+            f"{quick:,} closed within 2 s"
+        )
+        out.append(
+            Finding(
+                f"{svc.lower()}_guessing",
+                "brute_force",
+                (src,),
+                (dst,),
+                (int(port),),
+                t0,
+                t1,
+                covered,
+                summary,
+                target_count=1,
+                port_count=1,
+            )
+        )
     return out

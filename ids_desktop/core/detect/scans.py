@@ -10,10 +10,12 @@ client that connects to many services or peers is not a scanner):
 - **Host sweep**: one source makes failed TCP attempts on one port of at least
   :data:`SWEEP_HOSTS` (25, ``addr_scan_threshold``) distinct hosts within 5 min. UDP is left
   out of sweeps: peer-to-peer applications try dozens of peers that never answer (77 in one
-  Gnutella capture of ``benign-more``).
+  Gnutella capture of ``benign-more``). UDP from service ports (answers, as in a reflection)
+  and to traceroute's ports (33434-33534) are not probes.
 - **Ping sweep**: ICMP echo requests to at least :data:`PING_SWEEP_HOSTS` (15: Zeek's port
   threshold, as ICMP has no ports) distinct hosts within 5 min. The shared captures of
-  everyday applications reach 3.
+  everyday applications reach 3. The flow table carries no ICMP type, so an ICMP flow that
+  answers a flow its destination opened (a port-unreachable error) is not a ping.
 """
 
 from __future__ import annotations
@@ -30,14 +32,24 @@ SWEEP_HOSTS = 25
 PING_SWEEP_HOSTS = 15
 #: A probe is a flow the scanner opened with at most this many packets of its own.
 PROBE_PACKETS = 4
+#: UDP flows *from* these service ports are answers (a reflection's), never probes.
+REPLY_PORTS = (53, 123, 161, 1900, 11211, 19, 389, 3702, 5683, 17, 111, 137, 27015, 5353, 67)
+#: Linux traceroute's UDP probes go to consecutive ports from 33434 (one per hop and try).
+TRACEROUTE_PORTS = (33434, 33534)
 
 
 def detect(view: FlowView) -> list[Finding]:
     """Port scans, TCP host sweeps and ping sweeps in ``view``."""
-    failed = view.failed_tcp() | view.unanswered_udp()
+    udp_probes = (
+        view.unanswered_udp()
+        & ~np.isin(view.sport, REPLY_PORTS)
+        & ~((view.dport >= TRACEROUTE_PORTS[0]) & (view.dport <= TRACEROUTE_PORTS[1]))
+    )
+    failed = view.failed_tcp() | udp_probes
     out = _port_scans(view, failed)
     out += _sweeps(view, view.failed_tcp() & (view.dport >= 0), "host_sweep", SWEEP_HOSTS)
-    echo = np.isin(view.proto, (ICMP, ICMP6)) & (view.s2d_packets > 0)
+    icmp = np.isin(view.proto, (ICMP, ICMP6)) & (view.s2d_packets > 0)
+    echo = icmp & ~view.answers_back() if icmp.sum() >= PING_SWEEP_HOSTS else icmp
     out += _sweeps(view, echo, "ping_sweep", PING_SWEEP_HOSTS)
     return out
 
@@ -63,18 +75,40 @@ def _port_scans(view: FlowView, failed: np.ndarray) -> list[Finding]:
         failed_here = failed[covered]
         refused = int((view.d2s_rst[covered] > 0).sum())
         answered = int(len(covered) - failed_here.sum())
-        protos = sorted({"TCP" if p == TCP else "UDP" for p in view.proto[covered] if p in (TCP, 17)})
-        summary = (f"{src} probed {len(np.unique(ports)):,} {'/'.join(protos)} ports on {dst} in "
-                   f"{span(t1 - t0)}; {refused:,} got a reset, {answered:,} an answer")
-        out.append(Finding("port_scan", "scan", (src,), (dst,), tuple(top(ports, 10)), t0, t1,
-                           covered, summary, target_count=1, port_count=len(np.unique(ports))))
+        protos = sorted(
+            {"TCP" if p == TCP else "UDP" for p in view.proto[covered] if p in (TCP, 17)}
+        )
+        summary = (
+            f"{src} probed {len(np.unique(ports)):,} {'/'.join(protos)} ports on {dst} in "
+            f"{span(t1 - t0)}; {refused:,} got a reset, {answered:,} an answer"
+        )
+        out.append(
+            Finding(
+                "port_scan",
+                "scan",
+                (src,),
+                (dst,),
+                tuple(top(ports, 10)),
+                t0,
+                t1,
+                covered,
+                summary,
+                target_count=1,
+                port_count=len(np.unique(ports)),
+            )
+        )
     return out
 
 
 def _probes(view: FlowView, src: str, dst: str, t0: float, t1: float) -> np.ndarray:
     """The scanner's short flows to ``dst`` within the scan's span (open ports answer too)."""
-    return np.flatnonzero((view.src == src) & (view.dst == dst) & (view.start >= t0)
-                          & (view.start <= t1) & (view.s2d_packets <= PROBE_PACKETS))
+    return np.flatnonzero(
+        (view.src == src)
+        & (view.dst == dst)
+        & (view.start >= t0)
+        & (view.start <= t1)
+        & (view.s2d_packets <= PROBE_PACKETS)
+    )
 
 
 def _sweeps(view: FlowView, mask: np.ndarray, detector: str, threshold: int) -> list[Finding]:
@@ -99,8 +133,22 @@ def _sweeps(view: FlowView, mask: np.ndarray, detector: str, threshold: int) -> 
         hosts = top(view.dst[covered], 10)
         answered = int((view.d2s_packets[covered] > 0).sum())
         what = "pinged" if ping else f"tried TCP port {port} on"
-        summary = (f"{src} {what} {k:,} hosts ({names(hosts)}) in {span(t1 - t0)}; "
-                   f"{answered:,} answered")
-        out.append(Finding(detector, "scan", (src,), tuple(hosts), () if ping else (int(port),),
-                           t0, t1, covered, summary, target_count=k, port_count=0 if ping else 1))
+        summary = (
+            f"{src} {what} {k:,} hosts ({names(hosts)}) in {span(t1 - t0)}; {answered:,} answered"
+        )
+        out.append(
+            Finding(
+                detector,
+                "scan",
+                (src,),
+                tuple(hosts),
+                () if ping else (int(port),),
+                t0,
+                t1,
+                covered,
+                summary,
+                target_count=k,
+                port_count=0 if ping else 1,
+            )
+        )
     return out

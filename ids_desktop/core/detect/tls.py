@@ -38,23 +38,57 @@ def detect(beats: Sequence[Heartbeat], view: FlowView) -> list[Finding]:
         asks = [b for b in seq if b[1] == client]
         answers = [b for b in seq if b[1] == server]
         leak = bool(asks and answers) and max(a[5] for a in answers) >= LEAK_RATIO * max(
-            min(a[5] for a in asks), 1)
+            min(a[5] for a in asks), 1
+        )
         if not lies and not leak:
             continue
         t0, t1 = min(b[0] for b in seq), max(b[0] for b in seq)
-        rows = np.flatnonzero((view.proto == TCP) & (
-            ((view.src == client) & (view.dst == server) & (view.sport == cport) & (view.dport == sport))
-            | ((view.src == server) & (view.dst == client) & (view.sport == sport) & (view.dport == cport))))
+        rows = np.flatnonzero(
+            (view.proto == TCP)
+            & (
+                (
+                    (view.src == client)
+                    & (view.dst == server)
+                    & (view.sport == cport)
+                    & (view.dport == sport)
+                )
+                | (
+                    (view.src == server)
+                    & (view.dst == client)
+                    & (view.sport == sport)
+                    & (view.dport == cport)
+                )
+            )
+        )
         parts = []
         if lies:
             b = lies[0]
-            parts.append(f"{len(lies):,} heartbeat request{'s' if len(lies) > 1 else ''} claiming "
-                         f"{b[7]:,} bytes of payload in a {b[5]:,}-byte record")
+            parts.append(
+                f"{len(lies):,} heartbeat request{'s' if len(lies) > 1 else ''} claiming "
+                f"{b[7]:,} bytes of payload in a {b[5]:,}-byte record"
+            )
         if leak:
-            parts.append(f"answers of up to {max(a[5] for a in answers):,} bytes to requests of "
-                         f"{min(a[5] for a in asks):,}")
-        summary = (f"{client} sent {server}:{sport} {' and got '.join(parts)} over "
-                   f"{span(t1 - t0)}: a Heartbleed (CVE-2014-0160) memory read")
-        out.append(Finding("tls_heartbleed", "exploit", (client,), (server,), (sport,), t0, t1, rows,
-                           summary, target_count=1, port_count=1))
+            parts.append(
+                f"answers of up to {max(a[5] for a in answers):,} bytes to requests of "
+                f"{min(a[5] for a in asks):,}"
+            )
+        summary = (
+            f"{client} sent {server}:{sport} {' and got '.join(parts)} over "
+            f"{span(t1 - t0)}: a Heartbleed (CVE-2014-0160) memory read"
+        )
+        out.append(
+            Finding(
+                "tls_heartbleed",
+                "exploit",
+                (client,),
+                (server,),
+                (sport,),
+                t0,
+                t1,
+                rows,
+                summary,
+                target_count=1,
+                port_count=1,
+            )
+        )
     return out

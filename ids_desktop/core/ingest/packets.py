@@ -4,8 +4,9 @@ nfstream's flow features cannot show what lives inside single packets (a TLS hea
 claims more than it carries, a DHCP request with a made-up hardware address, the name a DNS
 query asks for, the URI of an HTTP request). The container walk
 (:func:`~ids_desktop.core.ingest.pcapfile.walk_capture`) already reads every packet once;
-:func:`inspect` looks into the IPv4 packets it passes on Ethernet, Linux cooked and raw-IP
-links and keeps, each list bounded:
+:func:`inspect_ipv4` looks into the IPv4 packets it passes on Ethernet, Linux cooked and
+raw-IP links (where :func:`~ids_desktop.core.ingest.pcapfile.unmetered` found their header)
+and keeps, each list bounded:
 
 - DHCP client messages (message type, client hardware address);
 - DNS questions (name, type), over UDP and TCP;
@@ -81,33 +82,17 @@ class PacketFacts:
             self.dropped[kind] = self.dropped.get(kind, 0) + 1
 
 
-#: Link type -> offset of the EtherType (-1: raw IP).
-_ETHERTYPE_AT = {1: 12, 113: 14, 12: -1, 14: -1, 101: -1, 228: -1}
 _HTTP_METHODS = (b"GET ", b"POST", b"PUT ", b"HEAD", b"DELE", b"PATC", b"OPTI")
+#: First payload bytes worth a closer look in a TCP segment (besides any to port 53): a TLS
+#: heartbeat record (0x18), an HTTP request or answer (G, P, H, D, O).
+_TCP_FIRST_BYTES = frozenset(b"\x18GPHDO")
 
 
-def inspect(buf: bytes, at: int, incl: int, linktype: int, ts: float, facts: PacketFacts) -> None:
-    """Keep what the detectors need from the packet ``buf[at : at + incl]`` (IPv4 only)."""
-    et_at = _ETHERTYPE_AT.get(linktype)
-    if et_at is None:
-        return
-    end = at + incl
-    if et_at < 0:
-        ip = at
-    else:
-        ip = at + et_at + 2
-        if ip > end:
-            return
-        ethertype = buf[ip - 2] << 8 | buf[ip - 1]
-        if ethertype in (0x8100, 0x88A8):
-            ip += 4
-            if ip > end:
-                return
-            ethertype = buf[ip - 2] << 8 | buf[ip - 1]
-        if ethertype != 0x0800:
-            return
-    if ip + 20 > end or buf[ip] >> 4 != 4 or (buf[ip + 6] & 0x1F) or buf[ip + 7]:
-        return  # not IPv4, or a later fragment (no transport header)
+def inspect_ipv4(
+    buf: bytes, ip: int, end: int, ts: float, facts: PacketFacts, frame: int = -1
+) -> None:
+    """Keep what the detectors need from the IPv4 packet at ``buf[ip:end]``, a first (or
+    only) fragment; ``frame`` is the offset of its Ethernet header (-1 on other links)."""
     l4 = ip + (buf[ip] & 0x0F) * 4
     proto = buf[ip + 9]
     if proto == 17:
@@ -115,25 +100,38 @@ def inspect(buf: bytes, at: int, incl: int, linktype: int, ts: float, facts: Pac
             return
         sport, dport = buf[l4] << 8 | buf[l4 + 1], buf[l4 + 2] << 8 | buf[l4 + 3]
         if dport == 53:
-            _dns(buf, l4 + 8, end, ts, _addr(buf, ip + 12), _addr(buf, ip + 16), sport, "udp", facts)
+            _dns(
+                buf, l4 + 8, end, ts, _addr(buf, ip + 12), _addr(buf, ip + 16), sport, "udp", facts
+            )
         elif dport == 67 and sport == 68:
-            _dhcp(buf, l4 + 8, end, ts, at, et_at, facts)
+            _dhcp(buf, l4 + 8, end, ts, frame, facts)
     elif proto == 6:
         if l4 + 20 > end:
             return
         data = l4 + (buf[l4 + 12] >> 4) * 4
         if data + 5 > end:
             return
-        sport, dport = buf[l4] << 8 | buf[l4 + 1], buf[l4 + 2] << 8 | buf[l4 + 3]
         first = buf[data]
+        if first not in _TCP_FIRST_BYTES and (buf[l4 + 2] or buf[l4 + 3] != 53):
+            return  # most segments: encrypted or binary payload, nothing to read
+        sport, dport = buf[l4] << 8 | buf[l4 + 1], buf[l4 + 2] << 8 | buf[l4 + 3]
         if first == 0x18 and buf[data + 1] == 3:
             _heartbeat(buf, data, end, ts, ip, sport, dport, facts)
         elif dport == 53:
             # DNS over TCP: a two-byte length, then the message; some stacks send the length
             # in a segment of its own
             prefixed = (buf[data] << 8 | buf[data + 1]) == end - data - 2
-            _dns(buf, data + 2 if prefixed else data, end, ts, _addr(buf, ip + 12),
-                 _addr(buf, ip + 16), sport, "tcp", facts)
+            _dns(
+                buf,
+                data + 2 if prefixed else data,
+                end,
+                ts,
+                _addr(buf, ip + 12),
+                _addr(buf, ip + 16),
+                sport,
+                "tcp",
+                facts,
+            )
         elif buf[data : data + 4] in _HTTP_METHODS:
             _http_request(buf, data, end, ts, ip, dport, facts)
         elif buf[data : data + 12] in (b"HTTP/1.1 401", b"HTTP/1.0 401"):
@@ -144,11 +142,21 @@ def _addr(buf: bytes, at: int) -> str:
     return socket.inet_ntoa(buf[at : at + 4])
 
 
-def _dns(buf: bytes, msg: int, end: int, ts: float, src: str, dst: str, sport: int,
-         transport: str, facts: PacketFacts) -> None:
+def _dns(
+    buf: bytes,
+    msg: int,
+    end: int,
+    ts: float,
+    src: str,
+    dst: str,
+    sport: int,
+    transport: str,
+    facts: PacketFacts,
+) -> None:
     if msg + 12 > end or buf[msg + 2] & 0x80 or not (buf[msg + 4] << 8 | buf[msg + 5]):
         return  # a response, or no question
-    labels, at = [], msg + 12
+    labels: list[str] = []
+    at = msg + 12
     while at < end and len(labels) < 128:
         n = buf[at]
         if n == 0:
@@ -163,12 +171,11 @@ def _dns(buf: bytes, msg: int, end: int, ts: float, src: str, dst: str, sport: i
     facts.keep("dns", (ts, src, dst, sport, transport, ".".join(labels).lower(), qtype))
 
 
-def _dhcp(buf: bytes, msg: int, end: int, ts: float, frame: int, et_at: int,
-          facts: PacketFacts) -> None:
+def _dhcp(buf: bytes, msg: int, end: int, ts: float, frame: int, facts: PacketFacts) -> None:
     if msg + 240 > end or buf[msg] != 1 or buf[msg + 236 : msg + 240] != b"\x63\x82\x53\x63":
         return
     chaddr = buf[msg + 28 : msg + 34].hex(":")
-    src_mac = buf[frame + 6 : frame + 12].hex(":") if et_at == 12 else ""
+    src_mac = buf[frame + 6 : frame + 12].hex(":") if frame >= 0 else ""
     at, mtype = msg + 240, 0
     while at + 2 <= end and buf[at] != 255:
         code = buf[at]
@@ -183,18 +190,22 @@ def _dhcp(buf: bytes, msg: int, end: int, ts: float, frame: int, et_at: int,
     facts.keep("dhcp", (ts, mtype, chaddr, src_mac))
 
 
-def _heartbeat(buf: bytes, rec: int, end: int, ts: float, ip: int, sport: int, dport: int,
-               facts: PacketFacts) -> None:
+def _heartbeat(
+    buf: bytes, rec: int, end: int, ts: float, ip: int, sport: int, dport: int, facts: PacketFacts
+) -> None:
     length = buf[rec + 3] << 8 | buf[rec + 4]
     hb_type = claimed = -1
     if rec + 8 <= end and buf[rec + 5] in (1, 2):  # plaintext: type, then payload_length
         hb_type, claimed = buf[rec + 5], buf[rec + 6] << 8 | buf[rec + 7]
-    facts.keep("heartbeats", (ts, _addr(buf, ip + 12), _addr(buf, ip + 16), sport, dport, length,
-                              hb_type, claimed))
+    facts.keep(
+        "heartbeats",
+        (ts, _addr(buf, ip + 12), _addr(buf, ip + 16), sport, dport, length, hb_type, claimed),
+    )
 
 
-def _http_request(buf: bytes, data: int, end: int, ts: float, ip: int, dport: int,
-                  facts: PacketFacts) -> None:
+def _http_request(
+    buf: bytes, data: int, end: int, ts: float, ip: int, dport: int, facts: PacketFacts
+) -> None:
     line_end = buf.find(b"\r\n", data, min(end, data + 4096))
     line = buf[data : line_end if line_end > 0 else min(end, data + 4096)]
     parts = line.split(b" ")
@@ -204,5 +215,14 @@ def _http_request(buf: bytes, data: int, end: int, ts: float, ip: int, dport: in
     from urllib.parse import unquote_plus
 
     if SUSPICIOUS_URI.search(unquote_plus(uri)):
-        facts.keep("http", (ts, _addr(buf, ip + 12), _addr(buf, ip + 16), dport,
-                            parts[0].decode("latin-1"), uri[:500]))
+        facts.keep(
+            "http",
+            (
+                ts,
+                _addr(buf, ip + 12),
+                _addr(buf, ip + 16),
+                dport,
+                parts[0].decode("latin-1"),
+                uri[:500],
+            ),
+        )

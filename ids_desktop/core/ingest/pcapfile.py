@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ids_desktop.core.ingest.digest import file_digest, open_hashed
-from ids_desktop.core.ingest.packets import PacketFacts, inspect
+from ids_desktop.core.ingest.packets import PacketFacts, inspect_ipv4
 from ids_desktop.errors import InputError
 
 #: Link-type names (LINKTYPE_* values as written in files) for messages.
@@ -85,7 +85,8 @@ ZERO_LENGTH_IP, LATER_FRAGMENT, ARP = 1, 2, 3
 MAX_ARP = 50_000
 
 
-def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
+def unmetered(buf: bytes, at: int, incl: int, linktype: int, ts: float = 0.0,
+              facts: PacketFacts | None = None) -> int:
     """Whether nfstream's packet parser drops this packet silently, and why.
 
     Returns :data:`ZERO_LENGTH_IP` for an IPv4 packet whose total length is 0 (a sender with
@@ -94,7 +95,9 @@ def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
     packet (never in a flow either; :func:`arp_claim` reads it), else 0. Neither IPv4 kind is
     counted in any flow (``tests/core/ingest/test_capture_fidelity.py`` pins both).
 
-    ``buf[at : at + incl]`` is the captured packet; one VLAN tag is looked through.
+    ``buf[at : at + incl]`` is the captured packet; one VLAN tag is looked through. With
+    ``facts``, an IPv4 packet nfstream meters is also read for the detectors
+    (:func:`~ids_desktop.core.ingest.packets.inspect_ipv4`), here where its header was found.
     """
     et_at = _ETHERTYPE_AT.get(linktype)
     if et_at is None:
@@ -117,6 +120,8 @@ def unmetered(buf: bytes, at: int, incl: int, linktype: int) -> int:
         return ZERO_LENGTH_IP
     if (buf[ip + 6] & 0x1F) or buf[ip + 7]:
         return LATER_FRAGMENT
+    if facts is not None and ip + 20 <= at + incl and buf[ip] >> 4 == 4:
+        inspect_ipv4(buf, ip, at + incl, ts, facts, at if et_at == 12 else -1)
     return 0
 
 
@@ -390,12 +395,11 @@ def _walk_pcap(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None)
             first_s, first_f = ts_s, ts_f
         prev_s, prev_f = ts_s, ts_f
         if check is not None and rel + 16 + incl <= len(buf):
-            kind = check(buf, rel + 16, incl, linktype)
+            ts = ts_s + ts_f * frac
+            kind = check(buf, rel + 16, incl, linktype, ts, info.facts)
             skipped[kind] += 1
             if kind == ARP:
-                _keep_arp(info, ts_s + ts_f * frac, buf, rel + 16, incl, linktype)
-            elif kind == 0:
-                inspect(buf, rel + 16, incl, linktype, ts_s + ts_f * frac, info.facts)
+                _keep_arp(info, ts, buf, rel + 16, incl, linktype)
         off = end
     info.zero_length_ip += skipped[ZERO_LENGTH_IP]
     info.later_fragments += skipped[LATER_FRAGMENT]
@@ -509,12 +513,10 @@ def _walk_pcapng(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | Non
             if iface < len(ifaces):
                 ts = ((ts_hi << 32) | ts_lo) * ifaces[iface][1]
                 if if_links[iface] in _ETHERTYPE_AT:
-                    kind = unmetered(buf, rel + 28, incl, if_links[iface])
+                    kind = unmetered(buf, rel + 28, incl, if_links[iface], ts, info.facts)
                     skipped[kind] += 1
                     if kind == ARP:
                         _keep_arp(info, ts, buf, rel + 28, incl, if_links[iface])
-                    elif kind == 0:
-                        inspect(buf, rel + 28, incl, if_links[iface], ts, info.facts)
             else:
                 unknown += 1
                 ts = ((ts_hi << 32) | ts_lo) * 1e-6

@@ -1,0 +1,70 @@
+"""Port scans, TCP host sweeps and ping sweeps: at the threshold, just under it, and look-alikes."""
+
+from __future__ import annotations
+
+from ids_desktop.core.detect.scans import PING_SWEEP_HOSTS, PORT_SCAN_PORTS, SWEEP_HOSTS
+from ids_desktop.synth.attack_captures import (
+    ATTACKER,
+    TARGET,
+    write_busy_client,
+    write_host_sweep,
+    write_ping_sweep,
+    write_port_scan,
+    write_reflection,
+    write_traceroute,
+)
+from tests.core.detect import named, only
+
+
+def test_a_port_scan_answered_by_resets_is_found(detect) -> None:
+    found = only(detect(write_port_scan, ports=PORT_SCAN_PORTS), "port_scan")
+    assert found.family == "scan"
+    assert found.sources == (ATTACKER,) and found.targets == (TARGET,)
+    assert found.port_count == PORT_SCAN_PORTS and len(found.rows) == PORT_SCAN_PORTS
+    assert found.summary.startswith(
+        f"{ATTACKER} probed {PORT_SCAN_PORTS} TCP ports on {TARGET} in ")
+    assert found.summary.endswith(f"{PORT_SCAN_PORTS} got a reset, 0 an answer")
+
+
+def test_one_port_fewer_is_no_scan(detect) -> None:
+    assert detect(write_port_scan, ports=PORT_SCAN_PORTS - 1) == ()
+
+
+def test_a_busy_client_whose_connections_all_succeed_scans_nothing(detect) -> None:
+    assert detect(write_busy_client, ports=PORT_SCAN_PORTS + 5, hosts=SWEEP_HOSTS + 5) == ()
+
+
+def test_a_host_sweep_nobody_answers_is_found(detect) -> None:
+    found = only(detect(write_host_sweep, hosts=SWEEP_HOSTS, port=445), "host_sweep")
+    assert found.family == "scan"
+    assert found.sources == (ATTACKER,) and found.ports == (445,)
+    assert found.target_count == SWEEP_HOSTS and found.targets[0] == "192.168.30.1"
+    assert found.summary.startswith(f"{ATTACKER} tried TCP port 445 on {SWEEP_HOSTS} hosts (")
+    assert found.summary.endswith("; 0 answered")
+
+
+def test_one_host_fewer_is_no_sweep(detect) -> None:
+    assert detect(write_host_sweep, hosts=SWEEP_HOSTS - 1) == ()
+
+
+def test_a_ping_sweep_is_found(detect) -> None:
+    found = only(detect(write_ping_sweep, hosts=PING_SWEEP_HOSTS, answered=5), "ping_sweep")
+    assert found.family == "scan"
+    assert found.sources == (ATTACKER,) and found.ports == ()
+    assert found.target_count == PING_SWEEP_HOSTS and len(found.rows) == PING_SWEEP_HOSTS
+    assert found.summary.startswith(f"{ATTACKER} pinged {PING_SWEEP_HOSTS} hosts (")
+    assert found.summary.endswith("; 5 answered")
+
+
+def test_pinging_one_host_fewer_is_no_sweep(detect) -> None:
+    assert detect(write_ping_sweep, hosts=PING_SWEEP_HOSTS - 1) == ()
+
+
+def test_a_traceroute_is_no_port_scan(detect) -> None:
+    assert detect(write_traceroute, hops=PORT_SCAN_PORTS // 3 + 1) == ()
+
+
+def test_port_unreachable_answers_to_many_hosts_are_no_ping_sweep(detect) -> None:
+    hosts = PING_SWEEP_HOSTS + 5
+    findings = detect(write_reflection, reflectors=hosts, packets=10 * hosts, unreachable=2 * hosts)
+    assert named(findings, "ping_sweep") == []
