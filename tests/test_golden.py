@@ -1,8 +1,11 @@
 """The command line's outputs did not change: issue 31's redesign kept every verdict.
 
 The golden records in ``tests/data/golden`` were written by ``python -m tests.golden --record``
-at commit a5fa28f, before the redesign. A deliberate change of behaviour re-records them in
-its own commit, which says why.
+at commit a5fa28f, before the redesign, and the redesign left them unchanged. A deliberate
+change of behaviour re-records them in its own commit, which says why: the host-level detectors
+of issue 33 (flows they cover are flagged; the summary's alerts, unusual, by_flagged_by and
+findings; the CSV's severity, flagged_by and finding; the EVE severity rule and signature ids;
+the anomaly-only verdict named ``anomaly``, not ``attack``).
 """
 
 from __future__ import annotations

@@ -1,14 +1,27 @@
-"""The analysis record: one file's flows, the model's verdicts and what later steps reuse.
+"""The analysis record: one file's flows, the app's verdicts and what later steps reuse.
 
 :func:`ids_desktop.core.workflow.run_analysis` is the only road from a file to an
-:class:`Analysis`; this module holds the record and the steps it is built from (scoring a
-frame with a bundle, the ARP check's flags, the evaluation against the file's labels).
+:class:`Analysis`; this module holds the record and the steps it is built from: scoring a
+frame with a bundle, combining the model's verdicts with the host-level detectors' findings
+(:func:`verdict_columns`), and the evaluation against the file's labels.
+
+How a flow's verdict is made (one rule, for the table, the reports and the EVE alerts):
+
+- The model flags a flow by :mod:`ids_desktop.core.model.verdicts`: an *alert* names an attack
+  family (``flagged_by`` ``model``); a flow only its anomaly score flagged is *unusual*
+  (``pred_class`` ``anomaly``, ``flagged_by`` ``anomaly``).
+- A detector's finding flags every flow it covers with the detector's family and adds the
+  detector's name to ``flagged_by`` (``model,port_scan`` when both did) and its sentence to
+  ``finding``. The detector's family stands over the model's: each detector is a documented
+  rule with its numbers.
+- ``severity`` follows :mod:`ids_desktop.core.severity`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ids_desktop.core.ingest import arp
+from ids_desktop.core import severity as S
+from ids_desktop.core.detect.finding import Finding
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model.bundle import (
@@ -26,14 +40,18 @@ from ids_desktop.core.model.bundle import (
     read_metadata,
     resolve_bundle_path,
 )
-from ids_desktop.core.model.verdicts import UNKNOWN_ATTACK
+from ids_desktop.core.model.verdicts import UNUSUAL
 from ids_desktop.core.options import AnalysisOptions
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Cancel, Progress
 from ids_desktop.errors import ModelError, SchemaError
 
 #: Columns the verdicts add to the canonical frame.
-PREDICTION_COLUMNS = ("pred_class", "pred_score", "anomaly_score", "flagged")
+PREDICTION_COLUMNS = (
+    "pred_class", "pred_score", "anomaly_score", "flagged", "severity", "flagged_by", "finding",
+)
+#: The family-less attack label of sources that say only "attack" (NSL-KDD's ARFF ``anomaly``).
+FAMILYLESS = "attack"
 
 _CACHE: dict[tuple[str, str], Bundle] = {}
 
@@ -52,25 +70,6 @@ def get_bundle(
 
 
 @dataclass(frozen=True)
-class Finding:
-    """What a check besides the model found in the file, in one sentence.
-
-    Attributes
-    ----------
-    detector
-        The check's name (``arp``).
-    family
-        The family of the flows it flags (``mitm``).
-    summary
-        One plain sentence with the facts, as the reports print it.
-    """
-
-    detector: str
-    family: str
-    summary: str
-
-
-@dataclass(frozen=True)
 class ModelRun:
     """What scoring computed, kept so that explanations and the evaluation reuse it.
 
@@ -83,7 +82,7 @@ class ModelRun:
     windows
         The row-index windows the network read (see :meth:`Bundle.windows`).
     scores
-        The app's verdicts: the bundle's at ``threshold``, plus the ARP check's flags.
+        The model's own verdicts at ``threshold`` (before the detectors' findings).
     threshold
         The decision threshold used: the bundle's own or the options' override.
     seconds
@@ -111,14 +110,13 @@ class Analysis:
     result
         The ingest result (canonical frame, format, warnings, facts, the file's SHA-256).
     flows
-        The frame to display: canonical columns plus :data:`PREDICTION_COLUMNS` when a model
-        ran.
+        The frame to display: canonical columns plus :data:`PREDICTION_COLUMNS`.
     run
         The model's run, or ``None`` when no bundle serves the input's format.
     note
         Why no model ran, in one line ("" when one did).
     findings
-        What checks besides the model found (the capture ingest's ARP check).
+        What the host-level detectors found (:mod:`ids_desktop.core.detect`).
     """
 
     path: Path
@@ -146,27 +144,37 @@ class Analysis:
     def summary(self) -> dict[str, Any] | None:
         """``analyze``'s summary, or ``None`` when no model ran.
 
-        Exactly ``format``, ``model``, ``flows``, ``flagged``, ``by_class`` (predicted class
-        -> count among flagged flows), ``temporal_context`` and ``seconds`` (the scoring step).
+        Exactly ``format``, ``model``, ``flows``, ``flagged`` (``alerts`` + ``unusual``),
+        ``alerts`` (flagged with a family), ``unusual`` (flagged with none), ``by_class``
+        (predicted class -> count among flagged flows), ``by_flagged_by`` (model, anomaly or a
+        detector -> flows it flagged), ``findings`` (the detectors' findings),
+        ``temporal_context`` and ``seconds`` (the scoring step).
         """
         if self.run is None:
             return None
-        s = self.run.scores
-        counts = pd.Series(s.pred_class[s.flagged]).value_counts()
+        flows = self.flows
+        flagged = flows["flagged"].to_numpy(dtype=bool)
+        pred = flows["pred_class"][flagged]
+        unusual = int((pred == UNUSUAL).sum())
+        by = pd.Series(flows["flagged_by"][flagged].astype(str).str.split(",").explode())
         return {
             "format": self.result.format,
             "model": self.run.bundle.name,
-            "flows": int(len(self.flows)),
-            "flagged": int(s.flagged.sum()),
-            "by_class": {str(k): int(v) for k, v in counts.items()},
+            "flows": int(len(flows)),
+            "flagged": int(flagged.sum()),
+            "alerts": int(flagged.sum()) - unusual,
+            "unusual": unusual,
+            "by_class": {str(k): int(v) for k, v in pred.value_counts().items()},
+            "by_flagged_by": {str(k): int(v) for k, v in by.value_counts().items() if k},
+            "findings": len(self.findings),
             "temporal_context": bool(self.result.temporal and self.run.bundle.seq_len > 1),
             "seconds": round(self.run.seconds, 3),
         }
 
     @functools.cached_property
     def evaluation(self) -> dict[str, Any] | None:
-        """The bundle measured against the file's own labels (``evaluate``'s report), at the
-        bundle's own threshold; ``None`` for unlabelled input or when no model ran.
+        """The app's verdicts measured against the file's own labels (``evaluate``'s report),
+        at the bundle's own threshold; ``None`` for unlabelled input or when no model ran.
 
         Computed on first use from the kept probabilities, so a threshold override never
         costs a second scoring pass.
@@ -174,12 +182,15 @@ class Analysis:
         if self.run is None or not self.result.labelled:
             return None
         run = self.run
-        scores = run.scores
+        kept = ("pred_class", "pred_score", "flagged")
+        columns: dict[str, Any] = {c: self.flows[c] for c in kept}
         if run.threshold != run.bundle.threshold:
-            own = run.bundle.verdicts(scores.probs, scores.anomaly_score)
-            scores = with_arp_check(self.result.frame, dataclasses.replace(
-                scores, pred_score=own.p_attack, flagged=own.flagged, pred_class=own.pred_class()))
-        return evaluation_report(self.result.frame, run.bundle.name, scores)
+            own = run.bundle.verdicts(run.scores.probs, run.scores.anomaly_score)
+            scores = dataclasses.replace(run.scores, pred_score=own.p_attack, flagged=own.flagged,
+                                         pred_class=own.pred_class())
+            columns = verdict_columns(scores, self.findings, len(self.flows))
+        return evaluation_report(self.result.frame, run.bundle.name, columns["pred_class"],
+                                 columns["flagged"], columns["pred_score"])
 
 
 def score(
@@ -190,10 +201,8 @@ def score(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> tuple[np.ndarray, np.ndarray, Scores]:
-    """``(features, windows, scores)`` of every flow of ``result`` with ``bundle``.
-
-    The scores are the app's verdicts: the bundle's at ``threshold`` (its own by default),
-    plus the ARP check's flags (:func:`with_arp_check`).
+    """``(features, windows, scores)`` of every flow of ``result`` with ``bundle``, at
+    ``threshold`` (the bundle's own by default).
 
     Raises
     ------
@@ -217,52 +226,79 @@ def score(
     probs, anomaly = bundle.score_windows(x, windows, progress=progress, cancel=cancel)
     v = bundle.verdicts(probs, anomaly, threshold)
     scores = Scores(probs, v.p_attack, anomaly.astype(np.float64), v.flagged, v.pred_class())
-    return x, windows, with_arp_check(frame, scores)
+    return x, windows, scores
 
 
-def with_arp_check(frame: pd.DataFrame, scores: Scores) -> Scores:
-    """The bundle's verdicts plus the capture ingest's ARP check.
+def verdict_columns(scores: Scores | None, findings: Sequence[Finding], n: int) -> dict[str, Any]:
+    """The app's verdict columns (:data:`PREDICTION_COLUMNS`) for ``n`` flows, from the
+    model's ``scores`` (``None`` when no model ran) and the detectors' ``findings`` (the
+    module docstring gives the rule)."""
+    if scores is None:
+        pred = np.full(n, BENIGN, dtype=object)
+        p_attack, anomaly = np.full(n, np.nan), np.full(n, np.nan)
+        flagged = np.zeros(n, dtype=bool)
+    else:
+        pred = np.asarray(scores.pred_class, dtype=object).copy()
+        p_attack, anomaly = scores.pred_score, scores.anomaly_score
+        flagged = scores.flagged.astype(bool).copy()
+    by = np.full(n, "", dtype=object)
+    sev = np.full(n, "", dtype=object)
+    note = np.full(n, "", dtype=object)
+    if scores is not None and flagged.any():
+        unusual = flagged & (pred == UNUSUAL)
+        by[unusual], sev[unusual] = "anomaly", S.LOW
+        alert = np.flatnonzero(flagged & ~unusual)
+        by[alert] = "model"
+        attack_probs = np.asarray(scores.probs)[alert]
+        confidence = attack_probs.max(axis=1) if attack_probs.shape[1] else np.ones(len(alert))
+        sev[alert] = [S.of_model_alert(f, c) for f, c in zip(pred[alert], confidence, strict=True)]
+    by_detector = np.zeros(n, dtype=bool)
+    order = sorted(findings, key=lambda f: (S.ORDER.index(S.of_family(f.family)), f.first_seen))
+    for f in order:
+        rows = np.asarray(f.rows, dtype=np.int64)
+        if not len(rows):
+            continue
+        fresh = rows[~by_detector[rows]]
+        pred[fresh] = f.family
+        by_detector[rows] = True
+        flagged[rows] = True
+        by[rows] = np.where(by[rows] == "", f.detector, by[rows] + "," + f.detector)
+        base = S.of_family(f.family)
+        sev[rows] = [S.highest((s, base)) if s else base for s in sev[rows]]
+        note[rows] = np.where(note[rows] == "", f.summary, note[rows] + " | " + f.summary)
+    return {
+        "pred_class": pd.array(pred, dtype="string"),
+        "pred_score": p_attack,
+        "anomaly_score": anomaly,
+        "flagged": flagged,
+        "severity": _strings(sev, flagged),
+        "flagged_by": _strings(by, flagged),
+        "finding": _strings(note, note != ""),
+    }
 
-    A flow the check marked (an ``arp_note``: it may have been relayed by a host spoofing
-    ARP, see :mod:`ids_desktop.core.ingest.arp`) is flagged; its verdict is ``mitm`` unless
-    the model flagged it already, whose family then stands. ``pred_score`` and
-    ``anomaly_score`` stay the model's.
-    """
-    if arp.NOTE_COLUMN not in frame.columns:
-        return scores
-    noted = frame[arp.NOTE_COLUMN].notna().to_numpy(dtype=bool)
-    if not noted.any():
-        return scores
-    pred_class = scores.pred_class.copy()
-    pred_class[noted & ~scores.flagged] = arp.FAMILY
-    return dataclasses.replace(scores, flagged=scores.flagged | noted, pred_class=pred_class)
+
+def _strings(values: np.ndarray, present: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``values`` as a pandas ``string`` array, missing where ``present`` is false."""
+    out = pd.array(values.astype(str), dtype="string")
+    out[~np.asarray(present, dtype=bool)] = pd.NA
+    return out
 
 
-def with_verdicts(frame: pd.DataFrame, scores: Scores) -> pd.DataFrame:
-    """``frame`` plus :data:`PREDICTION_COLUMNS` from ``scores``.
+def with_verdicts(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` plus the verdict ``columns`` (:func:`verdict_columns`).
 
     A shallow copy: pandas 3's copy-on-write keeps the ingested table (about 1 GB for a
     million flows) shared until one side writes to it.
     """
     flows = frame.copy(deep=False)
-    flows["pred_class"] = scores.pred_class
-    flows["pred_score"] = scores.pred_score
-    flows["anomaly_score"] = scores.anomaly_score
-    flows["flagged"] = scores.flagged.astype(bool)
+    for name in PREDICTION_COLUMNS:
+        flows[name] = columns[name]
     return flows
 
 
-def arp_findings(result: IngestResult) -> tuple[Finding, ...]:
-    """The capture ingest's ARP check, as findings."""
-    return tuple(
-        Finding("arp", arp.FAMILY,
-                f"ARP check: {s}; the flows it may have relayed are flagged as {arp.FAMILY}.")
-        for s in result.meta.get("arp_spoofing", [])
-    )
-
-
-def evaluation_report(frame: pd.DataFrame, model: str, scores: Scores) -> dict[str, Any]:
-    """A bundle's verdicts measured against ``frame``'s labels.
+def evaluation_report(frame: pd.DataFrame, model: str, pred_class: Any, flagged: Any,
+                      pred_score: Any) -> dict[str, Any]:
+    """The app's verdicts measured against ``frame``'s labels.
 
     Per-class metrics are over the shared family vocabulary (``label_class``), so datasets
     with grouped labels (the cleaned CIC-IDS2017 export) compare family to family. Rows whose
@@ -280,16 +316,18 @@ def evaluation_report(frame: pd.DataFrame, model: str, scores: Scores) -> dict[s
     has = frame["label_binary"].notna().to_numpy()
     y = frame["label_binary"].to_numpy(dtype="float64", na_value=np.nan)[has].astype(int)
     truth = frame["label_class"].astype("string").fillna(
-        frame["label_binary"].map({0: BENIGN, 1: UNKNOWN_ATTACK}).astype("string")
+        frame["label_binary"].map({0: BENIGN, 1: FAMILYLESS}).astype("string")
     ).to_numpy(dtype=object)[has]
-    pred = scores.pred_class[has].astype(object)
-    familyless = truth == UNKNOWN_ATTACK
-    pred = np.where(familyless & (pred != BENIGN), UNKNOWN_ATTACK, pred)
+    pred = np.asarray(pd.array(pred_class, dtype="string"), dtype=object)[has]
+    familyless = truth == FAMILYLESS
+    pred = np.where(familyless & (pred != BENIGN), FAMILYLESS, pred)
     labels = sorted(set(truth.tolist()) | set(pred.tolist()), key=lambda c: (c != BENIGN, c))
+    flags = np.asarray(flagged, dtype=bool)[has]
+    scores = np.asarray(pred_score, dtype=np.float64)[has]
     return {
         "model": model,
         "n": int(has.sum()),
-        "binary": M.binary_metrics(y, scores.flagged[has], scores.pred_score[has]),
+        "binary": M.binary_metrics(y, flags, scores),
         "per_class": M.per_class(truth, pred, labels),
         "confusion": M.confusion(truth, pred, labels),
     }

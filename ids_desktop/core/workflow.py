@@ -17,11 +17,12 @@ import pandas as pd
 from ids_desktop.core.analysis import (
     Analysis,
     ModelRun,
-    arp_findings,
     get_bundle,
     score,
+    verdict_columns,
     with_verdicts,
 )
+from ids_desktop.core.detect import detect_all
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.model.bundle import resolve_bundle_path
 from ids_desktop.core.options import AnalysisOptions
@@ -92,7 +93,9 @@ def run_analysis(
         raise InputError("the input has no labels; evaluate needs a labelled file (use analyze)")
     if on_flows is not None and handed[0] == 0 and len(result.frame):
         on_flows(result.frame)
-    findings = arp_findings(result)
+    # The detectors read nfstream's columns and the walk's packet facts: captures only (and
+    # the app's own export of capture flows, which keeps the columns but not the packets).
+    findings = detect_all(result, cancel=cancel) if result.feature_format == "pcap" else ()
     if options.model == "auto":
         try:
             resolve_bundle_path("auto", result.feature_format, models_dir)
@@ -106,5 +109,5 @@ def run_analysis(
                                       cancel=cancel)
     threshold = bundle.threshold if options.threshold is None else float(options.threshold)
     run = ModelRun(bundle, features, windows, scores, threshold, time.perf_counter() - t0)
-    return Analysis(path, options, result, with_verdicts(result.frame, scores), run,
-                    findings=findings)
+    flows = with_verdicts(result.frame, verdict_columns(scores, findings, len(result.frame)))
+    return Analysis(path, options, result, flows, run, findings=findings)

@@ -255,10 +255,12 @@ class AnalysisTab(QWidget):
         header = self.table.horizontalHeader()
         if analysis.summary is not None:
             s = analysis.summary
-            verdict = f"{s['flagged']:,} flagged by model '{s['model']}'"
-            spoofing = result.meta.get("arp_spoofing") or []
-            if spoofing:  # flows flagged by the ARP check, not the model: say so, and why
-                verdict += f" and the ARP check ({'; '.join(spoofing)})"
+            verdict = (f"{s['flagged']:,} flagged ({s['alerts']:,} alerts, {s['unusual']:,} "
+                       f"unusual) by model '{s['model']}'")
+            if analysis.findings:  # what the host-level detectors found, in their words
+                verdict += (f" and {len(analysis.findings)} detector finding"
+                            f"{'s' if len(analysis.findings) > 1 else ''}: "
+                            + "; ".join(f.summary for f in analysis.findings[:3]))
             self.filters.set_classes(view.classes)
             header.blockSignals(True)  # the rows are already in this order; do not sort again
             header.setSortIndicator(

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ids_desktop.core.analysis import with_arp_check
-from ids_desktop.core.ingest import arp
-from ids_desktop.core.ingest.pcapfile import walk_capture
+from ids_desktop.core.analysis import verdict_columns
+from ids_desktop.core.detect import Finding, detect_all
+from ids_desktop.core.ingest import ingest
+from ids_desktop.core.model.verdicts import UNUSUAL
 from ids_desktop.training import truth
 from ids_desktop.training.locations import shared_data_dir
 from ids_desktop.training.oversampling import Part
@@ -39,42 +40,48 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
     parts
         Shared captures' labelled flows, named ``<kind>/<file>``.
     trained_families
-        The classes the model trained on (a family it never saw may be found as ``attack``).
+        The classes the model trained on (a family it never saw may be found as ``anomaly``).
     data
-        The shared data folder the captures are in (their ARP traffic is walked again);
-        ``None``: ``../shared/data``.
+        The shared data folder the captures are in (read again for the host-level detectors,
+        which need the packets); ``None``: ``../shared/data``.
     """
     data = shared_data_dir() if data is None else data
     rows: list[dict[str, Any]] = []
     benign_anom = []
     for name, frame in parts:
-        # The app's verdicts: the model's, plus the capture ingest's ARP check (as analyze()).
-        frame = with_arp_notes(name, frame, data)
+        # The app's verdicts: the model's, plus the host-level detectors' (as run_analysis).
         model_only = bundle.score(frame, temporal=True)
-        s = with_arp_check(frame, model_only)
+        findings = capture_findings(data / "pcaps" / name, len(frame))
+        s = verdict_columns(model_only, findings, len(frame))
         kind, file = name.split("/", 1)
         row: dict[str, Any] = {"capture": file, "kind": kind, "flows": len(frame),
-                               "flagged": int(s.flagged.sum()),
-                               "threshold": float(bundle.threshold)}
+                               "flagged": int(s["flagged"].sum()),
+                               "threshold": float(bundle.threshold),
+                               "detectors": sorted({f.detector for f in findings})}
         at = {}
         for thr in SWEEP:
             v = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr)
-            swept = with_arp_check(frame, dataclasses.replace(
-                model_only, pred_score=v.p_attack, flagged=v.flagged, pred_class=v.pred_class()))
-            at[thr] = (swept.flagged, swept.pred_class)
+            swept = verdict_columns(dataclasses.replace(
+                model_only, pred_score=v.p_attack, flagged=v.flagged, pred_class=v.pred_class()),
+                findings, len(frame))
+            at[thr] = (swept["flagged"], swept["pred_class"])
         if kind == "attack":
             t = truth.truth_for(file)
             mask = truth.attack_mask(frame, file)
             unseen = t.family not in trained_families
-            accepted = set(t.accepted) | ({"attack"} if unseen else set())
-            hit, top, found = found_family(s.flagged, s.pred_class, mask, accepted)
+            accepted = set(t.accepted) | ({UNUSUAL} if unseen else set())
+            hit, top, found = found_family(s["flagged"], s["pred_class"], mask, accepted)
             by_model = found_family(model_only.flagged, model_only.pred_class, mask, accepted)[2]
+            alone = verdict_columns(None, findings, len(frame))
+            by_detectors = found_family(alone["flagged"], alone["pred_class"], mask, accepted)[2]
             row.update(
                 family=t.family, attack_flows=int(mask.sum()), attack_flagged=int(hit.sum()),
                 top_family=top, unseen_family=unseen, found=found, found_by_model=by_model,
+                found_by_detectors=by_detectors,
                 flow_visible=t.flow_visible, disputed=t.disputed,
-                anomaly_median=float(np.median(s.anomaly_score[mask])) if mask.any() else None,
-                incidental_flagged=int((s.flagged & ~mask).sum()),
+                anomaly_median=(float(np.median(model_only.anomaly_score[mask]))
+                                if mask.any() else None),
+                incidental_flagged=int((s["flagged"] & ~mask).sum()),
             )
             row["sweep"] = {}
             for thr, (flagged, pred) in at.items():
@@ -83,8 +90,8 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
                                           "attack_flagged": int(hit_t.sum()), "found": found_t}
         else:
             if kind == "benign":  # the anomaly baseline stays the reported benign captures'
-                benign_anom.append(s.anomaly_score)
-            fams = pd.Series(s.pred_class[s.flagged]).value_counts()
+                benign_anom.append(model_only.anomaly_score)
+            fams = pd.Series(s["pred_class"][s["flagged"]]).value_counts()
             row.update(top_family=str(fams.index[0]) if len(fams) else "",
                        sweep={str(thr): {"flagged": int(flagged.sum())}
                               for thr, (flagged, _) in at.items()})
@@ -96,16 +103,20 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
     return rows
 
 
-def with_arp_notes(name: str, frame: pd.DataFrame, data: Path) -> pd.DataFrame:
-    """``frame`` with the capture ingest's ARP-check notes (cached flow tables predate them)."""
-    return arp.with_notes(frame, list(spoofing(data / "pcaps" / name)))
+def capture_findings(path: Path, flows: int) -> tuple[Finding, ...]:
+    """The host-level detectors' findings in a shared capture, read once per run (every fold
+    and every shipping attempt validates on it). ``flows``: the cached flow table's length,
+    which must be the fresh ingest's (the findings name its rows)."""
+    findings, fresh = _findings(path)
+    if fresh != flows:
+        raise RuntimeError(f"{path.name}: {fresh} flows now, {flows} in the flow cache")
+    return findings
 
 
 @functools.cache
-def spoofing(path: Path) -> tuple[arp.Spoof, ...]:
-    """The ARP spoofers of a shared capture: walked once per run, though every fold and every
-    shipping attempt validates on it."""
-    return tuple(arp.find_spoofing(walk_capture(path).arp))
+def _findings(path: Path) -> tuple[tuple[Finding, ...], int]:
+    result = ingest(path)
+    return detect_all(result), len(result.frame)
 
 
 def found_family(flagged: np.ndarray, pred_class: Any, mask: np.ndarray,
@@ -161,8 +172,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "attack_captures": len(att),
         "found": sum(r["found"] for r in att),
         "found_share": sum(r["found"] for r in att) / max(len(att), 1),
-        # Found by the model alone, without the capture ingest's ARP check (rows that say).
+        # Found by the model alone, and by the host-level detectors alone (rows that say).
         "found_by_model": sum(r.get("found_by_model", r["found"]) for r in att),
+        "found_by_detectors": sum(r.get("found_by_detectors", False) for r in att),
         "visible_captures": len(visible),
         "visible_found": sum(r["found"] for r in visible),
         "visible_found_share": sum(r["found"] for r in visible) / max(len(visible), 1),

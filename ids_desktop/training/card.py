@@ -90,6 +90,7 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         return []
     att = [r for r in v["rows"] if r["kind"] == "attack"]
     arp_checked = any("found_by_model" in r for r in att)  # rows from before the check: not said
+    detected = any("found_by_detectors" in r for r in att)  # rows since the detectors (issue 33)
     lines = [
         "## Validation on real captures (issue 5)",
         "",
@@ -100,7 +101,11 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         "one of its attack flows is flagged and the most frequent predicted family among them "
         "is one the truth table accepts; for a family absent from training the anomaly-only "
         "verdict `attack` also counts."
-        + (" Flags are the app's: the model's, plus the capture ingest's ARP check "
+        + (" Flags are the app's: the model's, plus the host-level detectors' "
+           "(`ids_desktop/core/detect/`: scans, guessing, floods, beacons, DNS, ARP, DHCP, "
+           "Heartbleed, attack URIs), whose family stands on the flows they cover."
+           if detected else
+           " Flags are the app's: the model's, plus the capture ingest's ARP check "
            "(`ids_desktop/core/ingest/arp.py`), which flags as `mitm` the flows a host spoofing "
            "ARP may relay (its victims' flows from its first conflicting claim on)."
            if arp_checked else ""),
@@ -127,7 +132,11 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
     ok_found = chosen["found_share"] >= 0.8
     ok_benign = chosen["benign_flag_rate"] <= 0.05
     arp_note = ""
-    if arp_found:
+    if detected:
+        arp_note = (f" The model alone finds {chosen.get('found_by_model', chosen['found'])}/"
+                    f"{chosen['attack_captures']}; the detectors alone "
+                    f"{chosen.get('found_by_detectors', 0)}/{chosen['attack_captures']}.")
+    elif arp_found:
         arp_note = (f" The model alone finds {chosen.get('found_by_model', chosen['found'])}/"
                     f"{chosen['attack_captures']}; the ARP check finds "
                     + ", ".join(f"`{c}`" for c in arp_found) + ".")

@@ -87,7 +87,7 @@ def test_labelled_input_gets_an_evaluation_tab(window, qtbot, tmp_path: Path) ->
 
 def test_a_spoofed_capture_says_the_arp_check_flagged_flows(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from ids_desktop.core.model.bundle import default_models_dir
-    from tests.core.ingest.test_arp import ATTACKER_MAC, write_arp_capture
+    from tests.core.detect.test_arp_claims import ATTACKER_MAC, write_arp_capture
 
     if not (default_models_dir() / "pcap" / "metadata.json").is_file():
         pytest.skip("no pcap bundle")
@@ -98,5 +98,5 @@ def test_a_spoofed_capture_says_the_arp_check_flagged_flows(window, qtbot, tmp_p
         pass
     assert tab.analysis is not None and tab.analysis.summary is not None
     text = tab.summary.text()
-    assert "flagged by model 'pcap' and the ARP check (MAC " + ATTACKER_MAC in text
+    assert "by model 'pcap' and 1 detector finding: MAC " + ATTACKER_MAC in text
     assert tab.analysis.flows["pred_class"].eq("mitm").sum() == 1

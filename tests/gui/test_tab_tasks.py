@@ -14,7 +14,12 @@ import pytest
 pytest.importorskip("PySide6")
 pytestmark = pytest.mark.gui
 
-from ids_desktop.core.analysis import Analysis, ModelRun, with_verdicts  # noqa: E402
+from ids_desktop.core.analysis import (  # noqa: E402
+    Analysis,
+    ModelRun,
+    verdict_columns,
+    with_verdicts,
+)
 from ids_desktop.core.ingest.result import IngestResult  # noqa: E402
 from ids_desktop.core.model.bundle import Scores  # noqa: E402
 from ids_desktop.core.options import AnalysisOptions  # noqa: E402
@@ -56,7 +61,7 @@ def fake_analysis(
         Path("x.pcap"),
         options or AnalysisOptions(),
         result,
-        with_verdicts(frame, scores),
+        with_verdicts(frame, verdict_columns(scores, (), len(frame))),
         run,
     )
 
@@ -76,7 +81,8 @@ def test_the_explanation_key_is_the_one_cached_explanations_were_saved_under() -
 
 def test_view_data_of_a_scored_analysis() -> None:
     view = tab_tasks.view_data(fake_analysis())
-    assert view.empty_columns == {"empty", "label_binary"} and view.classes == ("benign", "scan")
+    assert view.empty_columns == {"empty", "label_binary", "finding"}  # no detector finding
+    assert view.classes == ("benign", "scan")
     assert view.order.tolist() == [1, 0]  # by descending score
     assert set(view.search) == {"src_ip", "pred_class"} and view.overview is None
     assert view.cache_key(3) is None  # no explain key given

@@ -40,8 +40,9 @@ from ids_desktop.core.detect.flows import FlowView
 
 Claim = tuple[float, int, str, str, str, str]  # time, opcode, sender MAC, IP, target MAC, IP
 REQUEST, REPLY = 1, 2
-#: A reply answers a request the target sent for that address within this many seconds.
-SOLICITED_S = 5.0
+#: A reply answers a request the target sent for that address within this many seconds: real
+#: answers come within milliseconds; one second allows for a slow or busy host.
+SOLICITED_S = 1.0
 SCAN_TARGETS = 50
 SCAN_WINDOW_S = 60.0
 _NOBODY = ("0.0.0.0", "")
@@ -56,7 +57,7 @@ def detect(claims: Sequence[Claim], view: FlowView) -> list[Finding]:
 
 def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
     own: dict[str, list[str]] = defaultdict(list)  # MAC -> addresses it claimed, in order
-    reasons: dict[str, dict[str, str]] = defaultdict(dict)  # MAC -> {address: why}
+    reasons: dict[str, dict[str, None]] = defaultdict(dict)  # MAC -> its reasons, in order
     victims: dict[str, set[str]] = defaultdict(set)
     since: dict[str, float] = {}
     taken: dict[str, bool] = {}  # MAC -> it took an address another MAC had claimed
@@ -76,9 +77,7 @@ def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
         if op == REPLY and directed and ts - asked.get((tip, ip), -1e18) > SOLICITED_S:
             earlier = next((m for _, m in claimed_by[ip] if m != mac), None)
             said = f"sent {tip} unsolicited ARP replies claiming {ip}"
-            reasons[mac].setdefault(
-                ip, said + (f", which {earlier} had claimed" if earlier else "")
-            )
+            reasons[mac].setdefault(said + (f", which {earlier} had claimed" if earlier else ""))
             if earlier:
                 taken[mac] = True
             victims[mac].add(tip)
@@ -89,7 +88,7 @@ def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
         for ts, op, m, ip, _tmac, tip in claims:
             if m == mac and op == REQUEST and tip in ips and ip in ips and tip != ip:
                 reasons[mac].setdefault(
-                    tip, f"claimed {tip} and also asked, as {ip}, which MAC has {tip}"
+                    f"claimed {tip} and also asked, as {ip}, which MAC has {tip}"
                 )
                 since[mac] = min(since.get(mac, ts), _first_claim(claims, mac, tip))
     for ip, history in claimed_by.items():  # flip flop: A, then B, then A again
@@ -97,7 +96,7 @@ def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
             before = {m for _, m in history[:k] if m != mac_b}
             if before and any(m in before for _, m in history[k + 1 :]):
                 other = next(m for _, m in history[k + 1 :] if m in before)
-                reasons[mac_b].setdefault(ip, f"took over {ip}, which {other} still uses")
+                reasons[mac_b].setdefault(f"took over {ip}, which {other} still uses")
                 taken[mac_b] = True
                 since.setdefault(mac_b, ts)
                 break
@@ -111,7 +110,7 @@ def _spoofing(claims: list[Claim], view: FlowView) -> list[Finding]:
         rows = np.flatnonzero((np.isin(view.src, hit) | np.isin(view.dst, hit)) & (view.end >= t0))
         t1 = max([t0, *view.end[rows]]) if len(rows) else t0
         summary = (
-            f"MAC {mac} {'; '.join(why.values())} (from {when(t0)}); "
+            f"MAC {mac} {'; '.join(why)} (from {when(t0)}); "
             f"{len(rows):,} flows of {names(hit) if hit else 'its victims'} ran after "
             f"that and may have passed through it"
         )

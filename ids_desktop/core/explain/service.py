@@ -13,7 +13,6 @@ import pandas as pd
 
 from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
-from ids_desktop.core.ingest import arp
 from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
@@ -127,6 +126,8 @@ class BundleExplainer:
         for the bundle's T) and contributions kept.
     features, windows
         The scaled features and the windows scoring computed (recomputed when ``None``).
+    notes
+        Per row, what a host-level detector found (added to the sentence), or ``None``.
     neighbourhood
         How LIME's neighbourhood is drawn
         (:data:`~ids_desktop.core.explain.explainer.NEIGHBOURHOODS`).
@@ -149,9 +150,10 @@ class BundleExplainer:
         if run is None:
             raise ModelError(f"no explanations: no model scored this input ({analysis.note})")
         samples = num_samples or analysis.options.lime_samples or None
+        notes = analysis.flows["finding"].to_numpy(dtype=object, na_value=None)
         return cls(run.bundle, analysis.result.frame, analysis.result.temporal,
                    num_samples=samples, top_k=top_k, features=run.features, windows=run.windows,
-                   neighbourhood=neighbourhood)
+                   neighbourhood=neighbourhood, notes=notes)
 
     def __init__(
         self,
@@ -164,8 +166,10 @@ class BundleExplainer:
         features: np.ndarray | None = None,
         windows: np.ndarray | None = None,
         neighbourhood: str = "stratified",
+        notes: np.ndarray | None = None,
     ) -> None:
         self.bundle = bundle
+        self.notes = notes
         self.frame = frame
         self.temporal = bool(temporal)
         self.seq_len = int(bundle.seq_len)
@@ -377,11 +381,9 @@ class BundleExplainer:
             cancel=cancel,
         )
         self._state_verdict(exp, window_x, mask, position)
-        note = None
-        if arp.NOTE_COLUMN in self.frame.columns:
-            note = self.frame[arp.NOTE_COLUMN].iloc[int(row)]
-        if note is not None and not pd.isna(note):  # flagged by the ARP check, whatever LIME says
-            exp.sentence += f" {note}"
+        note = None if self.notes is None else self.notes[int(row)]
+        if note is not None and not pd.isna(note):  # a detector flagged it too: say why
+            exp.sentence += f" A host-level detector flagged it as well: {note}"
         return exp
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 
 from ids_desktop.core import schema
-from ids_desktop.core.ingest import arp
 from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.ingest.flowtable import PACKETS_AT, Chunk, build_table, chunk_arrays
 from ids_desktop.core.ingest.meter import MeterRun
@@ -180,13 +179,8 @@ def read_capture(
             warnings.append("no IP flows found")
     total = info.packets if info is not None else done_packets
     report(total, total, force=True)
-    spoofs = arp.find_spoofing(info.arp) if info is not None else []
-    # ARP poisoning leaves no trace in IP flows: mark the flows it may have relayed.
-    frame = arp.with_notes(frame, spoofs)
     schema.validate_flows(frame)
     meta = _meta(info, run, idle, active, frame, done_packets)
-    if spoofs:
-        meta["arp_spoofing"] = [s.describe() for s in spoofs]
     return IngestResult(
         frame=frame,
         format=header.format,

@@ -191,7 +191,7 @@ class CaptureInfo:
     arp
         The first :data:`MAX_ARP` Ethernet/IPv4 ARP packets as ``(time, opcode, sender MAC,
         sender IP, target MAC, target IP)``: nfstream meters IP only, so this is the
-        capture's one view of who claims which address (:mod:`ids_desktop.core.ingest.arp`).
+        capture's one view of who claims which address (:mod:`ids_desktop.core.detect.arp`).
     done
         True once the walk reached the end (or the damage); False when it was stopped.
     sha256

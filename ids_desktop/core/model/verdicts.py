@@ -11,7 +11,8 @@ The rule
 - A flow is flagged when ``P(attack) >= threshold`` (by the classifier) or its anomaly
   score reaches ``anomaly_threshold``.
 - A flow flagged by the classifier is named after its most probable attack class; one
-  flagged only by its anomaly score is :data:`UNKNOWN_ATTACK`; the rest are benign.
+  flagged only by its anomaly score is :data:`UNUSUAL` (``anomaly``: unlike the training data,
+  with no family); the rest are benign.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import pyarrow as pa
 
 from ids_desktop.core.schema import BENIGN
 
-#: ``pred_class`` of a flow flagged only by its anomaly score (the classifier saw nothing
-#: it knows): the family vocabulary's "attack without a family".
-UNKNOWN_ATTACK = "attack"
+#: ``pred_class`` of a flow flagged with no family: only its anomaly score flagged it (the
+#: classifier saw nothing it knows). Not ``attack``, which reads like a family.
+UNUSUAL = "anomaly"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Verdicts:
     by_classifier
         Flagged because ``p_attack`` reached the threshold (bool).
     code
-        The verdict's position in ``names``: ``classes + [UNKNOWN_ATTACK, BENIGN]``.
+        The verdict's position in ``names``: ``classes + [UNUSUAL, BENIGN]``.
     names
         The vocabulary ``code`` indexes.
     """
@@ -97,4 +98,4 @@ def decide(
     n_cls = len(classes)
     best = attack_probs.argmax(axis=1) if len(attack_probs) else np.zeros(0, dtype=np.int64)
     code = np.where(flagged, np.where(by_clf, best, n_cls), n_cls + 1).astype(np.int64)
-    return Verdicts(p, flagged, by_clf, code, (*classes, UNKNOWN_ATTACK, BENIGN))
+    return Verdicts(p, flagged, by_clf, code, (*classes, UNUSUAL, BENIGN))

@@ -61,7 +61,7 @@ class ReportData:
     evaluation: dict[str, Any] | None = None
     model_card_summary: str = ""
     warnings: list[str] = field(default_factory=list)
-    #: What checks besides the model found (the capture ingest's ARP check), one line each.
+    #: What the host-level detectors found, one sentence each.
     findings: list[str] = field(default_factory=list)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 
 from ids_desktop.core.atomic import atomic_text
-from ids_desktop.core.ingest import arp
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 
 #: Cells starting with these can be read as formulas by spreadsheet software.
@@ -34,7 +33,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "pred_score",
     "anomaly_score",
     "flagged",
+    "severity",
+    "flagged_by",
     "label_original",
+    "finding",
     "explanation",
 )
 
@@ -58,7 +60,9 @@ def report_frame(flows: pd.DataFrame, explanations: dict[int, str] | None = None
     """The report's columns from an analysis frame (missing sources become empty columns).
 
     ``server_name`` is nDPI's requested server name (TLS SNI or HTTP Host); ``user_agent`` the
-    HTTP user agent; ``explanation`` the plain-language sentence for a flow, when given.
+    HTTP user agent; ``severity`` and ``flagged_by`` the verdict's (see
+    :mod:`ids_desktop.core.analysis`); ``finding`` what a host-level detector found;
+    ``explanation`` the plain-language sentence for a flow, when given.
     """
     out = pd.DataFrame(index=flows.index)
     sources = {"server_name": "requested_server_name", "user_agent": "user_agent"}
@@ -67,9 +71,6 @@ def report_frame(flows: pd.DataFrame, explanations: dict[int, str] | None = None
         source = sources.get(column, column)
         if column == "explanation":
             out[column] = flows["flow_id"].map(lambda fid: texts.get(int(fid), ""))
-            if arp.NOTE_COLUMN in flows.columns:  # the ARP check's reason, where LIME did not run
-                notes = flows[arp.NOTE_COLUMN].astype("string").fillna("").astype(object)
-                out[column] = out[column].where(out[column] != "", notes)
         elif source in flows.columns:
             out[column] = flows[source]
         else:

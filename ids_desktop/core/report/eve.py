@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 
 from ids_desktop.core.atomic import atomic_text
+from ids_desktop.core.schema import FAMILIES
+from ids_desktop.core.severity import LOW, SURICATA
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 
 PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "IPv6-ICMP", 47: "GRE", 50: "ESP", 132: "SCTP"}
@@ -36,17 +38,29 @@ CATEGORIES = {
     "r2l": "Remote to Local",
     "u2r": "User to Root",
     "attack": "Anomalous Traffic",
+    "anomaly": "Anomalous Traffic",
     "benign": "Anomalous Traffic",
 }
+#: What flags a flow, in a fixed order: the model, the anomaly score, then every detector
+#: (:mod:`ids_desktop.core.detect`). A signature's id is ``9_100_000 + 100 * family + source``,
+#: each an index in its fixed tuple, so it is the same in every file and every release.
+SOURCES = (
+    "model", "anomaly", "port_scan", "host_sweep", "ping_sweep", "ssh_guessing", "ftp_guessing",
+    "telnet_guessing", "rdp_guessing", "smb_guessing", "kerberos_guessing", "mysql_guessing",
+    "postgresql_guessing", "mssql_guessing", "redis_guessing", "mongodb_guessing",
+    "ldap_guessing", "imap_guessing", "pop3_guessing", "smtp_guessing", "vnc_guessing",
+    "http_guessing", "syn_flood", "udp_flood", "icmp_flood", "reflection", "beacon",
+    "dns_tunnel", "dns_exfiltration", "zone_transfer", "arp_spoofing", "arp_scan",
+    "dhcp_starvation", "tls_heartbleed", "web_attack_uri",
+)
+_FAMILY_ORDER = (*FAMILIES, "anomaly")
 
 
-def severity(score: float) -> int:
-    """Suricata severity: 1 high (p >= 0.9), 2 medium (p >= 0.7), 3 low."""
-    if score >= 0.9:
-        return 1
-    if score >= 0.7:
-        return 2
-    return 3
+def signature_id(family: str, source: str) -> int:
+    """The stable EVE ``signature_id`` of a family flagged by a source (:data:`SOURCES`)."""
+    fam = _FAMILY_ORDER.index(family) if family in _FAMILY_ORDER else len(_FAMILY_ORDER)
+    src = SOURCES.index(source) if source in SOURCES else len(SOURCES)
+    return 9_100_000 + 100 * fam + src
 
 
 def _iso(seconds: Any) -> str | None:
@@ -78,8 +92,12 @@ def alerts(
     columns = flagged.columns
     for row in flagged.itertuples(index=False):
         rec = dict(zip(columns, row, strict=True))
-        cls = str(_scalar(rec.get("pred_class")) or "attack")
+        cls = str(_scalar(rec.get("pred_class")) or "anomaly")
         score = float(_scalar(rec.get("pred_score")) or 0.0)
+        sources = str(_scalar(rec.get("flagged_by")) or "model").split(",")
+        # the signature names the source that decided the family: a detector's when one did
+        source = sources[-1] if len(sources) > 1 else sources[0]
+        level = str(_scalar(rec.get("severity")) or LOW)
         proto = _scalar(rec.get("protocol"))
         flow_id = int(rec["flow_id"])
         app = _scalar(rec.get("application"))
@@ -95,9 +113,15 @@ def alerts(
             "app_proto": str(app).lower() if app else None,
             "alert": {
                 "action": "allowed",
-                "signature": f"IDS Desktop ML {cls} detection",
+                "signature_id": signature_id(cls, source),
+                "signature": _signature(cls, source),
                 "category": CATEGORIES.get(cls, "Anomalous Traffic"),
-                "severity": severity(score),
+                "severity": SURICATA.get(level, 3),
+            },
+            "ids_desktop": {
+                "severity": level,
+                "flagged_by": sources,
+                "finding": _scalar(rec.get("finding")),
             },
             "ml": {
                 "model": model,
@@ -108,6 +132,14 @@ def alerts(
             },
         }
         yield event
+
+
+def _signature(family: str, source: str) -> str:
+    if source == "model":
+        return f"IDS Desktop ML {family} detection"
+    if source == "anomaly":
+        return "IDS Desktop ML traffic unlike the training data"
+    return f"IDS Desktop {source.replace('_', ' ')} ({family})"
 
 
 def _round(value: Any) -> float | None:

@@ -238,7 +238,7 @@ def write_pdf(
         )
     )
     if report.findings:
-        story += [Spacer(1, 4 * mm), Paragraph("Found besides the model", h2)]
+        story += [Spacer(1, 4 * mm), Paragraph("Host-level detectors", h2)]
         story += [_p(f, small, PARAGRAPH_CHARS) for f in report.findings[:30]]
     if report.warnings:
         story += [Spacer(1, 4 * mm), Paragraph("Input warnings", h2)]

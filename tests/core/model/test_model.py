@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ids_desktop.core.analysis import PREDICTION_COLUMNS
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model import sequences
@@ -16,7 +17,8 @@ from ids_desktop.core.model.preprocess import Preprocessor, feature_hash, select
 from ids_desktop.errors import ModelError, SchemaError
 from tests.synthetic_flows import synthetic_frame
 
-SUMMARY_KEYS = {"format", "model", "flows", "flagged", "by_class", "temporal_context", "seconds"}
+SUMMARY_KEYS = {"format", "model", "flows", "flagged", "alerts", "unusual", "by_class",
+                "by_flagged_by", "findings", "temporal_context", "seconds"}
 EVAL_KEYS = {"model", "n", "binary", "per_class", "confusion"}
 BINARY_KEYS = {"precision", "recall", "f1", "accuracy", "far", "roc_auc"}
 
@@ -369,7 +371,7 @@ def test_analyze_and_evaluate_return_exact_keys(tiny_bundle, tmp_path) -> None:
     assert summary["flows"] == len(frame) and summary["temporal_context"] is True
     assert summary["flagged"] == int(flows["flagged"].sum())
     assert sum(summary["by_class"].values()) == summary["flagged"]
-    assert list(flows.columns[-4:]) == ["pred_class", "pred_score", "anomaly_score", "flagged"]
+    assert list(flows.columns[-7:]) == list(PREDICTION_COLUMNS)
     assert flows["pred_score"].between(0, 1).all()
     auto, _, _ = analyze(result)  # picked by feature format
     assert auto["model"] == "tiny"

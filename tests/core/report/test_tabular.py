@@ -12,7 +12,7 @@ import pytest
 
 from ids_desktop.core.atomic import atomic_text
 from ids_desktop.core.report.csv_writer import neutralise, write_csv
-from ids_desktop.core.report.eve import write_jsonl
+from ids_desktop.core.report.eve import signature_id, write_jsonl
 from ids_desktop.core.tasks import CancelToken
 from ids_desktop.errors import CancelledError
 
@@ -36,6 +36,9 @@ def analysis_frame() -> pd.DataFrame:
             "pred_score": [0.97, 0.1, 0.75],
             "anomaly_score": [-1.5, 0.2, 3.0],
             "flagged": [True, False, True],
+            "severity": pd.array(["high", None, "medium"], dtype="string"),
+            "flagged_by": pd.array(["model", None, "model,ssh_guessing"], dtype="string"),
+            "finding": pd.array([None, None, "10.0.0.5 tried 40 SSH logins"], dtype="string"),
         }
     )
 
@@ -92,7 +95,14 @@ def test_jsonl_fields_and_types(tmp_path: Path) -> None:
     assert e["timestamp"] == "2023-11-14T22:13:20.250000+0000"
     assert e["proto"] == "TCP" and e["app_proto"] == "http"
     assert set(e["alert"]) >= {"signature", "category", "severity"}
-    assert isinstance(e["alert"]["severity"], int) and e["alert"]["severity"] == 1
+    assert isinstance(e["alert"]["severity"], int) and e["alert"]["severity"] == 1  # high
+    assert e["alert"]["signature_id"] == signature_id("web_attack", "model")
+    # a detector's family is named by the detector's signature, with both sources kept
+    assert events[1]["alert"]["signature_id"] == signature_id("brute_force", "ssh_guessing")
+    assert events[1]["alert"]["severity"] == 2
+    assert events[1]["ids_desktop"]["flagged_by"] == ["model", "ssh_guessing"]
+    assert events[1]["ids_desktop"]["finding"] == "10.0.0.5 tried 40 SSH logins"
+    assert len({signature_id(f, s) for f in ("scan", "dos") for s in ("model", "syn_flood")}) == 4
     assert set(e["ml"]) >= {"model", "class", "score", "anomaly_score", "top_contributions"}
     assert e["ml"]["top_contributions"][0]["feature"] == "dst_port @ t-0"
     assert events[1]["src_port"] is None and events[1]["timestamp"] is None

@@ -1,4 +1,4 @@
-"""The ARP check: spoofing found in a capture's ARP packets marks the flows it may relay."""
+"""ARP spoofing from the walk's ARP claims, and the victims' flows the finding covers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import socket
 import struct
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from ids_desktop.core.ingest import arp
+from ids_desktop.core.detect import Finding, arp
+from ids_desktop.core.detect.flows import FlowView
 from ids_desktop.synth.capture_writer import CaptureWriter
 from ids_desktop.synth.packets import mac, udp_frame
 
@@ -26,6 +29,10 @@ def _claim(
     return (T0 + dt, op, mac, ip, target_mac, target_ip)
 
 
+def _spoofers(claims: list[tuple[float, int, str, str, str, str]]) -> list[Finding]:
+    return [f for f in arp.detect(claims, FlowView(pd.DataFrame())) if f.detector == "arp_spoofing"]
+
+
 def test_an_ordinary_exchange_and_address_probes_are_not_spoofing() -> None:
     claims = [
         _claim(0, 1, VICTIM_MAC, VICTIM, GW),
@@ -34,49 +41,34 @@ def test_an_ordinary_exchange_and_address_probes_are_not_spoofing() -> None:
         _claim(2, 1, OTHER_MAC, OTHER, OTHER),  # announcement of its own address
         _claim(3, 1, VICTIM_MAC, VICTIM, GW),  # asked again: the same claim
     ]
-    assert arp.find_spoofing(claims) == []
+    assert _spoofers(claims) == []
 
 
 def test_a_mac_claiming_the_gateway_besides_its_own_address_is_a_spoofer() -> None:
     claims = [
         _claim(0, 1, VICTIM_MAC, VICTIM, GW),
-        _claim(5, 2, ATTACKER_MAC, GW, VICTIM, VICTIM_MAC),  # unsolicited: "the gateway is me"
+        _claim(10, 2, ATTACKER_MAC, GW, VICTIM, VICTIM_MAC),  # unsolicited: "the gateway is me"
         _claim(15, 1, ATTACKER_MAC, ATTACKER, GW),  # its own address, asking the real gateway
     ]
-    (spoof,) = arp.find_spoofing(claims)
-    assert spoof.mac == ATTACKER_MAC
-    assert spoof.claimed == (GW, ATTACKER)
-    assert spoof.victims == (VICTIM, GW)
-    assert spoof.since == T0 + 5 and spoof.taken_from == {}
-    assert f"MAC {ATTACKER_MAC} claimed {GW} and {ATTACKER} over ARP" in spoof.describe()
+    (spoof,) = _spoofers(claims)
+    assert spoof.sources == (ATTACKER_MAC,) and spoof.family == "mitm"
+    assert spoof.targets == (VICTIM,) and spoof.first_seen == T0 + 10
+    assert f"sent {VICTIM} unsolicited ARP replies claiming {GW}" in spoof.summary
+    assert f"also asked, as {ATTACKER}, which MAC has {GW}" in spoof.summary
 
 
-def test_an_address_taken_over_by_a_new_mac_names_the_old_one() -> None:
+def test_an_address_another_mac_still_uses_names_the_old_one() -> None:
     claims = [
         _claim(0, 2, GW_MAC, GW, VICTIM, VICTIM_MAC),
         _claim(9, 2, ATTACKER_MAC, GW, GW, "ff:ff:ff:ff:ff:ff"),  # gratuitous: to everyone
+        _claim(11.5, 1, OTHER_MAC, OTHER, GW),  # another host asks for the gateway...
+        _claim(12, 2, GW_MAC, GW, OTHER, OTHER_MAC),  # ... and the gateway still answers for it
     ]
-    (spoof,) = arp.find_spoofing(claims)
-    assert spoof.mac == ATTACKER_MAC and spoof.taken_from == {GW: GW_MAC}
-    assert spoof.victims == (arp.EVERY_HOST,)
-    assert f"{GW} had been claimed by {GW_MAC}" in spoof.describe()
-
-
-def test_notes_mark_the_victim_s_flows_after_the_first_claim_only() -> None:
-    import pandas as pd
-
-    spoof = arp.Spoof(ATTACKER_MAC, (GW, ATTACKER), {}, (VICTIM,), T0 + 5)
-    frame = pd.DataFrame({
-        "src_ip": [VICTIM, VICTIM, OTHER, "8.8.8.8", VICTIM],
-        "dst_ip": ["8.8.8.8", "1.1.1.1", "8.8.8.8", VICTIM, "1.1.1.1"],
-        "last_seen": [T0 + 1, T0 + 6, T0 + 7, T0 + 8, None],
-    })
-    notes = arp.relayed_notes(frame, [spoof])
-    assert notes.notna().tolist() == [False, True, False, True, False]
-    assert notes[1].startswith("ARP check: MAC ") and "a man in the middle" in notes[1]
-    everyone = arp.Spoof(ATTACKER_MAC, (GW,), {GW: GW_MAC}, (arp.EVERY_HOST,), T0 + 5)
-    assert arp.relayed_notes(frame, [everyone]).notna().tolist() == [False, True, True, True, False]
-    assert arp.relayed_notes(frame, []).isna().all()
+    (spoof,) = _spoofers(claims)
+    assert spoof.sources == (ATTACKER_MAC,)
+    assert f"took over {GW}, which {GW_MAC} still uses" in spoof.summary
+    # without the old owner's later claim it may be a replaced machine: no finding
+    assert _spoofers(claims[:2]) == []
 
 
 def _arp_frame(
@@ -124,26 +116,24 @@ def write_arp_capture(path: Path, fmt: str, spoof: bool) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
-def test_capture_ingest_marks_the_flows_a_spoofer_may_relay(tmp_path: Path, fmt: str) -> None:
+def test_the_walk_keeps_the_claims_and_the_finding_covers_the_victim_s_later_flows(
+    tmp_path: Path, fmt: str
+) -> None:
+    from ids_desktop.core.detect import detect_all
     from ids_desktop.core.ingest.capture import read_capture
 
     path = tmp_path / f"spoofed.{fmt}"
     write_arp_capture(path, fmt, spoof=True)
     result = read_capture(path, n_meters=1)
-    frame = result.frame
-    noted = frame.loc[frame[arp.NOTE_COLUMN].notna(), ["src_ip", "src_port"]]
-    assert noted.values.tolist() == [[VICTIM, 40002]]
-    (said,) = result.meta["arp_spoofing"]
-    assert said.startswith(
-        f"MAC {ATTACKER_MAC} claimed {GW} over ARP; {GW} had been claimed by {GW_MAC}"
-    )
-    # the first claim (VLAN-tagged in pcapng)
-    assert said.endswith("(from 2023-11-14 22:13:25 UTC)")
+    (spoof,) = detect_all(result)
+    covered = result.frame.iloc[spoof.rows][["src_ip", "src_port"]]
+    assert covered.values.tolist() == [[VICTIM, 40002]]
+    assert spoof.summary.startswith(f"MAC {ATTACKER_MAC} sent {VICTIM} unsolicited ARP replies")
+    assert "(from 2023-11-14 22:13:25 UTC)" in spoof.summary  # the first (VLAN-tagged in pcapng)
 
     clean = tmp_path / f"clean.{fmt}"
     write_arp_capture(clean, fmt, spoof=False)
-    result = read_capture(clean, n_meters=1)
-    assert arp.NOTE_COLUMN not in result.frame.columns and "arp_spoofing" not in result.meta
+    assert detect_all(read_capture(clean, n_meters=1)) == ()
 
 
 def test_analysis_flags_relayed_flows_as_mitm_and_says_why(tmp_path: Path) -> None:
@@ -157,13 +147,15 @@ def test_analysis_flags_relayed_flows_as_mitm_and_says_why(tmp_path: Path) -> No
     write_arp_capture(path, "pcapng", spoof=True)
     analysis = run_analysis(path, AnalysisOptions(model="pcap", lime_samples=300))
     summary, flows = analysis.summary, analysis.flows
-    row = int(flows.index[flows[arp.NOTE_COLUMN].notna()][0])
+    row = int(flows.index[flows["finding"].notna()][0])
     assert flows.at[row, "flagged"] and flows.at[row, "pred_class"] == "mitm"
-    assert summary["by_class"].get("mitm") == 1
+    assert "arp_spoofing" in flows.at[row, "flagged_by"] and flows.at[row, "severity"] == "high"
+    assert summary["by_class"].get("mitm") == 1 and summary["by_flagged_by"]["arp_spoofing"] == 1
     before = flows.index[(flows["src_port"] == 40001)][0]
     assert flows.at[before, "pred_class"] != "mitm"
     exp = BundleExplainer.for_analysis(analysis).explain_row(row)
-    assert exp.sentence.endswith("(a man in the middle).") and "ARP check: MAC" in exp.sentence
+    assert "A host-level detector flagged it as well: MAC" in exp.sentence
+    assert exp.sentence.endswith("may have passed through it")
 
 
 @pytest.mark.shared
@@ -173,12 +165,16 @@ def test_arppoison_capture_s_relayed_flows_are_its_truth_and_no_benign_capture_s
     from ids_desktop.core.ingest.pcapfile import walk_capture
     from ids_desktop.training import truth
     path = SHARED / "pcaps" / "attack" / "arppoison.pcapng"
-    frame = ingest(path).frame
-    noted = frame[arp.NOTE_COLUMN].notna().to_numpy()
+    from ids_desktop.core.detect import detect_all
+
+    result = ingest(path)
+    frame = result.frame
+    noted = np.zeros(len(frame), dtype=bool)
+    noted[[r for f in detect_all(result) for r in f.rows]] = True
     assert noted.sum() == 15
     assert (noted == truth.attack_mask(frame, path.name)).all()
     benign = (sorted((SHARED / "pcaps" / "benign").iterdir())
               + sorted((SHARED / "pcaps" / "benign-apps").iterdir()))
     spoofing = [p.name for p in benign if p.suffix.lower() in truth.CAPTURE_SUFFIXES
-                and arp.find_spoofing(walk_capture(p).arp)]
+                and _spoofers(walk_capture(p).arp)]
     assert len(benign) > 150 and spoofing == []
