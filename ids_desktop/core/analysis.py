@@ -31,6 +31,7 @@ import pandas as pd
 
 from ids_desktop.core import severity as S
 from ids_desktop.core.detect.finding import Finding
+from ids_desktop.core.incidents import Incident
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model.bundle import (
@@ -117,6 +118,9 @@ class Analysis:
         Why no model ran, in one line ("" when one did).
     findings
         What the host-level detectors found (:mod:`ids_desktop.core.detect`).
+    incidents
+        The flagged flows and findings grouped into what happened
+        (:mod:`ids_desktop.core.incidents`), most severe first.
     """
 
     path: Path
@@ -126,6 +130,7 @@ class Analysis:
     run: ModelRun | None = None
     note: str = ""
     findings: tuple[Finding, ...] = ()
+    incidents: tuple[Incident, ...] = ()
 
     @property
     def file_sha256(self) -> str:
@@ -147,7 +152,8 @@ class Analysis:
         Exactly ``format``, ``model``, ``flows``, ``flagged`` (``alerts`` + ``unusual``),
         ``alerts`` (flagged with a family), ``unusual`` (flagged with none), ``by_class``
         (predicted class -> count among flagged flows), ``by_flagged_by`` (model, anomaly or a
-        detector -> flows it flagged), ``findings`` (the detectors' findings),
+        detector -> flows it flagged), ``findings`` (the detectors' findings), ``incidents``
+        (:meth:`~ids_desktop.core.incidents.Incident.to_json` of each),
         ``temporal_context`` and ``seconds`` (the scoring step).
         """
         if self.run is None:
@@ -167,6 +173,7 @@ class Analysis:
             "by_class": {str(k): int(v) for k, v in pred.value_counts().items()},
             "by_flagged_by": {str(k): int(v) for k, v in by.value_counts().items() if k},
             "findings": len(self.findings),
+            "incidents": [i.to_json() for i in self.incidents],
             "temporal_context": bool(self.result.temporal and self.run.bundle.seq_len > 1),
             "seconds": round(self.run.seconds, 3),
         }
@@ -185,7 +192,8 @@ class Analysis:
         kept = ("pred_class", "pred_score", "flagged")
         columns: dict[str, Any] = {c: self.flows[c] for c in kept}
         if run.threshold != run.bundle.threshold:
-            own = run.bundle.verdicts(run.scores.probs, run.scores.anomaly_score)
+            own = run.bundle.verdicts(run.scores.probs, run.scores.anomaly_score,
+                                      unusual=run.scores.unusual)
             scores = dataclasses.replace(run.scores, pred_score=own.p_attack, flagged=own.flagged,
                                          pred_class=own.pred_class())
             columns = verdict_columns(scores, self.findings, len(self.flows))
@@ -223,9 +231,7 @@ def score(
     except SchemaError as exc:
         raise ModelError(f"model '{bundle.name}' cannot read this input: {exc}") from None
     windows = bundle.windows(frame, result.temporal)
-    probs, anomaly = bundle.score_windows(x, windows, progress=progress, cancel=cancel)
-    v = bundle.verdicts(probs, anomaly, threshold)
-    scores = Scores(probs, v.p_attack, anomaly.astype(np.float64), v.flagged, v.pred_class())
+    scores = bundle.scores(x, windows, threshold, progress=progress, cancel=cancel)
     return x, windows, scores
 
 

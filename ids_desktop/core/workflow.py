@@ -23,6 +23,7 @@ from ids_desktop.core.analysis import (
     with_verdicts,
 )
 from ids_desktop.core.detect import detect_all
+from ids_desktop.core.incidents import group, incident_ids
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.model.bundle import resolve_bundle_path
 from ids_desktop.core.options import AnalysisOptions
@@ -110,4 +111,7 @@ def run_analysis(
     threshold = bundle.threshold if options.threshold is None else float(options.threshold)
     run = ModelRun(bundle, features, windows, scores, threshold, time.perf_counter() - t0)
     flows = with_verdicts(result.frame, verdict_columns(scores, findings, len(result.frame)))
-    return Analysis(path, options, result, flows, run, findings=findings)
+    incidents = group(flows, findings, file_sha256=result.sha256,
+                      model_sha256=str(bundle.metadata.get("model_sha256", "")))
+    flows["incident_id"] = incident_ids(incidents, len(flows))
+    return Analysis(path, options, result, flows, run, findings=findings, incidents=incidents)

@@ -35,6 +35,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "flagged",
     "severity",
     "flagged_by",
+    "incident_id",
     "label_original",
     "finding",
     "explanation",

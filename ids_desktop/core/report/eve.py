@@ -104,6 +104,7 @@ def alerts(
         event = {
             "timestamp": _iso(_scalar(rec.get("first_seen"))),
             "flow_id": flow_id,
+            "incident_id": _scalar(rec.get("incident_id")),
             "event_type": "alert",
             "src_ip": _scalar(rec.get("src_ip")),
             "src_port": _scalar(rec.get("src_port")),
