@@ -60,7 +60,8 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
                                "detectors": sorted({f.detector for f in findings})}
         at = {}
         for thr in SWEEP:
-            v = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr)
+            v = bundle.verdicts(model_only.probs, model_only.anomaly_score, thr,
+                                unusual=model_only.unusual)
             swept = verdict_columns(dataclasses.replace(
                 model_only, pred_score=v.p_attack, flagged=v.flagged, pred_class=v.pred_class()),
                 findings, len(frame))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model import sequences
+from ids_desktop.core.model.calibration import Distance, apply_temperature, fit_temperature
 from ids_desktop.core.model.verdicts import decide
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
@@ -43,6 +44,9 @@ class Fitted:
     anomaly_threshold: float = 1e30
     epochs: int = 0
     has_recon: bool = True
+    temperature: float = 1.0
+    distance: Distance | None = None
+    min_confidence: float = 0.0
 
 
 class FitContext:
@@ -250,15 +254,27 @@ class FitContext:
         t0 = time.perf_counter()
         out = self._predict(fitted.model, xt, fitted.has_recon)
         seconds = time.perf_counter() - t0
-        probs = sequences.scatter(out[0], w_local, len(rows))
+        probs = apply_temperature(sequences.scatter(out[0], w_local, len(rows)),
+                                  fitted.temperature)
         res: dict[str, Any] = {"probs": probs, "p_attack": 1.0 - probs[:, self.benign],
                                "seconds": seconds}
+        if fitted.distance is not None:
+            res["unusual"] = fitted.distance.unusual(self.x[rows])
         if fitted.has_recon:
             recon = sequences.scatter(out[1], w_local, len(rows))
             res["anomaly"] = np.mean((self.x[rows] - recon) ** 2, axis=1)
         return res
 
     def _set_thresholds(self, fitted: Fitted, val_rows: np.ndarray) -> None:
+        if self.opts.calibrate:
+            fitted.temperature = fit_temperature(self.score(fitted, val_rows)["probs"],
+                                                 self.y[val_rows])
+        if self.opts.distance_quantile > 0 and fitted.has_recon:
+            fitted.distance = Distance.fit(
+                self.x[self.split.train], self.x[val_rows],
+                components=self.opts.distance_components,
+                quantile=self.opts.distance_quantile, seed=self.seed)
+        fitted.min_confidence = self.opts.min_confidence
         s = self.score(fitted, val_rows)
         y_att = self.is_attack[val_rows]
         extra = None
@@ -278,7 +294,8 @@ class FitContext:
         """``(flagged, pred names)`` by the app's verdict rule
         (:mod:`ids_desktop.core.model.verdicts`)."""
         v = decide(s["probs"], s.get("anomaly"), self.classes, fitted.threshold,
-                   fitted.anomaly_threshold)
+                   fitted.anomaly_threshold, unusual=s.get("unusual"),
+                   min_confidence=fitted.min_confidence)
         return v.flagged, v.pred_names()
 
     def class_names(self, fitted: Fitted, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -40,6 +40,20 @@ class TrainOptions:
         The derived context features of temporal inputs
         (:data:`ids_desktop.core.model.preprocess.CONTEXT_FEATURES`): the gap to the host's
         previous flow, and optionally the gaps between the host's flows to one destination.
+    calibrate
+        Fit a temperature on the validation split (:mod:`ids_desktop.core.model.calibration`)
+        before the thresholds are chosen.
+    distance_quantile
+        When above 0: fit the distance from the training data and call the validation rows
+        past this quantile of their scores out of distribution (the verdict then withholds a
+        family); ``distance_components`` principal components.
+    min_confidence
+        A classifier flag is an alert only when its family's calibrated probability reaches
+        this; below it the flow is unusual (:mod:`ids_desktop.core.model.verdicts`).
+    explain_fixed
+        Categorical features LIME holds at the flow's own values (the explanation then rests
+        on the others: for the capture model, behaviour rather than the bare protocol, port or
+        application).
     members
         Independently initialised copies of the hybrid (each with its own initialiser and
         shuffling seeds; same data and split) whose class probabilities and reconstructions are
@@ -74,6 +88,11 @@ class TrainOptions:
     quantiles: int = 0
     context: tuple[str, ...] = (GAP_FEATURE,)
     members: int = 1
+    calibrate: bool = False
+    distance_quantile: float = 0.0
+    distance_components: int = 16
+    min_confidence: float = 0.0
+    explain_fixed: tuple[str, ...] = ()
 
     def to_metadata(self) -> dict[str, Any]:
         """The options as a bundle's ``metadata.json`` records them (tuples as lists)."""

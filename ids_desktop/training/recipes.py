@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from ids_desktop.core.model.preprocess import BEHAVIOUR_FEATURES
 from ids_desktop.errors import InputError
 from ids_desktop.training.options import TrainOptions
 
@@ -102,6 +103,15 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                # flows of web attacks, C2, exploits) must not drown under tens of thousands of
                # flood and scan flows.
                class_weight_power=0.6,
+               # Issue 32: the host's behaviour over its last 16 flows beside the gap to its
+               # previous flow; calibrated probabilities; a flagged flow unlike the training
+               # data (past the 99th percentile of the validation flows' distance) or without
+               # a family the model gives at least even odds is unusual, not an alert; and
+               # explanations hold the protocol, port and application at the flow's own, so
+               # they rest on behaviour.
+               context=("ctx_gap", *BEHAVIOUR_FEATURES),
+               calibrate=True, distance_quantile=0.99, min_confidence=0.5,
+               explain_fixed=("protocol", "application", "dst_port"),
            )),
 )}
 

@@ -9,6 +9,7 @@ import pytest
 
 from ids_desktop.errors import InputError
 from ids_desktop.training import gate, pcap
+from ids_desktop.training.options import TrainOptions
 from ids_desktop.training.oversampling import Oversampling
 from ids_desktop.training.recipes import DATASET_RECIPES, RECIPES, get_recipe
 
@@ -38,6 +39,11 @@ def test_a_recipe_records_what_its_shipped_bundle_was_trained_with(name: str) ->
     want = opts.to_metadata()
     if "members" not in meta["options"]:  # bundles from before the option: one network
         assert want.pop("members") == 1
+    # Options added since the bundle was trained (issue 32's calibration, distance and
+    # explanations): a bundle without them was trained as they are off by default.
+    defaults = TrainOptions().to_metadata()
+    for key in [k for k in want if k not in meta["options"]]:
+        assert want.pop(key) == defaults[key], f"{name} needs retraining for {key}"
     assert meta["options"] == want
     recorded = (meta["seed"], meta["feature_format"], meta["name"])
     assert recorded == (recipe.seed, recipe.feature_format, name)

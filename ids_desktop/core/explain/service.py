@@ -186,11 +186,19 @@ class BundleExplainer:
         category_names: dict[int, list[str]] = {}
         names = [readable_name(c["name"]) for c in pre.numeric]
         names += [f"{n}__missing" for n in pre.indicators]
+        # Categories the bundle says to hold fixed (the capture model's protocol, port and
+        # application) keep the flow's own values in every sample: the explanation then says
+        # which behaviour drove the verdict, not that TCP is TCP.
+        fixed = set(bundle.metadata.get("explain_fixed", ()))
+        self._fixed: list[tuple[int, int]] = []
         for spec in pre.categorical:
             width = len(spec["values"]) + 1
-            category_names[len(names)] = [*spec["values"], "an uncommon value"]
-            names.append(spec["name"])
-            self._groups.append((start, start + width))
+            if spec["name"] in fixed:
+                self._fixed.append((start, start + width))
+            else:
+                category_names[len(names)] = [*spec["values"], "an uncommon value"]
+                names.append(spec["name"])
+                self._groups.append((start, start + width))
             start += width
         self._n_flags = n_flags
         # The quantile-normal copies of the numeric columns (last in the model's input) are
@@ -230,9 +238,13 @@ class BundleExplainer:
         ]
         return np.concatenate(parts, axis=-1)
 
-    def from_lime(self, z: np.ndarray) -> np.ndarray:
-        """LIME space -> model inputs: category codes become one-hot groups again."""
+    def from_lime(self, z: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        """LIME space -> model inputs: category codes become one-hot groups again; the groups
+        held fixed take ``base``'s values (model inputs of the explained flows)."""
         out = np.zeros((*z.shape[:-1], self._n_model), dtype=np.float32)
+        if base is not None:
+            for a, b in self._fixed:
+                out[..., a:b] = base[..., a:b]
         out[..., : self._n_flags] = z[..., : self._n_flags]
         for g, (a, b) in enumerate(self._groups):
             codes = np.clip(np.rint(z[..., self._n_flags + g]).astype(np.int64), 0, b - a - 1)
@@ -324,7 +336,7 @@ class BundleExplainer:
         def predict(z: np.ndarray) -> np.ndarray:
             x = np.empty((len(z), *window_x.shape), dtype=np.float32)
             x[:, :pad] = window_x[:pad]
-            x[:, pad:] = self.from_lime(z)
+            x[:, pad:] = self.from_lime(z, window_x[pad:])
             probs: np.ndarray = self.bundle.runner(self._model_input(x, mask))[0][:, position, :]
             return probs
 

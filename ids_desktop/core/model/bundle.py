@@ -13,7 +13,9 @@ import pandas as pd
 
 from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.model import sequences
+from ids_desktop.core.model.calibration import Distance, apply_temperature
 from ids_desktop.core.model.preprocess import (
+    BEHAVIOUR_FEATURES,
     CONTEXT_FEATURES,
     GAP_FEATURE,
     PEER_GAP_FEATURE,
@@ -52,6 +54,25 @@ class Scores:
     anomaly_score: np.ndarray
     flagged: np.ndarray
     pred_class: pd.api.extensions.ExtensionArray  #: pandas ``string`` array
+    #: Rows out of the training distribution (``None`` for bundles without a distance).
+    unusual: np.ndarray | None = None
+
+
+class CalibratedRunner:
+    """A runner whose class probabilities are temperature-scaled
+    (:func:`~ids_desktop.core.model.calibration.apply_temperature`); reconstructions pass."""
+
+    def __init__(self, runner: Any, temperature: float) -> None:
+        self.runner = runner
+        self.temperature = float(temperature)
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        out = list(self.runner(x))
+        out[0] = apply_temperature(out[0], self.temperature)
+        return out
+
+    def __getattr__(self, name: str) -> Any:  # input_shape and the like
+        return getattr(self.runner, name)
 
 
 class Bundle:
@@ -83,6 +104,14 @@ class Bundle:
         self.stride = int(metadata.get("stride", self.seq_len))
         self.threshold = float(metadata["threshold"])
         self.anomaly_threshold = float(metadata["anomaly_threshold"])
+        #: Calibration and the distance from the training data (:mod:`.calibration`); bundles
+        #: trained before them have neither.
+        self.temperature = float(metadata.get("temperature", 1.0))
+        self.min_confidence = float(metadata.get("min_confidence", 0.0))
+        distance = metadata.get("distance")
+        self.distance = Distance.from_json(distance) if distance else None
+        if self.temperature != 1.0:
+            self.runner = CalibratedRunner(runner, self.temperature)
 
     @property
     def name(self) -> str:
@@ -148,18 +177,43 @@ class Bundle:
         """
         x = self.features(frame, temporal)
         windows = self.windows(frame, temporal)
+        return self.scores(x, windows, threshold, progress=progress, cancel=cancel)
+
+    def scores(
+        self,
+        x: np.ndarray,
+        windows: np.ndarray,
+        threshold: float | None = None,
+        *,
+        progress: Progress | None = None,
+        cancel: Cancel | None = None,
+    ) -> Scores:
+        """:class:`Scores` of the rows of ``x`` (scaled features) read in ``windows``."""
         probs, anomaly = self.score_windows(x, windows, progress=progress, cancel=cancel)
-        v = self.verdicts(probs, anomaly, threshold)
-        return Scores(probs, v.p_attack, anomaly.astype(np.float64), v.flagged, v.pred_class())
+        unusual = self.unusual(x)
+        v = self.verdicts(probs, anomaly, threshold, unusual=unusual)
+        return Scores(probs, v.p_attack, anomaly.astype(np.float64), v.flagged, v.pred_class(),
+                      unusual)
+
+    def unusual(self, x: np.ndarray) -> np.ndarray | None:
+        """Rows of ``x`` out of the training distribution, or ``None`` without a distance."""
+        if self.distance is None:
+            return None
+        out = np.zeros(len(x), dtype=bool)
+        for a in range(0, len(x), FEATURE_CHUNK_ROWS):
+            out[a : a + FEATURE_CHUNK_ROWS] = self.distance.unusual(x[a : a + FEATURE_CHUNK_ROWS])
+        return out
 
     def verdicts(
-        self, probs: np.ndarray, anomaly: np.ndarray, threshold: float | None = None
+        self, probs: np.ndarray, anomaly: np.ndarray, threshold: float | None = None, *,
+        unusual: np.ndarray | None = None,
     ) -> Verdicts:
         """The verdict rule (:mod:`ids_desktop.core.model.verdicts`) at ``threshold`` (the
         bundle's own by default). Scoring once and calling this per threshold reads several
         operating points off one pass."""
         thr = self.threshold if threshold is None else float(threshold)
-        return decide(probs, anomaly, self.classes, thr, self.anomaly_threshold)
+        return decide(probs, anomaly, self.classes, thr, self.anomaly_threshold,
+                      unusual=unusual, min_confidence=self.min_confidence)
 
     def score_windows(
         self,
@@ -215,6 +269,10 @@ def context_columns(
             out[PEER_GAP_FEATURE] = gap
         if PEER_PREV_GAP_FEATURE in names:
             out[PEER_PREV_GAP_FEATURE] = prev
+    if any(name in names for name in BEHAVIOUR_FEATURES):
+        for key, values in sequences.behaviour(frame, temporal).items():
+            if f"ctx_{key}" in names:
+                out[f"ctx_{key}"] = values
     return out
 
 

@@ -51,8 +51,12 @@ GAP_FEATURE = "ctx_gap"
 #: flow to the same destination address, and that previous flow's own such gap (beacons).
 PEER_GAP_FEATURE = "ctx_peer_gap"
 PEER_PREV_GAP_FEATURE = "ctx_peer_prev_gap"
+#: Optional behaviour features (``TrainOptions.context``): what the host did over its last 16
+#: flows (:func:`ids_desktop.core.model.sequences.behaviour`): destination port changes,
+#: destination address changes, failed attempts, and flows to this flow's destination and port.
+BEHAVIOUR_FEATURES = ("ctx_port_changes", "ctx_host_changes", "ctx_failed", "ctx_repeats")
 #: Every derived context feature, in the order a frame gets them.
-CONTEXT_FEATURES = (GAP_FEATURE, PEER_GAP_FEATURE, PEER_PREV_GAP_FEATURE)
+CONTEXT_FEATURES = (GAP_FEATURE, PEER_GAP_FEATURE, PEER_PREV_GAP_FEATURE, *BEHAVIOUR_FEATURES)
 
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
@@ -270,6 +274,8 @@ def select_features(frame: pd.DataFrame, feature_format: str) -> tuple[list[str]
         if low in NEVER_FEATURES or (feature_format == "cic-ids2017" and name in CIC_CLEANED_DROPS):
             continue
         if feature_format == "pcap" and low in PCAP_DROPS:
+            continue
+        if name in CONTEXT_FEATURES:  # added below, in their own order
             continue
         col = frame[name]
         if col.nunique(dropna=True) <= 1:

@@ -192,3 +192,81 @@ def frame_pair_gaps(frame: pd.DataFrame, temporal: bool) -> tuple[np.ndarray, np
 def drop_flows(n_rows: int, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Indices of the rows kept after dropping each independently with probability ``rate``."""
     return np.flatnonzero(rng.random(n_rows) >= rate)
+
+
+#: Flows of a host's recent past the behaviour features count over (this one included).
+BEHAVIOUR_WINDOW = 16
+
+
+def behaviour(frame: pd.DataFrame, temporal: bool,
+              window: int = BEHAVIOUR_WINDOW) -> dict[str, np.ndarray]:
+    """What a host did over its last ``window`` flows (this one included), per flow.
+
+    - ``port_changes``: flows whose destination port differs from the host's flow before;
+    - ``host_changes``: the same for the destination address;
+    - ``failed``: connection attempts that never became a conversation (TCP without an answer
+      or refused with a reset and no data; UDP without an answer);
+    - ``repeats``: flows to the same destination address and port as this one.
+
+    A scan shows as many changes and failures, password guessing as many repeats of short
+    sessions, a beacon as repeats spread over time: behaviour an analyst reads, where one
+    flow's protocol or port says little. Without real time order every count covers the flow
+    alone (1 repeat, 0 changes).
+    """
+    n = len(frame)
+    if n == 0:
+        return {k: np.zeros(0) for k in ("port_changes", "host_changes", "failed", "repeats")}
+
+    def col(name: str, fill: float = 0.0) -> np.ndarray:
+        if name not in frame.columns:
+            return np.full(n, fill)
+        return np.asarray(pd.to_numeric(frame[name], errors="coerce").fillna(fill),
+                          dtype=np.float64)
+
+    proto, d2s = col("protocol", -1), col("dst2src_packets")
+    refused = (col("dst2src_rst_packets") > 0) & (
+        col("src2dst_bytes") + col("dst2src_bytes") <= 80.0 * col("bidirectional_packets"))
+    failed = (((proto == 6) & (col("src2dst_syn_packets") > 0) & ((d2s == 0) | refused))
+              | ((proto == 17) & (d2s == 0))).astype(np.float64)
+    ports = address_codes(frame["dst_port"].astype("string")) if "dst_port" in frame.columns \
+        else np.arange(n)
+    peers = address_codes(frame["dst_ip"]) if "dst_ip" in frame.columns else np.arange(n)
+    if not temporal:
+        zeros = np.zeros(n)
+        return {"port_changes": zeros, "host_changes": zeros.copy(), "failed": failed,
+                "repeats": np.ones(n)}
+    hosts, times = host_time_keys(frame)
+    order = np.lexsort((np.arange(n), times, hosts))
+    sh = hosts[order]
+    start = np.r_[True, sh[1:] != sh[:-1]]
+    first = np.maximum.accumulate(np.where(start, np.arange(n), 0))  # group start per row
+    lo = np.maximum(np.arange(n) - window + 1, first)  # the window's first row, in host order
+
+    def rolling(values: np.ndarray) -> np.ndarray:
+        c = np.r_[0.0, np.cumsum(values)]
+        return np.asarray(c[np.arange(n) + 1] - c[lo], dtype=np.float64)
+
+    sp, sd = ports[order], peers[order]
+    port_change = np.r_[False, sp[1:] != sp[:-1]] & ~start
+    host_change = np.r_[False, sd[1:] != sd[:-1]] & ~start
+    # port changes counted within the window: a change at the window's first row looks back out
+    pc = rolling(port_change.astype(np.float64)) - port_change[lo]
+    hc = rolling(host_change.astype(np.float64)) - host_change[lo]
+    # repeats: rows of the window with this row's (destination, port)
+    pos = np.arange(n)
+    key = pd.factorize(pd.MultiIndex.from_arrays([sh, sd, sp]))[0]
+    korder = np.lexsort((pos, key))
+    kk, kp = key[korder], pos[korder]
+    span = int(kp.max(initial=0)) + 1
+    comp = kk.astype(np.int64) * span + kp
+    low = np.searchsorted(comp, kk.astype(np.int64) * span + lo[kp], side="left")
+    reps = np.empty(n)
+    reps[korder] = np.arange(n) - low + 1
+    out = {"port_changes": pc, "host_changes": hc, "failed": rolling(failed[order]),
+           "repeats": reps}
+    result = {}
+    for name, values in out.items():
+        back = np.empty(n)
+        back[order] = values
+        result[name] = back
+    return result

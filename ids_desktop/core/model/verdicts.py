@@ -10,9 +10,15 @@ The rule
   give: every flow's P(attack) is 1.
 - A flow is flagged when ``P(attack) >= threshold`` (by the classifier) or its anomaly
   score reaches ``anomaly_threshold``.
-- A flow flagged by the classifier is named after its most probable attack class; one
-  flagged only by its anomaly score is :data:`UNUSUAL` (``anomaly``: unlike the training data,
-  with no family); the rest are benign.
+- A flow flagged by the classifier is an *alert*, named after its most probable attack
+  class, when the model is sure of that family and the flow is like its training data: the
+  family's (calibrated) probability reaches ``min_confidence``, and the flow is not out of
+  distribution (``unusual``, :class:`~ids_desktop.core.model.calibration.Distance`).
+- Every other flagged flow is *unusual*, :data:`UNUSUAL` (``anomaly``): flagged by its anomaly
+  score alone, or by the classifier without a family it can stand by. The rest are benign.
+
+Bundles trained before calibration have no ``min_confidence`` (0) and no distance: for them
+the classifier's flags are all alerts, as before.
 """
 
 from __future__ import annotations
@@ -82,11 +88,15 @@ def decide(
     classes: list[str] | tuple[str, ...],
     threshold: float,
     anomaly_threshold: float,
+    *,
+    unusual: np.ndarray | None = None,
+    min_confidence: float = 0.0,
 ) -> Verdicts:
     """Apply the verdict rule (module docstring) to ``probs`` ``(n, C)`` and ``anomaly`` ``(n,)``.
 
     ``anomaly`` is ``None`` for models without a reconstruction (the plain Seq2Seq
-    baseline): only the classifier flags then.
+    baseline): only the classifier flags then. ``unusual`` marks the rows out of the training
+    distribution (``None``: none are).
     """
     classes = tuple(classes)
     p = p_attack(probs, classes)
@@ -97,5 +107,10 @@ def decide(
         attack_probs[:, classes.index(BENIGN)] = -1.0
     n_cls = len(classes)
     best = attack_probs.argmax(axis=1) if len(attack_probs) else np.zeros(0, dtype=np.int64)
-    code = np.where(flagged, np.where(by_clf, best, n_cls), n_cls + 1).astype(np.int64)
+    named = by_clf
+    if min_confidence > 0 and len(attack_probs):
+        named = named & (attack_probs.max(axis=1) >= float(min_confidence))
+    if unusual is not None:
+        named = named & ~np.asarray(unusual, dtype=bool)
+    code = np.where(flagged, np.where(named, best, n_cls), n_cls + 1).astype(np.int64)
     return Verdicts(p, flagged, by_clf, code, (*classes, UNUSUAL, BENIGN))

@@ -202,11 +202,11 @@ def test_verdicts_at_a_threshold_match_scoring_at_that_threshold(demo: Path) -> 
     counts = []
     for thr in (0.05, 0.5, 0.99):
         at = b.score(res.frame, temporal=res.temporal, threshold=thr)
-        v = b.verdicts(s.probs, s.anomaly_score, thr)
+        v = b.verdicts(s.probs, s.anomaly_score, thr, unusual=s.unusual)
         np.testing.assert_array_equal(v.p_attack, at.pred_score)
         np.testing.assert_array_equal(v.flagged, at.flagged)
         assert list(v.pred_class()) == list(at.pred_class)
         counts.append(int(v.flagged.sum()))
     assert counts[0] > counts[2]  # the sweep moves: a lower threshold flags more
-    v = b.verdicts(s.probs, s.anomaly_score)  # the bundle's own threshold
+    v = b.verdicts(s.probs, s.anomaly_score, unusual=s.unusual)  # the bundle's own threshold
     np.testing.assert_array_equal(v.flagged, s.flagged)
