@@ -34,6 +34,7 @@ from ids_desktop.core.detect.finding import Finding, names, span
 GAP_S = 1800.0
 #: Targets and ports an incident lists (it counts all of them).
 LISTED = 10
+UNKNOWN = "?"  # the source of a flow whose input names none (a table without addresses)
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +84,7 @@ class Incident:
         return {
             "id": self.id, "family": self.family, "severity": self.severity,
             "sources": list(self.sources), "targets": list(self.targets),
-            "first_seen": round(self.first_seen, 6), "last_seen": round(self.last_seen, 6),
+            "first_seen": _time(self.first_seen), "last_seen": _time(self.last_seen),
             "flows": self.flows, "flagged_by": list(self.flagged_by), "summary": self.summary,
         }
 
@@ -108,7 +109,8 @@ def group(flows: pd.DataFrame, findings: Sequence[Finding], *, file_sha256: str 
         return ()
     n = len(flows)
     flagged = flows["flagged"].to_numpy(dtype=bool)
-    src = flows["src_ip"].astype("string").fillna("?").to_numpy(dtype=object)
+    src = (flows["src_ip"].astype("string").fillna(UNKNOWN) if "src_ip" in flows.columns
+           else pd.Series(UNKNOWN, index=flows.index)).to_numpy(dtype=object)
     fam = flows["pred_class"].astype("string").fillna("anomaly").to_numpy(dtype=object)
     start = pd.to_numeric(flows["first_seen"], errors="coerce").to_numpy(dtype=np.float64)
     owner = np.full(n, -1, dtype=np.int64)
@@ -136,7 +138,8 @@ def group(flows: pd.DataFrame, findings: Sequence[Finding], *, file_sha256: str 
         found.t0, found.t1 = min(found.t0, t), max(found.t1, t)
     out = [_incident(flows, g, file_sha256, model_sha256)
            for g in groups if g.rows or g.finding is not None]
-    return tuple(sorted(out, key=lambda i: (S.ORDER.index(i.severity), i.first_seen, i.id)))
+    return tuple(sorted(out, key=lambda i: (S.ORDER.index(i.severity), _time(i.first_seen) or 0.0,
+                                            i.id)))
 
 
 def incident_ids(incidents: Sequence[Incident], n: int) -> pd.api.extensions.ExtensionArray:
@@ -159,8 +162,8 @@ def _incident(flows: pd.DataFrame, g: _Group, file_sha: str, model_sha: str) -> 
         if "dst_port" in ported else pd.Series(dtype=int)
     first = pd.to_numeric(part["first_seen"], errors="coerce")
     last = pd.to_numeric(part["last_seen"], errors="coerce")
-    t0 = float(np.nanmin([first.min(), finding.first_seen if finding else np.nan]))
-    t1 = float(np.nanmax([last.max(), finding.last_seen if finding else np.nan]))
+    t0 = float(pd.Series([first.min(), finding.first_seen if finding else np.nan]).min())
+    t1 = float(pd.Series([last.max(), finding.last_seen if finding else np.nan]).max())
     if finding is not None:
         sources = finding.sources
         targets = finding.targets or tuple(dst.value_counts().index[:LISTED])
@@ -199,7 +202,7 @@ def _incident(flows: pd.DataFrame, g: _Group, file_sha: str, model_sha: str) -> 
 def _model_sentence(sources: Sequence[str], family: str, flows: int, targets: Sequence[str],
                     target_count: int, ports: Sequence[int], port_count: int,
                     seconds: float) -> str:
-    who = names(list(sources))
+    who = names(list(sources)) if set(sources) != {UNKNOWN} else "A source the file does not name"
     where = (f"{names(list(targets))}" if target_count <= len(targets) else
              f"{target_count:,} hosts ({names(list(targets))})") if targets else "no address"
     on = (f" on port{'s' if port_count > 1 else ''} {', '.join(map(str, ports[:5]))}"
@@ -207,7 +210,13 @@ def _model_sentence(sources: Sequence[str], family: str, flows: int, targets: Se
     noun = "flow" if flows == 1 else "flows"
     what = (f"{noun} unlike the training data" if family == "anomaly"
             else f"{noun} the model calls {family}")
-    return f"{who} sent {flows:,} {what} to {where}{on} over {span(seconds)}"
+    when = f" over {span(seconds)}" if np.isfinite(seconds) else ""
+    return f"{who} sent {flows:,} {what} to {where}{on}{when}"
+
+
+def _time(t: float) -> float | None:
+    """A time for JSON: rounded to the microsecond, or ``None`` when the input has none."""
+    return round(t, 6) if np.isfinite(t) else None
 
 
 def _total(part: pd.DataFrame, column: str) -> float:

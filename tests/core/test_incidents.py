@@ -107,3 +107,20 @@ def test_model_flows_of_one_source_and_family_split_at_the_gap() -> None:
     assert ids[2] is pd.NA and ids[0] == ids[1] != ids[3]
     assert len({i.id for i in incidents}) == 4 and all(i.id.startswith("INC-") for i in incidents)
     assert group(flows.assign(flagged=np.zeros(len(flows), dtype=bool)), ()) == ()
+
+
+def test_a_table_without_addresses_or_times_still_groups(recwarn) -> None:  # type: ignore[no-untyped-def]
+    """NSL-KDD and some CSV exports name no hosts and no times: the incidents say so plainly
+    instead of "nan h" and "?", and nothing warns."""
+    flows = pd.DataFrame({
+        "pred_class": ["anomaly", "anomaly", "DoS"], "flagged": [True, True, True],
+        "severity": ["low", "low", "high"], "flagged_by": ["anomaly", "anomaly", "model"],
+        "first_seen": [np.nan] * 3, "last_seen": [np.nan] * 3,
+    })
+    incidents = group(flows, [])
+    assert [i.family for i in incidents] == ["DoS", "anomaly"]
+    anomaly = incidents[1].to_json()
+    assert anomaly["first_seen"] is None and anomaly["flows"] == 2
+    assert str(anomaly["summary"]).startswith("A source the file does not name sent 2 flows")
+    assert "nan" not in str(anomaly["summary"])
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

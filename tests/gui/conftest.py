@@ -18,3 +18,19 @@ def private_user_dirs(tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-d
     explanation_cache.cache_clear()
     yield tmp_path / "cache"
     explanation_cache.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_message_boxes(monkeypatch):  # type: ignore[no-untyped-def]
+    """A message box nobody asked for fails the test with its text; offscreen, a modal box
+    would otherwise wait for a click that never comes and hang the whole run. A test that
+    expects a box patches the same name again (its patch wins)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def refuse(kind: str):  # type: ignore[no-untyped-def]
+        def box(parent, title, text, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise AssertionError(f"unexpected QMessageBox.{kind}: {title}: {text}")
+        return box
+
+    for kind in ("warning", "critical", "information", "question", "about"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(refuse(kind)))
