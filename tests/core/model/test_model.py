@@ -18,7 +18,7 @@ from ids_desktop.errors import ModelError, SchemaError
 from tests.synthetic_flows import synthetic_frame
 
 SUMMARY_KEYS = {"format", "model", "flows", "flagged", "alerts", "unusual", "by_class",
-                "by_flagged_by", "findings", "temporal_context", "seconds"}
+                "by_flagged_by", "findings", "incidents", "temporal_context", "seconds"}
 EVAL_KEYS = {"model", "n", "binary", "per_class", "confusion"}
 BINARY_KEYS = {"precision", "recall", "f1", "accuracy", "far", "roc_auc"}
 
@@ -371,7 +371,7 @@ def test_analyze_and_evaluate_return_exact_keys(tiny_bundle, tmp_path) -> None:
     assert summary["flows"] == len(frame) and summary["temporal_context"] is True
     assert summary["flagged"] == int(flows["flagged"].sum())
     assert sum(summary["by_class"].values()) == summary["flagged"]
-    assert list(flows.columns[-7:]) == list(PREDICTION_COLUMNS)
+    assert list(flows.columns[-8:]) == [*PREDICTION_COLUMNS, "incident_id"]
     assert flows["pred_score"].between(0, 1).all()
     auto, _, _ = analyze(result)  # picked by feature format
     assert auto["model"] == "tiny"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ids_desktop.core.analysis import PREDICTION_COLUMNS
+from tests.core.model.test_model import SUMMARY_KEYS
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 MODELS = Path(__file__).resolve().parents[3] / "models"
@@ -63,13 +64,11 @@ def test_evaluate_on_shared_file(rel, analysed) -> None:
                                  "nsl_kdd/KDDTrain+_20Percent.txt"])
 def test_analyze_on_shared_file(rel, analysed) -> None:
     summary, flows = analysed(rel).summary, analysed(rel).flows
-    assert set(summary) == {"format", "model", "flows", "flagged", "alerts", "unusual",
-                            "by_class", "by_flagged_by", "findings", "temporal_context",
-                            "seconds"}
+    assert set(summary) == SUMMARY_KEYS
     assert summary["alerts"] + summary["unusual"] == summary["flagged"]
     assert summary["temporal_context"] is False
     assert summary["flows"] == len(flows)
-    assert list(flows.columns[-7:]) == list(PREDICTION_COLUMNS)
+    assert list(flows.columns[-8:]) == [*PREDICTION_COLUMNS, "incident_id"]
     assert sum(summary["by_class"].values()) == summary["flagged"]
 
 
