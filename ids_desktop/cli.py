@@ -327,11 +327,11 @@ def _train_recipe(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else locations.models_dir() / recipe.name
     seed = recipe.seed if args.seed is None else args.seed
     if recipe.kind == "capture":
-        from ids_desktop.training.capture_sources import SOURCES
         from ids_desktop.training.console import logger
-        from ids_desktop.training.pcap import PcapRun, build_pcap_bundle
+        from ids_desktop.training.pcap import SHIPPED_SOURCE, PcapRun, build_pcap_bundle
 
-        run = PcapRun(lab=locations.lab_data_dir(), data=data, out=out, seed=seed, sources=SOURCES)
+        run = PcapRun(lab=locations.lab_data_dir(), data=data, out=out, seed=seed,
+                      sources=(SHIPPED_SOURCE,), apps_folds=True)
         outcome = build_pcap_bundle(run, logger(sys.stderr))
         if outcome.metadata is None:
             print(f"{PROG}: no seed passed the shipping gate; {out} left alone "

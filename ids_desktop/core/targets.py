@@ -32,3 +32,8 @@ BENIGN_FLAG_LIMIT = 0.05
 DEMO_OFFICE_LIMIT = 0.10
 #: ... the share of the demo attacker's flows flagged, at least.
 DEMO_ATTACKER_MIN = 0.5
+
+#: Everyday applications out of fold (issue 32): flows raising an alert, at most ...
+APPS_ALERT_LIMIT = 0.02
+#: ... and flows that are alerts or unusual together, at most.
+APPS_FLAGGED_LIMIT = 0.05

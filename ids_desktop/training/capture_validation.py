@@ -56,6 +56,7 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
         kind, file = name.split("/", 1)
         row: dict[str, Any] = {"capture": file, "kind": kind, "flows": len(frame),
                                "flagged": int(s["flagged"].sum()),
+                               "alerts": _alerts(s["flagged"], s["pred_class"]),
                                "threshold": float(bundle.threshold),
                                "detectors": sorted({f.detector for f in findings})}
         at = {}
@@ -65,7 +66,7 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
             swept = verdict_columns(dataclasses.replace(
                 model_only, pred_score=v.p_attack, flagged=v.flagged, pred_class=v.pred_class()),
                 findings, len(frame))
-            at[thr] = (swept["flagged"], swept["pred_class"])
+            at[thr] = (swept["flagged"], swept["pred_class"], v)
         if kind == "attack":
             t = truth.truth_for(file)
             mask = truth.attack_mask(frame, file)
@@ -85,17 +86,21 @@ def validate(bundle: Any, parts: list[Part], trained_families: set[str], *,
                 incidental_flagged=int((s["flagged"] & ~mask).sum()),
             )
             row["sweep"] = {}
-            for thr, (flagged, pred) in at.items():
+            for thr, (flagged, pred, v) in at.items():
                 hit_t, _, found_t = found_family(flagged, pred, mask, accepted)
-                row["sweep"][str(thr)] = {"flagged": int(flagged.sum()),
-                                          "attack_flagged": int(hit_t.sum()), "found": found_t}
+                row["sweep"][str(thr)] = {
+                    "flagged": int(flagged.sum()), "alerts": _alerts(flagged, pred),
+                    "attack_flagged": int(hit_t.sum()), "found": found_t,
+                    "found_by_model": found_family(v.flagged, v.pred_class(), mask,
+                                                   accepted)[2]}
         else:
             if kind == "benign":  # the anomaly baseline stays the reported benign captures'
                 benign_anom.append(model_only.anomaly_score)
             fams = pd.Series(s["pred_class"][s["flagged"]]).value_counts()
             row.update(top_family=str(fams.index[0]) if len(fams) else "",
-                       sweep={str(thr): {"flagged": int(flagged.sum())}
-                              for thr, (flagged, _) in at.items()})
+                       sweep={str(thr): {"flagged": int(flagged.sum()),
+                                         "alerts": _alerts(flagged, pred)}
+                              for thr, (flagged, pred, _) in at.items()})
         rows.append(row)
     base = float(np.median(np.concatenate(benign_anom))) if benign_anom else None
     for r in rows:
@@ -120,6 +125,12 @@ def _findings(path: Path) -> tuple[tuple[Finding, ...], int]:
     return detect_all(result), len(result.frame)
 
 
+def _alerts(flagged: np.ndarray, pred_class: Any) -> int:
+    """Flagged flows with a family (alerts), not the unusual ones."""
+    return int((np.asarray(flagged, dtype=bool)
+                & (pd.Series(pred_class).astype("string") != UNUSUAL).to_numpy(dtype=bool)).sum())
+
+
 def found_family(flagged: np.ndarray, pred_class: Any, mask: np.ndarray,
                  accepted: set[str]) -> tuple[np.ndarray, str, bool]:  # fmt: skip
     """(attack flows flagged, their most frequent verdict, whether the capture counts as found)."""
@@ -137,14 +148,19 @@ def operating_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for thr in SWEEP:
         key = str(thr)
         point = {"threshold": thr, "found": sum(r["sweep"][key]["found"] for r in att),
+                 "found_by_model": sum(r["sweep"][key].get("found_by_model", False)
+                                       for r in att),
                  "attack_captures": len(att)}
         for kind, label in (("benign", "benign"), ("benign-apps", "apps")):
             part = [r for r in rows if r["kind"] == kind and "sweep" in r]
             if part:
                 flows = sum(r["flows"] for r in part)
                 flagged = sum(r["sweep"][key]["flagged"] for r in part)
+                alerts = sum(r["sweep"][key].get("alerts", 0) for r in part)
                 point.update({f"{label}_flows": flows, f"{label}_flagged": flagged,
-                              f"{label}_flag_rate": flagged / max(flows, 1)})
+                              f"{label}_flag_rate": flagged / max(flows, 1),
+                              f"{label}_alerts": alerts,
+                              f"{label}_alert_rate": alerts / max(flows, 1)})
         out.append(point)
     return out
 
@@ -153,8 +169,10 @@ def flag_stats(rows: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     """Flows, flagged flows, their share and the captures with a flag, over ``rows``, as
     ``<kind>_...`` keys of the summary."""
     flows, flagged = sum(r["flows"] for r in rows), sum(r["flagged"] for r in rows)
+    alerts = sum(r.get("alerts", 0) for r in rows)
     return {f"{kind}_flows": flows, f"{kind}_flagged": flagged,
             f"{kind}_flag_rate": flagged / max(flows, 1),
+            f"{kind}_alerts": alerts, f"{kind}_alert_rate": alerts / max(flows, 1),
             f"{kind}_captures_with_flags": sum(r["flagged"] > 0 for r in rows)}
 
 

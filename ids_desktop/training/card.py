@@ -353,7 +353,12 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- Classes: {', '.join(meta['classes'])}.",
         *_runtime_lines(meta),
         f"- Decision: flagged when P(attack) >= {_f(meta['threshold'])} or the anomaly score >= "
-        f"{_f(meta['anomaly_threshold'])}; both thresholds chosen on the validation split.",
+        f"{_f(meta['anomaly_threshold'])}; "
+        + ("both thresholds chosen on the validation split." if "calibrated_threshold" not in meta
+           else f"the anomaly threshold chosen on the validation split; P(attack)'s raised from "
+                f"the validation split's {_f(meta['calibrated_threshold'])} to the alert "
+                f"operating point: "
+                f"{meta.get('capture_validation', {}).get('alert_threshold_rule', '?')}."),
         "",
         "## Data and split",
         "",

@@ -194,6 +194,24 @@ def test_operating_points_count_captures_found_and_flows_flagged_per_threshold()
     assert cv.operating_points(rows)[0]["apps_flag_rate"] == pytest.approx(0.25)
 
 
+def test_the_alert_operating_point_is_the_lowest_threshold_within_the_apps_budgets() -> None:
+    from ids_desktop.training.pcap import alert_operating_point
+
+    def point(t: float, alerts: float, flagged: float) -> dict[str, float]:
+        return {"threshold": t, "apps_alert_rate": alerts, "apps_flag_rate": flagged}
+
+    points = [point(0.9, 0.01, 0.03), point(0.2, 0.05, 0.09), point(0.5, 0.019, 0.06),
+              point(0.7, 0.02, 0.05)]
+    assert alert_operating_point(points) == 0.7  # 0.5 is within the alert budget only
+    assert alert_operating_point([point(0.9, 0.03, 0.04)]) is None  # none within budget
+    assert alert_operating_point([{"threshold": 0.5, "found": 3}]) is None  # apps not held out
+    assert alert_operating_point(None) is None
+    rows = [_swept("benign-apps", 20, flagged={0.05: 5})]
+    rows[0]["sweep"]["0.05"]["alerts"] = 2
+    first = cv.operating_points(rows)[0]
+    assert first["apps_alerts"] == 2 and first["apps_alert_rate"] == pytest.approx(0.1)
+
+
 def test_a_capture_is_found_only_when_its_attack_flows_carry_an_accepted_family() -> None:
     import numpy as np
     import pandas as pd
