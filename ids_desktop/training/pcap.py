@@ -63,8 +63,8 @@ from ids_desktop.training.trainer import TrainResult, train_frame
 RECIPE = RECIPES["pcap"]
 #: Epoch limit (early stopping on the validation loss usually ends sooner).
 EPOCHS: int = RECIPE.options["epochs"]
-#: The source `make train-pcap` ships (``--compare`` measures all of :data:`SOURCES`): it found
-#: the source the last comparisons chose by their rule (:func:`choose`).
+#: The source `make train-pcap` ships (``--compare`` measures all of :data:`SOURCES`): the one
+#: the last comparisons chose by their rule (:func:`choose`).
 SHIPPED_SOURCE = "lab+apps+captures"
 
 
