@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
     def settings_dialog(self) -> None:
         from ids_desktop.core.model.bundle import list_bundles
 
-        dialog = SettingsDialog(self.options, [b["name"] for b in list_bundles()], self)
+        dialog = SettingsDialog(self.options, list_bundles(), self)
         if dialog.exec():
             self.options = dialog.options()
             try:
