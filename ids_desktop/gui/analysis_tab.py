@@ -103,6 +103,7 @@ class AnalysisTab(QWidget):
         self._incident: Incident | None = None  # the incident selected in the list
         self._incident_row: int | None = None  # the flow that explains it (LIME)
         self._shown_row: int | None = None  # the flow in the detail pane
+        self._hidden_row: int | None = None  # the selected flow a filter hid
 
         # progress bar row
         self.progress = QProgressBar()
@@ -388,7 +389,10 @@ class AnalysisTab(QWidget):
         selected = self.selected_row()
         self.filters.apply(self.model)
         if selected is not None:
-            self.select_row(selected, or_clear=True)
+            if not self.select_row(selected, or_clear=True):
+                self._hidden_row = selected  # selected again if a later filter shows it
+        elif self._hidden_row is not None and self.select_row(self._hidden_row):
+            self._hidden_row = None
         if self.analysis is not None:
             total = len(self.analysis.flows)
             self.stage.setText(f"{self.model.rowCount():,} of {total:,} flows shown")
@@ -414,7 +418,8 @@ class AnalysisTab(QWidget):
                 sm.clear()
                 self.explain_task.discard()
                 self._shown_row = None
-                self.details.clear("The selected flow is hidden by the filters.")
+                self.details.clear("The selected flow is hidden by the filters; it is selected "
+                                   "again when they show it.")
             return False
         index = self.model.index(view_row, max(self.table.currentIndex().column(), 0))
         if self.table.currentIndex() == index:
@@ -561,6 +566,7 @@ class AnalysisTab(QWidget):
         if row == self._shown_row:  # the same flow, selected again after a filter change
             return
         self._shown_row = row
+        self._hidden_row = None
         self.details.show_fields(self.model.frame, row)
         if self.analysis is not None and self.analysis.summary is not None:
             self.explain(row)

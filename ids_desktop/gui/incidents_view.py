@@ -50,6 +50,8 @@ Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Severity", "Family", "Source", "→ Targets", "Ports", "Start (UTC)", "Lasted",
            "Flows", "Flagged by", "What happened")
 SOURCE, TARGETS, PORTS = 2, 3, 4
+#: Widest a column is fitted to (px), so the sentence keeps room on a 1366-px screen.
+MAX_WIDTH = {TARGETS: 170, PORTS: 110, 8: 130}
 #: Sources of a verdict whose flows the model's LIME explains (the others are detectors).
 MODEL_SOURCES = ("model", "anomaly")
 
@@ -271,7 +273,8 @@ class IncidentsPage(QWidget):
         explain_layout.setContentsMargins(4, 0, 0, 0)
         explain_layout.addWidget(self.title)
         explain_layout.addWidget(self.reason)
-        explain_layout.addWidget(self.chart, 1)
+        explain_layout.addWidget(self.chart, 100)
+        explain_layout.addStretch(1)  # takes the room when a detector's incident has no chart
         explain_layout.addLayout(buttons)
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(self.timeline)
@@ -313,8 +316,8 @@ class IncidentsPage(QWidget):
         self.splitter.setVisible(bool(incidents))
         self.table.resizeColumnsToContents()
         header = self.table.horizontalHeader()
-        for col in range(len(COLUMNS) - 1):
-            header.resizeSection(col, min(header.sectionSize(col), 220))
+        for col in range(len(COLUMNS) - 1):  # the sentence gets the room; cells have tooltips
+            header.resizeSection(col, min(header.sectionSize(col), MAX_WIDTH.get(col, 200)))
 
     def set_capture(self, is_capture: bool) -> None:
         """Offer saving packets only when the input is a capture."""

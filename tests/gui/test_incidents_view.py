@@ -249,3 +249,16 @@ def test_the_list_sorts_severity_by_urgency(qtbot, qtmodeltester) -> None:  # ty
     assert [page.proxy.data(page.proxy.index(r, 1)) for r in range(3)] == ["dos", "exploit",
                                                                            "scan"]
     assert isinstance(page.model, IncidentTableModel)
+
+
+def test_the_timeline_draws_the_most_severe_rows_of_a_long_list(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.gui.charts.timeline import MAX_ROWS
+
+    page = IncidentsPage()
+    qtbot.addWidget(page)
+    many = [incident("low", f"f{i}", float(i)) for i in range(MAX_ROWS + 5)]
+    page.set_incidents(many)
+    assert page.model.rowCount() == MAX_ROWS + 5
+    assert len(page.timeline.incidents) == MAX_ROWS and page.timeline.left_out == 5
+    page.select(MAX_ROWS + 2)  # listed, not drawn
+    assert page.current() is many[MAX_ROWS + 2] and page.timeline.selected is None

@@ -63,7 +63,8 @@ def test_a_filter_keeps_a_shown_flow_and_clears_the_pane_of_a_hidden_one(tab: An
     assert tab.details.fields.rowCount() == 0
     assert "hidden by the filters" in tab.details.explanation_text.text()
     tab.filters.filter_edit.setText("")
-    tab.apply_filters()
+    tab.apply_filters()  # the flow is back: so are its highlight and pane
+    assert shown_field(tab, "pred_class") == highlighted(tab, "pred_class") == "benign"
     select(tab, 0)
     tab.filters.filter_edit.setText("scan")  # the scan flow stays: so do the highlight and pane
     tab.apply_filters()

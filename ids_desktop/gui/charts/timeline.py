@@ -22,6 +22,9 @@ SEVERITY_COLOURS: dict[str, tuple[int, int, int]] = {
 }
 #: The colour of a severity the table does not know (never red).
 OTHER_COLOUR = (120, 120, 120)
+#: Rows drawn at most: the most severe incidents (the list holds them all). A row label each
+#: stays readable, and a file with thousands of incidents does not stall the window.
+MAX_ROWS = 200
 #: An incident shorter than this share of the whole span is drawn this wide, so it shows.
 MIN_WIDTH_SHARE = 0.006
 
@@ -68,13 +71,16 @@ class IncidentTimeline(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.overview)
         self.incidents: list[Incident] = []
+        self.left_out = 0  # incidents past MAX_ROWS, not drawn
         self.selected: int | None = None
         self._bars: pg.BarGraphItem | None = None
         self._spans = np.zeros((0, 2))
 
     def set_incidents(self, incidents: Sequence[Incident]) -> None:
-        """Draw ``incidents`` (those without times are left out of the chart)."""
-        self.incidents = list(incidents)
+        """Draw ``incidents``, the first :data:`MAX_ROWS` of them (those without times are left
+        out of the chart)."""
+        self.incidents = list(incidents)[:MAX_ROWS]
+        self.left_out = max(len(incidents) - MAX_ROWS, 0)
         self.selected = None
         spans = np.array([[i.first_seen, i.last_seen] for i in self.incidents],
                          dtype=np.float64).reshape(-1, 2)
@@ -89,7 +95,8 @@ class IncidentTimeline(QWidget):
                 self.plot.showAxis(name, False)
             self.overview.hide()
             return
-        self.plot.setTitle(None)
+        self.plot.setTitle(f"The {MAX_ROWS} most severe of {len(incidents):,} incidents"
+                           if self.left_out else None)
         for name in ("left", "bottom"):
             self.plot.showAxis(name, True)
         self.overview.show()
@@ -131,7 +138,9 @@ class IncidentTimeline(QWidget):
         self.plot.addItem(self._bars)
 
     def select(self, position: int | None) -> None:
-        """Outline the incident at ``position`` (``None``: none)."""
+        """Outline the incident at ``position`` (``None``, or one past :data:`MAX_ROWS`: none)."""
+        if position is not None and position >= len(self.incidents):
+            position = None
         if position == self.selected:
             return
         self.selected = position
