@@ -262,3 +262,22 @@ def test_the_timeline_draws_the_most_severe_rows_of_a_long_list(qtbot) -> None: 
     assert len(page.timeline.incidents) == MAX_ROWS and page.timeline.left_out == 5
     page.select(MAX_ROWS + 2)  # listed, not drawn
     assert page.current() is many[MAX_ROWS + 2] and page.timeline.selected is None
+
+
+def test_clicking_a_bar_of_the_timeline_selects_its_incident(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QPointF
+
+    page = IncidentsPage()
+    qtbot.addWidget(page)
+    incidents = [incident("high", "exploit", 0.0), incident("medium", "dos", 10.0),
+                 incident("low", "scan", 20.0)]
+    page.set_incidents(incidents)
+    page.resize(1200, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    plot = page.timeline.plot
+    box = plot.getPlotItem().vb
+    scene = box.mapViewToScene(QPointF(10.5, 1.0))  # the middle row: the second incident
+    where = plot.mapFromScene(scene)
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert page.current() is incidents[1] and page.timeline.selected == 1
