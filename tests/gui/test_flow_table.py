@@ -107,26 +107,3 @@ def test_appended_rows_without_a_sort_stay_in_arrival_order(qapp) -> None:  # ty
     model.append_rows(pd.DataFrame({"a": [2.0]}))
     assert [model.row_of(r) for r in range(3)] == [0, 1, 2]
     assert model.frame["a"].tolist() == [3.0, 1.0, 2.0]
-
-
-def test_the_selection_follows_its_flow_when_the_view_sorts(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import QItemSelectionModel
-    from PySide6.QtWidgets import QTableView
-
-    model = FlowTableModel(frame())
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(model)
-    col = model.columns().index("bytes")
-    view.selectionModel().setCurrentIndex(
-        model.index(1, col),
-        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
-    )
-    assert model.row_of(1) == 1  # the flow with 9 bytes
-    view.sortByColumn(col, Qt.SortOrder.DescendingOrder)  # 100, 10, 9, missing
-    current = view.currentIndex()
-    assert model.row_of(current.row()) == 1 and current.row() == 2
-    assert [model.row_of(i.row()) for i in view.selectionModel().selectedRows()] == [1]
-    assert model.view_row_of(1) == 2
-    model.set_filter("10.0.0.1")  # 10.0.0.1 and 10.0.0.10: the 9-byte flow has no address
-    assert model.view_row_of(1) is None

@@ -12,6 +12,8 @@ pytestmark = pytest.mark.gui
 from PySide6.QtCore import QItemSelectionModel, Qt  # noqa: E402
 
 from ids_desktop.gui.analysis_tab import AnalysisTab  # noqa: E402
+from ids_desktop.gui.flow_table import FlowTableModel  # noqa: E402
+from tests.gui.test_flow_table import frame  # noqa: E402
 from tests.gui.test_tab_tasks import scored_tab  # noqa: E402
 
 
@@ -90,3 +92,26 @@ def test_warnings_stay_in_sight_above_the_pages(qtbot, tmp_path: Path) -> None: 
     # no incident in these two flows: the page says so plainly, and still comes first
     assert tab.pages.currentWidget() is tab.incidents
     assert tab.incidents.headline.text().startswith("No incidents")
+
+
+def test_the_selection_follows_its_flow_when_the_view_sorts(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QTableView
+
+    model = FlowTableModel(frame())
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    col = model.columns().index("bytes")
+    view.selectionModel().setCurrentIndex(
+        model.index(1, col),
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    assert model.row_of(1) == 1  # the flow with 9 bytes
+    view.sortByColumn(col, Qt.SortOrder.DescendingOrder)  # 100, 10, 9, missing
+    current = view.currentIndex()
+    assert model.row_of(current.row()) == 1 and current.row() == 2
+    assert [model.row_of(i.row()) for i in view.selectionModel().selectedRows()] == [1]
+    assert model.view_row_of(1) == 2
+    model.set_filter("10.0.0.1")  # 10.0.0.1 and 10.0.0.10: the 9-byte flow has no address
+    assert model.view_row_of(1) is None
