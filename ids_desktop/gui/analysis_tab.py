@@ -1,10 +1,17 @@
-"""AnalysisTab: one opened file — progress, flows with filters and details, overview, evaluation.
+"""AnalysisTab: one opened file — incidents, flows with filters and details, traffic, overview,
+evaluation.
 
-The pieces live beside it: the filters in :mod:`~ids_desktop.gui.filter_bar`, the selected
-flow's fields and explanation in :mod:`~ids_desktop.gui.detail_pane`, the unscored flows shown
-while the file is read in :mod:`~ids_desktop.gui.live_preview`, and the background tasks with
-the :class:`~ids_desktop.gui.tab_tasks.ViewData` they compute in
-:mod:`~ids_desktop.gui.tab_tasks`.
+The pieces live beside it: the incidents list, timeline and explanation in
+:mod:`~ids_desktop.gui.incidents_view`, the filters in :mod:`~ids_desktop.gui.filter_bar` (with
+the pivots of :mod:`~ids_desktop.gui.pivots`), the selected flow's fields and explanation in
+:mod:`~ids_desktop.gui.detail_pane`, conversations and endpoints in
+:mod:`~ids_desktop.gui.traffic_view`, the unscored flows shown while the file is read in
+:mod:`~ids_desktop.gui.live_preview`, and the background tasks with the
+:class:`~ids_desktop.gui.tab_tasks.ViewData` they compute in :mod:`~ids_desktop.gui.tab_tasks`.
+
+An analysed file opens on its incidents. Selecting one filters the flows to it (an
+``incident:`` term in the filter bar, which the analyst sees and can clear) and explains it:
+the detectors' reasons, and the model's LIME explanation of its highest-scored flow.
 """
 
 from __future__ import annotations
@@ -13,14 +20,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -29,19 +40,23 @@ from PySide6.QtWidgets import (
 )
 
 from ids_desktop.core.analysis import Analysis
+from ids_desktop.core.incidents import Incident
 from ids_desktop.core.options import AnalysisOptions
-from ids_desktop.gui import tab_tasks
+from ids_desktop.gui import pivots, tab_tasks
 from ids_desktop.gui.detail_pane import DetailPane
 from ids_desktop.gui.errors import Problem, show_problem
 from ids_desktop.gui.filter_bar import FilterBar
-from ids_desktop.gui.flow_table import FlowTableModel, fit_columns
+from ids_desktop.gui.flow_table import FlowTableModel, display_text, fit_columns
+from ids_desktop.gui.incidents_view import IncidentsPage, findings_of, representative_row
 from ids_desktop.gui.live_preview import NEXT_TURN_MS, LivePreview
 from ids_desktop.gui.overview import EvaluationPage, OverviewPage
 from ids_desktop.gui.tab_tasks import Explainers, ViewData
+from ids_desktop.gui.traffic_view import TrafficPage
 from ids_desktop.gui.workers import TaskSlot
 
 if TYPE_CHECKING:
     from ids_desktop.core.explain.explainer import Explanation
+    from ids_desktop.core.ingest.extract import Extracted
     from ids_desktop.core.ingest.result import IngestResult
     from ids_desktop.gui.charts.explanation import ExplanationChart
 
@@ -51,7 +66,7 @@ class AnalysisTab(QWidget):
 
     Each kind of background work has its :class:`~ids_desktop.gui.workers.TaskSlot`:
     ``analysis`` (its partial results feed the live preview), ``explanation``,
-    ``evaluation`` and ``export``.
+    ``evaluation``, ``export`` and ``packets`` (saving flows' packets as a pcap).
 
     Signals:
         loaded(object): the :class:`Analysis` arrived.
@@ -84,6 +99,11 @@ class AnalysisTab(QWidget):
         self.explain_task = TaskSlot(self)
         self.evaluation_task = TaskSlot(self)
         self.export_task = TaskSlot(self)
+        self.packets_task = TaskSlot(self)
+        self._incident: Incident | None = None  # the incident selected in the list
+        self._incident_row: int | None = None  # the flow that explains it (LIME)
+        self._shown_row: int | None = None  # the flow in the detail pane
+        self._hidden_row: int | None = None  # the selected flow a filter hid
 
         # progress bar row
         self.progress = QProgressBar()
@@ -96,6 +116,13 @@ class AnalysisTab(QWidget):
         bar.addWidget(self.stage, 1)
         bar.addWidget(self.progress, 2)
         bar.addWidget(self.cancel_button)
+        # the input's warnings stay in sight above the pages (the status bar forgets them)
+        self.banner = QLabel("")
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)  # quotes the input
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #fff3cd; color: #5c4400; "
+                                  "border: 1px solid #e0c36a; padding: 3px; }")
+        self.banner.hide()
 
         # table, filters, details
         self.model = FlowTableModel(parent=self)
@@ -105,6 +132,9 @@ class AnalysisTab(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.selectionModel().currentRowChanged.connect(self._on_row_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.doubleClicked.connect(self._on_double_click)
         # PySide6 takes Qt properties (shortcut=) as keywords; its stubs' overloads do not
         copy = QAction("Copy rows", self.table,  # type: ignore[call-overload]
                        shortcut=QKeySequence.StandardKey.Copy)
@@ -126,15 +156,31 @@ class AnalysisTab(QWidget):
         flows_layout.addWidget(self.filters)
         flows_layout.addWidget(self.splitter, 1)
 
+        self.incidents = IncidentsPage()
+        self.incidents.selected.connect(self._on_incident)
+        self.incidents.pivot_requested.connect(self.pivot)
+        self.incidents.flows_requested.connect(self.show_incident_flows)
+        self.incidents.save_requested.connect(self._save_incident_dialog)
+        self.traffic = TrafficPage()
+        self.traffic.pivot_requested.connect(self.pivot)
         self.overview = OverviewPage()
+        self.overview.pivot_requested.connect(self.pivot)
         self.evaluation = EvaluationPage()
+        self.flows_page = flows_page
         self.pages = QTabWidget()
+        self.pages.addTab(self.incidents, "Incidents")
         self.pages.addTab(flows_page, "Flows")
+        self.pages.addTab(self.traffic, "Traffic")
         self.pages.addTab(self.overview, "Overview")
+        self.pages.setCurrentWidget(flows_page)  # the live preview, until the incidents are in
         self.summary = QLabel("")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)  # quotes warnings about the input
+        # a long line (the detectors' sentences) must not widen the window past the screen
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.stage.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.banner)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.summary)
 
@@ -169,7 +215,7 @@ class AnalysisTab(QWidget):
         a.finished.connect(self._on_finished)
         e = self.explain_task
         e.result_ready.connect(self._on_explained)
-        e.errored.connect(lambda problem: self.details.show_failed(problem.message))
+        e.errored.connect(self._on_explain_failed)
         v = self.evaluation_task
         v.result_ready.connect(self._on_evaluated)
         v.errored.connect(lambda problem: self.evaluation.set_failed(problem.message))
@@ -181,6 +227,12 @@ class AnalysisTab(QWidget):
         x.errored.connect(lambda problem: show_problem(self, problem, "Could not export"))
         x.cancelled.connect(lambda: self.stage.setText("cancelled"))
         x.finished.connect(self._on_finished)
+        k = self.packets_task
+        k.progress_changed.connect(self._on_progress)
+        k.result_ready.connect(self._on_packets_saved)
+        k.errored.connect(lambda problem: show_problem(self, problem, "Could not save packets"))
+        k.cancelled.connect(lambda: self.stage.setText("cancelled"))
+        k.finished.connect(self._on_finished)
 
     # --- persistence -----------------------------------------------------------------------
     def _splitters(self) -> tuple[tuple[str, QSplitter], ...]:
@@ -213,11 +265,12 @@ class AnalysisTab(QWidget):
         """Cancel whatever runs in the background."""
         for task in self._tasks():
             task.cancel()
-        if self.analysis_task.busy or self.export_task.busy:
+        if self.analysis_task.busy or self.export_task.busy or self.packets_task.busy:
             self.stage.setText("cancelling…")
 
     def _tasks(self) -> tuple[TaskSlot, ...]:
-        return (self.analysis_task, self.explain_task, self.evaluation_task, self.export_task)
+        return (self.analysis_task, self.explain_task, self.evaluation_task, self.export_task,
+                self.packets_task)
 
     @property
     def busy(self) -> bool:
@@ -251,7 +304,7 @@ class AnalysisTab(QWidget):
         self._explainers = Explainers(analysis) if analysis.run is not None else None
         result = analysis.result
         self.model.set_frame(analysis.flows, order=view.order, search=view.search)
-        warn = f" — {len(result.warnings)} warning(s), hover for details" if result.warnings else ""
+        warn = f" — {len(result.warnings)} warning(s)" if result.warnings else ""
         header = self.table.horizontalHeader()
         if analysis.summary is not None:
             s = analysis.summary
@@ -281,6 +334,8 @@ class AnalysisTab(QWidget):
                     QTimer.singleShot(NEXT_TURN_MS, self, self._start_evaluation)
 
             QTimer.singleShot(NEXT_TURN_MS, self, overview_then_evaluation)
+            self.incidents.set_incidents(analysis.incidents)
+            self.pages.setCurrentWidget(self.incidents)  # what happened comes first
         else:
             verdict = f"no verdicts ({analysis.note})"
             self.filters.disable_verdict_filters()
@@ -288,12 +343,21 @@ class AnalysisTab(QWidget):
             header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
             header.blockSignals(False)
             self.details.show_no_verdicts(analysis.note)
+            self.incidents.set_incidents((), note=f"No incidents: no model ran ({analysis.note}).")
+        self.incidents.set_capture(self.is_capture)
+        self.traffic.set_data(view.conversations, view.endpoints)
         for i, column in enumerate(self.model.columns()):
             self.table.setColumnHidden(i, column in view.empty_columns)
         fit_columns(self.table)
         self.summary.setText(f"{result.format}: {len(analysis.flows):,} flows, {verdict}{warn}")
+        self.summary.setToolTip(self.summary.text())
         if result.warnings:
-            self.summary.setToolTip("\n".join(result.warnings))
+            self.summary.setToolTip("\n".join([self.summary.text(), "", *result.warnings]))
+            more = f" (and {len(result.warnings) - 1} more; hover for all)" \
+                if len(result.warnings) > 1 else ""
+            self.banner.setText(f"⚠ {result.warnings[0]}{more}")
+            self.banner.setToolTip("\n".join(result.warnings))
+            self.banner.show()
         self.apply_filters()  # now, not debounced: the flagged-only toggle above asked for it
         self.loaded.emit(analysis)
 
@@ -317,11 +381,171 @@ class AnalysisTab(QWidget):
 
     # --- filters, columns, copy ------------------------------------------------------------
     def apply_filters(self) -> None:
-        """Filter the table as the filter bar says, now (not debounced)."""
+        """Filter the table as the filter bar says, now (not debounced).
+
+        The selected flow stays selected when it passes the filters; when it does not, the
+        detail pane is cleared, so the pane never shows a flow the table does not.
+        """
+        selected = self.selected_row()
         self.filters.apply(self.model)
+        if selected is not None:
+            if not self.select_row(selected, or_clear=True):
+                self._hidden_row = selected  # selected again if a later filter shows it
+        elif self._hidden_row is not None and self.select_row(self._hidden_row):
+            self._hidden_row = None
         if self.analysis is not None:
             total = len(self.analysis.flows)
             self.stage.setText(f"{self.model.rowCount():,} of {total:,} flows shown")
+        if self._incident is not None and pivots.term_text("incident", self._incident.id) \
+                not in self.filters.filter_edit.text():
+            self._incident = self._incident_row = None  # the analyst cleared its filter
+            self.incidents.clear_selection()
+
+    def selected_row(self) -> int | None:
+        """The frame row of the flow the table's current row shows, if any."""
+        current = self.table.currentIndex()
+        if not current.isValid() or current.row() >= self.model.rowCount():
+            return None
+        return self.model.row_of(current.row())
+
+    def select_row(self, row: int, *, or_clear: bool = False) -> bool:
+        """Select frame row ``row`` in the table (the detail pane follows); ``False`` when it
+        is filtered out, and then, with ``or_clear``, the selection and the pane are cleared."""
+        view_row = self.model.view_row_of(row)
+        sm = self.table.selectionModel()
+        if view_row is None:
+            if or_clear:
+                sm.clear()
+                self.explain_task.discard()
+                self._shown_row = None
+                self.details.clear("The selected flow is hidden by the filters; it is selected "
+                                   "again when they show it.")
+            return False
+        index = self.model.index(view_row, max(self.table.currentIndex().column(), 0))
+        if self.table.currentIndex() == index:
+            return True
+        sm.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                           | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+        return True
+
+    # --- pivots, incidents, context menu ---------------------------------------------------
+    def pivot(self, key: str, value: object) -> None:
+        """Show all flows where ``key`` (``host``, ``port``, ``incident`` or a column) is
+        ``value``, through the filter bar, and switch to the flows."""
+        self.filters.pivot(key, value)
+        self.pages.setCurrentWidget(self.flows_page)
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        column = self.model.columns()[index.column()]
+        if column in pivots.COLUMN_KEYS:
+            term = pivots.cell_term(column, self.model.frame[column].iat[
+                self.model.row_of(index.row())])
+            if term is not None:
+                self.filters.pivot(*term)
+
+    def _on_incident(self, incident: Incident | None) -> None:
+        """An incident was selected in the list or the timeline (``None``: deselected)."""
+        self._incident = incident
+        if incident is None:
+            self._incident_row = None
+            self.filters.clear()
+            return
+        analysis = self.analysis
+        assert analysis is not None
+        row = representative_row(analysis.flows, incident) if analysis.run is not None else None
+        self._incident_row = row
+        self.filters.pivot("incident", incident.id)
+        self.incidents.show_reason(incident, findings_of(incident, analysis.findings),
+                                   explaining=row is not None)
+        if row is not None:
+            self.select_row(row)  # the pane shows the flow, and its explanation is asked for
+
+    def show_incident_flows(self, incident: Incident) -> None:
+        """Switch to the flows, filtered to ``incident``."""
+        if self._incident is not incident:
+            self.incidents.select(self.analysis.incidents.index(incident)
+                                  if self.analysis is not None else None)
+        self.pages.setCurrentWidget(self.flows_page)
+
+    @property
+    def is_capture(self) -> bool:
+        """The analysed input is a packet capture (its packets can be saved)."""
+        return self.analysis is not None and self.analysis.result.format in ("pcap", "pcapng")
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid() or self.analysis is None:
+            return
+        self.select_row(self.model.row_of(index.row()))
+        menu = self.context_menu(index)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def context_menu(self, index: QModelIndex) -> QMenu:
+        """The flows table's menu for the cell at ``index``."""
+        menu = QMenu(self.table)
+        row = self.model.row_of(index.row())
+        column = self.model.columns()[index.column()]
+        value = self.model.frame[column].iat[row]
+        term = pivots.cell_term(column, value)
+        shown = display_text(column, None if term is None else value)
+        by_value = menu.addAction(f"Filter by this value ({pivots.term_text(*term)})"
+                                  if term is not None else "Filter by this value")
+        by_value.setEnabled(term is not None)
+        if term is not None:
+            by_value.triggered.connect(lambda: self.filters.pivot(*term))
+        copy = menu.addAction("Copy")
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(shown))
+        rows_copy = menu.addAction("Copy rows")
+        rows_copy.triggered.connect(self.copy_selection)
+        if self.is_capture:
+            menu.addSeparator()
+            flow = menu.addAction("Save this flow's packets as pcap…")
+            flow.triggered.connect(lambda: self._save_packets_dialog([row], "flow"))
+            incident = self._incident_of(row)
+            whole = menu.addAction("Save this incident's packets as pcap…")
+            whole.setEnabled(incident is not None)
+            if incident is not None:
+                whole.triggered.connect(lambda: self._save_incident_dialog(incident))
+        return menu
+
+    def _incident_of(self, row: int) -> Incident | None:
+        if self.analysis is None or "incident_id" not in self.analysis.flows.columns:
+            return None
+        value = self.analysis.flows["incident_id"].iat[row]
+        return next((i for i in self.analysis.incidents if i.id == value), None)
+
+    def _save_incident_dialog(self, incident: Incident) -> None:
+        self._save_packets_dialog(list(incident.rows), incident.id)
+
+    def _save_packets_dialog(self, rows: list[int], name: str) -> None:
+        folder = self.path.parent
+        if self.settings is not None:
+            folder = Path(str(self.settings.value("paths/last_dir", str(folder))))
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Save packets as pcap", str(folder / f"{self.path.stem}-{name}.pcap"),
+            "Packet capture (*.pcap)")
+        if target:
+            self.save_packets(rows, Path(target))
+
+    def save_packets(self, rows: list[int], target: Path) -> None:
+        """Write the packets of the flows at frame ``rows`` to the pcap ``target`` in the
+        background (:func:`ids_desktop.core.ingest.extract.extract_packets`)."""
+        from ids_desktop.core.ingest.extract import extract_packets
+
+        if self.analysis is None or not self.is_capture or self.packets_task.busy:
+            return
+        flows = self.analysis.flows.iloc[np.asarray(rows, dtype=np.int64)]
+        self._started = time.monotonic()
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.stage.setText(f"saving packets to {target.name}…")
+        self.packets_task.start(extract_packets, self.path, flows, target)
+
+    def _on_packets_saved(self, done: Extracted) -> None:
+        flows = "flow" if done.flows == 1 else "flows"
+        self.summary.setText(f"wrote {done.path}: {done.packets:,} packets of {done.flows:,} "
+                             f"{flows}")
 
     def visible_columns(self) -> list[str]:
         return [c for i, c in enumerate(self.model.columns()) if not self.table.isColumnHidden(i)]
@@ -336,9 +560,13 @@ class AnalysisTab(QWidget):
 
     # --- details and explanations ----------------------------------------------------------
     def _on_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
-        if not current.isValid():
+        if not current.isValid() or current.row() >= self.model.rowCount():
             return
         row = self.model.row_of(current.row())
+        if row == self._shown_row:  # the same flow, selected again after a filter change
+            return
+        self._shown_row = row
+        self._hidden_row = None
         self.details.show_fields(self.model.frame, row)
         if self.analysis is not None and self.analysis.summary is not None:
             self.explain(row)
@@ -354,6 +582,8 @@ class AnalysisTab(QWidget):
         if cached is not None:
             self.explain_task.discard()
             self.details.show_explanation(cached)
+            if row == self._incident_row:
+                self.incidents.show_explanation(cached)
             self.explained.emit(cached)
             return
         if self._explainers is None:
@@ -369,10 +599,16 @@ class AnalysisTab(QWidget):
                 tab_tasks.explanation_cache().put(key, exp)
             except OSError:  # an unwritable cache folder only costs the disk copy: put()
                 pass  # keeps the explanation in memory before it writes the file
-        current = self.table.currentIndex()  # the selection may have gone with a new filter
-        if current.isValid() and self.model.row_of(current.row()) == row:
+        if self.selected_row() == row:  # the selection may have gone with a new filter
             self.details.show_explanation(exp)
+        if row == self._incident_row:
+            self.incidents.show_explanation(exp)
         self.explained.emit(exp)
+
+    def _on_explain_failed(self, problem: Problem) -> None:
+        self.details.show_failed(problem.message)
+        if self._incident_row is not None:
+            self.incidents.show_failed(problem.message)
 
     # --- evaluation ------------------------------------------------------------------------
     def _start_evaluation(self) -> None:

@@ -73,6 +73,12 @@ class DetailPane(QSplitter):
                 r, 1, QTableWidgetItem("" if _missing(value) else display_text(name, value))
             )
 
+    def clear(self, message: str) -> None:
+        """No flow is selected: empty the fields and the chart, and say ``message``."""
+        self.fields.setRowCount(0)
+        self.chart.set_contributions([])
+        self.explanation_text.setText(message)
+
     def show_explaining(self) -> None:
         """An explanation is on its way: clear the chart and say so."""
         self.explanation_text.setText("Explaining… (LIME is querying the model)")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ids_desktop.gui import pivots
 from ids_desktop.gui.flow_table import FlowTableModel
 
 ALL_CLASSES = "All classes"
@@ -39,7 +40,14 @@ class FilterBar(QWidget):
         self.table = table
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText(
-            "Search address, port, application, server name (Ctrl+F)"
+            "Search address, port, application, server name; host:… port:… incident:… (Ctrl+F)"
+        )
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setToolTip(
+            "Words are searched in addresses, ports, applications and server names.\n"
+            "Exact terms (combined with AND): host:, src:, dst:, port:, sport:, dport:, "
+            "incident:, class:, or a column name and ':'.\n"
+            "Double-clicking a host, port or incident writes one here."
         )
         self.class_combo = QComboBox()
         self.class_combo.addItem(ALL_CLASSES)
@@ -73,12 +81,38 @@ class FilterBar(QWidget):
         """Filter ``model`` as the bar says now (and drop a change still waiting)."""
         self._timer.stop()
         cls = self.class_combo.currentText()
+        text, terms = pivots.parse(self.filter_edit.text(), model.frame.columns)
         model.set_filter(
-            self.filter_edit.text(),
+            text,
             flagged_only=self.flagged_only.isChecked(),
             classes=None if cls == ALL_CLASSES else {cls},
             min_score=self.score_slider.value() / 100,
+            where=pivots.pivot_mask(model.frame, terms),
         )
+
+    def pivot(self, key: str, value: object) -> None:
+        """Show the flows where ``key`` is ``value`` (:mod:`~ids_desktop.gui.pivots`), all of
+        them: the search box says so, and the class, score and flagged filters are reset so
+        nothing else hides a flow of that host, port or incident. Applied at once."""
+        for widget, reset in ((self.class_combo, lambda: self.class_combo.setCurrentIndex(0)),
+                              (self.score_slider, lambda: self.score_slider.setValue(0)),
+                              (self.flagged_only, lambda: self.flagged_only.setChecked(False)),
+                              (self.filter_edit, lambda: self.filter_edit.setText(
+                                  pivots.term_text(key, value)))):
+            widget.blockSignals(True)
+            reset()
+            widget.blockSignals(False)
+        self.score_label.setText(f"score ≥ {self.score_slider.value() / 100:.2f}")
+        self._timer.stop()
+        self.changed.emit()
+
+    def clear(self) -> None:
+        """Drop the search text (pivots included); the verdict filters stay. Applied at once."""
+        self.filter_edit.blockSignals(True)
+        self.filter_edit.clear()
+        self.filter_edit.blockSignals(False)
+        self._timer.stop()
+        self.changed.emit()
 
     def set_classes(self, classes: Iterable[str]) -> None:
         """Offer the predicted ``classes`` besides :data:`ALL_CLASSES`."""

@@ -177,6 +177,11 @@ class FlowTableModel(QAbstractTableModel):
         """The frame row shown at ``view_row``."""
         return int(self._order[view_row])
 
+    def view_row_of(self, row: int) -> int | None:
+        """The view row showing frame row ``row``; ``None`` when it is filtered out."""
+        found = np.flatnonzero(self._order == row)
+        return int(found[0]) if len(found) else None
+
     # --- Qt model API ----------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._order)
@@ -220,12 +225,22 @@ class FlowTableModel(QAbstractTableModel):
         if not 0 <= column < len(self._columns):
             return
         self.layoutAboutToBeChanged.emit()
+        # persistent indexes (the selection, the current row) follow their flow, not the
+        # view row: without this the highlight stayed on row n while row n became another flow
+        kept = self.persistentIndexList()
+        rows = [int(self._order[i.row()]) if i.row() < len(self._order) else -1 for i in kept]
         name, descending = self._columns[column], order == Qt.SortOrder.DescendingOrder
         self._sort_by = (name, descending)
         self._sorted = sort_order(self._frame[name], descending=descending)
         numeric = _is_numeric(self._frame[name])
         self._merge = _SortedKeys(self._frame[name], self._sorted, descending) if numeric else None
         self._apply_mask()
+        if kept:
+            where = np.empty(len(self._frame), dtype=np.int64)
+            where[self._order] = np.arange(len(self._order))
+            moved = [self.index(int(where[r]), i.column()) if r >= 0 else QModelIndex()
+                     for r, i in zip(rows, kept, strict=True)]
+            self.changePersistentIndexList(kept, moved)
         self.layoutChanged.emit()
 
     def set_filter(
@@ -235,6 +250,7 @@ class FlowTableModel(QAbstractTableModel):
         flagged_only: bool = False,
         classes: set[str] | None = None,
         min_score: float | None = None,
+        where: np.ndarray | None = None,
     ) -> None:
         """Show only matching rows; every test is a vectorised mask, fast on large tables.
 
@@ -248,9 +264,14 @@ class FlowTableModel(QAbstractTableModel):
             Only rows whose ``pred_class`` is one of these.
         min_score
             Only rows whose ``pred_score`` is at least this.
+        where
+            Only rows true in this mask over the frame's rows (a pivot:
+            :func:`ids_desktop.gui.pivots.pivot_mask`).
         """
         frame = self._frame
         mask = np.ones(len(frame), dtype=bool)
+        if where is not None and len(where) == len(frame):
+            mask &= where
         if flagged_only and self._flagged is not None:
             mask &= self._flagged
         if classes is not None and "pred_class" in frame.columns:

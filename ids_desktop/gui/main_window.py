@@ -13,8 +13,15 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QRect, QSettings, Qt
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from ids_desktop import APP_NAME, __version__, config
@@ -23,6 +30,11 @@ from ids_desktop.gui.settings_dialog import SettingsDialog
 from ids_desktop.gui.workers import wait_for_all
 
 MAX_RECENT = 10
+#: The window's size on first launch, when the screen has room for it.
+DEFAULT_SIZE = (1280, 820)
+#: Width and height a window manager's frame adds (borders, title bar), allowed for when the
+#: window has not been shown yet and its frame is unknown.
+DECORATION = (8, 36)
 OPEN_FILTER = (
     "Captures and flow tables (*.pcap *.pcapng *.cap *.csv *.csv.gz *.gz *.txt *.arff *.parquet);;"
     "Packet captures (*.pcap *.pcapng *.cap);;Flow tables (*.csv *.csv.gz *.txt *.arff *.parquet);;"
@@ -107,7 +119,7 @@ class MainWindow(QMainWindow):
         self.options, problem = config.load_options(options_file)
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.setAcceptDrops(True)
-        self.resize(1280, 820)
+        self.resize(*DEFAULT_SIZE)
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
@@ -121,8 +133,28 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.statusBar().showMessage(problem or "Ready")
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.fit_to_screen()
+        elif not self.available().contains(self.frameGeometry()):  # saved on a larger screen
+            self.fit_to_screen()
+
+    def available(self) -> QRect:
+        """The screen area the window may use (without panels and docks)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry() if screen is not None else QRect(0, 0, *DEFAULT_SIZE)
+
+    def fit_to_screen(self) -> None:
+        """Size the window to :data:`DEFAULT_SIZE`, or less to fit the available screen area
+        (a 1366x768 laptop has ~740 px of height), frame included, and centre it there."""
+        area = self.available()
+        # before the first show the frame is unknown: allow for a title bar and borders
+        frame_w = self.frameGeometry().width() - self.geometry().width() or DECORATION[0]
+        frame_h = self.frameGeometry().height() - self.geometry().height() or DECORATION[1]
+        width = min(DEFAULT_SIZE[0], area.width() - frame_w)
+        height = min(DEFAULT_SIZE[1], area.height() - frame_h)
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width - frame_w) // 2,
+                  area.y() + (area.height() - height - frame_h) // 2)
 
     # --- menus -----------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -188,7 +220,7 @@ class MainWindow(QMainWindow):
     def settings_dialog(self) -> None:
         from ids_desktop.core.model.bundle import list_bundles
 
-        dialog = SettingsDialog(self.options, [b["name"] for b in list_bundles()], self)
+        dialog = SettingsDialog(self.options, list_bundles(), self)
         if dialog.exec():
             self.options = dialog.options()
             try:

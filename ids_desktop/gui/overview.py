@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -57,7 +57,14 @@ def bar_plot(pairs: list[tuple[str, int]], title: str) -> pg.PlotWidget:
 
 
 class OverviewPage(QWidget):
-    """Class distribution, flagged flows over time, top hosts, ports and applications, model."""
+    """Class distribution, flagged flows over time, top hosts, ports and applications, model.
+
+    Signals:
+        pivot_requested(str, object): a host, port, application or class of a top-N table was
+            double-clicked: ``(key, value)`` for :mod:`~ids_desktop.gui.pivots`.
+    """
+
+    pivot_requested = Signal(str, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,17 +104,26 @@ class OverviewPage(QWidget):
             over.hideAxis("bottom")
         self.grid.addWidget(over, 1, 1, 1, 2)
         boxes = [
-            ("Top source hosts", data.top_sources),
-            ("Top destination hosts", data.top_destinations),
-            ("Top destination ports", data.top_ports),
-            ("Top applications", data.top_applications),
-            ("Flagged by class", list(data.flagged_by_class.items())),
+            ("Top source hosts", data.top_sources, "src"),
+            ("Top destination hosts", data.top_destinations, "dst"),
+            ("Top destination ports", data.top_ports, "dport"),
+            ("Top applications", data.top_applications, "application"),
+            ("Flagged by class", list(data.flagged_by_class.items()), "class"),
         ]
-        for i, (title, pairs) in enumerate(boxes):
+        for i, (title, pairs, key) in enumerate(boxes):
             box = QGroupBox(title)
             layout = QVBoxLayout(box)
-            layout.addWidget(counts_table(pairs, ("value", "flagged flows")))
+            table = counts_table(pairs, ("value", "flagged flows"))
+            table.setToolTip("Double-click a value to show its flows")
+            table.cellDoubleClicked.connect(
+                lambda r, _c, p=pairs, k=key: self.pivot_requested.emit(k, p[r][0])
+                if r < len(p) else None
+            )
+            layout.addWidget(table)
             self.grid.addWidget(box, 2 + i // 3, i % 3)
+        # the top-N tables are what the analyst double-clicks: at 768 px they showed two rows
+        for row, stretch in ((1, 3), (2, 2), (3, 2)):
+            self.grid.setRowStretch(row, stretch)
 
 
 #: The binary metrics ``evaluate`` reports, in the order the evaluation page lists them.

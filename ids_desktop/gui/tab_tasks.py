@@ -53,6 +53,8 @@ class ViewData:
     explain_key
         ``(input key, model key)`` of the explanation cache (:func:`explain_key`); ``None``
         when no model ran.
+    conversations, endpoints
+        All traffic per host pair and per host (:mod:`ids_desktop.core.report.traffic`).
     """
 
     empty_columns: frozenset[str] = frozenset()
@@ -61,6 +63,8 @@ class ViewData:
     search: Mapping[str, tuple[np.ndarray, pd.Series]] = field(default_factory=dict)
     overview: ReportData | None = None
     explain_key: tuple[str, str] | None = None
+    conversations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    endpoints: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def cache_key(self, row: int) -> CacheKey | None:
         """The explanation cache's key of frame row ``row``."""
@@ -75,6 +79,8 @@ def view_data(
 ) -> ViewData:
     """The whole-column facts of ``analysis.flows`` the tab needs, with ``overview`` and
     ``explain_key`` as given."""
+    from ids_desktop.core.report.traffic import conversations, endpoints
+
     flows = analysis.flows
     classes: tuple[str, ...] = ()
     if "pred_class" in flows.columns:
@@ -89,6 +95,8 @@ def view_data(
         search=search_index(flows),
         overview=overview,
         explain_key=explain_key,
+        conversations=conversations(flows),
+        endpoints=endpoints(flows),
     )
 
 

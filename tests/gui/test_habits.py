@@ -242,3 +242,34 @@ def test_the_pdf_export_of_a_labelled_input_carries_its_evaluation(
     text = "\n".join(page.extract_text() or "" for page in pypdf.PdfReader(str(out)).pages)
     assert "Evaluation against the file's labels" in text
     assert tab.summary.text() == f"wrote {out}"
+
+
+def test_the_dialog_shows_each_bundles_own_threshold_and_what_it_is(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.core.model.bundle import list_bundles, read_metadata
+
+    bundles = {b["name"]: b for b in list_bundles()}
+    if not {"pcap", "unsw-nb15"} <= set(bundles):
+        pytest.skip("the pcap and unsw-nb15 bundles are not here")
+    own = {n: float(read_metadata(Path(b["path"]))["threshold"]) for n, b in bundles.items()}
+    dialog = SettingsDialog(AnalysisOptions(model="unsw-nb15"), list(bundles.values()))
+    qtbot.addWidget(dialog)
+    assert dialog.threshold.value() == pytest.approx(own["unsw-nb15"], abs=1e-4)
+    described = dialog.description.text()
+    assert "UNSW-NB15" in described and "attack families" in described
+    dialog.model.setCurrentText("pcap")
+    assert dialog.threshold.value() == pytest.approx(own["pcap"], abs=1e-4)  # not 0.500
+    assert f"{own['pcap']:.4f}" in dialog.threshold_note.text()
+    tips = [dialog.model.itemData(i, Qt.ItemDataRole.ToolTipRole)
+            for i in range(dialog.model.count())]
+    assert all(tips)
+    # overriding starts from the bundle's own value: OK without a change keeps it
+    dialog.own_threshold.setChecked(True)
+    assert dialog.options().threshold == own["pcap"]  # exactly, not its 4-decimal display
+    # an override saved before is shown as it is, whatever the bundle
+    again = SettingsDialog(AnalysisOptions(model="pcap", threshold=0.25), list(bundles.values()))
+    qtbot.addWidget(again)
+    assert again.threshold.value() == 0.25 and again.own_threshold.isChecked()
+    auto = SettingsDialog(AnalysisOptions(), list(bundles.values()))
+    qtbot.addWidget(auto)
+    assert auto.threshold.value() == pytest.approx(own["pcap"], abs=1e-4)
+    assert "unsw-nb15" in auto.threshold_note.text()

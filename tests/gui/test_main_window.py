@@ -100,3 +100,24 @@ def test_a_spoofed_capture_says_the_arp_check_flagged_flows(window, qtbot, tmp_p
     text = tab.summary.text()
     assert "by model 'pcap' and 1 detector finding: MAC " + ATTACKER_MAC in text
     assert tab.analysis.flows["pred_class"].eq("mitm").sum() == 1
+
+
+def test_the_first_window_fits_the_screen(window) -> None:  # type: ignore[no-untyped-def]
+    from ids_desktop.gui.main_window import DECORATION, DEFAULT_SIZE
+
+    area = window.available()
+    assert window.width() == min(DEFAULT_SIZE[0], area.width() - DECORATION[0])
+    assert window.height() == min(DEFAULT_SIZE[1], area.height() - DECORATION[1])
+    assert area.contains(window.geometry())
+
+
+def test_a_window_saved_on_a_larger_screen_is_fitted(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    big = MainWindow(settings)
+    qtbot.addWidget(big)
+    area = big.available()
+    big.setGeometry(0, 0, area.width() + 600, area.height() + 400)
+    settings.setValue("window/geometry", big.saveGeometry())
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    assert again.available().contains(again.geometry())

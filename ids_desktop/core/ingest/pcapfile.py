@@ -78,6 +78,9 @@ _PCAPNG_SHB = 0x0A0D0D0A
 
 #: Link type -> offset of the EtherType (-1: raw IP, the version nibble says which).
 _ETHERTYPE_AT = {1: 12, 113: 14, 12: -1, 14: -1, 101: -1, 228: -1}
+#: ``walk_capture``'s ``on_packet``: ``(time, link type, buffer, start, captured length, original
+#: length)`` of each packet record; the packet is ``buffer[start : start + captured length]``.
+PacketVisitor = Callable[[float, int, bytes, int, int, int], None]
 #: ``unmetered`` results.
 ZERO_LENGTH_IP, LATER_FRAGMENT, ARP = 1, 2, 3
 #: ARP packets read per capture (see :attr:`CaptureInfo.arp`). A spoofer's claims sit among a
@@ -306,6 +309,7 @@ def walk_capture(
     path: str | Path,
     *,
     stop: Callable[[], bool] | None = None,
+    on_packet: PacketVisitor | None = None,
 ) -> CaptureInfo:
     """Walk every record header of a capture without reading packet bodies.
 
@@ -316,6 +320,10 @@ def walk_capture(
     stop
         Polled every few thousand records; the walk returns early (``done`` False) when it
         returns True.
+    on_packet
+        Called with every packet record that has a timestamp, in file order (see
+        :data:`PacketVisitor`); pcapng Simple Packet Blocks, which have none, are skipped.
+        :func:`ids_desktop.core.ingest.extract.extract_packets` reads packets through it.
 
     Returns
     -------
@@ -330,15 +338,16 @@ def walk_capture(
     info = read_header(path)
     with open_hashed(Path(path)) as fh:
         if info.format == "pcap":
-            _walk_pcap(fh, info, stop)
+            _walk_pcap(fh, info, stop, on_packet)
         else:
-            _walk_pcapng(fh, info, stop)
+            _walk_pcapng(fh, info, stop, on_packet)
         if info.done:  # a walk stopped by the caller is not worth finishing the hash for
             info.sha256 = file_digest(fh)
     return info
 
 
-def _walk_pcap(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:
+def _walk_pcap(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None,
+               visit: PacketVisitor | None = None) -> None:
     """Classic pcap: a 24-byte file header, then 16-byte record headers and bodies."""
     endian = "<" if info.byte_order == "little" else ">"
     rec = struct.Struct(endian + "IIII")
@@ -394,6 +403,12 @@ def _walk_pcap(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None)
         elif first_s is None:
             first_s, first_f = ts_s, ts_f
         prev_s, prev_f = ts_s, ts_f
+        if visit is not None:
+            if rel + 16 + incl > len(buf):  # the body runs past the chunk: read it whole
+                fh.seek(off)
+                buf = fh.read(max(_CHUNK, 16 + incl))
+                buf_start, rel = off, 0
+            visit(ts_s + ts_f * frac, linktype, buf, rel + 16, incl, orig)
         if check is not None and rel + 16 + incl <= len(buf):
             ts = ts_s + ts_f * frac
             kind = check(buf, rel + 16, incl, linktype, ts, info.facts)
@@ -419,7 +434,8 @@ def _store_pcap(info: CaptureInfo, packets: int, captured: int, wire: int, snapp
         info.last_ts = last_s + last_f * frac
 
 
-def _walk_pcapng(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None) -> None:
+def _walk_pcapng(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | None,
+                 visit: PacketVisitor | None = None) -> None:
     """pcapng: blocks of (type, total length, body, total length); sections may change the
     byte order and each section has its own interfaces."""
     size = info.file_size
@@ -517,6 +533,8 @@ def _walk_pcapng(fh: BinaryIO, info: CaptureInfo, stop: Callable[[], bool] | Non
                     skipped[kind] += 1
                     if kind == ARP:
                         _keep_arp(info, ts, buf, rel + 28, incl, if_links[iface])
+                if visit is not None:
+                    visit(ts, if_links[iface], buf, rel + 28, incl, orig)
             else:
                 unknown += 1
                 ts = ((ts_hi << 32) | ts_lo) * 1e-6
