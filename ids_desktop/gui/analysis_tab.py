@@ -34,7 +34,7 @@ from ids_desktop.gui import tab_tasks
 from ids_desktop.gui.detail_pane import DetailPane
 from ids_desktop.gui.errors import Problem, show_problem
 from ids_desktop.gui.filter_bar import FilterBar
-from ids_desktop.gui.flow_table import FlowTableModel, fit_columns
+from ids_desktop.gui.flow_table import FlowTableModel, fit_columns, shown_by_default
 from ids_desktop.gui.live_preview import NEXT_TURN_MS, LivePreview
 from ids_desktop.gui.overview import EvaluationPage, OverviewPage
 from ids_desktop.gui.tab_tasks import Explainers, ViewData
@@ -289,7 +289,8 @@ class AnalysisTab(QWidget):
             header.blockSignals(False)
             self.details.show_no_verdicts(analysis.note)
         for i, column in enumerate(self.model.columns()):
-            self.table.setColumnHidden(i, column in view.empty_columns)
+            hidden = column in view.empty_columns or not shown_by_default(column)
+            self.table.setColumnHidden(i, hidden)
         fit_columns(self.table)
         self.summary.setText(f"{result.format}: {len(analysis.flows):,} flows, {verdict}{warn}")
         if result.warnings:
