@@ -390,12 +390,12 @@ class AnalysisTab(QWidget):
     # --- export ----------------------------------------------------------------------------
     def export(self, kind: str, target: Path) -> None:
         """Write one report for this tab's analysis in the background."""
-        from ids_desktop.core.report.export import ExportRequest, export_reports
+        from ids_desktop.core.report.export import export_reports
 
         if self.analysis is None or self.analysis_task.busy or self.export_task.busy:
             return
         targets: dict[str, Any] = {kind: target}  # kind is "pdf", "csv" or "jsonl"
-        request = ExportRequest(**targets)
+        request = tab_tasks.export_request(self.view, **targets)  # reuses the tab's explanations
         self._started = time.monotonic()
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)

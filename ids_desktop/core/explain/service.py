@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
@@ -429,6 +430,8 @@ class ExplanationCache:
         self.disk_files = disk_files
         self._memory: OrderedDict[tuple[str, int, str, int], Explanation] = OrderedDict()
         self._writes = 0
+        # the GUI thread and an export's worker both read and add explanations
+        self._lock = threading.RLock()
 
     def _file(self, key: tuple[str, int, str, int]) -> Path | None:
         if self.folder is None:
@@ -438,6 +441,10 @@ class ExplanationCache:
         return self.folder / file_hash[:16] / name
 
     def get(self, key: tuple[str, int, str, int]) -> Explanation | None:
+        with self._lock:
+            return self._get(key)
+
+    def _get(self, key: tuple[str, int, str, int]) -> Explanation | None:
         if key in self._memory:
             self._memory.move_to_end(key)
             return self._memory[key]
@@ -452,6 +459,10 @@ class ExplanationCache:
         return None
 
     def put(self, key: tuple[str, int, str, int], exp: Explanation) -> None:
+        with self._lock:
+            self._put(key, exp)
+
+    def _put(self, key: tuple[str, int, str, int], exp: Explanation) -> None:
         self._remember(key, exp)
         path = self._file(key)
         if path is not None:
