@@ -182,9 +182,11 @@ def build_report(
     incidents = story_order(analysis.incidents)
     per_incident = per_incident_flows(top_n, len(incidents))
     by_flow = {item.flow_id: item for item in explanations or []}
+    keys = ranking(flows) if incidents else None
+    none = flows.iloc[:0]  # the overview asks for no flows (top_n=0): one empty frame for all
     items = []
     for inc in incidents:
-        rows = top_rows(flows, inc.rows, max(per_incident, 1))
+        rows = top_rows(flows, inc.rows, max(per_incident, 1), keys)
         ids = flows["flow_id"].to_numpy()[rows]
         explained = next((by_flow[int(f)] for f in ids if int(f) in by_flow), None)
         items.append(IncidentItem(
@@ -192,7 +194,8 @@ def build_report(
             targets=inc.targets, target_count=inc.target_count, ports=inc.ports,
             port_count=inc.port_count, first_seen=inc.first_seen, last_seen=inc.last_seen,
             flows=inc.flows, flagged_by=inc.flagged_by, summary=inc.summary,
-            confirmed=confirmed(inc), top_flows=flows.take(rows[:per_incident]),
+            confirmed=confirmed(inc),
+            top_flows=flows.take(rows[:per_incident]) if per_incident else none,
             explanation=explained,
         ))
     return ReportData(
@@ -259,16 +262,27 @@ def per_incident_flows(top_n: int, incidents: int) -> int:
     return int(min(10, max(3, top_n // max(incidents, 1))))
 
 
-def top_rows(flows: pd.DataFrame, rows: np.ndarray, n: int) -> np.ndarray:
-    """The ``n`` of ``rows`` with the highest P(attack), then anomaly score (stable)."""
+def ranking(flows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(P(attack), anomaly score)`` of every flow as float arrays (for :func:`top_rows`)."""
+    score = pd.to_numeric(flows["pred_score"], errors="coerce").to_numpy(dtype=float)
+    anomaly = (pd.to_numeric(flows["anomaly_score"], errors="coerce").to_numpy(dtype=float)
+               if "anomaly_score" in flows.columns else np.zeros(len(flows)))
+    return score, anomaly
+
+
+def top_rows(flows: pd.DataFrame, rows: np.ndarray, n: int,
+             keys: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The ``n`` of ``rows`` with the highest P(attack), then anomaly score (stable).
+
+    ``keys`` is :func:`ranking` of ``flows``, computed once for many calls (a report asks once
+    per incident, and converting a million-row column each time would dominate).
+    """
     rows = np.asarray(rows, dtype=np.int64)
     if not len(rows):
         return rows
-    score = pd.to_numeric(flows["pred_score"], errors="coerce").to_numpy(dtype=float)[rows]
-    anomaly = (pd.to_numeric(flows["anomaly_score"], errors="coerce").to_numpy(dtype=float)[rows]
-               if "anomaly_score" in flows.columns else np.zeros(len(rows)))
-    order = np.lexsort((np.arange(len(rows)), -np.nan_to_num(anomaly, nan=-np.inf),
-                        -np.nan_to_num(score, nan=-np.inf)))
+    score, anomaly = ranking(flows) if keys is None else keys
+    order = np.lexsort((np.arange(len(rows)), -np.nan_to_num(anomaly[rows], nan=-np.inf),
+                        -np.nan_to_num(score[rows], nan=-np.inf)))
     out: np.ndarray = rows[order[:n]]
     return out
 

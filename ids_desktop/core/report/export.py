@@ -20,6 +20,7 @@ from ids_desktop.core.report.build import (
     ExplanationItem,
     anomaly_only,
     build_report,
+    ranking,
     story_order,
     top_rows,
 )
@@ -112,7 +113,8 @@ def report_rows(analysis: Analysis, k: int) -> list[int]:
     if analysis.incidents:
         # LIME explains the classifier; a flow flagged by its anomaly score alone was judged
         # benign by it, so a chart would explain the wrong decision (the PDF states the score)
-        rows = [top_rows(flows, inc.rows, 1) for inc in story_order(analysis.incidents)
+        keys = ranking(flows)
+        rows = [top_rows(flows, inc.rows, 1, keys) for inc in story_order(analysis.incidents)
                 if not anomaly_only(inc.flagged_by)]
         return [int(r[0]) for r in rows if len(r)][:k]
     flagged = np.flatnonzero(flows["flagged"].fillna(False).to_numpy(dtype=bool))

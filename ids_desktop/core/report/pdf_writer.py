@@ -461,8 +461,8 @@ def write_pdf(
                              end=tr[1] if tr else None))
 
     step(2, "incidents")
-    flow_head = ["first seen (UTC)", "source", "destination", "protocol", "verdict",
-                 "P(attack)", "anomaly"]
+    flow_head = [vocabulary.label(c) for c in ("first_seen", "src_ip", "dst_ip", "protocol",
+                                               "pred_class", "pred_score", "anomaly_score")]
     flow_cols = [25 * mm, 42 * mm, 42 * mm, 12 * mm, 25 * mm, 15 * mm, 15 * mm]
 
     def flows_table(frame: pd.DataFrame) -> Any:
