@@ -23,7 +23,9 @@ $(DEMO): $(DEMO_SOURCES) | $(STAMP)
 	$(BIN)/python scripts/make_demo_capture.py --out $(DEMO)
 
 # With no ARGS the app opens the generated demo capture (web, DNS, TLS, a scan, SSH brute force).
+# First it names any system library the Qt window needs and this machine lacks (README).
 run: $(STAMP) $(DEMO)
+	$(BIN)/python scripts/check_system_libs.py
 	$(BIN)/ids-desktop $(if $(ARGS),$(ARGS),$(DEMO))
 
 # The import contracts, ruff (pyproject's [tool.ruff]) and mypy (strict on ids_desktop/core).

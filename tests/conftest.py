@@ -42,3 +42,17 @@ def tiny_bundle(tiny_run):
     """The tiny bundle as ``(folder, metadata, frame)``."""
     out, result, frame = tiny_run
     return out, result.metadata, frame
+
+
+@pytest.fixture(scope="session")
+def demo_analysis(tmp_path_factory):
+    """The demo capture (a port scan and an SSH brute force from 203.0.113.66 among office
+    traffic) analysed with the shipped ``pcap`` bundle; skipped when the bundle is not built."""
+    from ids_desktop.synth.demo_capture import write_demo
+
+    if not (REPO / "models" / "pcap" / "metadata.json").is_file():
+        pytest.skip("models/pcap is not built (scripts/train_pcap.py)")
+    from ids_desktop.core.workflow import run_analysis
+
+    path = write_demo(tmp_path_factory.mktemp("demo") / "demo.pcap")
+    return run_analysis(path)

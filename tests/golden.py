@@ -38,7 +38,7 @@ SHARED_INPUTS = {
     "arppoison": "pcaps/attack/arppoison.pcapng",
 }
 #: Keys of ``analyze --json`` that measure the machine, not the analysis.
-VOLATILE = {"seconds"}
+VOLATILE = {"seconds", "wall_seconds"}
 
 
 def canon(value: Any) -> Any:

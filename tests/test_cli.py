@@ -156,3 +156,25 @@ def test_explain_json_keys(tmp_path: Path) -> None:
     assert png.read_bytes()[:4] == b"\x89PNG"
     bad = run_cli("explain", str(path), "--row", "7")
     assert bad.returncode == 2 and "outside" in bad.stderr
+
+
+def test_analyze_reports_the_wall_time_of_the_whole_command(
+    demo_analysis, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not only the scoring step: reading and the detectors (here a 0.4 s stand-in) count."""
+    import time
+
+    from ids_desktop.core import workflow
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(0.4)
+        return demo_analysis
+
+    monkeypatch.setattr(workflow, "run_analysis", slow)
+    assert cli.run(["analyze", str(demo_analysis.path), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["wall_seconds"] >= 0.4 > obj["seconds"]
+    assert cli.run(["analyze", str(demo_analysis.path)]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    wall = float(line.split(" in ")[1].split(" s")[0])
+    assert wall >= 0.4 and "(scoring " in line

@@ -160,3 +160,28 @@ def test_analyze_and_selftest_run_offline(offline, tmp_path) -> None:
     assert attempts == "", f"network access attempted:\n{attempts}"
     if not prefix:
         print("no network namespace available: checked with the Python-level lock only")
+
+
+def test_onnxruntime_leaves_no_device_id_in_the_home_folder(tmp_path) -> None:
+    """onnxruntime writes ~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,
+    onnxruntime.db} at import; the app turns that off (ids_desktop/__init__.py)."""
+    pytest.importorskip("onnxruntime")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("XDG_CACHE_HOME", "ORT_DISABLE_TELEMETRY")}
+
+    def home_after(code: str, name: str) -> list[str]:
+        home = tmp_path / name
+        home.mkdir()
+        subprocess.run([sys.executable, "-c", code], env={**env, "HOME": str(home)},
+                       check=True, timeout=120, cwd=REPO)
+        return sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
+
+    bare = home_after("import onnxruntime", "bare")
+    if not bare:
+        pytest.skip("this onnxruntime writes nothing at import")
+    assert any("deviceid" in p for p in bare)  # the control: the file appears without the app
+    model = REPO / "models" / "pcap" / "model.onnx"
+    score = (f"import onnxruntime as ort; ort.InferenceSession({str(model)!r}, "
+             "providers=['CPUExecutionProvider'])" if model.is_file() else "")
+    app = home_after(f"import ids_desktop.core.model.runtime\nimport onnxruntime\n{score}", "app")
+    assert app == []

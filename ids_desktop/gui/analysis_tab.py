@@ -46,7 +46,12 @@ from ids_desktop.gui import pivots, tab_tasks
 from ids_desktop.gui.detail_pane import DetailPane
 from ids_desktop.gui.errors import Problem, show_problem
 from ids_desktop.gui.filter_bar import FilterBar
-from ids_desktop.gui.flow_table import FlowTableModel, display_text, fit_columns
+from ids_desktop.gui.flow_table import (
+    FlowTableModel,
+    display_text,
+    fit_columns,
+    shown_by_default,
+)
 from ids_desktop.gui.incidents_view import IncidentsPage, findings_of, representative_row
 from ids_desktop.gui.live_preview import NEXT_TURN_MS, LivePreview
 from ids_desktop.gui.overview import EvaluationPage, OverviewPage
@@ -347,7 +352,8 @@ class AnalysisTab(QWidget):
         self.incidents.set_capture(self.is_capture)
         self.traffic.set_data(view.conversations, view.endpoints)
         for i, column in enumerate(self.model.columns()):
-            self.table.setColumnHidden(i, column in view.empty_columns)
+            hidden = column in view.empty_columns or not shown_by_default(column)
+            self.table.setColumnHidden(i, hidden)
         fit_columns(self.table)
         self.summary.setText(f"{result.format}: {len(analysis.flows):,} flows, {verdict}{warn}")
         self.summary.setToolTip(self.summary.text())
@@ -625,12 +631,12 @@ class AnalysisTab(QWidget):
     # --- export ----------------------------------------------------------------------------
     def export(self, kind: str, target: Path) -> None:
         """Write one report for this tab's analysis in the background."""
-        from ids_desktop.core.report.export import ExportRequest, export_reports
+        from ids_desktop.core.report.export import export_reports
 
         if self.analysis is None or self.analysis_task.busy or self.export_task.busy:
             return
         targets: dict[str, Any] = {kind: target}  # kind is "pdf", "csv" or "jsonl"
-        request = ExportRequest(**targets)
+        request = tab_tasks.export_request(self.view, **targets)  # reuses the tab's explanations
         self._started = time.monotonic()
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, 0)

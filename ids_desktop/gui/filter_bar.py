@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ids_desktop.gui import pivots
-from ids_desktop.gui.flow_table import FlowTableModel
+from ids_desktop.gui.flow_table import FlowTableModel, header_text
 
 ALL_CLASSES = "All classes"
 #: Pause after the last change before the table is filtered (ms), so typing stays fluid.
@@ -132,7 +132,7 @@ class FilterBar(QWidget):
         model = self.table.model()
         assert isinstance(model, FlowTableModel)
         for i, column in enumerate(model.columns()):
-            action = self.columns_menu.addAction(column)
+            action = self.columns_menu.addAction(header_text(column))
             action.setCheckable(True)
             action.setChecked(not self.table.isColumnHidden(i))
             action.toggled.connect(lambda on, i=i: self.table.setColumnHidden(i, not on))

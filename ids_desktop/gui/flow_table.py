@@ -13,6 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QTableView
 
+from ids_desktop.core import vocabulary
+
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 #: Columns shown first when present; the rest follow in frame order.
@@ -46,6 +48,24 @@ SEARCH_COLUMNS = (
 
 #: Probabilities and scores, shown with three decimals (``1`` would hide a 0.9996).
 SCORE_COLUMNS = ("pred_score", "anomaly_score")
+
+#: What a flagged row shows in the ``flagged`` column (an unflagged one shows nothing).
+FLAGGED_MARK = "●"
+#: Identity columns hidden until asked for (the column chooser keeps every column one click
+#: away): the 19-digit flow id and the 0/1 label beside the family. Model features (~85 for
+#: a capture) and the meter's bookkeeping are hidden too (:func:`shown_by_default`).
+HIDDEN_IDENTITY = frozenset({"flow_id", "label_binary"})
+
+
+def shown_by_default(column: str) -> bool:
+    """Whether the table opens with ``column`` visible: addresses, times, verdicts, incident,
+    server name yes; the flow id, the meter's bookkeeping and the model's features no."""
+    return column in vocabulary.IDENTITY_COLUMNS and column not in HIDDEN_IDENTITY
+
+
+def header_text(column: str) -> str:
+    """A column's header: its name in words with its unit (:mod:`ids_desktop.core.vocabulary`)."""
+    return vocabulary.label(column)
 
 #: Translucent red over the row: darkens a light base and warms a dark one, so the palette's
 #: text colour stays readable in both themes.
@@ -215,10 +235,13 @@ class FlowTableModel(QAbstractTableModel):
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if role == Qt.ItemDataRole.ToolTipRole and horizontal:
+            return self._columns[section]  # the name the CSV and the model use
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        if orientation == Qt.Orientation.Horizontal:
-            return self._columns[section]
+        if horizontal:
+            return header_text(self._columns[section])
         return str(section + 1)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -465,9 +488,14 @@ def sort_order(series: pd.Series, *, descending: bool = False) -> np.ndarray:
 
 def display_text(column: str, value: Any) -> str:
     """A cell as the table shows it: ``""`` when missing, times as UTC, scores with three
-    decimals, other numbers with four significant digits (thousands separators from 1e6)."""
+    decimals, other numbers with four significant digits (thousands separators from 1e6),
+    protocols by name (TCP, UDP), a flagged flow as :data:`FLAGGED_MARK`."""
     if value is None:
         return ""
+    if column == "flagged":
+        return FLAGGED_MARK if bool(value) else ""
+    if column == "protocol":
+        return vocabulary.protocol_name(value)
     if column in ("first_seen", "last_seen") and isinstance(value, (float, np.floating)):
         if np.isnan(value):
             return ""
@@ -502,5 +530,5 @@ def fit_columns(table: QTableView, sample_rows: int = 30, first: int = 16) -> No
             continue
         texts = model.column_texts(i, rows)
         width = max([cells.horizontalAdvance(t) for t in texts]
-                    + [heads.horizontalAdvance(columns[i]) + 18])
+                    + [heads.horizontalAdvance(header_text(columns[i])) + 18])
         header.resizeSection(i, max(40, min(width + 14, 360)))

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ids_desktop.core.explain.explainer import Explanation
     from ids_desktop.core.explain.service import BundleExplainer, ExplanationCache
     from ids_desktop.core.report.build import ReportData
+    from ids_desktop.core.report.export import ExportRequest
 
 #: Key of one flow's explanation in :func:`explanation_cache`.
 CacheKey = tuple[str, int, str, int]
@@ -180,6 +181,15 @@ def explain_row(
 ) -> tuple[int, Explanation]:
     """The explanation task: ``(row, explanation)`` of frame row ``row``."""
     return row, explainers.get().explain_row(row, cancel=cancel)
+
+
+def export_request(view: ViewData | None, **targets: Any) -> ExportRequest:
+    """What an export writes (``pdf=``, ``csv=`` or ``jsonl=`` paths), reusing the explanations
+    the tab has computed (:func:`explanation_cache`) and adding the report's to them."""
+    from ids_desktop.core.report.export import ExportRequest
+
+    key = None if view is None else view.explain_key
+    return ExportRequest(**targets, cache=explanation_cache() if key else None, cache_key=key)
 
 
 def evaluate(analysis: Analysis, *, progress: Progress, cancel: Cancel) -> dict[str, Any] | None:

@@ -107,3 +107,28 @@ def test_appended_rows_without_a_sort_stay_in_arrival_order(qapp) -> None:  # ty
     model.append_rows(pd.DataFrame({"a": [2.0]}))
     assert [model.row_of(r) for r in range(3)] == [0, 1, 2]
     assert model.frame["a"].tolist() == [3.0, 1.0, 2.0]
+
+
+def test_headers_are_words_and_cells_read_as_people_write_them(qapp, demo_analysis) -> None:  # type: ignore[no-untyped-def]
+    """Over every column of an analysed capture: no two headers alike, no nfstream ids in
+    them; ``flagged`` a mark, protocols by name; flow id and model features hidden at first."""
+    from ids_desktop.gui.flow_table import FLAGGED_MARK, shown_by_default
+
+    model = FlowTableModel(demo_analysis.flows)
+    h = Qt.Orientation.Horizontal
+    heads = [model.headerData(i, h) for i in range(model.columnCount())]
+    assert len(set(heads)) == len(heads), sorted(x for x in heads if heads.count(x) > 1)
+    assert not [x for x in heads if "_" in x], heads
+    at = {c: i for i, c in enumerate(model.columns())}
+    assert heads[at["dst2src_rst_packets"]] == "server → client RST packets"
+    assert heads[at["bidirectional_duration_ms"]] == "duration (ms)"
+    assert model.headerData(at["dst2src_rst_packets"], h, Qt.ItemDataRole.ToolTipRole) == (
+        "dst2src_rst_packets")
+    shown = {model.data(model.index(r, at["flagged"])) for r in range(model.rowCount())}
+    assert shown == {FLAGGED_MARK, ""}
+    protocols = {model.data(model.index(r, at["protocol"])) for r in range(model.rowCount())}
+    assert protocols == {"TCP", "UDP"}
+    visible = [c for c in model.columns() if shown_by_default(c)]
+    assert "flow_id" not in visible and "dst2src_rst_packets" not in visible
+    assert {"src_ip", "dst_port", "protocol", "flagged", "incident_id", "severity"} <= set(visible)
+    assert len(visible) < 25 and len(model.columns()) > 80

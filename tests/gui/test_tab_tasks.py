@@ -174,3 +174,16 @@ def test_a_user_error_in_an_evaluation_is_said_without_a_crash_log(
     assert tab.evaluation.status.text() == "No evaluation: the bundle cannot read these labels"
     assert tab.pages.tabText(tab.pages.count() - 1) == "Evaluation"
     assert not (tmp_path / "data" / "ids-desktop" / "crash.log").exists()
+
+
+def test_an_export_reuses_the_tabs_explanations(tmp_path: Path) -> None:
+    """The export gets the tab's explanation cache and key, so flows already explained (and
+    explained by an earlier export) are not explained again."""
+    view = tab_tasks.ViewData(explain_key=("input", "model"))
+    request = tab_tasks.export_request(view, pdf=tmp_path / "r.pdf")
+    assert request.pdf == tmp_path / "r.pdf"
+    assert request.cache is tab_tasks.explanation_cache()
+    assert request.cache_key == ("input", "model")
+    bare = tab_tasks.export_request(tab_tasks.ViewData(), csv=tmp_path / "r.csv")
+    assert bare.cache is None and bare.cache_key is None and bare.csv == tmp_path / "r.csv"
+    assert tab_tasks.export_request(None, jsonl=tmp_path / "a.jsonl").cache is None

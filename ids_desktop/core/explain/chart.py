@@ -17,6 +17,8 @@ from ids_desktop.core.explain.explainer import probability_text, step_label
 TOWARDS = "#c0392b"  # pushes towards the explained verdict
 AGAINST = "#2980b9"  # pushes against it
 MAX_BARS = 10
+#: The weight axis, named the same under every renderer.
+WEIGHT_AXIS = "LIME weight (log-odds; right: towards the verdict)"
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def render_png(spec: ChartSpec, out: str | Path, *, width_in: float = 7.0) -> Pa
     ax.barh(range(len(weights)), weights, color=colours)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel("LIME weight (log-odds; right: towards the verdict)", fontsize=8)
+    ax.set_xlabel(WEIGHT_AXIS, fontsize=8)
     ax.set_title(spec.title, fontsize=10)
     if has_strip:
         sx = axes[1][0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ids_desktop.core import vocabulary
 from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
 from ids_desktop.core.ingest.digest import sha256_file
@@ -23,7 +25,9 @@ from ids_desktop.errors import ModelError
 #: Bumped when explanations of the same flow change meaning; older cache files are not read.
 #: 4: the neighbourhood is a Latin hypercube, so a seed draws other samples than before.
 #: 5: the sentence names a condition once, with every flow it held for.
-CACHE_VERSION = 5
+#: 6: features and categories in words (:mod:`ids_desktop.core.vocabulary`): "server → client
+#: RST packets ≥ 1", "protocol is TCP".
+CACHE_VERSION = 6
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
 MIN_SAMPLES = 4000
@@ -184,8 +188,9 @@ class BundleExplainer:
         self._groups: list[tuple[int, int]] = []
         start = n_flags
         category_names: dict[int, list[str]] = {}
-        names = [readable_name(c["name"]) for c in pre.numeric]
-        names += [f"{n}__missing" for n in pre.indicators]
+        # conditions read in words, their values with units: "server → client RST packets ≥ 1"
+        names = [vocabulary.term(c["name"]) for c in pre.numeric]
+        names += [f"{vocabulary.term(n)}__missing" for n in pre.indicators]
         # Categories the bundle says to hold fixed (the capture model's protocol, port and
         # application) keep the flow's own values in every sample: the explanation then says
         # which behaviour drove the verdict, not that TCP is TCP.
@@ -196,8 +201,9 @@ class BundleExplainer:
             if spec["name"] in fixed:
                 self._fixed.append((start, start + width))
             else:
-                category_names[len(names)] = [*spec["values"], "an uncommon value"]
-                names.append(spec["name"])
+                values = [vocabulary.value_text(spec["name"], v) for v in spec["values"]]
+                category_names[len(names)] = [*values, "an uncommon value"]
+                names.append(vocabulary.term(spec["name"]))
                 self._groups.append((start, start + width))
             start += width
         self._n_flags = n_flags
@@ -424,6 +430,8 @@ class ExplanationCache:
         self.disk_files = disk_files
         self._memory: OrderedDict[tuple[str, int, str, int], Explanation] = OrderedDict()
         self._writes = 0
+        # the GUI thread and an export's worker both read and add explanations
+        self._lock = threading.RLock()
 
     def _file(self, key: tuple[str, int, str, int]) -> Path | None:
         if self.folder is None:
@@ -433,6 +441,10 @@ class ExplanationCache:
         return self.folder / file_hash[:16] / name
 
     def get(self, key: tuple[str, int, str, int]) -> Explanation | None:
+        with self._lock:
+            return self._get(key)
+
+    def _get(self, key: tuple[str, int, str, int]) -> Explanation | None:
         if key in self._memory:
             self._memory.move_to_end(key)
             return self._memory[key]
@@ -447,6 +459,10 @@ class ExplanationCache:
         return None
 
     def put(self, key: tuple[str, int, str, int], exp: Explanation) -> None:
+        with self._lock:
+            self._put(key, exp)
+
+    def _put(self, key: tuple[str, int, str, int], exp: Explanation) -> None:
         self._remember(key, exp)
         path = self._file(key)
         if path is not None:

@@ -12,6 +12,7 @@ import pyarrow as pa
 from pandas.api.extensions import ExtensionArray
 
 from ids_desktop.core import schema
+from ids_desktop.core.ingest.community import community_ids
 
 __all__ = [
     "CONVERT_ROWS",
@@ -24,6 +25,7 @@ __all__ = [
     "VLAN_AT",
     "Chunk",
     "build_table",
+    "capture_community_ids",
     "chunk_arrays",
     "dedupe_ids",
     "rehash_id",
@@ -174,7 +176,21 @@ def build_table(chunks: list[Chunk]) -> pd.DataFrame:
     text = [_take_strings([c.text[j] for c in chunks], order) for j in range(len(STR_FIELDS))]
     blocks = [c.block for c in chunks]
     chunks.clear()
-    return schema.conform(_assemble(ids[order], _numbers_in_order(blocks, order), text))
+    frame = schema.conform(_assemble(ids[order], _numbers_in_order(blocks, order), text))
+    frame["community_id"] = capture_community_ids(frame)
+    return frame
+
+
+def capture_community_ids(frame: pd.DataFrame) -> pd.Series:
+    """The Community ID of each capture flow (:mod:`ids_desktop.core.ingest.community`).
+
+    nfstream's flow key has no ICMP type and code (its ports are 0 there), which the ICMP
+    Community ID hashes, so ICMP and ICMPv6 flows get none rather than a wrong one.
+    """
+    icmp = frame["protocol"].isin([1, 58]).fillna(False).to_numpy(dtype=bool)
+    src_port = frame["src_port"].mask(icmp)
+    dst_port = frame["dst_port"].mask(icmp)
+    return community_ids(frame["src_ip"], frame["dst_ip"], frame["protocol"], src_port, dst_port)
 
 
 def _numbers_in_order(blocks: list[np.ndarray], order: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ PCAP_DROPS: frozenset[str] = frozenset(
 NEVER_FEATURES: frozenset[str] = frozenset(
     {"id", "src_ip", "dst_ip", "src_port", "ts", "stime", "ltime", "timestamp", "flow id",
      "source ip", "destination ip", "source port", "destination port", "label", "attack_cat",
-     "type", "difficulty"}
+     "type", "difficulty", "community_id"}
 )
 
 #: Name of the derived context feature (seconds since the host's previous flow, log-scaled).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ids_desktop import __version__
+from ids_desktop.core import severity
 from ids_desktop.core.analysis import Analysis
+from ids_desktop.core.incidents import Incident
 
 
 @dataclass
@@ -26,11 +29,50 @@ class ExplanationItem:
         The plain-language explanation.
     contributions
         ``(label, signed weight)`` pairs, largest magnitude first.
+    heading
+        Who, where and when: ``"203.0.113.66:40112 → 192.168.20.30:22 TCP, 2023-11-14
+        22:19:20 UTC"`` (the report's heading for it, not an internal id).
+    r2
+        The local surrogate's R² (how faithful the explanation is around the flow).
     """
 
     flow_id: int
     sentence: str
     contributions: list[tuple[str, float]]
+    heading: str = ""
+    r2: float | None = None
+
+
+@dataclass
+class IncidentItem:
+    """One incident as the report shows it (see :class:`ids_desktop.core.incidents.Incident`).
+
+    Attributes
+    ----------
+    confirmed
+        A host-level detector flagged it (not the model's verdict alone).
+    top_flows
+        Its highest-scoring flows (report columns), at most the report's per-incident share.
+    explanation
+        The explanation of its top flow, when one was computed.
+    """
+
+    id: str
+    family: str
+    severity: str
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    target_count: int
+    ports: tuple[int, ...]
+    port_count: int
+    first_seen: float
+    last_seen: float
+    flows: int
+    flagged_by: tuple[str, ...]
+    summary: str
+    confirmed: bool
+    top_flows: pd.DataFrame
+    explanation: ExplanationItem | None = None
 
 
 @dataclass
@@ -63,6 +105,12 @@ class ReportData:
     warnings: list[str] = field(default_factory=list)
     #: What the host-level detectors found, one sentence each.
     findings: list[str] = field(default_factory=list)
+    #: The incidents, most urgent first (:func:`story_order`).
+    incidents: list[IncidentItem] = field(default_factory=list)
+    #: What happened, in one sentence (:func:`headline`).
+    headline: str = ""
+    #: The bundle's anomaly-score threshold (flows at or above it are flagged).
+    anomaly_threshold: float | None = None
 
 
 def _top(series: pd.Series, n: int) -> list[tuple[str, int]]:
@@ -131,6 +179,25 @@ def build_report(
     keys = flagged[["pred_score", "anomaly_score"]].reset_index(drop=True)
     ranked = keys.sort_values(["pred_score", "anomaly_score"], ascending=False, kind="stable").index
     top_flagged = flows.take(at[ranked.to_numpy()[:top_n]])
+    incidents = story_order(analysis.incidents)
+    per_incident = per_incident_flows(top_n, len(incidents))
+    by_flow = {item.flow_id: item for item in explanations or []}
+    keys = ranking(flows) if incidents else None
+    none = flows.iloc[:0]  # the overview asks for no flows (top_n=0): one empty frame for all
+    items = []
+    for inc in incidents:
+        rows = top_rows(flows, inc.rows, max(per_incident, 1), keys)
+        ids = flows["flow_id"].to_numpy()[rows]
+        explained = next((by_flow[int(f)] for f in ids if int(f) in by_flow), None)
+        items.append(IncidentItem(
+            id=inc.id, family=inc.family, severity=inc.severity, sources=inc.sources,
+            targets=inc.targets, target_count=inc.target_count, ports=inc.ports,
+            port_count=inc.port_count, first_seen=inc.first_seen, last_seen=inc.last_seen,
+            flows=inc.flows, flagged_by=inc.flagged_by, summary=inc.summary,
+            confirmed=confirmed(inc),
+            top_flows=flows.take(rows[:per_incident]) if per_incident else none,
+            explanation=explained,
+        ))
     return ReportData(
         file_name=source.name,
         file_size=source.stat().st_size if source.exists() else 0,
@@ -157,7 +224,116 @@ def build_report(
         model_card_summary=card_summary(Path(bundle.path)),
         warnings=list(analysis.result.warnings) + list(warnings or []),
         findings=[f.summary for f in analysis.findings],
+        incidents=items,
+        headline=headline(incidents),
+        anomaly_threshold=_float(getattr(bundle, "anomaly_threshold", None)),
     )
+
+
+#: Sources that are the model's verdicts, not a host-level detector's rule.
+MODEL_SOURCES = frozenset({"model", "anomaly"})
+
+
+def anomaly_only(flagged_by: Sequence[str]) -> bool:
+    """Whether only the anomaly score flagged (the classifier judged the flows benign)."""
+    return set(flagged_by) == {"anomaly"}
+
+
+def confirmed(incident: Incident) -> bool:
+    """Whether a host-level detector flagged the incident (a documented rule with numbers)."""
+    return bool(set(incident.flagged_by) - MODEL_SOURCES)
+
+
+def story_order(incidents: Sequence[Incident]) -> list[Incident]:
+    """Incidents as a report tells them: most severe first; within a severity, those a
+    detector confirmed before the model's alone, then the larger, then the earlier."""
+    def key(inc: Incident) -> tuple[int, int, int, float]:
+        first = inc.first_seen if np.isfinite(inc.first_seen) else np.inf
+        return (severity.ORDER.index(inc.severity) if inc.severity in severity.ORDER else 9,
+                0 if confirmed(inc) else 1, -inc.flows, first)
+
+    return sorted(incidents, key=key)
+
+
+def per_incident_flows(top_n: int, incidents: int) -> int:
+    """Flows listed per incident: ``top_n`` shared out, 3 to 10 each (0 when ``top_n`` is 0)."""
+    if top_n <= 0:
+        return 0
+    return int(min(10, max(3, top_n // max(incidents, 1))))
+
+
+def ranking(flows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(P(attack), anomaly score)`` of every flow as float arrays (for :func:`top_rows`)."""
+    score = pd.to_numeric(flows["pred_score"], errors="coerce").to_numpy(dtype=float)
+    anomaly = (pd.to_numeric(flows["anomaly_score"], errors="coerce").to_numpy(dtype=float)
+               if "anomaly_score" in flows.columns else np.zeros(len(flows)))
+    return score, anomaly
+
+
+def top_rows(flows: pd.DataFrame, rows: np.ndarray, n: int,
+             keys: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The ``n`` of ``rows`` with the highest P(attack), then anomaly score (stable).
+
+    ``keys`` is :func:`ranking` of ``flows``, computed once for many calls (a report asks once
+    per incident, and converting a million-row column each time would dominate).
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(rows):
+        return rows
+    score, anomaly = ranking(flows) if keys is None else keys
+    order = np.lexsort((np.arange(len(rows)), -np.nan_to_num(anomaly[rows], nan=-np.inf),
+                        -np.nan_to_num(score[rows], nan=-np.inf)))
+    out: np.ndarray = rows[order[:n]]
+    return out
+
+
+def headline(incidents: Sequence[Incident], listed: int = 3) -> str:
+    """What happened in one sentence: the detector-confirmed incidents in words, the model's
+    own alerts counted by family.
+
+    e.g. "11 incidents: 203.0.113.66 tried 40 SSH logins on 192.168.20.30 in 15 s (40 closed
+    within 2 s) and 203.0.113.66 probed 300 TCP ports on 192.168.20.30 in 0.6 s (297 got a
+    reset, 3 an answer). 9 more are the model's alone: 6 unlike the training data, 3 exploit."
+    """
+    if not incidents:
+        return "No incidents: nothing was flagged."
+    ordered = story_order(incidents)
+    sure = [i for i in ordered if confirmed(i)]
+    rest = [i for i in ordered if not confirmed(i)]
+    count = f"{len(incidents):,} incident{'s' if len(incidents) != 1 else ''}"
+    if not sure:
+        told = ordered[:1]
+        rest = ordered[1:]
+    else:
+        told = sure[:listed]
+        rest = sure[listed:] + rest
+    parts = [_clause(i.summary) for i in told]
+    text = f"{count}: " + (parts[0] if len(parts) == 1
+                            else "; ".join(parts[:-1]) + " and " + parts[-1]) + "."
+    if rest:
+        families: dict[str, int] = {}
+        for i in rest:
+            name = "unlike the training data" if i.family == "anomaly" else i.family
+            families[name] = families.get(name, 0) + 1
+        listing = ", ".join(f"{n:,} {name}" for name, n in
+                            sorted(families.items(), key=lambda kv: (-kv[1], kv[0])))
+        alone = all(not confirmed(i) for i in rest)
+        verb = "are the model's alone" if alone else "follow"
+        text += f" {len(rest):,} more {verb}: {listing}."
+    return text
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _clause(sentence: str) -> str:
+    """A summary as a clause: its detail after the first ";" in brackets."""
+    head, _, detail = sentence.strip().rstrip(".").partition(";")
+    return f"{head} ({detail.strip()})" if detail.strip() else head
 
 
 def headline_metrics(meta: dict[str, Any]) -> dict[str, float]:
@@ -170,10 +346,13 @@ def headline_metrics(meta: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def card_summary(bundle_path: Path, max_lines: int = 40) -> str:
-    """The model card's opening lines (data, split, headline results), as plain text."""
+def card_summary(bundle_path: Path, max_lines: int = 400) -> str:
+    """The bundle's model card (Markdown, at most ``max_lines`` lines), without the SHA-256
+    digests of its training files; the PDF renders it (:mod:`ids_desktop.core.report.card`)."""
+    from ids_desktop.core.report.card import readable_card
+
     card = bundle_path / "MODEL_CARD.md"
     if not card.is_file():
         return ""
     lines = card.read_text(encoding="utf-8").splitlines()[:max_lines]
-    return "\n".join(line.lstrip("#").strip() for line in lines)
+    return readable_card("\n".join(lines))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ids_desktop.core import vocabulary
 from ids_desktop.core.atomic import atomic_text
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 
@@ -26,6 +27,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "dst_ip",
     "dst_port",
     "protocol",
+    "community_id",
     "application",
     "server_name",
     "user_agent",
@@ -63,7 +65,10 @@ def report_frame(flows: pd.DataFrame, explanations: dict[int, str] | None = None
     ``server_name`` is nDPI's requested server name (TLS SNI or HTTP Host); ``user_agent`` the
     HTTP user agent; ``severity`` and ``flagged_by`` the verdict's (see
     :mod:`ids_desktop.core.analysis`); ``finding`` what a host-level detector found;
-    ``explanation`` the plain-language sentence for a flow, when given.
+    ``explanation`` the plain-language sentence for a flow, when given. Protocols are named
+    (TCP, UDP; an unnamed number as itself) and times are ISO 8601 UTC, to the millisecond
+    when every time of the column is a whole millisecond (captures), else the microsecond:
+    never the float noise of a division (``.256999``).
     """
     out = pd.DataFrame(index=flows.index)
     sources = {"server_name": "requested_server_name", "user_agent": "user_agent"}
@@ -77,11 +82,25 @@ def report_frame(flows: pd.DataFrame, explanations: dict[int, str] | None = None
         else:
             out[column] = pd.Series(pd.NA, index=flows.index, dtype="object")
     for column in ("first_seen", "last_seen"):
-        seconds = pd.to_numeric(out[column], errors="coerce")
-        seconds = seconds.where(seconds.abs() < 9.2e9)  # damaged times: beyond any date pandas has
-        stamps = pd.to_datetime(seconds, unit="s", utc=True)
-        out[column] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").where(seconds.notna(), "")
+        out[column] = iso_times(out[column])
+    protocols = pd.to_numeric(out["protocol"], errors="coerce").astype("Int64")
+    named = protocols.map(vocabulary.protocol_name, na_action="ignore")
+    out["protocol"] = named.astype("string").where(protocols.notna(), pd.NA)
     return out
+
+
+def iso_times(values: pd.Series) -> pd.Series:
+    """Seconds since the epoch as ISO 8601 UTC text (``2023-11-14T22:13:20.250Z``), ``""``
+    when missing; milliseconds when all are whole milliseconds, else microseconds."""
+    seconds = pd.to_numeric(values, errors="coerce")
+    seconds = seconds.where(seconds.abs() < 9.2e9)  # damaged times: beyond any date pandas has
+    micros = (seconds * 1e6).round()
+    stamps = pd.to_datetime(micros, unit="us", utc=True)
+    text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    known = micros.dropna()
+    if bool((known % 1000 == 0).all()):
+        text = text.str.slice(0, -3)
+    return (text + "Z").where(seconds.notna(), "")
 
 
 def write_csv(

@@ -10,12 +10,11 @@ from typing import Any
 
 import pandas as pd
 
+from ids_desktop.core import vocabulary
 from ids_desktop.core.atomic import atomic_text
 from ids_desktop.core.schema import FAMILIES
 from ids_desktop.core.severity import LOW, SURICATA
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
-
-PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "IPv6-ICMP", 47: "GRE", 50: "ESP", 132: "SCTP"}
 
 #: Readable categories for the family vocabulary (Suricata's classtype style).
 CATEGORIES = {
@@ -68,7 +67,8 @@ def _iso(seconds: Any) -> str | None:
         return None
     if not abs(float(seconds)) < 9.2e9:  # a damaged time, beyond any date pandas has
         return None
-    stamp = pd.Timestamp(float(seconds), unit="s", tz="UTC")
+    # to the microsecond Suricata writes, rounded: 1700000007.257 is .257000, not .256999
+    stamp = pd.Timestamp(round(float(seconds) * 1e6), unit="us", tz="UTC")
     text: str = stamp.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
     return text
 
@@ -110,7 +110,8 @@ def alerts(
             "src_port": _scalar(rec.get("src_port")),
             "dest_ip": _scalar(rec.get("dst_ip")),
             "dest_port": _scalar(rec.get("dst_port")),
-            "proto": PROTO_NAMES.get(int(proto), str(int(proto))) if proto is not None else None,
+            "proto": vocabulary.protocol_name(proto) if proto is not None else None,
+            "community_id": _scalar(rec.get("community_id")),
             "app_proto": str(app).lower() if app else None,
             "alert": {
                 "action": "allowed",

@@ -7,15 +7,25 @@ hostnames, SNI and user agents are attacker-controlled.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+import numpy as np
 import pandas as pd
 
 from ids_desktop import APP_NAME
+from ids_desktop.core import vocabulary
 from ids_desktop.core.atomic import atomic_path
-from ids_desktop.core.report.build import ReportData
+from ids_desktop.core.report.build import (
+    ExplanationItem,
+    IncidentItem,
+    ReportData,
+    anomaly_only,
+)
+from ids_desktop.core.report.card import card_flowables
+from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 from ids_desktop.errors import ReportError
 
@@ -30,12 +40,15 @@ METHOD_TEXT = (
     "its attack probability passes the bundle's threshold, chosen on validation data."
 )
 READING_TEXT = (
-    "Each explanation is a LIME local surrogate: the model is queried on perturbed copies of the "
-    "flow and its context, and a weighted linear model is fitted around the verdict. Bars to the "
-    "right pushed the verdict towards the predicted class, bars to the left against it. A label "
-    "such as 'Dst port @ t-3' refers to the flow three places before the flagged one from the "
-    "same source host, and 't+1' to the next one in the same model window. The surrogate's "
-    "R\u00b2 says how faithful the explanation is locally."
+    "Each explanation is a LIME local surrogate: the model is queried on perturbed copies of "
+    "the flow and its context, and a weighted linear model is fitted around the verdict. Bars "
+    "to the right pushed the verdict towards the predicted class, bars to the left against it. "
+    "A label such as 'protocol is TCP @ t-3' refers to the flow three places before the "
+    "flagged one from the same source host, and 't+1' to the next one in the same model "
+    "window. The surrogate's R\u00b2, printed after each explanation, says how faithful it is "
+    "locally: near 1 the linear surrogate follows the model around the flow, near 0 the "
+    "explanation is a rough guide only. Feature names are those of the flows table (e.g. "
+    "'server \u2192 client RST packets' counts the server's resets)."
 )
 
 
@@ -69,54 +82,175 @@ def _fmt_time(seconds: float | None) -> str:
         return ""
 
 
+#: Severity colours: the incident timeline and table (high red, medium orange, low amber).
+SEVERITY_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#d4ac0d"}
+ATTACK_COLOUR = "#c0392b"
+BENIGN_COLOUR = "#7f8c8d"  # benign is never drawn in attack red
+INK = "#2c3e50"
+#: The body text's font, used for chart text too.
+FONT = "Helvetica"
+BOLD = "Helvetica-Bold"
+
+#: Tick steps a time axis may take, in seconds (sub-second to weeks).
+_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
+          10800, 21600, 43200, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400)
+
+
+_LAST_DATE = 253_402_300_799.0  # 9999-12-31 23:59:59 UTC, the last time datetime has
+
+
+def time_ticks(lo: float, hi: float, most: int = 6) -> tuple[list[tuple[float, str]], str]:
+    """Ticks for a UTC time axis from ``lo`` to ``hi`` (epoch seconds), and the axis title.
+
+    The step is the smallest round one giving at most ``most`` ticks, and the labels are
+    as fine as the step: seconds for a 30-s capture ("22:47:05", "22:47:10"), minutes for an
+    hour, dates for weeks, so no two ticks read the same.
+    """
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi < _LAST_DATE):
+        return [], "time (UTC)"  # no times, or damaged ones beyond any calendar date
+    if hi - lo < 0.2:
+        lo, hi = lo - 0.1, hi + 0.1
+    step = next((s for s in _STEPS if (hi - lo) / s <= most), _STEPS[-1])
+    first = math.ceil(lo / step) * step
+    day0 = dt.datetime.fromtimestamp(lo, dt.timezone.utc).strftime("%Y-%m-%d")
+    day1 = dt.datetime.fromtimestamp(hi, dt.timezone.utc).strftime("%Y-%m-%d")
+    ticks = []
+    t = first
+    while t <= hi + 1e-9:
+        stamp = dt.datetime.fromtimestamp(t, dt.timezone.utc)
+        if step < 1:
+            label = stamp.strftime("%H:%M:%S.%f")[:-5]
+        elif step < 60:
+            label = stamp.strftime("%H:%M:%S")
+        elif step < 86400:
+            label = stamp.strftime("%H:%M" if day0 == day1 else "%m-%d %H:%M")
+        else:
+            label = stamp.strftime("%Y-%m-%d")
+        ticks.append((t, label))
+        t = first + len(ticks) * step
+    title = "UTC" if step >= 86400 or day0 != day1 else f"UTC, {day0}"
+    return ticks, title
+
+
+def _count(value: float) -> str:
+    """An axis count with thousands separators (no ".0")."""
+    return f"{value:,.0f}" if abs(value - round(value)) < 1e-9 else f"{value:,.1f}"
+
+
 def _bar_chart(pairs: list[tuple[str, int]], width: float, height: float, title: str) -> Any:
     from reportlab.graphics.charts.barcharts import HorizontalBarChart
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.lib import colors
 
     drawing = Drawing(width, height)
-    drawing.add(String(0, height - 10, title, fontName="Helvetica-Bold", fontSize=9))
+    drawing.add(String(0, height - 10, title, fontName=BOLD, fontSize=9))
     if not pairs:
-        drawing.add(String(0, height / 2, "nothing to show", fontSize=8))
+        drawing.add(String(0, height / 2, "nothing to show", fontName=FONT, fontSize=8))
         return drawing
     chart = HorizontalBarChart()
     chart.x, chart.y = 110, 10
     chart.width, chart.height = width - 130, height - 30
-    chart.data = [[v for _, v in reversed(pairs)]]
-    chart.categoryAxis.categoryNames = [k[:22] for k, _ in reversed(pairs)]
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fontSize = 7
+    shown = list(reversed(pairs))
+    chart.data = [[v for _, v in shown]]
+    chart.categoryAxis.categoryNames = [k[:22] for k, _ in shown]
+    for axis in (chart.categoryAxis, chart.valueAxis):
+        axis.labels.fontName = FONT
+        axis.labels.fontSize = 7
+    chart.valueAxis.labelTextFormat = _count
     chart.valueAxis.valueMin = 0
-    chart.bars[0].fillColor = colors.HexColor("#c0392b")
+    chart.bars[0].fillColor = colors.HexColor(ATTACK_COLOUR)
+    chart.bars.strokeColor = None
+    for i, (name, _) in enumerate(shown):
+        if name == BENIGN:
+            chart.bars[(0, i)].fillColor = colors.HexColor(BENIGN_COLOUR)
     drawing.add(chart)
     return drawing
 
 
-def _time_chart(points: list[tuple[float, int]], width: float, height: float) -> Any:
-    from reportlab.graphics.charts.barcharts import VerticalBarChart
-    from reportlab.graphics.shapes import Drawing, String
+def _time_axis(drawing: Any, x0: float, x1: float, y: float, lo: float, hi: float) -> None:
+    """A UTC time axis under a chart from ``x0`` to ``x1`` (``lo``..``hi`` epoch seconds)."""
+    from reportlab.graphics.shapes import Line, String
+    from reportlab.lib import colors
+
+    ticks, title = time_ticks(lo, hi)
+    span = max(hi - lo, 1e-9)
+    drawing.add(Line(x0, y, x1, y, strokeColor=colors.grey, strokeWidth=0.5))
+    for t, label in ticks:
+        x = x0 + (t - lo) / span * (x1 - x0)
+        drawing.add(Line(x, y, x, y - 3, strokeColor=colors.grey, strokeWidth=0.5))
+        drawing.add(String(x, y - 11, label, fontName=FONT, fontSize=7, textAnchor="middle"))
+    drawing.add(String(x1, y - 21, title, fontName=FONT, fontSize=7, textAnchor="end"))
+
+
+def _time_chart(points: list[tuple[float, int]], width: float, height: float,
+                end: float | None = None) -> Any:
+    """Flagged flows over time: one bar per bin, a UTC time axis whose ticks fit the span."""
+    from reportlab.graphics.shapes import Drawing, Line, Rect, String
     from reportlab.lib import colors
 
     drawing = Drawing(width, height)
-    drawing.add(String(0, height - 10, "Flagged flows over time (UTC)",
-                       fontName="Helvetica-Bold", fontSize=9))
+    drawing.add(String(0, height - 10, "Flagged flows over time", fontName=BOLD, fontSize=9))
     if not points:
-        drawing.add(String(0, height / 2, "no timestamps in this input", fontSize=8))
+        drawing.add(String(0, height / 2, "no timestamps in this input", fontName=FONT,
+                           fontSize=8))
         return drawing
-    chart = VerticalBarChart()
-    chart.x, chart.y = 30, 25
-    chart.width, chart.height = width - 40, height - 45
-    chart.data = [[c for _, c in points]]
-    step = max(1, len(points) // 6)
-    chart.categoryAxis.categoryNames = [
-        _fmt_time(t)[11:16] if i % step == 0 else "" for i, (t, _) in enumerate(points)
-    ]
-    chart.categoryAxis.labels.fontSize = 6
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    chart.bars[0].fillColor = colors.HexColor("#2c3e50")
-    chart.barSpacing = 0
-    drawing.add(chart)
+    lo = points[0][0]
+    width_bin = points[1][0] - points[0][0] if len(points) > 1 else 1.0
+    hi = end if end is not None and end > lo else points[-1][0] + width_bin
+    x0, x1, y0, y1 = 40.0, width - 10.0, 30.0, height - 18.0
+    peak = max(c for _, c in points) or 1
+    span = max(hi - lo, 1e-9)
+    for t, c in points:
+        if not c:
+            continue
+        xa = x0 + (t - lo) / span * (x1 - x0)
+        xb = x0 + (t + width_bin - lo) / span * (x1 - x0)
+        drawing.add(Rect(xa, y0, max(xb - xa - 0.5, 0.8), (y1 - y0) * c / peak,
+                         fillColor=colors.HexColor(ATTACK_COLOUR), strokeColor=None))
+    for v in (0, peak / 2, peak):
+        y = y0 + (y1 - y0) * v / peak
+        drawing.add(Line(x0 - 3, y, x0, y, strokeColor=colors.grey, strokeWidth=0.5))
+        drawing.add(String(x0 - 5, y - 2.5, _count(v), fontName=FONT, fontSize=7,
+                           textAnchor="end"))
+    drawing.add(Line(x0, y0, x0, y1, strokeColor=colors.grey, strokeWidth=0.5))
+    _time_axis(drawing, x0, x1, y0, lo, hi)
+    return drawing
+
+
+def incident_timeline(incidents: list[IncidentItem], width: float,
+                      time_range: tuple[float, float] | None, rows: int = 14) -> Any:
+    """One bar per incident over the capture's span, coloured by severity, in table order."""
+    from reportlab.graphics.shapes import Drawing, Line, Rect, String
+    from reportlab.lib import colors
+
+    shown = [i for i in incidents if np.isfinite(i.first_seen)][:rows]
+    row_h = 11.0
+    height = 40 + row_h * max(len(shown), 1)
+    drawing = Drawing(width, height)
+    drawing.add(String(0, height - 10, "Incidents over time", fontName=BOLD, fontSize=9))
+    if not shown:
+        drawing.add(String(0, height / 2 - 10, "no timestamps in this input", fontName=FONT,
+                           fontSize=8))
+        return drawing
+    lo = min(i.first_seen for i in shown)
+    hi = max(i.last_seen if np.isfinite(i.last_seen) else i.first_seen for i in shown)
+    if time_range is not None:
+        lo, hi = min(lo, time_range[0]), max(hi, time_range[1])
+    x0, x1 = width * 0.32, width - 10.0
+    span = max(hi - lo, 1e-9)
+    top = height - 18
+    for k, inc in enumerate(shown):
+        y = top - (k + 1) * row_h
+        label = f"{k + 1}. {inc.family} · {', '.join(inc.sources[:2])}"
+        drawing.add(String(0, y + 2, label[:48], fontName=FONT, fontSize=7))
+        last = inc.last_seen if np.isfinite(inc.last_seen) else inc.first_seen
+        xa = x0 + (inc.first_seen - lo) / span * (x1 - x0)
+        xb = x0 + (last - lo) / span * (x1 - x0)
+        colour = colors.HexColor(SEVERITY_COLOURS.get(inc.severity, INK))
+        drawing.add(Rect(xa, y + 1, max(xb - xa, 2.0), row_h - 3, fillColor=colour,
+                         strokeColor=None))
+    drawing.add(Line(x0, top, x0, 30, strokeColor=colors.grey, strokeWidth=0.5))
+    _time_axis(drawing, x0, x1, 30, lo, hi)
     return drawing
 
 
@@ -165,6 +299,10 @@ def write_pdf(
 ) -> Path:
     """Render ``report`` to a PDF at ``out``, atomically.
 
+    Page 1 tells the story: what happened in one sentence, the incidents by severity and
+    their timeline. Then the counts and charts, each incident with its top flows and the
+    explanation of its top flow, the evaluation, and the appendix (method, model card).
+
     Parameters
     ----------
     page_size
@@ -191,7 +329,10 @@ def write_pdf(
     styles = getSampleStyleSheet()
     body = styles["BodyText"]
     small = ParagraphStyle("small", parent=body, fontSize=7, leading=8.5, wordWrap="CJK")
-    h1, h2 = styles["Title"], styles["Heading2"]
+    lead = ParagraphStyle("lead", parent=body, fontSize=11, leading=14.5, spaceAfter=4)
+    meta = ParagraphStyle("meta", parent=body, fontSize=8, leading=10, textColor=colors.grey)
+    h1, h2, h3 = styles["Title"], styles["Heading2"], styles["Heading3"]
+    h4 = styles["Heading4"]
     width = size[0] - 30 * mm
 
     def step(done: int, stage: str) -> None:
@@ -201,6 +342,7 @@ def write_pdf(
 
     grid = TableStyle(
         [
+            ("FONTNAME", (0, 0), (-1, -1), FONT),
             ("FONTSIZE", (0, 0), (-1, -1), 7),
             ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#ecf0f1")),
@@ -216,11 +358,55 @@ def write_pdf(
         table.setStyle(grid)
         return table
 
+    def scaled(cols: list[float]) -> list[float]:
+        k = width / sum(cols)
+        return [c * k for c in cols]
+
     story: list[Any] = []
-    step(0, "cover")
-    story += [Paragraph(escape(f"{APP_NAME} — intrusion detection report"), h1), Spacer(1, 6 * mm)]
+    step(0, "summary")
     tr = report.time_range
-    time_range = f"{_fmt_time(tr[0])} – {_fmt_time(tr[1])}" if tr else "no timestamps"
+    story += [Paragraph(escape(f"{APP_NAME} — intrusion detection report"), h1)]
+    span_text = (f"{_fmt_time(tr[0])} – {_fmt_time(tr[1])[11:]} UTC ({_span(tr[1] - tr[0])})"
+                 if tr else "no timestamps")
+    story.append(_p(
+        f"{report.file_name} ({_size(report.file_size)}, {report.input_format}, {span_text}) · "
+        f"model {report.model_name} ({report.model_version.split(' ')[0]}) · "
+        f"analysed {report.analysed_at} · {APP_NAME} {report.app_version}", meta, CELL_CHARS))
+    story += [Spacer(1, 3 * mm), _p(report.headline or _no_incidents(report), lead,
+                                    PARAGRAPH_CHARS)]
+    share = f" ({report.flagged / report.flows:.2%})" if report.flows else ""
+    story.append(_p(f"{report.flows:,} flows, {report.flagged:,} flagged{share}; "
+                    f"{len(report.incidents):,} incidents.", body))
+    if report.incidents:
+        story += [Spacer(1, 2 * mm), Paragraph("Incidents by severity", h3)]
+        head = ["#", "severity", "family", "source → targets", "when (UTC)", "flows",
+                "what happened"]
+        rows: list[list[Any]] = [[_p(h, small) for h in head]]
+        listed = report.incidents[:PAGE1_INCIDENTS]
+        one_day = tr is not None and _fmt_time(tr[0])[:10] == _fmt_time(tr[1])[:10]
+        for k, inc in enumerate(listed, start=1):
+            rows.append([
+                str(k),
+                _p(inc.severity, small),
+                _p(inc.family + ("" if inc.confirmed else " (model)"), small),
+                _p(_who(inc), small),
+                _p(_when(inc, one_day), small),
+                f"{inc.flows:,}",
+                _p(inc.summary, small),
+            ])
+        table = Table(rows, colWidths=scaled([5, 13, 24, 42, 20, 10, 76]), repeatRows=1)
+        table.setStyle(grid)
+        for k, inc in enumerate(listed, start=1):
+            colour = colors.HexColor(SEVERITY_COLOURS.get(inc.severity, INK))
+            table.setStyle(TableStyle([("BACKGROUND", (1, k), (1, k), colour),
+                                       ("TEXTCOLOR", (1, k), (1, k), colors.white)]))
+        story.append(table)
+        if len(report.incidents) > len(listed):
+            story.append(_p(f"… and {len(report.incidents) - len(listed):,} more incidents, "
+                            "listed under Incidents.", small))
+        story += [Spacer(1, 3 * mm), incident_timeline(report.incidents, width, tr)]
+
+    story += [PageBreak(), Paragraph("The analysis", h2)]
     headline = ", ".join(f"{k} {v:.4f}" for k, v in report.model_headline.items()) or "n/a"
     story.append(
         kv_table(
@@ -229,26 +415,22 @@ def write_pdf(
                 ("Size", f"{report.file_size:,} bytes"),
                 ("SHA-256", report.file_sha256),
                 ("Input format", report.input_format),
-                ("Capture time range (UTC)", time_range),
+                ("Capture time range (UTC)", span_text),
                 ("Analysed", report.analysed_at),
                 ("App version", report.app_version),
                 ("Model bundle", f"{report.model_name} (version {report.model_version})"),
                 ("Model headline metrics", headline),
+                ("Flows", f"{report.flows:,}"),
+                ("Flagged flows", f"{report.flagged:,}{share}"),
             ]
         )
     )
-    if report.findings:
-        story += [Spacer(1, 4 * mm), Paragraph("Host-level detectors", h2)]
-        story += [_p(f, small, PARAGRAPH_CHARS) for f in report.findings[:30]]
     if report.warnings:
-        story += [Spacer(1, 4 * mm), Paragraph("Input warnings", h2)]
+        story += [Spacer(1, 3 * mm), Paragraph("Input warnings", h3)]
         story += [_p(w, small, PARAGRAPH_CHARS) for w in report.warnings[:30]]
-
-    step(1, "summary")
-    story += [PageBreak(), Paragraph("Summary", h2)]
-    share = f" ({report.flagged / report.flows:.2%})" if report.flows else ""
-    story.append(kv_table([("Flows", f"{report.flows:,}"),
-                           ("Flagged flows", f"{report.flagged:,}{share}")]))
+    if report.findings and not report.incidents:
+        story += [Spacer(1, 3 * mm), Paragraph("Host-level detectors", h3)]
+        story += [_p(f, small, PARAGRAPH_CHARS) for f in report.findings[:30]]
     story.append(Spacer(1, 3 * mm))
 
     def counts_table(title: str, pairs: list[tuple[str, int]]) -> Any:
@@ -260,66 +442,107 @@ def write_pdf(
 
     pairs = [
         ("Flagged by class", list(report.flagged_by_class.items())),
-        ("Top source hosts", report.top_sources),
-        ("Top destination hosts", report.top_destinations),
-        ("Top destination ports", report.top_ports),
-        ("Top applications", report.top_applications),
+        ("Top source hosts (flagged)", report.top_sources),
+        ("Top destination hosts (flagged)", report.top_destinations),
+        ("Top destination ports (flagged)", report.top_ports),
+        ("Top applications (flagged)", report.top_applications),
     ]
     cells = [counts_table(t, p) for t, p in pairs] + [Spacer(1, 1)]
     layout = Table([cells[i : i + 2] for i in range(0, len(cells), 2)], colWidths=[width / 2] * 2)
     layout.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story.append(layout)
 
-    step(2, "charts")
+    step(1, "charts")
     story += [Spacer(1, 4 * mm)]
     story.append(_bar_chart(list(report.class_distribution.items())[:12], width, 150,
                             "Predicted class distribution (all flows)"))
     story.append(Spacer(1, 3 * mm))
-    story.append(_time_chart(report.flagged_over_time, width, 150))
+    story.append(_time_chart(report.flagged_over_time, width, 150,
+                             end=tr[1] if tr else None))
 
-    step(3, "flagged flows")
-    story += [PageBreak(),
-              Paragraph(f"Flagged flows (top {len(report.top_flagged):,} by score)", h2)]
-    header = ["first seen (UTC)", "source", "destination", "proto", "class", "p(attack)", "anomaly"]
-    rows: list[list[Any]] = [header]
-    for rec in report.top_flagged.itertuples(index=False):
-        r = rec._asdict()
-        src = f"{_s(r.get('src_ip'))}:{_s(r.get('src_port'))}"
-        dst = f"{_s(r.get('dst_ip'))}:{_s(r.get('dst_port'))}"
-        rows.append(
-            [
-                _fmt_time(r.get("first_seen")),
-                _wrap(src, 22, small),
-                _wrap(dst, 22, small),
-                _s(r.get("protocol")),
-                _wrap(_s(r.get("pred_class")), 14, small),
-                f"{float(r.get('pred_score', 0) or 0):.3f}",
-                f"{float(r.get('anomaly_score', 0) or 0):.3f}",
-            ]
-        )
-    col = [25 * mm, 42 * mm, 42 * mm, 10 * mm, 25 * mm, 15 * mm, 15 * mm]
-    scale = width / sum(col)
-    flows_table = LongTable(rows, colWidths=[c * scale for c in col], repeatRows=1)
-    flows_table.setStyle(grid)
-    story.append(flows_table)
+    step(2, "incidents")
+    flow_head = [vocabulary.label(c) for c in ("first_seen", "src_ip", "dst_ip", "protocol",
+                                               "pred_class", "pred_score", "anomaly_score")]
+    flow_cols = [25 * mm, 42 * mm, 42 * mm, 12 * mm, 25 * mm, 15 * mm, 15 * mm]
 
-    step(4, "explanations")
-    if report.explanations:
-        story += [PageBreak(), Paragraph("Explanations", h2)]
-        for item in report.explanations:
-            check_cancel(cancel)
-            story.append(
-                KeepTogether(
-                    [
-                        _p(f"Flow {item.flow_id}", styles["Heading4"]),
-                        _p(item.sentence, body, PARAGRAPH_CHARS),
-                        explanation_drawing(item.contributions, width,
-                                            13 * min(10, len(item.contributions)) + 4),
-                        Spacer(1, 3 * mm),
-                    ]
-                )
+    def flows_table(frame: pd.DataFrame) -> Any:
+        rows: list[list[Any]] = [[_p(h, small) for h in flow_head]]
+        for rec in frame.itertuples(index=False):
+            r = rec._asdict()
+            src = _endpoint(_s(r.get("src_ip")), _s(r.get("src_port")))
+            dst = _endpoint(_s(r.get("dst_ip")), _s(r.get("dst_port")))
+            rows.append(
+                [
+                    _fmt_time(r.get("first_seen")),
+                    _wrap(src, 22, small),
+                    _wrap(dst, 22, small),
+                    vocabulary.protocol_name(r.get("protocol")) if _s(r.get("protocol")) else "",
+                    _wrap(_s(r.get("pred_class")), 14, small),
+                    f"{float(r.get('pred_score', 0) or 0):.3f}",
+                    f"{float(r.get('anomaly_score', 0) or 0):.3f}",
+                ]
             )
+        table = LongTable(rows, colWidths=scaled(flow_cols), repeatRows=1)
+        table.setStyle(grid)
+        return table
 
+    def explanation_block(item: ExplanationItem) -> list[Any]:
+        r2 = f" Local surrogate R² {item.r2:.2f}." if item.r2 is not None else ""
+        title = f"Why {item.heading} was flagged" if item.heading else f"Flow {item.flow_id}"
+        sentence = item.sentence.rstrip()
+        sentence += "" if sentence.endswith(".") else "."
+        return [
+            _p(title, styles["Heading5"]),
+            _p(sentence + r2, body, PARAGRAPH_CHARS),
+            explanation_drawing(item.contributions, width,
+                                13 * min(10, len(item.contributions)) + 4),
+        ]
+
+    if report.incidents:
+        story += [PageBreak(), Paragraph("Incidents", h2),
+                  _p("Each incident with its highest-scoring flows and why the model flagged "
+                     "its top flow. Flows are sampled per incident, so a loud incident does "
+                     "not hide a quiet one.", small, PARAGRAPH_CHARS)]
+        for k, inc in enumerate(report.incidents[:MAX_INCIDENTS], start=1):
+            check_cancel(cancel)
+            block: list[Any] = [
+                _p(f"{k}. {inc.family} ({inc.severity}): {_who(inc)}", h4),
+                _p(inc.summary + ".", body, PARAGRAPH_CHARS),
+                _p(f"{_when(inc)} UTC · {inc.flows:,} flows · flagged by "
+                   f"{', '.join(inc.flagged_by) or 'model'} · {inc.id}", meta),
+                Spacer(1, 1.5 * mm),
+            ]
+            if len(inc.top_flows):
+                more = inc.flows - len(inc.top_flows)
+                block.append(flows_table(inc.top_flows))
+                if more > 0:
+                    block.append(_p(f"… and {more:,} more flows of this incident (all are in "
+                                    "the CSV, by incident id).", small))
+            if anomaly_only(inc.flagged_by):
+                block.append(_p(_anomaly_note(inc, report.anomaly_threshold), small,
+                                PARAGRAPH_CHARS))
+            story.append(KeepTogether(block))
+            if inc.explanation is not None:
+                story.append(KeepTogether(explanation_block(inc.explanation)))
+            story.append(Spacer(1, 4 * mm))
+        if len(report.incidents) > MAX_INCIDENTS:
+            story.append(_p(f"… and {len(report.incidents) - MAX_INCIDENTS:,} more incidents "
+                            "(the CSV and EVE files list every one).", small))
+    else:
+        story += [PageBreak(),
+                  Paragraph(f"Flagged flows (top {len(report.top_flagged):,} by score)", h2),
+                  flows_table(report.top_flagged)]
+
+    step(3, "explanations")
+    attached = {i.explanation.flow_id for i in report.incidents if i.explanation is not None}
+    loose = [e for e in report.explanations if e.flow_id not in attached]
+    if loose:
+        story += [PageBreak(), Paragraph("Explanations", h2)]
+        for item in loose:
+            check_cancel(cancel)
+            story.append(KeepTogether([*explanation_block(item), Spacer(1, 3 * mm)]))
+
+    step(4, "evaluation")
     if report.evaluation:
         ev = report.evaluation
         story += [PageBreak(), Paragraph("Evaluation against the file's labels", h2)]
@@ -349,13 +572,12 @@ def write_pdf(
               _p(METHOD_TEXT, body, PARAGRAPH_CHARS), Spacer(1, 2 * mm)]
     story += [Paragraph("How to read an explanation", h2), _p(READING_TEXT, body, PARAGRAPH_CHARS)]
     if report.model_card_summary:
-        story += [Paragraph("Model card summary", h2)]
-        story += [_p(line, small, PARAGRAPH_CHARS)
-                  for line in report.model_card_summary.splitlines() if line.strip()]
+        story += [Paragraph("Model card", h2)]
+        story += card_flowables(report.model_card_summary, styles, small, grid, width)
 
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 7)
+        canvas.setFont(FONT, 7)
         canvas.drawRightString(size[0] - 15 * mm, 10 * mm, f"page {doc.page}")
         canvas.drawString(15 * mm, 10 * mm,
                           f"{APP_NAME} {report.app_version} — {report.file_name[:80]}")
@@ -369,6 +591,74 @@ def write_pdf(
         doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
         step(6, "done")
     return Path(out)
+
+
+#: Incidents in page 1's table and timeline (the Incidents section lists up to MAX_INCIDENTS).
+PAGE1_INCIDENTS = 14
+MAX_INCIDENTS = 60
+
+
+def _anomaly_note(inc: IncidentItem, threshold: float | None) -> str:
+    """Why an anomaly-only incident has no LIME chart, with its top flow's score."""
+    score = ""
+    if len(inc.top_flows) and "anomaly_score" in inc.top_flows.columns:
+        top = float(pd.to_numeric(inc.top_flows["anomaly_score"], errors="coerce").max())
+        if np.isfinite(top):
+            bar = f" ≥ the threshold {threshold:.2f}" if threshold is not None else ""
+            score = f" (top anomaly score {top:.2f}{bar})"
+    return ("Flagged by the anomaly score alone" + score + ": these flows are unlike the "
+            "traffic the model was trained on, while its classifier judged them benign. LIME "
+            "explains the classifier, so no feature chart is drawn for them.")
+
+
+def _no_incidents(report: ReportData) -> str:
+    if report.flagged:
+        return f"{report.flagged:,} flows were flagged; they form no incident."
+    return "Nothing was flagged."
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:,} bytes"
+
+
+def _span(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return ""
+    from ids_desktop.core.detect.finding import span
+
+    return span(float(seconds))
+
+
+def _who(inc: IncidentItem) -> str:
+    """``"203.0.113.66 → 192.168.20.30:22"`` (sources, targets and ports, counted past 3)."""
+    def listing(items: tuple[str, ...] | tuple[int, ...], count: int) -> str:
+        shown = ", ".join(str(x) for x in items[:3])
+        return shown + (f" (+{count - 3:,})" if count > 3 else "")
+
+    ports = ""
+    if inc.ports:
+        ports = f" port {inc.ports[0]}" if inc.port_count == 1 else \
+            f" {inc.port_count:,} ports"
+    return f"{listing(inc.sources, len(inc.sources))} → " \
+           f"{listing(inc.targets, inc.target_count) or '?'}{ports}"
+
+
+def _when(inc: IncidentItem, one_day: bool = False) -> str:
+    """``"2023-11-14 22:16:20 for 0.6 s"``; without the date when the capture has one day."""
+    if not np.isfinite(inc.first_seen):
+        return "no time"
+    start = _fmt_time(inc.first_seen)[11 if one_day else 0 :]
+    last = inc.last_seen if np.isfinite(inc.last_seen) else inc.first_seen
+    return f"{start} for {_span(last - inc.first_seen)}"
+
+
+def _endpoint(ip: str, port: str) -> str:
+    if not port:
+        return ip
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def _wrap(text: str, limit: int, style: Any) -> Any:

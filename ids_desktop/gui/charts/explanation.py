@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ids_desktop.core.explain.chart import ChartSpec, spec_from_pairs
+from ids_desktop.core.explain.chart import WEIGHT_AXIS, ChartSpec, spec_from_pairs
 from ids_desktop.core.explain.explainer import step_label
 from ids_desktop.gui.charts.theme import ThemedPlot, set_category_ticks
 
@@ -21,7 +21,7 @@ class ExplanationChart(QWidget):
         self.plot = ThemedPlot()
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.showGrid(x=True, y=False, alpha=0.3)
-        self.plot.setLabel("bottom", "LIME weight (towards the verdict →)")
+        self.plot.setLabel("bottom", WEIGHT_AXIS)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.showAxis("top", False)
         layout = QVBoxLayout(self)

@@ -64,7 +64,8 @@ def test_csv_neutralises_injection_and_keeps_negative_numbers(tmp_path: Path) ->
     assert first["user_agent"].startswith("'+")
     assert first["explanation"] == "'=evil sentence"
     assert first["anomaly_score"] == "-1.5"
-    assert first["first_seen"] == "2023-11-14T22:13:20.250000Z"
+    assert first["first_seen"] == "2023-11-14T22:13:20.250Z"
+    assert first["protocol"] == "TCP"
     assert rows[1]["server_name"] == "'@SUM(1)"
     assert rows[1]["user_agent"] == "-12.5"
     for row in rows:
@@ -124,3 +125,15 @@ def test_cancelled_csv_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(CancelledError):
         write_csv(analysis_frame(), tmp_path / "x.csv", cancel=token)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_times_have_no_float_noise_and_protocols_are_named() -> None:
+    from ids_desktop.core.report.csv_writer import iso_times, report_frame
+
+    # 1700000007.257 is 1700000007.2569999 as a float: printed as .256999 before
+    ms = pd.Series([1_700_000_007.257, 1_700_000_000.0, np.nan])
+    assert iso_times(ms).tolist() == ["2023-11-14T22:13:27.257Z", "2023-11-14T22:13:20.000Z", ""]
+    us = pd.Series([1_700_000_007.257001])
+    assert iso_times(us).tolist() == ["2023-11-14T22:13:27.257001Z"]
+    flows = analysis_frame().assign(protocol=pd.array([6, 132, None], dtype="Int64"))
+    assert report_frame(flows)["protocol"].tolist() == ["TCP", "SCTP", pd.NA]
