@@ -105,8 +105,11 @@ class Chunk:
     text: list[ExtensionArray]
 
     def frame(self) -> pd.DataFrame:
-        """This chunk as a canonical table, in arrival order (for ``on_flows``)."""
-        return _assemble(self.ids, self.block.T, self.text)
+        """This chunk as a canonical table, in arrival order (for ``on_flows``), with the
+        columns :func:`build_table` gives the whole table."""
+        frame = _assemble(self.ids, self.block.T, self.text)
+        frame["community_id"] = capture_community_ids(frame)
+        return frame
 
 
 #: Flow tuples turned into numbers per numpy call. Such a call holds the GIL throughout
