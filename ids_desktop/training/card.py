@@ -384,7 +384,9 @@ def model_card(meta: dict[str, Any]) -> str:
            else f"the anomaly threshold chosen on the validation split; P(attack)'s raised from "
                 f"the validation split's {_f(meta['calibrated_threshold'])} to the alert "
                 f"operating point: "
-                f"{meta.get('capture_validation', {}).get('alert_threshold_rule', '?')}."),
+                f"{meta.get('capture_validation', {}).get('alert_threshold_rule', '?')}. "
+                f"The test-split figures below were measured at the validation split's "
+                f"threshold, before that raise."),
         "",
         "## Data and split",
         "",
