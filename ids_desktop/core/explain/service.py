@@ -27,7 +27,7 @@ from ids_desktop.errors import ModelError
 #: 5: the sentence names a condition once, with every flow it held for.
 #: 6: features and categories in words (:mod:`ids_desktop.core.vocabulary`): "server → client
 #: RST packets ≥ 1", "protocol is TCP".
-CACHE_VERSION = 6
+CACHE_VERSION = 7
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
 MIN_SAMPLES = 4000
