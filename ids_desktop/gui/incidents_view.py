@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from ids_desktop.core.explain.explainer import Explanation
 
 Index = QModelIndex | QPersistentModelIndex
+#: Bars of the incident pane's explanation chart.
+INCIDENT_BARS = 5
 
 #: The list's columns: (header, what double-clicking the cell pivots to, if anything).
 COLUMNS = ("Severity", "Family", "Source", "→ Targets", "Ports", "Start (UTC)", "Lasted",
@@ -405,7 +407,9 @@ class IncidentsPage(QWidget):
         from ids_desktop.core.explain.chart import chart_spec
 
         self.chart.show()
-        self.chart.set_spec(chart_spec(exp))
+        # the pane shares the page with the list and the timeline: five bars stay legible
+        # at 1366x768 where ten overlapped (the Flows tab's pane shows all of them)
+        self.chart.set_spec(chart_spec(exp, max_bars=INCIDENT_BARS))
         self.reason.setText(f"{self._reason}\nThe model, on its highest-scored "
                             f"flow: {exp.sentence}")
 
