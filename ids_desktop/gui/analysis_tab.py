@@ -5,7 +5,8 @@ The pieces live beside it: the incidents list, timeline and explanation in
 :mod:`~ids_desktop.gui.incidents_view`, the filters in :mod:`~ids_desktop.gui.filter_bar` (with
 the pivots of :mod:`~ids_desktop.gui.pivots`), the selected flow's fields and explanation in
 :mod:`~ids_desktop.gui.detail_pane`, conversations and endpoints in
-:mod:`~ids_desktop.gui.traffic_view`, the unscored flows shown while the file is read in
+:mod:`~ids_desktop.gui.traffic_view`, the flows table's menu, copying and saving packets in
+:mod:`~ids_desktop.gui.flows_menu`, the unscored flows shown while the file is read in
 :mod:`~ids_desktop.gui.live_preview`, and the background tasks with the
 :class:`~ids_desktop.gui.tab_tasks.ViewData` they compute in :mod:`~ids_desktop.gui.tab_tasks`.
 
@@ -20,15 +21,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -46,12 +44,8 @@ from ids_desktop.gui import pivots, tab_tasks
 from ids_desktop.gui.detail_pane import DetailPane
 from ids_desktop.gui.errors import Problem, show_problem
 from ids_desktop.gui.filter_bar import FilterBar
-from ids_desktop.gui.flow_table import (
-    FlowTableModel,
-    display_text,
-    fit_columns,
-    shown_by_default,
-)
+from ids_desktop.gui.flow_table import FlowTableModel, fit_columns, shown_by_default
+from ids_desktop.gui.flows_menu import FlowsTableActions
 from ids_desktop.gui.incidents_view import IncidentsPage, findings_of, representative_row
 from ids_desktop.gui.live_preview import NEXT_TURN_MS, LivePreview
 from ids_desktop.gui.overview import EvaluationPage, OverviewPage
@@ -61,13 +55,13 @@ from ids_desktop.gui.workers import TaskSlot
 
 if TYPE_CHECKING:
     from ids_desktop.core.explain.explainer import Explanation
-    from ids_desktop.core.ingest.extract import Extracted
     from ids_desktop.core.ingest.result import IngestResult
     from ids_desktop.gui.charts.explanation import ExplanationChart
 
 
-class AnalysisTab(QWidget):
-    """One opened file.
+class AnalysisTab(FlowsTableActions):
+    """One opened file (a :class:`~ids_desktop.gui.flows_menu.FlowsTableActions`, whose flows
+    table menu, copy and packet saving it wires up).
 
     Each kind of background work has its :class:`~ids_desktop.gui.workers.TaskSlot`:
     ``analysis`` (its partial results feed the live preview), ``explanation``,
@@ -435,20 +429,12 @@ class AnalysisTab(QWidget):
         self.table.scrollTo(index)
         return True
 
-    # --- pivots, incidents, context menu ---------------------------------------------------
+    # --- pivots, incidents (the flows table's menu is in flows_menu) -----------------------
     def pivot(self, key: str, value: object) -> None:
         """Show all flows where ``key`` (``host``, ``port``, ``incident`` or a column) is
         ``value``, through the filter bar, and switch to the flows."""
         self.filters.pivot(key, value)
         self.pages.setCurrentWidget(self.flows_page)
-
-    def _on_double_click(self, index: QModelIndex) -> None:
-        column = self.model.columns()[index.column()]
-        if column in pivots.COLUMN_KEYS:
-            term = pivots.cell_term(column, self.model.frame[column].iat[
-                self.model.row_of(index.row())])
-            if term is not None:
-                self.filters.pivot(*term)
 
     def _on_incident(self, incident: Incident | None) -> None:
         """An incident was selected in the list or the timeline (``None``: deselected)."""
@@ -473,96 +459,6 @@ class AnalysisTab(QWidget):
             self.incidents.select(self.analysis.incidents.index(incident)
                                   if self.analysis is not None else None)
         self.pages.setCurrentWidget(self.flows_page)
-
-    @property
-    def is_capture(self) -> bool:
-        """The analysed input is a packet capture (its packets can be saved)."""
-        return self.analysis is not None and self.analysis.result.format in ("pcap", "pcapng")
-
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.table.indexAt(pos)
-        if not index.isValid() or self.analysis is None:
-            return
-        self.select_row(self.model.row_of(index.row()))
-        menu = self.context_menu(index)
-        menu.exec(self.table.viewport().mapToGlobal(pos))
-
-    def context_menu(self, index: QModelIndex) -> QMenu:
-        """The flows table's menu for the cell at ``index``."""
-        menu = QMenu(self.table)
-        row = self.model.row_of(index.row())
-        column = self.model.columns()[index.column()]
-        value = self.model.frame[column].iat[row]
-        term = pivots.cell_term(column, value)
-        shown = display_text(column, None if term is None else value)
-        by_value = menu.addAction(f"Filter by this value ({pivots.term_text(*term)})"
-                                  if term is not None else "Filter by this value")
-        by_value.setEnabled(term is not None)
-        if term is not None:
-            by_value.triggered.connect(lambda: self.filters.pivot(*term))
-        copy = menu.addAction("Copy")
-        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(shown))
-        rows_copy = menu.addAction("Copy rows")
-        rows_copy.triggered.connect(self.copy_selection)
-        if self.is_capture:
-            menu.addSeparator()
-            flow = menu.addAction("Save this flow's packets as pcap…")
-            flow.triggered.connect(lambda: self._save_packets_dialog([row], "flow"))
-            incident = self._incident_of(row)
-            whole = menu.addAction("Save this incident's packets as pcap…")
-            whole.setEnabled(incident is not None)
-            if incident is not None:
-                whole.triggered.connect(lambda: self._save_incident_dialog(incident))
-        return menu
-
-    def _incident_of(self, row: int) -> Incident | None:
-        if self.analysis is None or "incident_id" not in self.analysis.flows.columns:
-            return None
-        value = self.analysis.flows["incident_id"].iat[row]
-        return next((i for i in self.analysis.incidents if i.id == value), None)
-
-    def _save_incident_dialog(self, incident: Incident) -> None:
-        self._save_packets_dialog(list(incident.rows), incident.id)
-
-    def _save_packets_dialog(self, rows: list[int], name: str) -> None:
-        folder = self.path.parent
-        if self.settings is not None:
-            folder = Path(str(self.settings.value("paths/last_dir", str(folder))))
-        target, _ = QFileDialog.getSaveFileName(
-            self, "Save packets as pcap", str(folder / f"{self.path.stem}-{name}.pcap"),
-            "Packet capture (*.pcap)")
-        if target:
-            self.save_packets(rows, Path(target))
-
-    def save_packets(self, rows: list[int], target: Path) -> None:
-        """Write the packets of the flows at frame ``rows`` to the pcap ``target`` in the
-        background (:func:`ids_desktop.core.ingest.extract.extract_packets`)."""
-        from ids_desktop.core.ingest.extract import extract_packets
-
-        if self.analysis is None or not self.is_capture or self.packets_task.busy:
-            return
-        flows = self.analysis.flows.iloc[np.asarray(rows, dtype=np.int64)]
-        self._started = time.monotonic()
-        self.cancel_button.setEnabled(True)
-        self.progress.setRange(0, 0)
-        self.stage.setText(f"saving packets to {target.name}…")
-        self.packets_task.start(extract_packets, self.path, flows, target)
-
-    def _on_packets_saved(self, done: Extracted) -> None:
-        flows = "flow" if done.flows == 1 else "flows"
-        self.summary.setText(f"wrote {done.path}: {done.packets:,} packets of {done.flows:,} "
-                             f"{flows}")
-
-    def visible_columns(self) -> list[str]:
-        return [c for i, c in enumerate(self.model.columns()) if not self.table.isColumnHidden(i)]
-
-    def copy_selection(self) -> None:
-        """Copy the selected rows (visible columns) to the clipboard as tab-separated text."""
-        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
-        if rows:
-            QGuiApplication.clipboard().setText(
-                self.model.rows_as_text(rows, self.visible_columns())
-            )
 
     # --- details and explanations ----------------------------------------------------------
     def _on_row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:

@@ -18,14 +18,9 @@ import pandas as pd
 from ids_desktop.core import schema
 from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.ingest.flowtable import PACKETS_AT, Chunk, build_table, chunk_arrays
+from ids_desktop.core.ingest.linklayer import NFSTREAM_LINKTYPES, linktype_name
 from ids_desktop.core.ingest.meter import MeterRun
-from ids_desktop.core.ingest.pcapfile import (
-    ABSURD_SNAPLEN,
-    NFSTREAM_LINKTYPES,
-    CaptureInfo,
-    linktype_name,
-    read_header,
-)
+from ids_desktop.core.ingest.pcapfile import ABSURD_SNAPLEN, CaptureInfo, read_header
 from ids_desktop.core.ingest.result import IngestResult
 from ids_desktop.core.ingest.walker import Walker
 from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT

@@ -5,7 +5,7 @@ claims more than it carries, a DHCP request with a made-up hardware address, the
 query asks for, the URI of an HTTP request). The container walk
 (:func:`~ids_desktop.core.ingest.pcapfile.walk_capture`) already reads every packet once;
 :func:`inspect_ipv4` looks into the IPv4 packets it passes on Ethernet, Linux cooked and
-raw-IP links (where :func:`~ids_desktop.core.ingest.pcapfile.unmetered` found their header)
+raw-IP links (where :func:`~ids_desktop.core.ingest.linklayer.unmetered` found their header)
 and keeps, each list bounded:
 
 - DHCP client messages (message type, client hardware address);

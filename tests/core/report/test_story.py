@@ -13,7 +13,8 @@ from ids_desktop.core.explain.service import ExplanationCache
 from ids_desktop.core.report import export
 from ids_desktop.core.report.build import build_report, confirmed
 from ids_desktop.core.report.export import explain_rows, flow_heading, report_rows
-from ids_desktop.core.report.pdf_writer import _bar_chart, time_ticks, write_pdf
+from ids_desktop.core.report.pdf_charts import bar_chart, time_ticks
+from ids_desktop.core.report.pdf_writer import write_pdf
 
 pypdf = pytest.importorskip("pypdf")
 ATTACKER, TARGET = "203.0.113.66", "192.168.20.30"
@@ -107,7 +108,7 @@ def test_benign_is_never_drawn_in_attack_red() -> None:
     from reportlab.graphics.charts.barcharts import HorizontalBarChart
     from reportlab.lib import colors
 
-    drawing = _bar_chart([("benign", 500), ("scan", 300)], 400, 150, "classes")
+    drawing = bar_chart([("benign", 500), ("scan", 300)], 400, 150, "classes")
     chart = next(c for c in drawing.contents if isinstance(c, HorizontalBarChart))
     names = chart.categoryAxis.categoryNames
     fills = {n: chart.bars[(0, i)].fillColor for i, n in enumerate(names)}
