@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--dir", type=Path, default=None, help="default: ../flow-cache")
+    ap.add_argument("--record", type=Path, default=None, metavar="BUNDLE",
+                    help="also write the rows into BUNDLE/metadata.json (validation_seeds) and "
+                         "regenerate its MODEL_CARD.md")
     args = ap.parse_args(argv)
     folder = args.dir or flow_cache_dir()
     rows = {}
@@ -101,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("min: the worst seed per column (fewest captures found, most flows flagged); "
           "max: the best.")
+    if args.record is not None:
+        from ids_desktop.core.model.bundle import CARD_FILE, METADATA_FILE
+        from ids_desktop.training.card import model_card
+
+        meta_path = args.record / METADATA_FILE
+        meta = json.loads(meta_path.read_text())
+        meta["validation_seeds"] = {str(k): v for k, v in rows.items()}
+        meta_path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        (args.record / CARD_FILE).write_text(model_card(meta))
+        print(f"recorded in {meta_path} and {args.record / CARD_FILE}")
     return 0
 
 

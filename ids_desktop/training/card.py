@@ -217,6 +217,7 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
             + (f" (top family per capture: {fams})." if fams else "."),
         ]
     lines += _operating_points(v)
+    lines += _seed_spread(meta.get("validation_seeds") or {})
     seen = meta.get("training_captures_seen") or []
     lines += [
         "",
@@ -309,6 +310,43 @@ def _operating_points(v: dict[str, Any]) -> list[str]:
             row += (f" {p.get('apps_flagged', 0):,}/{p.get('apps_flows', 0):,} "
                     f"({p.get('apps_flag_rate', 0):.2%}) |")
         lines.append(row)
+    return lines
+
+
+def _seed_spread(seeds: dict[str, dict[str, Any]]) -> list[str]:
+    """The same validation over several training seeds (``bench/capture_seeds.py --record``):
+    per seed and as mean and worst, at each seed's alert operating point."""
+    if not seeds:
+        return []
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2%}"
+
+    cols = (("model alone", "op_model", str), ("model + detectors", "op_both", str),
+            ("everyday-application alerts", "op_apps_alerts", pct),
+            ("alerts + unusual", "op_apps_flagged", pct),
+            ("benign-capture flows flagged", "op_benign_flagged", pct),
+            ("alert threshold", "op", lambda x: f"{x:g}"))
+    lines = ["", "### Over training seeds (the spread, not the best seed)", "",
+             "The validation above repeated with other training seeds, each at its own alert "
+             "operating point: attack captures found (of "
+             f"{next(iter(seeds.values()))['captures']}) and flows flagged out of fold.", "",
+             "| seed | " + " | ".join(c for c, _, _ in cols) + " |",
+             "|---" * (len(cols) + 1) + "|"]
+    for seed, r in seeds.items():
+        lines.append(f"| {seed} | " + " | ".join(f(r[k]) if r.get(k) is not None else "-"
+                                                  for _, k, f in cols) + " |")
+    for label in ("mean", "worst"):
+        cells = []
+        for _, k, f in cols:
+            vals = [r[k] for r in seeds.values() if r.get(k) is not None]
+            if not vals or k == "op":
+                cells.append("")
+                continue
+            worst = min(vals) if f is str else max(vals)
+            v = sum(vals) / len(vals) if label == "mean" else worst
+            cells.append(f"{v:.2f}".rstrip("0").rstrip(".") if f is str else pct(v))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -246,6 +246,7 @@ def test_pcap_card_prints_the_operating_points_when_measured() -> None:
 
     meta = json.loads((REPO / "models" / "pcap" / "metadata.json").read_text())
     swept = copy.deepcopy(meta)
+    swept.pop("validation_seeds", None)  # a run from before issue 32: one seed, no split
     v = swept["capture_validation"]
     v.pop("operating_points", None)
     assert "Operating points" not in model_card(swept)  # a run from before the sweep
@@ -292,3 +293,22 @@ def test_pcap_card_says_which_captures_the_arp_check_found_and_the_model_did_not
     assert "plus the capture ingest's ARP check (`ids_desktop/core/ingest/arp.py`)" in card
     assert ("**NOT met** (13/17;" in card
             and "The model alone finds 11/17; the ARP check finds `arppoison.pcapng`." in card)
+
+
+def test_pcap_card_prints_the_seed_spread_with_mean_and_worst() -> None:
+    """``bench/capture_seeds.py --record`` rows: every seed, the mean and the worst, never
+    only the best."""
+    import copy
+
+    from ids_desktop.training.card import model_card
+
+    meta = json.loads((REPO / "models" / "pcap" / "metadata.json").read_text())
+    spread = copy.deepcopy(meta)
+    row = {"captures": 17, "op": 0.7, "op_model": 12, "op_both": 15, "op_apps_alerts": 0.01,
+           "op_apps_flagged": 0.04, "op_benign_flagged": 0.0}
+    spread["validation_seeds"] = {"0": row, "1": {**row, "op_model": 9, "op_apps_alerts": 0.03}}
+    card = model_card(spread)
+    assert "| 1 | 9 | 15 | 3.00% |" in card
+    assert "| mean | 10.5 | 15 | 2.00% |" in card and "| worst | 9 | 15 | 3.00% |" in card
+    spread.pop("validation_seeds")
+    assert "Over training seeds" not in model_card(spread)
