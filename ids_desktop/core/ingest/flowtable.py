@@ -97,18 +97,20 @@ class Chunk:
     """One chunk of flows: ids, a float64 block of numbers (a row per flow), string columns.
 
     ``text`` holds the canonical string arrays of :data:`STR_FIELDS` (nfstream's empty
-    strings already missing values where the table wants that).
+    strings already missing values where the table wants that); ``community`` each flow's
+    Community ID, hashed once here for both the live batches and the finished table.
     """
 
     ids: np.ndarray
     block: np.ndarray
     text: list[ExtensionArray]
+    community: ExtensionArray
 
     def frame(self) -> pd.DataFrame:
         """This chunk as a canonical table, in arrival order (for ``on_flows``), with the
         columns :func:`build_table` gives the whole table."""
         frame = _assemble(self.ids, self.block.T, self.text)
-        frame["community_id"] = capture_community_ids(frame)
+        frame["community_id"] = self.community
         return frame
 
 
@@ -139,7 +141,9 @@ def chunk_arrays(nums: list[tuple[Any, ...]], strs: list[tuple[Any, ...]]) -> Ch
     # addresses as they are; application and the nDPI strings with "" as missing
     strings = [pd.array(text[0], dtype="string"), pd.array(text[1], dtype="string")]
     strings += [_strings(col) for col in text[2:]]
-    return Chunk(ids, block, strings)
+    sport, dport, proto = (pd.Series(block[:, i]) for i in range(3))
+    community = _community_ids(pd.Series(strings[0]), pd.Series(strings[1]), proto, sport, dport)
+    return Chunk(ids, block, strings, community.array)
 
 
 def _strings(values: np.ndarray) -> ExtensionArray:
@@ -177,10 +181,11 @@ def build_table(chunks: list[Chunk]) -> pd.DataFrame:
         key = _epoch_seconds(key)
     order = np.lexsort((ids, key))  # first_seen, then flow_id
     text = [_take_strings([c.text[j] for c in chunks], order) for j in range(len(STR_FIELDS))]
+    community = _take_strings([c.community for c in chunks], order)
     blocks = [c.block for c in chunks]
     chunks.clear()
     frame = schema.conform(_assemble(ids[order], _numbers_in_order(blocks, order), text))
-    frame["community_id"] = capture_community_ids(frame)
+    frame["community_id"] = community
     return frame
 
 
@@ -190,10 +195,15 @@ def capture_community_ids(frame: pd.DataFrame) -> pd.Series:
     nfstream's flow key has no ICMP type and code (its ports are 0 there), which the ICMP
     Community ID hashes, so ICMP and ICMPv6 flows get none rather than a wrong one.
     """
-    icmp = frame["protocol"].isin([1, 58]).fillna(False).to_numpy(dtype=bool)
-    src_port = frame["src_port"].mask(icmp)
-    dst_port = frame["dst_port"].mask(icmp)
-    return community_ids(frame["src_ip"], frame["dst_ip"], frame["protocol"], src_port, dst_port)
+    return _community_ids(frame["src_ip"], frame["dst_ip"], frame["protocol"],
+                          frame["src_port"], frame["dst_port"])
+
+
+def _community_ids(src_ip: pd.Series, dst_ip: pd.Series, protocol: pd.Series,
+                   src_port: pd.Series, dst_port: pd.Series) -> pd.Series:
+    """:func:`capture_community_ids` of the columns (ICMP and ICMPv6 flows get none)."""
+    icmp = protocol.isin([1, 58]).fillna(False).to_numpy(dtype=bool)
+    return community_ids(src_ip, dst_ip, protocol, src_port.mask(icmp), dst_port.mask(icmp))
 
 
 def _numbers_in_order(blocks: list[np.ndarray], order: np.ndarray) -> np.ndarray:
