@@ -83,9 +83,9 @@ IDENTITY_COLUMNS = frozenset(
 #: Model-input terms with their units: (term, unit or "").
 _TERMS: dict[str, tuple[str, str]] = {
     "ctx_gap": ("gap since the host's previous flow", "s"),
-    # the host's last 16 flows (ids_desktop.core.model.sequences.behaviour)
     "ctx_peer_gap": ("gap since the host's previous flow to this address", "s"),
     "ctx_peer_prev_gap": ("the gap before that one to this address", "s"),
+    # BEHAVIOUR_WINDOW = 16 flows (ids_desktop.core.model.sequences.behaviour)
     "ctx_port_changes": ("port changes in the host's last 16 flows", ""),
     "ctx_host_changes": ("address changes in the host's last 16 flows", ""),
     "ctx_failed": ("failed connections in the host's last 16 flows", ""),

@@ -128,7 +128,7 @@ def _findings(path: Path) -> tuple[tuple[Finding, ...], int]:
 def _alerts(flagged: np.ndarray, pred_class: Any) -> int:
     """Flagged flows with a family (alerts), not the unusual ones."""
     return int((np.asarray(flagged, dtype=bool)
-                & (pd.Series(pred_class).astype("string") != UNUSUAL).to_numpy(dtype=bool)).sum())
+                & (np.asarray(pred_class, dtype=object) != UNUSUAL)).sum())
 
 
 def found_family(flagged: np.ndarray, pred_class: Any, mask: np.ndarray,
