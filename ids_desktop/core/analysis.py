@@ -198,7 +198,8 @@ class Analysis:
                                          pred_class=own.pred_class())
             columns = verdict_columns(scores, self.findings, len(self.flows))
         return evaluation_report(self.result.frame, run.bundle.name, columns["pred_class"],
-                                 columns["flagged"], columns["pred_score"])
+                                 columns["flagged"], columns["pred_score"],
+                                 classes=run.bundle.classes)
 
 
 def score(
@@ -303,7 +304,7 @@ def with_verdicts(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
 
 
 def evaluation_report(frame: pd.DataFrame, model: str, pred_class: Any, flagged: Any,
-                      pred_score: Any) -> dict[str, Any]:
+                      pred_score: Any, classes: Sequence[str] = ()) -> dict[str, Any]:
     """The app's verdicts measured against ``frame``'s labels.
 
     Per-class metrics are over the shared family vocabulary (``label_class``), so datasets
@@ -311,13 +312,21 @@ def evaluation_report(frame: pd.DataFrame, model: str, pred_class: Any, flagged:
     truth is the family-less ``attack`` (NSL-KDD's ARFF ``anomaly``) count any predicted
     attack family as ``attack``.
 
+    Every row counts once, as it occurs in the file: a flow repeated a thousand times weighs a
+    thousand times (issue 34).
+
+    ``per_class`` lists the classes that occur in the file's truth or among the model's
+    ``classes``, nothing else. Flows flagged by the anomaly score alone (:data:`UNUSUAL`) are
+    not a class: they are counted under ``unusual`` and appear as a column of ``confusion``.
+
     Returns
     -------
     dict
         Exactly ``model``, ``n``, ``binary`` (``precision``, ``recall``, ``f1``,
         ``accuracy``, ``far``, ``roc_auc``; attack positive), ``per_class`` (name ->
-        ``precision``, ``recall``, ``f1``, ``support``) and ``confusion`` (``labels``,
-        ``matrix``).
+        ``precision``, ``recall``, ``f1``, ``support``), ``unusual`` (``flagged``: flows
+        named :data:`UNUSUAL`; ``attacks``: how many of them are attacks by the labels) and
+        ``confusion`` (``labels``, ``matrix``).
     """
     has = frame["label_binary"].notna().to_numpy()
     y = frame["label_binary"].to_numpy(dtype="float64", na_value=np.nan)[has].astype(int)
@@ -327,13 +336,22 @@ def evaluation_report(frame: pd.DataFrame, model: str, pred_class: Any, flagged:
     pred = np.asarray(pd.array(pred_class, dtype="string"), dtype=object)[has]
     familyless = truth == FAMILYLESS
     pred = np.where(familyless & (pred != BENIGN), FAMILYLESS, pred)
-    labels = sorted(set(truth.tolist()) | set(pred.tolist()), key=lambda c: (c != BENIGN, c))
+    def order(c: str) -> tuple[bool, bool, str]:
+        return (c != BENIGN, c == UNUSUAL, c)
+
+    known = set(truth.tolist()) | {c for c in classes if c != UNUSUAL}
+    if (familyless & (pred == FAMILYLESS)).any():
+        known.add(FAMILYLESS)
+    labels = sorted(known | set(pred.tolist()), key=order)
     flags = np.asarray(flagged, dtype=bool)[has]
     scores = np.asarray(pred_score, dtype=np.float64)[has]
+    unusual = pred == UNUSUAL
+    per = M.per_class(truth, pred, labels)
     return {
         "model": model,
         "n": int(has.sum()),
         "binary": M.binary_metrics(y, flags, scores),
-        "per_class": M.per_class(truth, pred, labels),
+        "per_class": {c: v for c, v in per.items() if c in known},
+        "unusual": {"flagged": int(unusual.sum()), "attacks": int((unusual & (y == 1)).sum())},
         "confusion": M.confusion(truth, pred, labels),
     }

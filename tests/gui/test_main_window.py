@@ -80,7 +80,7 @@ def test_labelled_input_gets_an_evaluation_tab(window, qtbot, tmp_path: Path) ->
     with qtbot.waitSignal(tab.evaluated, timeout=120_000) as blocker:
         pass
     report = blocker.args[0]
-    assert set(report) == {"model", "n", "binary", "per_class", "confusion"}
+    assert set(report) == {"model", "n", "binary", "per_class", "unusual", "confusion"}
     assert report["n"] == 3
     assert tab.pages.tabText(tab.pages.count() - 1) == "Evaluation"
 

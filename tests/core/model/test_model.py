@@ -19,7 +19,7 @@ from tests.synthetic_flows import synthetic_frame
 
 SUMMARY_KEYS = {"format", "model", "flows", "flagged", "alerts", "unusual", "by_class",
                 "by_flagged_by", "findings", "incidents", "temporal_context", "seconds"}
-EVAL_KEYS = {"model", "n", "binary", "per_class", "confusion"}
+EVAL_KEYS = {"model", "n", "binary", "per_class", "unusual", "confusion"}
 BINARY_KEYS = {"precision", "recall", "f1", "accuracy", "far", "roc_auc"}
 
 
@@ -385,6 +385,11 @@ def test_analyze_and_evaluate_return_exact_keys(tiny_bundle, tmp_path) -> None:
     assert set(report["confusion"]) == {"labels", "matrix"}
     for v in report["per_class"].values():
         assert set(v) == {"precision", "recall", "f1", "support"}
+    # issue 34: only the file's and the model's classes; anomaly-only flags are not a class
+    truth = set(frame["label_class"].dropna())
+    assert set(report["per_class"]) <= truth | set(meta["classes"])
+    assert "anomaly" not in report["per_class"]
+    assert report["unusual"]["flagged"] == int((flows["pred_class"] == "anomaly").sum())
     flat = IngestResult(frame=frame, format="ton-iot", feature_format="ton-iot", temporal=False)
     assert analyze(flat, model="tiny")[0]["temporal_context"] is False
     no_model = analyze(IngestResult(frame, "x", "nsl-kdd", False))[2]

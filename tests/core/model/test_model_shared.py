@@ -46,7 +46,7 @@ def analysed():
 @pytest.mark.parametrize("rel", sorted(FILES))
 def test_evaluate_on_shared_file(rel, analysed) -> None:
     report = analysed(rel).evaluation
-    assert set(report) == {"model", "n", "binary", "per_class", "confusion"}
+    assert set(report) == {"model", "n", "binary", "per_class", "unusual", "confusion"}
     assert report["model"] == FILES[rel]
     assert set(report["binary"]) == BINARY_KEYS
     assert report["n"] == len(analysed(rel).flows)
@@ -55,6 +55,9 @@ def test_evaluate_on_shared_file(rel, analysed) -> None:
     assert sum(map(sum, report["confusion"]["matrix"])) == report["n"]
     for v in report["per_class"].values():
         assert set(v) == {"precision", "recall", "f1", "support"}
+    # issue 34: no class with support 0 that the model does not know either
+    model_classes = set(analysed(rel).run.bundle.classes)
+    assert all(v["support"] > 0 or c in model_classes for c, v in report["per_class"].items())
     # The bundles saw (most of) these rows in training: they must separate them well. This
     # is a sanity floor, not the held-out result (that is in each MODEL_CARD.md).
     assert report["binary"]["roc_auc"] > 0.9
