@@ -284,6 +284,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"  {name:<14} P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}  "
             f"n {m['support']:,}"
         )
+    u = report.get("unusual", {})
+    if u.get("flagged"):
+        print(f"  flagged by the anomaly score alone (no family): {u['flagged']:,} flows, "
+              f"{u['attacks']:,} of them attacks by the labels")
     return EXIT_OK
 
 
