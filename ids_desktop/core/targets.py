@@ -7,9 +7,10 @@ changing one is a product decision, made here and nowhere else.
 
 from __future__ import annotations
 
-#: Attack-class F1 targets for the hybrid on each dataset's test split (issue 3).
+#: Attack-class F1 targets for the hybrid on each dataset's test split, flow by flow (issues 3
+#: and 34; ton-iot raised to 0.999 by issue 34, where a RandomForest reaches it).
 F1_TARGETS: dict[str, float] = {
-    "unsw-nb15": 0.98, "cic-ids2017": 0.985, "ton-iot": 0.995, "nsl-kdd": 0.97,
+    "unsw-nb15": 0.98, "cic-ids2017": 0.985, "ton-iot": 0.999, "nsl-kdd": 0.97,
 }
 #: False-alarm-rate targets on the test split (issue 3), per feature format; ``pcap``: flows of
 #: benign captures flagged at no more than 5 % (issue 5).

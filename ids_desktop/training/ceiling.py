@@ -7,7 +7,8 @@ the bundles use, where those two requirements put the ceiling:
 
 - ``random``: a plain stratified 80/20 split of the raw rows (duplicates on both sides);
 - ``random, dedup``: the same after removing exact duplicates (features and label);
-- ``grouped`` (the bundles' split): deduplicated, 70/15/15, grouped by feature vector,
+- ``grouped`` (the bundles' split): flows counted as they occur (issue 34), 70/15/15, grouped
+  by feature vector,
   thresholds chosen on the validation part within the false-alarm budget, scored on test.
 
 For each it trains a RandomForest (and on the grouped split also ExtraTrees and

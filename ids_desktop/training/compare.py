@@ -1,7 +1,7 @@
 """Compare hybrid training options on a dataset's validation split only (model selection).
 
 Each variant is a set of :class:`~ids_desktop.training.options.TrainOptions` fields. The hybrid
-is trained exactly as ``make train`` trains it (same deduplication, grouped split, seed and
+is trained exactly as ``make train`` trains it (same rows, grouped split, seed and
 threshold rule), then judged on the validation split: attack F1, false-alarm rate, ROC-AUC and
 recall at the validation-chosen thresholds. The test split is never scored, so the choice this
 informs does not look at the numbers the model card reports.

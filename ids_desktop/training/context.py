@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,8 @@ class Fitted:
     anomaly_threshold: float = 1e30
     epochs: int = 0
     has_recon: bool = True
+    #: The epoch whose weights were kept (early stopping on the validation loss).
+    best_epoch: int = 0
     temperature: float = 1.0
     distance: Distance | None = None
     min_confidence: float = 0.0
@@ -112,14 +115,18 @@ class FitContext:
 
     # ---- fitting
 
-    def _fit_loop(self, model: Any, rows_train: np.ndarray, rows_val: np.ndarray, seq_len: int,
-                  stage: str, *, recon: bool, epochs: int | None = None,
-                  member: int = 0) -> int:  # fmt: skip
+    def _fit_loop(self, model: Any, rows_train: np.ndarray, rows_val: np.ndarray | None,
+                  seq_len: int, stage: str, *, recon: bool, epochs: int | None = None,
+                  member: int = 0) -> tuple[int, int]:  # fmt: skip
+        """Fit ``model``; returns (epochs run, the epoch whose weights were kept).
+
+        ``rows_val`` ``None``: exactly ``epochs`` epochs, no early stopping (a refit).
+        """
         epochs = epochs or self.opts.epochs
         rng = np.random.default_rng(self.seed + 17 + member)
-        w_val = self.windows(rows_val, seq_len)
-        xv, yv, mv = self.tensors(w_val)
-        best_loss, best_weights, stale, done = np.inf, None, 0, 0
+        if rows_val is not None:
+            xv, yv, mv = self.tensors(self.windows(rows_val, seq_len))
+        best_loss, best_weights, stale, done, best_epoch = np.inf, None, 0, 0, 0
         for epoch in range(epochs):
             check_cancel(self.cancel)
             self.progress(epoch, epochs, f"{stage}: epoch {epoch + 1}/{epochs}")
@@ -143,12 +150,15 @@ class FitContext:
             if cb.cancelled:
                 raise CancelledError("cancelled by the user")
             done = epoch + 1
+            if rows_val is None:
+                best_epoch = done
+                continue
             probs = self._predict(model, xv, recon)[0]
             true_probs = probs[np.arange(len(yv))[:, None], np.arange(seq_len)[None, :], yv]
             p = np.clip(true_probs, 1e-7, 1)
             loss = float(-(np.log(p) * mv).sum() / max(mv.sum(), 1))
             if loss < best_loss - 1e-4:
-                best_loss, best_weights, stale = loss, model.get_weights(), 0
+                best_loss, best_weights, stale, best_epoch = loss, model.get_weights(), 0, done
             else:
                 stale += 1
                 if stale >= self.opts.patience:
@@ -159,7 +169,7 @@ class FitContext:
                 lr.assign(float(lr.numpy()) * 0.5)
         if best_weights is not None:
             model.set_weights(best_weights)
-        return done
+        return done, best_epoch
 
     def _predict(self, model: Any, xt: np.ndarray, recon: bool) -> list[np.ndarray]:
         from ids_desktop.core.model.network import predict_batches
@@ -186,7 +196,7 @@ class FitContext:
         tr = self.split.train if train_rows is None else train_rows
         va = self.split.val if val_rows is None else val_rows
         k = max(1, int(self.opts.members))
-        members, n_ep = [], 0
+        members, n_ep, best_ep = [], 0, 0
         for j in range(k):
             # Member 0 is the single network's run exactly; build_hybrid spends seeds seed ...
             # seed + 7 + 10 * layers on its layers, so members' initialisers step by 101.
@@ -196,14 +206,40 @@ class FitContext:
                                  head_layers=self.opts.head_layers, seed=self.seed + 101 * j,
                                  name=None if k == 1 else f"member_{j}")
             self._compile(model, True)
-            n_ep = max(n_ep, self._fit_loop(model, tr, va, seq_len,
-                                            stage if k == 1 else f"{stage} (member {j + 1}/{k})",
-                                            recon=True, epochs=epochs, member=j))
+            ran, kept = self._fit_loop(model, tr, va, seq_len,
+                                       stage if k == 1 else f"{stage} (member {j + 1}/{k})",
+                                       recon=True, epochs=epochs, member=j)
+            n_ep, best_ep = max(n_ep, ran), max(best_ep, kept)
             members.append(model)
         model = members[0] if k == 1 else average_members(members)
-        fitted = Fitted(model, seq_len, epochs=n_ep)
+        fitted = Fitted(model, seq_len, epochs=n_ep, best_epoch=best_ep)
         self._set_thresholds(fitted, va)
         return fitted
+
+    def refit(self, fitted: Fitted, rows: np.ndarray, *, stage: str) -> Fitted:
+        """The hybrid ``fitted`` trained again on ``rows``, with its thresholds.
+
+        The same architecture and seeds, trained for the epochs early stopping kept in
+        ``fitted`` (no validation rows left to stop on), with ``fitted``'s thresholds,
+        temperature and distance: what the split run chose on validation rows stands.
+        """
+        from ids_desktop.core.model.network import average_members, build_hybrid
+
+        k = max(1, int(self.opts.members))
+        members = []
+        for j in range(k):
+            set_determinism(self.seed + j)
+            model = build_hybrid(fitted.seq_len, self.x.shape[1], len(self.classes),
+                                 filters=self.opts.filters, head_units=self.opts.head_units,
+                                 head_layers=self.opts.head_layers, seed=self.seed + 101 * j,
+                                 name=None if k == 1 else f"member_{j}")
+            self._compile(model, True)
+            self._fit_loop(model, rows, None, fitted.seq_len,
+                           stage if k == 1 else f"{stage} (member {j + 1}/{k})", recon=True,
+                           epochs=max(1, fitted.best_epoch), member=j)
+            members.append(model)
+        model = members[0] if k == 1 else average_members(members)
+        return dataclasses.replace(fitted, model=model)
 
     def fit_seq2seq(self, seq_len: int) -> Fitted:
         """Fit the plain Seq2Seq baseline and choose its threshold."""
@@ -212,8 +248,8 @@ class FitContext:
         set_determinism(self.seed)
         model = build_seq2seq(seq_len, self.x.shape[1], len(self.classes), seed=self.seed)
         self._compile(model, False)
-        n_ep = self._fit_loop(model, self.split.train, self.split.val, seq_len,
-                              "training the Seq2Seq baseline", recon=False)
+        n_ep, _ = self._fit_loop(model, self.split.train, self.split.val, seq_len,
+                                 "training the Seq2Seq baseline", recon=False)
         fitted = Fitted(model, seq_len, epochs=n_ep, has_recon=False)
         self._set_thresholds(fitted, self.split.val)
         return fitted

@@ -16,10 +16,16 @@ from ids_desktop.training.context import FitContext, Fitted
 def report(ctx: FitContext, rows: np.ndarray, flagged: np.ndarray, pred: np.ndarray,
            p_attack: np.ndarray, flows_per_s: int,
            extra: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """The metrics of one model's verdicts on ``rows`` (binary, per class, confusion)."""
+    """The metrics of one model's verdicts on ``rows`` (binary, per class, confusion).
+
+    Every row counts as the flow it is (issue 34: flows as they occur). ``distinct`` repeats
+    the binary metrics with each feature vector and label counted once, the figure the
+    earlier cards reported.
+    """
     y_att = ctx.is_attack[rows]
     truth = ctx.class_arr[ctx.y[rows]]
     per = M.per_class(truth, pred)
+    once = distinct_positions(ctx, rows)
     out = {
         "binary": M.binary_metrics(y_att, flagged, p_attack),
         "per_class": per,
@@ -28,6 +34,8 @@ def report(ctx: FitContext, rows: np.ndarray, flagged: np.ndarray, pred: np.ndar
         "confusion": M.confusion(truth, pred),
         "flows_per_s": flows_per_s,
         "n_test": int(len(rows)),
+        "distinct": {"n": int(len(once)),
+                     "binary": M.binary_metrics(y_att[once], flagged[once], p_attack[once])},
     }
     if extra:
         out.update(extra)
@@ -47,6 +55,16 @@ def evaluate_hybrid(ctx: FitContext, fitted: Fitted) -> dict[str, Any]:
         "anomaly_roc_auc": M.roc_auc(ctx.is_attack[rows], s["anomaly"]),
         "params": int(fitted.model.count_params()),
     })
+
+
+def evaluate_refit(ctx: FitContext, fitted: Fitted, rows_trained: int) -> dict[str, Any]:
+    """Test-split metrics of the hybrid refit on train + validation (:meth:`FitContext.refit`)
+    at the split run's thresholds: how the shipped weights' procedure does on unseen rows."""
+    rows = ctx.split.test
+    s = ctx.score(fitted, rows)
+    flagged, pred = ctx.decide(fitted, s)
+    return report(ctx, rows, flagged, pred, s["p_attack"], 0,
+                  {"epochs": fitted.best_epoch, "rows_trained": rows_trained})
 
 
 def evaluate_seq2seq(ctx: FitContext, fitted: Fitted) -> dict[str, Any]:
@@ -77,6 +95,37 @@ def evaluate_tree(ctx: FitContext, tree: Any) -> dict[str, Any]:
     return report(ctx, rows, flagged, pred, p_att, round(fps), {
         "threshold": tree.threshold_, "iterations": tree.n_iter_,
     })
+
+
+def evaluate_blend(ctx: FitContext, fitted: Fitted, trees: dict[str, Any]) -> dict[str, Any]:
+    """Test metrics of a plain average of the hybrid's and a tree's class probabilities.
+
+    Issue 34 allows shipping such a blend when it beats both. The tree is the one (of
+    ``trees``, name -> fitted baseline) whose blend scores the higher attack F1 on the
+    validation rows; the threshold is chosen there too, by the run's own rule and budget. The
+    blend flags by its classifier alone (no anomaly score), so it is compared on that footing.
+    Reported, not shipped: the bundle holds the hybrid alone.
+    """
+    va, te = ctx.split.val, ctx.split.test
+    hv, ht = ctx.score(fitted, va)["probs"], ctx.score(fitted, te)["probs"]
+    best: tuple[float, str, float] | None = None
+    for name, tree in trees.items():
+        pv = (hv + ctx.tree_proba(tree, va)) / 2
+        thr = M.choose_threshold(ctx.is_attack[va], 1 - pv[:, ctx.benign],
+                                 max_far=ctx.far_target * ctx.opts.far_margin)
+        f1 = M.binary_metrics(ctx.is_attack[va], (1 - pv[:, ctx.benign]) >= thr,
+                              1 - pv[:, ctx.benign])["f1"]
+        if best is None or f1 > best[0]:
+            best = (f1, name, thr)
+    assert best is not None
+    _, name, thr = best
+    p = (ht + ctx.tree_proba(trees[name], te)) / 2
+    p_att = 1 - p[:, ctx.benign]
+    flagged = p_att >= thr
+    q = p.copy()
+    q[:, ctx.benign] = -1
+    pred = np.where(flagged, ctx.class_arr[q.argmax(axis=1)], BENIGN)
+    return report(ctx, te, flagged, pred, p_att, 0, {"threshold": thr, "tree": name})
 
 
 def speed(ctx: FitContext, fitted: Fitted) -> int:
@@ -162,3 +211,33 @@ def auc_vs_benign(family_scores: np.ndarray, benign_scores: np.ndarray) -> float
     """ROC-AUC of a family's scores against the benign flows' (``None`` if undefined)."""
     y = np.r_[np.ones(len(family_scores)), np.zeros(len(benign_scores))]
     return M.roc_auc(y, np.r_[family_scores, benign_scores])
+
+
+def distinct_positions(ctx: FitContext, rows: np.ndarray) -> np.ndarray:
+    """Positions within ``rows`` of the first row of each distinct feature vector and label."""
+    groups = ctx.split.groups
+    if groups is None:
+        return np.arange(len(rows))
+    key = groups[rows] * len(ctx.classes) + ctx.y[rows]
+    _, first = np.unique(key, return_index=True)
+    return np.sort(first)
+
+
+def ceiling(ctx: FitContext, rows: np.ndarray) -> dict[str, Any]:
+    """The best any model of these features can do on ``rows``, flow by flow.
+
+    A model sees only the feature vector, so every flow of one vector gets one verdict. Where
+    a vector carries benign and attack labels, the best verdict is the majority by count (ties
+    go to benign); this scores those majority verdicts.
+    """
+    groups = ctx.split.groups
+    y_att = ctx.is_attack[rows]
+    if groups is None:
+        return {"binary": M.binary_metrics(y_att, y_att, y_att.astype(float)), "mixed_flows": 0}
+    _, g = np.unique(groups[rows], return_inverse=True)
+    n = np.bincount(g)
+    share = np.bincount(g, weights=y_att.astype(float)) / n
+    best = share[g] > 0.5
+    mixed = (share > 0) & (share < 1)
+    return {"binary": M.binary_metrics(y_att, best, share[g]),
+            "mixed_flows": int(n[mixed].sum())}

@@ -15,7 +15,8 @@ class TrainOptions:
     Attributes
     ----------
     max_rows
-        Cap on deduplicated rows used (stratified subsample above it; rare classes kept).
+        Cap on rows used (a proportional subsample above it for flow tables; for temporal inputs
+        a stratified one that keeps rare classes).
     epochs, patience, batch_size, learning_rate
         Training loop; early stopping on the validation class loss.
     seq_lens
@@ -54,6 +55,12 @@ class TrainOptions:
         Categorical features LIME holds at the flow's own values (the explanation then rests
         on the others: for the capture model, behaviour rather than the bare protocol, port or
         application).
+    refit
+        Ship weights trained again on every labelled row (train, validation and test) for the
+        epochs early stopping kept, with the thresholds the split run chose on validation
+        (issue 34: a vector that occurs ten thousand times must not go unlearnt because the
+        split put it in validation). The same procedure on train + validation, scored on the
+        test split, is reported beside the split run's figures.
     members
         Independently initialised copies of the hybrid (each with its own initialiser and
         shuffling seeds; same data and split) whose class probabilities and reconstructions are
@@ -93,6 +100,7 @@ class TrainOptions:
     distance_components: int = 16
     min_confidence: float = 0.0
     explain_fixed: tuple[str, ...] = ()
+    refit: bool = False
 
     def to_metadata(self) -> dict[str, Any]:
         """The options as a bundle's ``metadata.json`` records them (tuples as lists)."""

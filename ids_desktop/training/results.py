@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ids_desktop.training.card import results_table, target_lines
+from ids_desktop.training.card import ceiling_lines, results_table, target_lines
 
 START = "<!-- model-section:start (scripts/train_all.py writes this; do not edit) -->"
 END = "<!-- model-section:end -->"
@@ -19,8 +19,11 @@ def results_section(models: Path) -> str:
         START,
         "",
         "Written by `scripts/train_all.py` (`make train`) from the bundles' measured metrics; "
-        "test split of each dataset (70/15/15, deduplicated, grouped by feature vector, "
-        "thresholds from the validation split). The flows/s column is measured inside the "
+        "test split of each dataset (70/15/15, grouped by feature vector so identical vectors "
+        "never straddle splits, thresholds from the validation split). Flow tables count every "
+        "flow as it occurs (issue 34): these are per-flow figures; each card also gives them "
+        "with each feature vector counted once, and `bench/dataset_seeds.py` the spread over "
+        "seeds. The flows/s column is measured inside the "
         "training run (op determinism on, and on a shared machine other jobs may compete for "
         "the 2 cores, so it is noisy); the inference-speed table from `bench/model.py` below "
         "is the one to quote.",
@@ -37,6 +40,7 @@ def results_section(models: Path) -> str:
             "",
             *results_table(meta),
             "",
+            *ceiling_lines(meta),
             *target_lines(meta),
         ]
         sub = meta["metrics"].get("subsample_20pct", {}).get("hybrid")

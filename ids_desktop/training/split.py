@@ -1,4 +1,5 @@
-"""A run's rows: labelled-row preparation, deduplication, the cap, and the grouped split."""
+"""A run's rows: labelled-row preparation, flows counted as they occur, the cap, and the grouped
+split."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class Split:
     val: np.ndarray
     test: np.ndarray
     notes: dict[str, Any] = field(default_factory=dict)
+    #: Each row's feature-vector group (identical vectors share one); ``None`` when unknown.
+    groups: np.ndarray | None = None
 
 
 @dataclass
@@ -33,11 +36,12 @@ class RunRows:
     Attributes
     ----------
     data
-        The prepared, deduplicated (and possibly subsampled) labelled rows.
+        The prepared labelled rows, every flow as it occurs (temporal inputs: exact repeats of
+        one event dropped), possibly subsampled.
     numeric, categorical
         The feature columns selected for the format.
     dedup
-        Row counts before and after deduplication, the subsample, the class counts.
+        Row counts (input, kept, distinct feature vectors), the subsample, the class counts.
     split
         The grouped train/validation/test split of ``data``.
     """
@@ -67,23 +71,37 @@ def prepare_rows(frame: pd.DataFrame, temporal: bool, context: tuple[str, ...]) 
 def dedup_and_cap(
     data: pd.DataFrame, cols: list[str], temporal: bool, opts: TrainOptions, seed: int
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Drop exact duplicates, then subsample (stratified, seeded) above ``opts.max_rows``.
+    """Keep every flow as it occurs, then subsample (seeded) above ``opts.max_rows``.
+
+    Flows are counted as they occur (issue 34): real traffic repeats itself, and a scanner's
+    ten thousand identical probes are ten thousand flows an analyst sees. Dropping repeats made
+    such a vector one training row and one test row, so neither the loss nor the figures saw
+    its weight. Repeats stay; :func:`grouped_split` keeps identical vectors on one side.
+
+    Temporal inputs are the exception: there a row is one event of one host at one time, and
+    a row repeated with the same host and time is the same event recorded twice; those
+    repeats are dropped.
+
+    The subsample above ``max_rows`` is proportional per class for flow tables (the natural
+    mix stays), and for temporal inputs keeps at least 2,000 rows of each class.
 
     Returns the rows and the notes the bundle records under ``rows``.
     """
     n0 = len(data)
-    # Exact duplicates (same features and label) carry no information and inflate test
-    # scores. In temporal data two identical flows at different times are different events.
-    key = cols + ["label_class"] + (["src_ip", "first_seen"] if temporal else [])
-    data = data.drop_duplicates(subset=key).reset_index(drop=True)
+    key = cols + ["label_class"]
+    if temporal:
+        data = data.drop_duplicates(subset=key + ["src_ip", "first_seen"]).reset_index(drop=True)
     n1 = len(data)
-    info: dict[str, Any] = {"input": n0, "after_dedup": n1, "subsampled": False}
+    info: dict[str, Any] = {"input": n0, "after_dedup": n1, "subsampled": False,
+                            "counted_as_they_occur": not temporal,
+                            "distinct": int(len(data.drop_duplicates(subset=key)))}
     if n1 > opts.max_rows:
         rng = np.random.default_rng(seed)
         frac = opts.max_rows / n1
         keep = []
         for _, idx in data.groupby("label_class", sort=True).indices.items():
-            k = max(min(len(idx), 2000), int(round(len(idx) * frac)))
+            floor = min(len(idx), 2000) if temporal else 1
+            k = max(floor, int(round(len(idx) * frac)))
             keep.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
         data = data.iloc[np.sort(np.concatenate(keep))].reset_index(drop=True)
         info.update(subsampled=True, after_subsample=len(data))
@@ -123,6 +141,7 @@ def grouped_split(data: pd.DataFrame, cols: list[str], opts: TrainOptions, seed:
              pd.DataFrame({"g": inverse, "c": data["label_class"].to_numpy(dtype=object)})
              .groupby("g")["c"].nunique().gt(1).sum()
          )},
+        groups=inverse.astype(np.int64),
     )
 
 

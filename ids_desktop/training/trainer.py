@@ -1,4 +1,5 @@
-"""Train a bundle: dedup, grouped stratified split, hybrid + baselines, honest test metrics."""
+"""Train a bundle: flows as they occur, grouped stratified split, hybrid + baselines, honest
+test metrics."""
 
 from __future__ import annotations
 
@@ -146,10 +147,21 @@ def train_frame(
         results["seq2seq"] = E.evaluate_seq2seq(ctx, s2s)
         tree = ctx.fit_tree()
         results["tree"] = E.evaluate_tree(ctx, tree)
-        results["boosting"] = E.evaluate_tree(ctx, ctx.fit_tree(kind="boosting"))
+        boosting = ctx.fit_tree(kind="boosting")
+        results["boosting"] = E.evaluate_tree(ctx, boosting)
+        results["blend"] = E.evaluate_blend(ctx, hybrid, {"tree": tree, "boosting": boosting})
     # The RandomForest is the tree the subsample check measures beside the hybrid.
     results["subsample_20pct"] = E.subsample_check(ctx, hybrid, tree)
+    results["ceiling"] = E.ceiling(ctx, split.test)
     lofo = [E.leave_one_family_out(ctx, fam) for fam in opts.lofo_families if fam in classes]
+    shipped, refit_info = hybrid, None
+    if opts.refit:
+        seen = np.sort(np.concatenate([split.train, split.val]))
+        check = ctx.refit(hybrid, seen, stage="refit check: train + validation")
+        results["refit_check"] = E.evaluate_refit(ctx, check, len(seen))
+        every = np.sort(np.concatenate([split.train, split.val, split.test]))
+        shipped = ctx.refit(hybrid, every, stage="the shipped weights: every row")
+        refit_info = {"rows": int(len(every)), "epochs": hybrid.best_epoch}
 
     meta = {
         "format_version": FORMAT_VERSION,
@@ -176,14 +188,15 @@ def train_frame(
         "options": opts.to_metadata(),
         "metrics": results,
         "lofo": lofo,
+        **({"refit": refit_info} if refit_info else {}),
         "targets": {"attack_f1": F1_TARGETS.get(feature_format), "far": ctx.far_target},
         "versions": library_versions(),
         "train_seconds": round(time.perf_counter() - t_start, 1),
     }
     if out_dir is not None:
-        write_bundle(Path(out_dir), hybrid.model, meta, background=ctx.background(seq_len),
+        write_bundle(Path(out_dir), shipped.model, meta, background=ctx.background(seq_len),
                      check_inputs=ctx.tensors(ctx.windows(split.val, seq_len))[0])
-    return TrainResult(meta, hybrid.model)
+    return TrainResult(meta, shipped.model)
 
 
 def prepare_run(
@@ -198,9 +211,10 @@ def prepare_run(
 ) -> tuple[FitContext, Preprocessor, dict[str, Any]]:
     """The set-up every training run shares.
 
-    Seeds, preparation, deduplication, the grouped split, preprocessing fitted on the
-    training rows, class codes and sequence keys. ``scripts/compare_options.py`` uses it to
-    judge variants exactly as :func:`train_frame` trains them.
+    Seeds, preparation, the rows counted as they occur, the grouped split, preprocessing
+    fitted on the training rows, class codes and sequence keys.
+    ``scripts/compare_options.py`` uses it to judge variants exactly as :func:`train_frame`
+    trains them.
 
     Returns
     -------

@@ -57,6 +57,51 @@ def test_split_never_shares_feature_vectors() -> None:
     assert len(split.train) + len(split.val) + len(split.test) == len(dup)
 
 
+def test_flow_tables_keep_every_flow_as_it_occurs() -> None:
+    """Issue 34: a vector repeated k times weighs k times; temporal repeats of one event go."""
+    from ids_desktop.training.options import TrainOptions
+    from ids_desktop.training.split import dedup_and_cap
+
+    frame = synthetic_frame()
+    dup = pd.concat([frame, *[frame.iloc[:5]] * 20], ignore_index=True)
+    cols = ["bytes", "packets", "duration", "state"]
+    kept, info = dedup_and_cap(dup, cols, False, TrainOptions(), seed=0)
+    assert len(kept) == len(dup) and info["counted_as_they_occur"] is True
+    distinct = len(frame.drop_duplicates(subset=[*cols, "label_class"]))
+    assert info["distinct"] == distinct
+    assert sum(info["class_counts"].values()) == len(dup)
+    events, tinfo = dedup_and_cap(dup, cols, True, TrainOptions(), seed=0)
+    assert len(events) == len(dup.drop_duplicates(subset=[*cols, "label_class", "src_ip",
+                                                          "first_seen"]))
+    assert tinfo["counted_as_they_occur"] is False
+    # above the cap a flow table keeps its class mix (proportional, no per-class floor)
+    capped, cinfo = dedup_and_cap(dup, cols, False, TrainOptions(max_rows=len(dup) // 4), 0)
+    assert cinfo["subsampled"] is True and len(capped) <= len(dup) // 4 + 10
+    share = dup["label_class"].value_counts(normalize=True)
+    got = capped["label_class"].value_counts(normalize=True)
+    assert (got - share).abs().max() < 0.02
+
+
+def test_ceiling_scores_the_majority_label_of_each_vector() -> None:
+    from types import SimpleNamespace
+
+    from ids_desktop.training.evaluation import ceiling, distinct_positions
+    from ids_desktop.training.split import Split
+
+    # vectors: 0 attack x3 + benign x1 (majority attack), 1 benign x2, 2 attack x1
+    groups = np.array([0, 0, 0, 0, 1, 1, 2])
+    y = np.array([1, 1, 1, 0, 0, 0, 1])
+    rows = np.arange(7)
+    ctx = SimpleNamespace(split=Split(rows, rows, rows, groups=groups), is_attack=y == 1,
+                          y=y, classes=["benign", "scan"])
+    c = ceiling(ctx, rows)  # type: ignore[arg-type]
+    assert c["mixed_flows"] == 4
+    b = c["binary"]
+    assert b["recall"] == 1.0 and b["precision"] == pytest.approx(4 / 5)
+    assert b["far"] == pytest.approx(1 / 3)
+    assert distinct_positions(ctx, rows).tolist() == [0, 3, 4, 6]  # type: ignore[arg-type]
+
+
 def test_options_round_trip_through_the_metadata() -> None:
     from ids_desktop.training.options import TrainOptions
 
