@@ -169,6 +169,31 @@ def test_every_model_card_is_generated_from_its_metadata() -> None:
         assert (meta_file.parent / "MODEL_CARD.md").read_text() == model_card(meta), meta_file
 
 
+def test_dataset_bundles_count_flows_as_they_occur_and_say_so_first() -> None:
+    """Issue 34: every flow table bundle trained on flows as they occur; its card gives the
+    per-flow figures first, beside the trees and the ceiling, then each vector counted once,
+    and says why the table has no real order."""
+    from ids_desktop.training.card import NO_ORDER, model_card
+    from ids_desktop.training.recipes import DATASET_RECIPES
+
+    for name in DATASET_RECIPES:
+        meta = json.loads((REPO / "models" / name / "metadata.json").read_text())
+        rows = meta["rows"]
+        assert rows["counted_as_they_occur"] is True, name
+        assert rows["test"] + rows["train"] + rows["val"] == rows.get("after_subsample",
+                                                                      rows["input"]), name
+        metrics = meta["metrics"]
+        assert {"hybrid", "tree", "boosting", "blend", "ceiling"} <= set(metrics), name
+        assert metrics["hybrid"]["distinct"]["n"] <= metrics["hybrid"]["n_test"], name
+        card = model_card(meta)
+        flow = card.index("## Results on the test split, flow by flow")
+        once = card.index("## The same test split, each feature vector counted once")
+        assert flow < card.index("| RandomForest |") < card.index("Ceiling:") < once, name
+        assert "Ahead of the tree ensembles per flow" in card, name
+        if not meta["temporal_context"]:
+            assert NO_ORDER[meta["feature_format"]] in card, name
+
+
 def test_pcap_card_reports_benign_apps_out_of_fold_when_measured() -> None:
     """``train_pcap.py --apps-folds`` adds an everyday-application false-alarm figure to the
     chosen source's summary; the card prints it, and prints nothing without it."""
