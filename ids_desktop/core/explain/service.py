@@ -50,6 +50,16 @@ def default_samples(seq_len: int) -> int:
     """
     return max(MIN_SAMPLES, DEFAULT_SAMPLES // max(int(seq_len), 1))
 
+
+def default_neighbourhood(seq_len: int) -> str:
+    """How LIME's neighbourhood is drawn for a bundle with sequences of ``seq_len`` flows.
+
+    ``stratified`` (see :class:`~ids_desktop.core.explain.explainer.NeighbourhoodSampler`), as
+    measured for the T = 8 capture bundle.
+    """
+    del seq_len
+    return "stratified"
+
 #: (name hint, unit) for time features: a suffix (``_ms``, nfstream) or a CIC name part (µs).
 _TIME_UNITS = (("_ms", "ms"), ("Duration", "µs"), ("IAT", "µs"), ("Active", "µs"), ("Idle", "µs"))
 
@@ -137,12 +147,13 @@ class BundleExplainer:
         Per row, what a host-level detector found (added to the sentence), or ``None``.
     neighbourhood
         How LIME's neighbourhood is drawn
-        (:data:`~ids_desktop.core.explain.explainer.NEIGHBOURHOODS`).
+        (:data:`~ids_desktop.core.explain.explainer.NEIGHBOURHOODS`; ``None``:
+        :func:`default_neighbourhood` for the bundle's T).
     """
 
     @classmethod
     def for_analysis(cls, analysis: Analysis, *, num_samples: int | None = None,
-                     top_k: int = 10, neighbourhood: str = "stratified") -> BundleExplainer:
+                     top_k: int = 10, neighbourhood: str | None = None) -> BundleExplainer:
         """An explainer of ``analysis``'s flows that reuses what scoring computed.
 
         ``num_samples`` defaults to the analysis options' ``lime_samples`` (0: the bundle's
@@ -172,7 +183,7 @@ class BundleExplainer:
         top_k: int = 10,
         features: np.ndarray | None = None,
         windows: np.ndarray | None = None,
-        neighbourhood: str = "stratified",
+        neighbourhood: str | None = None,
         notes: np.ndarray | None = None,
     ) -> None:
         self.bundle = bundle
@@ -227,7 +238,7 @@ class BundleExplainer:
             whole_numbers=self._whole_number,
             num_samples=num_samples or default_samples(int(bundle.seq_len)),
             top_k=top_k,
-            neighbourhood=neighbourhood,
+            neighbourhood=neighbourhood or default_neighbourhood(int(bundle.seq_len)),
         )
         self._explainers: dict[int, FlowExplainer] = {}
         # The windows the analysis scored, and where each row's verdict came from in them.
