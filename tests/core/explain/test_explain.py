@@ -354,3 +354,20 @@ def test_the_local_neighbourhood_redraws_a_share_of_the_columns_per_sample() -> 
     in_bin = lime.discretizer.discretize(values[1:]) == first[None, :]
     assert np.array_equal(in_bin, binary[1:] == 1.0)
 
+
+def test_default_samples_and_neighbourhood_per_sequence_length() -> None:
+    """T = 1 bundles: the count chosen from ``bench/explain.py --t1-curve``, fewer than the
+    10,000 that took 1.2-1.5 s; the T = 8 capture bundle keeps 3,000. Both redraw every
+    column (``local`` was less stable across seeds)."""
+    from ids_desktop.core.explain.service import (
+        T1_SAMPLES,
+        default_neighbourhood,
+        default_samples,
+    )
+    from ids_desktop.core.options import MAX_LIME_SAMPLES, MIN_LIME_SAMPLES
+
+    assert default_samples(1) == T1_SAMPLES == 5000  # bench/RESULTS.md, 2026-12-06
+    assert MIN_LIME_SAMPLES <= T1_SAMPLES < 10_000
+    assert default_samples(8) == 3000 and default_neighbourhood(8) == "stratified"
+    assert default_neighbourhood(1) == "stratified"
+    assert all(MIN_LIME_SAMPLES <= default_samples(t) <= MAX_LIME_SAMPLES for t in range(1, 33))
