@@ -27,13 +27,13 @@ from ids_desktop.errors import ModelError
 #: 5: the sentence names a condition once, with every flow it held for.
 #: 6: features and categories in words (:mod:`ids_desktop.core.vocabulary`): "server → client
 #: RST packets ≥ 1", "protocol is TCP".
-#: 9: T = 1 bundles explained from 5,000 samples, not 10,000 (issue 34).
+#: 9: T = 1 bundles explained from 6,000 samples, not 10,000 (issue 34).
 CACHE_VERSION = 9
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
 MIN_SAMPLES = 3000
 #: The T = 1 (dataset) bundles' default, chosen from ``bench/explain.py --t1-curve``.
-T1_SAMPLES = 5000
+T1_SAMPLES = 6000
 
 
 def default_samples(seq_len: int) -> int:
@@ -41,17 +41,19 @@ def default_samples(seq_len: int) -> int:
 
     Every sample is a whole sequence through the model, so the cost grows with ``T``.
 
-    T = 1 bundles: :data:`T1_SAMPLES` (5,000). ``bench/explain.py --t1-curve`` on the bundles
+    T = 1 bundles: :data:`T1_SAMPLES` (6,000). ``bench/explain.py --t1-curve`` on the bundles
     of main at dde8f3a (30 flagged flows drawn at random per dataset, 3 seeds, 500-10,000
     samples, 2026-12-06 under load 5-8): the surrogate's R² does not move with the count
     (cic-ids2017 0.62-0.64, unsw-nb15 0.43-0.45, nsl-kdd 0.57-0.59, ton-iot 0.17-0.22), so the
     count is chosen on stability and time. The top-5 features Jaccard at 3,000 / 5,000 /
-    10,000: cic-ids2017 0.90 / 0.92 / 0.96, unsw-nb15 0.63 / 0.77 / 0.76, nsl-kdd 0.79 / 0.68 /
-    0.86 (30 flows: +-0.1 is noise), ton-iot 0.49 / 0.50 / 0.64. The median CPU seconds per
-    explanation (a bound on the wall seconds on an idle 2-core machine) are at most 0.46 s at
-    5,000 and 0.36-0.96 s at 10,000: 10,000 misses the 0.5 s budget on ton-iot and buys
-    unsw-nb15 nothing. unsw-nb15 and ton-iot stay below 0.8 at every count measured (their
-    4th-7th weights are near-equal). The figures are in ``bench/RESULTS.md``.
+    6,000 / 10,000: cic-ids2017 0.90 / 0.92 / 0.97 / 0.96, unsw-nb15 0.63 / 0.77 / 0.78 /
+    0.76, nsl-kdd 0.79 / 0.69 / 0.89 / 0.86 (0.85 at 8,000), ton-iot 0.49 / 0.50 / 0.50 / 0.64.
+    6,000 is where nsl-kdd reaches its plateau; the median CPU seconds per explanation (on an
+    idle 2-core machine the wall seconds equal them) are then 0.27-0.44 s, 0.52 s on ton-iot
+    under load 6 (0.47 s at 5,000), against 0.36-0.96 s at 10,000, which misses the 0.5 s
+    budget on ton-iot and buys the others nothing. unsw-nb15 and ton-iot stay below 0.8 at
+    every count measured (their 4th-7th weights are near-equal). The figures are in
+    ``bench/RESULTS.md``.
 
     The T = 8 capture bundle gets ``10,000 / T``, at least 4,000: the bundle of 2026-12-05
     (rare lab tools repeated) kept its top-5 features across seeds at only 0.64 with 2,000

@@ -366,7 +366,7 @@ def test_default_samples_and_neighbourhood_per_sequence_length() -> None:
     )
     from ids_desktop.core.options import MAX_LIME_SAMPLES, MIN_LIME_SAMPLES
 
-    assert default_samples(1) == T1_SAMPLES == 5000  # bench/RESULTS.md, 2026-12-06
+    assert default_samples(1) == T1_SAMPLES == 6000  # bench/RESULTS.md, 2026-12-06
     assert MIN_LIME_SAMPLES <= T1_SAMPLES < 10_000
     assert default_samples(8) == 3000 and default_neighbourhood(8) == "stratified"
     assert default_neighbourhood(1) == "stratified"
