@@ -41,7 +41,7 @@ class AnalysisOptions:
     idle_timeout, active_timeout
         Seconds after which nfstream closes an idle capture flow / cuts a long-lived one.
     lime_samples
-        LIME neighbourhood size; 0 takes the bundle's default (10,000 / T, at least 4,000).
+        LIME neighbourhood size; 0 takes the bundle's default (``default_samples``).
     meter_nice
         Niceness added to nfstream's meter processes (POSIX). 0 keeps the caller's priority,
         the fastest extraction (5 cost the CLI 7-15 % on a 2-core VM); the desktop app sets 5

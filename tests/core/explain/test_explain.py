@@ -311,3 +311,63 @@ def test_count_features_read_as_whole_numbers() -> None:
     for label, text in after.items():  # other features keep their edges
         if not label.startswith("SYN count"):
             assert text == before[label]
+
+
+def test_the_local_neighbourhood_redraws_a_share_of_the_columns_per_sample() -> None:
+    """``local``: sample j redraws a column with probability r_j, r spread over (0, 1), and keeps
+    the flow's bin otherwise; so the samples sit at every distance from the flow (with
+    ``stratified`` all of them differ from it in about as many columns), a column is in the
+    flow's bin with probability 1/2 + f/2 (f: the bin's training frequency), and a kept bin's
+    value is drawn inside that bin."""
+    from ids_desktop.core.explain.explainer import NeighbourhoodSampler
+
+    rng = np.random.default_rng(3)
+    bg = rng.normal(size=(400, T, F))
+    bg[..., 4] = rng.integers(0, 7, size=(400, T))
+    ours = FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[4],
+                         category_names={4: [f"c{i}" for i in range(7)]}, neighbourhood="local")
+    lime = ours._lime
+    sampler = getattr(lime, NeighbourhoodSampler.METHOD)
+    assert isinstance(sampler, NeighbourhoodSampler) and sampler.local
+    row = np.transpose(instance()).reshape(-1)
+    row[4 * T:] = 3.0
+    first = lime.discretizer.discretize(row)
+    n = 4000
+
+    def draw(local: bool) -> tuple[np.ndarray, np.ndarray]:
+        lime.random_state = np.random.RandomState(5)
+        lime.discretizer.random_state = lime.random_state
+        binary, values = NeighbourhoodSampler(lime, local=local)(row, n)
+        assert binary[0].min() == 1.0 and np.array_equal(values[0], row)
+        return binary, values
+
+    binary, values = draw(local=True)
+    kept = binary[1:].mean(axis=1)  # per sample: the share of columns in the flow's bin
+    assert kept.min() < 0.2 and kept.max() > 0.9
+    everywhere = draw(local=False)[0][1:].mean(axis=1)
+    assert everywhere.max() - everywhere.min() < kept.max() - kept.min() - 0.3
+    f = np.array([
+        lime.feature_frequencies[c][list(lime.feature_values[c]).index(first[c])]
+        for c in range(len(row))
+    ])
+    assert np.abs(binary[1:].mean(axis=0) - (0.5 + 0.5 * f)).max() < 0.04
+    in_bin = lime.discretizer.discretize(values[1:]) == first[None, :]
+    assert np.array_equal(in_bin, binary[1:] == 1.0)
+
+
+def test_default_samples_and_neighbourhood_per_sequence_length() -> None:
+    """T = 1 bundles: the count chosen from ``bench/explain.py --t1-curve``, fewer than the
+    10,000 that took 1.2-1.5 s; the T = 8 capture bundle keeps 3,000. Both redraw every
+    column (``local`` was less stable across seeds)."""
+    from ids_desktop.core.explain.service import (
+        T1_SAMPLES,
+        default_neighbourhood,
+        default_samples,
+    )
+    from ids_desktop.core.options import MAX_LIME_SAMPLES, MIN_LIME_SAMPLES
+
+    assert default_samples(1) == T1_SAMPLES == 6000  # bench/RESULTS.md, 2026-12-06
+    assert MIN_LIME_SAMPLES <= T1_SAMPLES < 10_000
+    assert default_samples(8) == 3000 and default_neighbourhood(8) == "stratified"
+    assert default_neighbourhood(1) == "stratified"
+    assert all(MIN_LIME_SAMPLES <= default_samples(t) <= MAX_LIME_SAMPLES for t in range(1, 33))
