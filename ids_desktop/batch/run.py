@@ -40,7 +40,13 @@ from typing import Any
 from ids_desktop.batch import merge
 from ids_desktop.batch import outputs as O
 from ids_desktop.batch.files import expand_inputs
-from ids_desktop.batch.task import BAD_INPUT, CRASH, WORKER_LOST, analyse_file
+from ids_desktop.batch.task import (
+    BAD_INPUT,
+    CRASH,
+    WORKER_LOST,
+    analyse_file,
+    cancel_event_name,
+)
 from ids_desktop.core.options import AnalysisOptions
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 from ids_desktop.errors import InputError
@@ -248,11 +254,8 @@ def _process_trees(client: Any) -> list[Any]:
     import psutil
 
     procs: list[Any] = []
-    try:
-        pids = client.run(os.getpid, timeout=5).values()
-    except Exception:  # noqa: BLE001 - a dead worker has nothing left to list
-        return procs
-    for pid in pids:
+    pids = _bounded(lambda: client.run(os.getpid, on_error="ignore")) or {}
+    for pid in pids.values():
         with contextlib.suppress(psutil.Error):
             proc = psutil.Process(pid)
             procs += [proc, *proc.children(recursive=True)]
@@ -292,10 +295,10 @@ def _run_tasks(client: Any, inputs: list[Path], out: Path, opts: dict[str, Any],
     from distributed import Event
 
     run_id = uuid.uuid4().hex[:12]
-    event_name = f"ids-desktop-batch-cancel-{run_id}"
+    event_name = cancel_event_name(run_id)
     futures = [
         client.submit(analyse_file, str(p.resolve()), str(out.resolve()), opts, models_dir,
-                      event_name, key=f"ids-batch-{run_id}-{i:05d}-{O.output_stem(p, '')}",
+                      run_id, key=f"ids-batch-{run_id}-{i:05d}-{O.output_stem(p, '')}",
                       pure=False)
         for i, p in enumerate(inputs)
     ]
@@ -308,6 +311,7 @@ def _run_tasks(client: Any, inputs: list[Path], out: Path, opts: dict[str, Any],
             for i, fut in enumerate(futures):
                 if i not in records and fut.done():
                     records[i] = _outcome(fut, inputs[i])
+                    fut.release()  # the scheduler need not keep (or recompute) its result
                     report(len(records), len(inputs), stage)
             time.sleep(POLL_S)
     except BaseException:  # a cancel, Ctrl+C or a lost scheduler: stop every task first
@@ -346,17 +350,20 @@ def _outcome(fut: Any, path: Path) -> dict[str, Any]:
     return _failure(path, CRASH, f"{type(error).__name__}: {error}")
 
 
-def _bounded(call: Any, timeout: float = 5.0) -> None:
-    """Run ``call()`` on a daemon thread and wait at most ``timeout`` s for it: a scheduler
-    that stopped answering must not hang a cancel (``Event.set`` takes no timeout)."""
+def _bounded(call: Any, timeout: float = 5.0) -> Any:
+    """``call()`` run on a daemon thread, waited for at most ``timeout`` s; ``None`` when it
+    failed or did not answer in time. A scheduler that stopped answering must not hang a
+    cancel (``Event.set`` and ``Client.run`` take no timeout)."""
+    result: list[Any] = []
 
     def run() -> None:
         with contextlib.suppress(Exception):
-            call()
+            result.append(call())
 
-    thread = threading.Thread(target=run, name="ids-batch-event", daemon=True)
+    thread = threading.Thread(target=run, name="ids-batch-call", daemon=True)
     thread.start()
     thread.join(timeout)
+    return result[0] if result else None
 
 
 def _failure(path: Path, category: str, reason: str) -> dict[str, Any]:

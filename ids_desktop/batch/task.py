@@ -73,16 +73,25 @@ class ClusterCancel:
         return self._seen
 
 
+def cancel_event_name(run_id: str) -> str:
+    """The name of a run's cancel flag (a ``distributed.Event``)."""
+    return f"ids-desktop-batch-cancel-{run_id}"
+
+
 def analyse_file(path: str, out: str, options: dict[str, Any], models_dir: str | None = None,
-                 cancel_name: str | None = None) -> dict[str, Any]:
+                 run_id: str | None = None) -> dict[str, Any]:
     """Analyse ``path`` with ``options`` (:meth:`AnalysisOptions.to_dict`) and write its outputs
-    under ``out``; return what the driver needs (module docstring). Never raises."""
+    under ``out``; return what the driver needs (module docstring). Never raises.
+
+    ``run_id`` names the run: its cancel flag, and in the manifest, so that a task the
+    scheduler runs again in the same run (its result was lost with a dead worker) reports the
+    file as analysed, not as skipped."""
     start = time.perf_counter()
-    cancel = ClusterCancel(cancel_name)
+    cancel = ClusterCancel(None if run_id is None else cancel_event_name(run_id))
     record: dict[str, Any] = {"path": path, "status": "failed", "category": None, "reason": None,
                               "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
-        record.update(_analyse(Path(path), Path(out), options, models_dir, cancel))
+        record.update(_analyse(Path(path), Path(out), options, models_dir, run_id, cancel))
     except CancelledError:
         record.update(status="cancelled", reason="cancelled")
     except (IdsError, OSError) as exc:
@@ -95,7 +104,7 @@ def analyse_file(path: str, out: str, options: dict[str, Any], models_dir: str |
 
 
 def _analyse(path: Path, out: Path, options: dict[str, Any], models_dir: str | None,
-             cancel: ClusterCancel) -> dict[str, Any]:
+             run_id: str | None, cancel: ClusterCancel) -> dict[str, Any]:
     from ids_desktop.core.ingest import sniff_kind
     from ids_desktop.core.ingest.digest import sha256_file
     from ids_desktop.core.options import AnalysisOptions
@@ -110,7 +119,8 @@ def _analyse(path: Path, out: Path, options: dict[str, Any], models_dir: str | N
     done = O.read_manifest(out, stem)
     if done is not None and O.still_valid(done, sha, opts.model, _model_sha256(
             opts.model, done.get("feature_format"), models_dir)):
-        return {**done, "path": str(path), "status": "skipped"}
+        again = run_id is not None and done.get("run") == run_id
+        return {**done, "path": str(path), "status": "analysed" if again else "skipped"}
     if kind in ("pcap", "pcapng") and multiprocessing.current_process().daemon:
         raise ModelError(DAEMON_HINT)  # shown as bad setup, not a crash of the file
 
@@ -130,6 +140,7 @@ def _analyse(path: Path, out: Path, options: dict[str, Any], models_dir: str | N
     check_cancel(cancel)
     manifest = {
         "version": O.MANIFEST_VERSION,
+        "run": run_id,
         "path": str(path),
         "sha256": sha,
         "stem": stem,
