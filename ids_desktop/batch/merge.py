@@ -5,8 +5,10 @@ files the same rule applies one level up: incidents of the same sources and fami
 the next one starts at most :data:`~ids_desktop.core.incidents.GAP_S` (30 min) after the
 last one seen ends, wherever its file, which is how rule 2 joins flagged flows inside a file.
 A port scan cut by a sensor's file rotation is one incident that lists both files; the same
-attacker two hours later is a second one. An incident seen in one file only keeps its id;
-a joined one gets ``INC-`` and a digest of its parts' ids, stable for the same inputs.
+attacker two hours later is a second one. Two incidents of one file are never joined: the
+one-file rule already kept them apart (two detectors' findings, say). An incident seen in
+one file only keeps its id; a joined one gets ``INC-`` and a digest of its parts' ids,
+stable for the same inputs.
 
 Counts that files cannot add up are lower bounds: ``target_count`` and ``port_count`` are
 the largest of one file's count and the distinct targets and ports the parts list.
@@ -49,7 +51,8 @@ def join_incidents(files: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         t1 = _t(inc.get("last_seen"), t0)
         grp = open_group.get(key)
         timed = not math.isnan(t0)
-        if grp is None or not timed or math.isnan(grp.t1) or t0 - grp.t1 > GAP_S:
+        if (grp is None or not timed or math.isnan(grp.t1) or t0 - grp.t1 > GAP_S
+                or any(p == path for p, _ in grp.parts)):
             grp = _Joined(key[1], key[0], t0, t1)
             joined.append(grp)
             if timed:

@@ -46,3 +46,12 @@ def test_untimed_incidents_are_never_joined() -> None:
     files = [{"path": "/t/a.csv", "incidents": [_inc("INC-a", None, None)]},  # type: ignore[arg-type]
              {"path": "/t/b.csv", "incidents": [_inc("INC-b", None, None)]}]  # type: ignore[arg-type]
     assert len(join_incidents(files)) == 2
+
+
+def test_incidents_the_file_kept_apart_stay_apart() -> None:
+    files = [{"path": "/c/a.pcap", "incidents": [_inc("INC-a", 0.0, 10.0),
+                                                  _inc("INC-b", 5.0, 20.0)]},
+             {"path": "/c/b.pcap", "incidents": [_inc("INC-c", 30.0, 40.0)]}]
+    joined = join_incidents(files)
+    assert sorted(len(i["files"]) for i in joined) == [1, 2]
+    assert all(len(set(i["files"])) == len(i["parts"]) for i in joined)
