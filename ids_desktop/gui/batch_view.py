@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -31,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ids_desktop.core.options import AnalysisOptions
 from ids_desktop.gui.errors import Problem, show_problem
+from ids_desktop.gui.progress_row import progress_row
 from ids_desktop.gui.workers import TaskSlot
 from ids_desktop.paths import user_data_dir
 
@@ -75,16 +74,9 @@ class BatchPage(QWidget):
         self.workers = workers
         self.result: Any = None
         self._started = 0.0
-        self.stage = QLabel("waiting")
-        self.stage.setTextFormat(Qt.TextFormat.PlainText)
-        self.progress = QProgressBar()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.cancel_button.clicked.connect(self.cancel)
-        bar = QHBoxLayout()
-        bar.addWidget(self.stage, 1)
-        bar.addWidget(self.progress, 2)
-        bar.addWidget(self.cancel_button)
+        row = progress_row(self.cancel)
+        self.stage, self.progress, self.cancel_button = row.stage, row.progress, row.cancel_button
+        bar = row.layout
         self.headline = QLabel(f"Analysing every capture and flow table in {self.folder} on "
                                "this computer's cores…")
         self.headline.setTextFormat(Qt.TextFormat.PlainText)
