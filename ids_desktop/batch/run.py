@@ -214,7 +214,11 @@ def _cluster(scheduler: str | None, workers: int | None,
                 except (OSError, TimeoutError) as exc:
                     raise InputError(f"cannot reach the Dask scheduler at {scheduler}: "
                                      f"{exc}") from None
-            n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+            try:
+                info = client.scheduler_info(n_workers=-1)  # every worker, not the first 5
+            except TypeError:  # an older distributed: no n_workers, and it lists them all
+                info = client.scheduler_info()
+            n_workers = len(info.get("workers", {}))
             if cluster is not None:
                 leftovers = _process_trees(client)
             yield client, n_workers
