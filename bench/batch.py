@@ -13,7 +13,9 @@ traffic with large transfers (``ids_desktop.synth.mixed_capture``), deterministi
 Both run as subprocesses of this script, loop first, then batch (``--repeat`` alternates the
 order). Peak memory is sampled every 0.2 s with psutil: for the loop, the analyze process
 with its meters; for batch, each worker process with its meters (the largest is reported),
-and the driver. Target: batch >= 1.7x the loop's files/s on 2 cores.
+and the driver. CPU seconds are those of every process of a run (``RUSAGE_CHILDREN``: the
+workers and meters are reaped by their parents), which a busy machine does not change
+much. Target: batch >= 1.7x the loop's files/s on 2 cores.
 
     python bench/batch.py [--files 20] [--workers 2] [--repeat 1]
 """
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -70,7 +73,8 @@ def run_sampled(cmd: list[str], per_worker: bool) -> tuple[float, str, dict[str,
     """Run ``cmd``; return wall seconds, stdout and peak RSS (MiB): ``tree`` (everything),
     ``driver`` (the process alone) and, for batch, ``worker`` (the largest worker process with
     its children)."""
-    peaks = {"tree": 0.0, "driver": 0.0, "worker": 0.0}
+    peaks = {"tree": 0.0, "driver": 0.0, "worker": 0.0, "cpu": 0.0}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=tempfile.gettempdir())
     stop = threading.Event()
@@ -97,6 +101,9 @@ def run_sampled(cmd: list[str], per_worker: bool) -> tuple[float, str, dict[str,
     sampler.start()
     out, _ = proc.communicate()
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of every process of the run (workers and meters are reaped by their parents)
+    peaks["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stop.set()
     sampler.join()
     if proc.returncode != 0:
@@ -105,18 +112,19 @@ def run_sampled(cmd: list[str], per_worker: bool) -> tuple[float, str, dict[str,
 
 
 def run_loop(paths: list[Path]) -> dict[str, float]:
-    wall = flows = flagged = 0.0
+    wall = flows = flagged = cpu = 0.0
     peak = 0.0
     for path in paths:
         seconds, out, peaks = run_sampled(
             [sys.executable, "-m", "ids_desktop.cli", "analyze", str(path), "--json"], False)
         summary = json.loads(out.strip().splitlines()[-1])
         wall += seconds
+        cpu += peaks["cpu"]
         flows += summary["flows"]
         flagged += summary["flagged"]
         peak = max(peak, peaks["tree"])
     return {"wall": wall, "flows": flows, "flagged": flagged, "peak_worker": peak,
-            "peak_driver": peak}
+            "peak_driver": peak, "cpu": cpu}
 
 
 def run_batch_cli(folder: Path, workers: int) -> dict[str, float]:
@@ -132,7 +140,7 @@ def run_batch_cli(folder: Path, workers: int) -> dict[str, float]:
         raise SystemExit(f"batch: {summary['failed']} files failed")
     return {"wall": seconds, "flows": summary["flows"], "flagged": summary["flagged"],
             "peak_worker": peaks["worker"], "peak_driver": peaks["driver"],
-            "peak_tree": peaks["tree"]}
+            "peak_tree": peaks["tree"], "cpu": peaks["cpu"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,12 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         for mode in order:
             r = run_loop(paths) if mode == "loop" else run_batch_cli(args.dir, args.workers)
             runs[mode].append(r)
-            print(f"  {mode} run {rep + 1}: {r['wall']:.1f} s, {r['flows']:,.0f} flows, "
+            print(f"  {mode} run {rep + 1}: {r['wall']:.1f} s, {r['cpu']:.1f} CPU-s, "
+                  f"{r['flows']:,.0f} flows, "
                   f"load average now {os.getloadavg()[0]:.2f}", flush=True)
     print()
-    print("| mode | files | flows | flagged | wall s | files/s | flows/s | peak RSS per worker "
-          "(with meters) MiB | driver MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| mode | files | flows | flagged | wall s | CPU s | files/s | flows/s | peak RSS per "
+          "worker (with meters) MiB | driver MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     best = {}
     for mode, rs in runs.items():
         r = min(rs, key=lambda x: x["wall"])
@@ -169,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         label = "loop of analyze (one process per file)" if mode == "loop" else \
             f"batch, LocalCluster of {args.workers} workers"
         print(f"| {label} | {len(paths)} | {r['flows']:,.0f} | {r['flagged']:,.0f} "
-              f"| {r['wall']:.1f} | {len(paths) / r['wall']:.3f} | {r['flows'] / r['wall']:,.0f} "
+              f"| {r['wall']:.1f} | {r['cpu']:.1f} | {len(paths) / r['wall']:.3f} "
+              f"| {r['flows'] / r['wall']:,.0f} "
               f"| {max(x['peak_worker'] for x in rs):,.0f} "
               f"| {max(x['peak_driver'] for x in rs):,.0f} |")
     ratio = best["loop"]["wall"] / best["batch"]["wall"]
