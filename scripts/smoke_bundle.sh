@@ -14,6 +14,7 @@
 #   - a generated UNSW-NB15 CSV (scripts/make_unsw_csv.py): analyze with the PDF, CSV and JSON
 #     Lines reports;
 #   - ids-desktop-cli train refuses cleanly (training needs the development install);
+#   - ids-desktop-cli batch refuses cleanly (batch runs need the development install with Dask);
 #   - ids-desktop --selftest CSV --screenshot PNG, offscreen (analysis and a LIME explanation).
 # Exits non-zero on any failure. The inputs are generated with a host Python (stdlib only);
 # the screenshot is kept in $SMOKE_OUT (default build/smoke/).
@@ -99,6 +100,13 @@ fi
 frozen "$CLI" train --format unsw-nb15 --data unsw.csv --out "$WORK/model"
 if [[ $RC -eq 2 ]] && grep -q "development install" "$WORK/err"; then pass "cli train refuses cleanly" "$T"
 else fail "cli train refuses cleanly" "$(why)"; fi
+
+frozen "$CLI" batch capture.pcap unsw.csv --out "$WORK/batch"
+if [[ $RC -eq 2 ]] && grep -q "development or pip install with Dask" "$WORK/err" && [[ ! -e "$WORK/batch" ]]; then
+    pass "cli batch refuses cleanly (no Dask in the bundle)" "$T"
+else fail "cli batch refuses cleanly" "$(why)"; fi
+leaked=$(find "$DIST" \( -iname 'distributed' -o -iname 'dask' \) -print -quit)
+if [[ -z "$leaked" ]]; then pass "no Dask in the bundle" 0; else fail "no Dask in the bundle" "found $leaked"; fi
 
 # --- window ---------------------------------------------------------------------------------
 rm -f "$OUT/selftest.png"

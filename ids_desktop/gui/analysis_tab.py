@@ -25,10 +25,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTim
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
-    QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -49,6 +46,7 @@ from ids_desktop.gui.flows_menu import FlowsTableActions
 from ids_desktop.gui.incidents_view import IncidentsPage, findings_of, representative_row
 from ids_desktop.gui.live_preview import NEXT_TURN_MS, LivePreview
 from ids_desktop.gui.overview import EvaluationPage, OverviewPage
+from ids_desktop.gui.progress_row import progress_row
 from ids_desktop.gui.tab_tasks import Explainers, ViewData
 from ids_desktop.gui.traffic_view import TrafficPage
 from ids_desktop.gui.workers import TaskSlot
@@ -105,16 +103,9 @@ class AnalysisTab(FlowsTableActions):
         self._hidden_row: int | None = None  # the selected flow a filter hid
 
         # progress bar row
-        self.progress = QProgressBar()
-        self.stage = QLabel("waiting")
-        self.stage.setTextFormat(Qt.TextFormat.PlainText)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.cancel_button.clicked.connect(self.cancel)
-        bar = QHBoxLayout()
-        bar.addWidget(self.stage, 1)
-        bar.addWidget(self.progress, 2)
-        bar.addWidget(self.cancel_button)
+        row = progress_row(self.cancel)
+        self.stage, self.progress, self.cancel_button = row.stage, row.progress, row.cancel_button
+        bar = row.layout
         # the input's warnings stay in sight above the pages (the status bar forgets them)
         self.banner = QLabel("")
         self.banner.setTextFormat(Qt.TextFormat.PlainText)  # quotes the input

@@ -44,6 +44,7 @@ OPEN_FILTER = (
 if TYPE_CHECKING:
     from ids_desktop.core.analysis import Analysis
     from ids_desktop.gui.analysis_tab import AnalysisTab
+    from ids_desktop.gui.batch_view import BatchPage
 
 __all__ = ["AnalysisTab", "MainWindow"]
 
@@ -68,6 +69,12 @@ def is_tab(widget: object) -> TypeGuard[AnalysisTab]:
     """True for an :class:`AnalysisTab` (without importing it when no tab was ever opened)."""
     module = sys.modules.get("ids_desktop.gui.analysis_tab")
     return module is not None and isinstance(widget, module.AnalysisTab)
+
+
+def _busy(widget: object) -> bool:
+    """A tab (a file's or a folder's) whose background work has not finished."""
+    return (is_tab(widget) or type(widget).__name__ == "BatchPage") and bool(
+        getattr(widget, "busy", False))
 
 
 def warm_up() -> threading.Thread:
@@ -164,6 +171,12 @@ class MainWindow(QMainWindow):
                                    shortcut=QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self.open_dialog)
         file_menu.addAction(self.open_action)
+        self.open_folder_action = QAction("Open &Folder…", self)
+        self.open_folder_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.open_folder_action.setToolTip("Analyse every capture in a folder at once, on all "
+                                           "cores, and list the incidents across its files")
+        self.open_folder_action.triggered.connect(self.open_folder_dialog)
+        file_menu.addAction(self.open_folder_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent()
         export_menu = file_menu.addMenu("&Export")
@@ -261,6 +274,50 @@ class MainWindow(QMainWindow):
         tab.start()
         return tab
 
+    def open_folder_dialog(self) -> None:
+        start = str(self.settings.value("paths/last_dir", str(Path.home())))
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of captures", start)
+        if folder:
+            self.open_folder(Path(folder))
+
+    def open_folder(self, folder: Path, *, workers: int | None = None) -> BatchPage | None:
+        """Analyse every capture and flow table in ``folder`` on the local Dask cluster, in a
+        new tab of its incidents across files (:mod:`ids_desktop.gui.batch_view`)."""
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:  # the installer leaves Dask out
+            QMessageBox.information(
+                self, "Open Folder",
+                "Analysing a folder at once needs the development or pip install with Dask "
+                "(pip install -e . from the source tree). Open the files one by one instead.")
+            return None
+        from ids_desktop.gui.batch_view import BatchPage
+
+        if self.tabs.indexOf(self.placeholder) >= 0:
+            self.tabs.removeTab(self.tabs.indexOf(self.placeholder))
+        folder = Path(folder)
+        page = BatchPage(folder, self.options, workers=workers)
+        index = self.tabs.addTab(page, f"{folder.name or folder} (folder)")
+        self.tabs.setTabToolTip(index, str(folder))
+        self.tabs.setCurrentIndex(index)
+        page.open_requested.connect(self.open_incident)
+        self.settings.setValue("paths/last_dir", str(folder.resolve()))
+        page.start()
+        return page
+
+    def open_incident(self, path: Path, incident_id: str) -> AnalysisTab:
+        """Open ``path`` in a tab and select its incident ``incident_id`` once it is analysed
+        (ids are stable for the same file and model, so the batch's id is the tab's)."""
+        tab = self.open_path(path)
+
+        def select(analysis: Analysis) -> None:
+            ids = [inc.id for inc in analysis.incidents]
+            if incident_id in ids:
+                tab.incidents.select(ids.index(incident_id))
+
+        tab.loaded.connect(select)
+        return tab
+
     def _on_loaded(self, path: Path, analysis: Analysis) -> None:
         self.statusBar().showMessage(
             f"{path.name}: {len(analysis.flows):,} flows ({analysis.result.format})", 10000
@@ -268,8 +325,8 @@ class MainWindow(QMainWindow):
 
     def close_tab(self, index: int) -> None:
         widget = self.tabs.widget(index)
-        if is_tab(widget) and widget.busy:
-            widget.cancel()
+        if _busy(widget):
+            widget.cancel()  # type: ignore[union-attr]
         if widget is not None and widget is not self.placeholder:
             self.tabs.removeTab(index)
             widget.deleteLater()
@@ -330,9 +387,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         for i in range(self.tabs.count()):
             widget = self.tabs.widget(i)
-            if is_tab(widget) and widget.busy:
-                widget.cancel()
-        wait_for_all(timeout=10)
+            if _busy(widget):
+                widget.cancel()  # type: ignore[union-attr]
+        wait_for_all(timeout=30)  # a folder's run needs a few seconds to stop its workers
         tab = self.current_tab()
         if tab is not None:
             tab.save_layout()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import time
 from typing import Any
 
@@ -24,11 +26,35 @@ def child_start(nice: int) -> None:
     import gc
 
     gc.freeze()
+    _end_with_parent()
     if nice > 0 and hasattr(os, "nice"):
         try:
             os.nice(nice)
         except OSError:  # not allowed here: run at the parent's priority
             pass
+
+
+def _end_with_parent() -> None:
+    """Linux: have the kernel send this child SIGTERM when the process that started it dies.
+
+    A parent that is killed (a batch worker killed mid-task, an out-of-memory kill) never
+    runs :func:`end_processes`, and a meter whose reader is gone blocks on its full queue
+    for ever. The signal follows the parent *thread* that started the child; each read starts
+    and ends its children on one thread, which outlives them. Elsewhere this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import multiprocessing
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: keep running
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before prctl took effect
+        os._exit(1)
 
 
 def end_processes(procs: list[Any], grace_s: float = 3.0) -> None:
