@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ids_desktop import APP_NAME, __version__
+from ids_desktop.core.atomic import json_default
 from ids_desktop.core.options import DEFAULT_ACTIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, AnalysisOptions
 from ids_desktop.errors import CancelledError, IdsError
 
@@ -70,15 +71,9 @@ class ProgressBar:
 
 
 def _print_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
+    sys.stdout.write(json.dumps(obj, default=json_default) + "\n")
 
 
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _warn(lines: Sequence[str]) -> None:

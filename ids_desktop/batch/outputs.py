@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ids_desktop.core.atomic import atomic_text
+from ids_desktop.core.atomic import atomic_text, json_default
 
 FLOWS = "flows"
 INCIDENTS = "incidents.jsonl"
@@ -61,7 +61,7 @@ def manifest_path(out: Path, stem: str) -> Path:
 def write_json(target: Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_text(target, newline="\n") as fh:
-        json.dump(obj, fh, indent=2, ensure_ascii=False, default=_default)
+        json.dump(obj, fh, indent=2, ensure_ascii=False, default=json_default)
         fh.write("\n")
 
 
@@ -70,7 +70,7 @@ def write_jsonl(target: Path, records: Iterable[Any]) -> int:
     n = 0
     with atomic_text(target, newline="\n") as fh:
         for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False, default=_default) + "\n")
+            fh.write(json.dumps(rec, ensure_ascii=False, default=json_default) + "\n")
             n += 1
     return n
 
@@ -95,11 +95,3 @@ def still_valid(manifest: dict[str, Any], sha256: str, model: str,
     return (manifest.get("sha256") == sha256 and manifest.get("model") == model
             and current_model_sha256 is not None
             and manifest.get("model_sha256") == current_model_sha256)
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

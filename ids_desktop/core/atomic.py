@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 @contextlib.contextmanager
@@ -40,3 +40,12 @@ def atomic_text(target: str | Path, *, newline: str | None = None) -> Iterator[I
     """Open a text file for writing that appears at ``target`` only if the block succeeds."""
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline=newline) as fh:
         yield fh
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for what the app writes: numpy scalars and paths."""
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

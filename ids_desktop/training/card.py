@@ -30,31 +30,24 @@ def results_table(meta: dict[str, Any]) -> list[str]:
               **TREE_BASELINES}
     for key, label in labels.items():
         m = meta["metrics"].get(key)
-        if not m:
-            continue
-        b = m["binary"]
-        rows.append(
-            f"| {label} | {_f(b['precision'])} | {_f(b['recall'])} | {_f(b['f1'])} | "
-            f"{_f(b['far'])} | {_f(b['accuracy'])} | {_f(m['macro_f1'])} | {_f(b['roc_auc'])} | "
-            f"{m['flows_per_s']:,} |"
-        )
+        if m:
+            rows.append(_result_row(label, m, f"{m['flows_per_s']:,}"))
     refit = meta["metrics"].get("refit_check")
     if refit:
-        b = refit["binary"]
-        rows.append(
-            f"| hybrid trained again on train + validation (how the shipped weights are made) | "
-            f"{_f(b['precision'])} | {_f(b['recall'])} | {_f(b['f1'])} | {_f(b['far'])} | "
-            f"{_f(b['accuracy'])} | {_f(refit['macro_f1'])} | {_f(b['roc_auc'])} | n/a |"
-        )
+        rows.append(_result_row("hybrid trained again on train + validation (how the shipped "
+                                "weights are made)", refit, "n/a"))
     blend = meta["metrics"].get("blend")
     if blend:
-        b = blend["binary"]
-        rows.append(
-            f"| not shipped: average of the hybrid and {TREE_BASELINES[blend['tree']]} | "
-            f"{_f(b['precision'])} | {_f(b['recall'])} | {_f(b['f1'])} | {_f(b['far'])} | "
-            f"{_f(b['accuracy'])} | {_f(blend['macro_f1'])} | {_f(b['roc_auc'])} | n/a |"
-        )
+        rows.append(_result_row(f"not shipped: average of the hybrid and "
+                                f"{TREE_BASELINES[blend['tree']]}", blend, "n/a"))
     return rows
+
+
+def _result_row(label: str, m: dict[str, Any], speed: str) -> str:
+    b = m["binary"]
+    return (f"| {label} | {_f(b['precision'])} | {_f(b['recall'])} | {_f(b['f1'])} | "
+            f"{_f(b['far'])} | {_f(b['accuracy'])} | {_f(m['macro_f1'])} | {_f(b['roc_auc'])} | "
+            f"{speed} |")
 
 
 #: (column, metrics key) of the models compared.
