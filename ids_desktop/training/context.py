@@ -191,10 +191,30 @@ class FitContext:
                    train_rows: np.ndarray | None = None, val_rows: np.ndarray | None = None,
                    epochs: int | None = None) -> Fitted:
         """Fit the hybrid (``opts.members`` networks averaged) and choose its thresholds."""
-        from ids_desktop.core.model.network import average_members, build_hybrid
-
         tr = self.split.train if train_rows is None else train_rows
         va = self.split.val if val_rows is None else val_rows
+        model, n_ep, best_ep = self._fit_members(seq_len, tr, va, stage, epochs)
+        fitted = Fitted(model, seq_len, epochs=n_ep, best_epoch=best_ep)
+        self._set_thresholds(fitted, va)
+        return fitted
+
+    def refit(self, fitted: Fitted, rows: np.ndarray, *, stage: str) -> Fitted:
+        """The hybrid ``fitted`` trained again on ``rows``, with its thresholds.
+
+        The same architecture and seeds, trained for the epochs early stopping kept in
+        ``fitted`` (no validation rows left to stop on), with ``fitted``'s thresholds,
+        temperature and distance: what the split run chose on validation rows stands.
+        """
+        model, _, _ = self._fit_members(fitted.seq_len, rows, None, stage,
+                                        max(1, fitted.best_epoch))
+        return dataclasses.replace(fitted, model=model)
+
+    def _fit_members(self, seq_len: int, tr: np.ndarray, va: np.ndarray | None, stage: str,
+                     epochs: int | None) -> tuple[Any, int, int]:  # fmt: skip
+        """The hybrid's ``opts.members`` networks fitted and averaged (see :meth:`_fit_loop`
+        for ``va`` ``None``); returns (model, most epochs run, latest epoch kept)."""
+        from ids_desktop.core.model.network import average_members, build_hybrid
+
         k = max(1, int(self.opts.members))
         members, n_ep, best_ep = [], 0, 0
         for j in range(k):
@@ -211,35 +231,7 @@ class FitContext:
                                        recon=True, epochs=epochs, member=j)
             n_ep, best_ep = max(n_ep, ran), max(best_ep, kept)
             members.append(model)
-        model = members[0] if k == 1 else average_members(members)
-        fitted = Fitted(model, seq_len, epochs=n_ep, best_epoch=best_ep)
-        self._set_thresholds(fitted, va)
-        return fitted
-
-    def refit(self, fitted: Fitted, rows: np.ndarray, *, stage: str) -> Fitted:
-        """The hybrid ``fitted`` trained again on ``rows``, with its thresholds.
-
-        The same architecture and seeds, trained for the epochs early stopping kept in
-        ``fitted`` (no validation rows left to stop on), with ``fitted``'s thresholds,
-        temperature and distance: what the split run chose on validation rows stands.
-        """
-        from ids_desktop.core.model.network import average_members, build_hybrid
-
-        k = max(1, int(self.opts.members))
-        members = []
-        for j in range(k):
-            set_determinism(self.seed + j)
-            model = build_hybrid(fitted.seq_len, self.x.shape[1], len(self.classes),
-                                 filters=self.opts.filters, head_units=self.opts.head_units,
-                                 head_layers=self.opts.head_layers, seed=self.seed + 101 * j,
-                                 name=None if k == 1 else f"member_{j}")
-            self._compile(model, True)
-            self._fit_loop(model, rows, None, fitted.seq_len,
-                           stage if k == 1 else f"{stage} (member {j + 1}/{k})", recon=True,
-                           epochs=max(1, fitted.best_epoch), member=j)
-            members.append(model)
-        model = members[0] if k == 1 else average_members(members)
-        return dataclasses.replace(fitted, model=model)
+        return (members[0] if k == 1 else average_members(members)), n_ep, best_ep
 
     def fit_seq2seq(self, seq_len: int) -> Fitted:
         """Fit the plain Seq2Seq baseline and choose its threshold."""

@@ -84,9 +84,7 @@ def evaluate_tree(ctx: FitContext, tree: Any) -> dict[str, Any]:
     p = ctx.tree_proba(tree, rows)
     p_att = 1 - p[:, ctx.benign]
     flagged = p_att >= tree.threshold_
-    q = p.copy()
-    q[:, ctx.benign] = -1
-    pred = np.where(flagged, ctx.class_arr[q.argmax(axis=1)], BENIGN)
+    pred = named_verdicts(ctx, p, flagged)
     xs = np.tile(ctx.x[rows], (max(1, 50_000 // max(len(rows), 1)), 1))
     tree.predict_proba(xs[:1000])
     t0 = time.perf_counter()
@@ -110,11 +108,10 @@ def evaluate_blend(ctx: FitContext, fitted: Fitted, trees: dict[str, Any]) -> di
     hv, ht = ctx.score(fitted, va)["probs"], ctx.score(fitted, te)["probs"]
     best: tuple[float, str, float] | None = None
     for name, tree in trees.items():
-        pv = (hv + ctx.tree_proba(tree, va)) / 2
-        thr = M.choose_threshold(ctx.is_attack[va], 1 - pv[:, ctx.benign],
+        pv_att = 1 - ((hv + ctx.tree_proba(tree, va)) / 2)[:, ctx.benign]
+        thr = M.choose_threshold(ctx.is_attack[va], pv_att,
                                  max_far=ctx.far_target * ctx.opts.far_margin)
-        f1 = M.binary_metrics(ctx.is_attack[va], (1 - pv[:, ctx.benign]) >= thr,
-                              1 - pv[:, ctx.benign])["f1"]
+        f1 = M.binary_metrics(ctx.is_attack[va], pv_att >= thr, pv_att)["f1"]
         if best is None or f1 > best[0]:
             best = (f1, name, thr)
     assert best is not None
@@ -122,10 +119,15 @@ def evaluate_blend(ctx: FitContext, fitted: Fitted, trees: dict[str, Any]) -> di
     p = (ht + ctx.tree_proba(trees[name], te)) / 2
     p_att = 1 - p[:, ctx.benign]
     flagged = p_att >= thr
-    q = p.copy()
+    return report(ctx, te, flagged, named_verdicts(ctx, p, flagged), p_att, 0,
+                  {"threshold": thr, "tree": name})
+
+
+def named_verdicts(ctx: FitContext, probs: np.ndarray, flagged: np.ndarray) -> np.ndarray:
+    """Each flagged row named after its most probable attack class, the rest benign."""
+    q = probs.copy()
     q[:, ctx.benign] = -1
-    pred = np.where(flagged, ctx.class_arr[q.argmax(axis=1)], BENIGN)
-    return report(ctx, te, flagged, pred, p_att, 0, {"threshold": thr, "tree": name})
+    return np.where(flagged, ctx.class_arr[q.argmax(axis=1)], BENIGN)
 
 
 def speed(ctx: FitContext, fitted: Fitted) -> int:
