@@ -34,3 +34,15 @@ def no_blocking_message_boxes(monkeypatch):  # type: ignore[no-untyped-def]
 
     for kind in ("warning", "critical", "information", "question", "about"):
         monkeypatch.setattr(QMessageBox, kind, staticmethod(refuse(kind)))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A main window with its settings in a private file (a test may define its own)."""
+    from PySide6.QtCore import QSettings
+
+    from ids_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    return win

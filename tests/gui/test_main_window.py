@@ -15,14 +15,6 @@ from ids_desktop.gui.main_window import AnalysisTab, MainWindow  # noqa: E402
 from tests.test_cli import write_unsw  # noqa: E402
 
 
-@pytest.fixture
-def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    return win
-
-
 def test_open_csv_fills_table_and_recent(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write_unsw(tmp_path / "t.csv", [("Normal", 0), ("Exploits", 1), ("DoS", 1)])
     tab = window.open_path(path)

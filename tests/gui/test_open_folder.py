@@ -12,21 +12,12 @@ pytest.importorskip("PySide6")
 pytest.importorskip("distributed")
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
-from PySide6.QtCore import QSettings  # noqa: E402
 
 from ids_desktop.batch.task import DELAY_ENV  # noqa: E402
 from ids_desktop.gui.batch_view import TARGET_ROLE  # noqa: E402
-from ids_desktop.gui.main_window import AnalysisTab, MainWindow  # noqa: E402
+from ids_desktop.gui.main_window import AnalysisTab  # noqa: E402
 from tests.batch.conftest import child_processes, split_pcap  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    return win
 
 
 @pytest.fixture
