@@ -73,6 +73,12 @@ def _iso(seconds: Any) -> str | None:
     return text
 
 
+#: The flow-table columns :func:`alerts` reads.
+_READ = ("flow_id", "first_seen", "incident_id", "src_ip", "src_port", "dst_ip", "dst_port",
+         "protocol", "community_id", "application", "pred_class", "pred_score", "anomaly_score",
+         "flagged_by", "severity", "finding")
+
+
 def _scalar(value: Any) -> Any:
     if value is None or value is pd.NA:
         return None
@@ -89,6 +95,8 @@ def alerts(
 ) -> Iterator[dict[str, Any]]:
     """One EVE ``alert`` event per flagged flow of an analysis frame."""
     flagged = flows[flows["flagged"].fillna(False).astype(bool)] if "flagged" in flows else flows
+    # only the columns an event reads: iterating all ~100 (Arrow-backed) columns cost 10x more
+    flagged = flagged[[c for c in _READ if c in flagged.columns]]
     columns = flagged.columns
     for row in flagged.itertuples(index=False):
         rec = dict(zip(columns, row, strict=True))
