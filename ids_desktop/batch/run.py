@@ -300,10 +300,12 @@ def _run_tasks(client: Any, inputs: list[Path], out: Path, opts: dict[str, Any],
 
     run_id = uuid.uuid4().hex[:12]
     event_name = cancel_event_name(run_id)
+    # Largest files first (Dask runs higher priorities first): the last tasks to start are the
+    # small ones, so no worker is left alone with a long file at the end of the run.
     futures = [
         client.submit(analyse_file, str(p.resolve()), str(out.resolve()), opts, models_dir,
                       run_id, key=f"ids-batch-{run_id}-{i:05d}-{O.output_stem(p, '')}",
-                      pure=False)
+                      pure=False, priority=_size(p))
         for i, p in enumerate(inputs)
     ]
     records: dict[int, dict[str, Any]] = {}
@@ -329,6 +331,13 @@ def _run_tasks(client: Any, inputs: list[Path], out: Path, opts: dict[str, Any],
     finally:
         _bounded(lambda: Event(event_name, client=client).clear())  # frees it on the scheduler
     return [records[i] for i in range(len(futures))]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone or unreadable: the task reports it
+        return 0
 
 
 def _outcome(fut: Any, path: Path) -> dict[str, Any]:
