@@ -103,3 +103,34 @@ def test_a_renamed_meter_parameter_stops_the_start(tmp_path: Path, monkeypatch) 
         assert run.meters == []
     finally:
         run.close()
+
+
+def test_flows_travel_in_lists_and_none_after_the_end_marker(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The meter's channel sends flows in lists of at most FLOWS_PER_MESSAGE, flushes what it
+    holds before any control message (so no flow arrives after its meter's end marker), and
+    sends a list early once FLUSH_S have passed."""
+    from types import SimpleNamespace
+
+    from ids_desktop.core.ingest import meter
+    from ids_desktop.core.ingest.flowtable import NUM_FIELDS, STR_FIELDS
+
+    sent: list[Any] = []
+    channel = meter._TupleChannel(SimpleNamespace(put=sent.append))
+    channel._flow_class = SimpleNamespace  # stand-in flows: anything with the table's fields
+
+    def flow(i: int) -> SimpleNamespace:
+        return SimpleNamespace(**{f: i for f in NUM_FIELDS}, **{f: str(i) for f in STR_FIELDS})
+
+    n = meter.FLOWS_PER_MESSAGE * 2 + 5
+    for i in range(n):
+        channel.put(flow(i))
+    channel.put(None)  # the end marker
+    assert [len(m) for m in sent[:-1]] == [meter.FLOWS_PER_MESSAGE] * 2 + [5]
+    assert sent[-1] is None
+    assert [nums[0] for m in sent[:-1] for nums, _ in m] == list(range(n))  # order kept
+
+    sent.clear()
+    monkeypatch.setattr(meter, "FLUSH_S", 0.0)  # every flow is overdue: one list each
+    channel.put(flow(1))
+    channel.put(flow(2))
+    assert [len(m) for m in sent] == [1, 1]
