@@ -281,3 +281,28 @@ def test_clicking_a_bar_of_the_timeline_selects_its_incident(qtbot) -> None:  # 
     where = plot.mapFromScene(scene)
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert page.current() is incidents[1] and page.timeline.selected == 1
+
+
+def test_the_timeline_labels_only_the_rows_a_line_of_text_fits(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """200 row labels on a laptop-sized chart overlapped into a black block: the chart labels
+    one row in k, says so in its title, and labels every row again when they fit."""
+    from ids_desktop.gui.charts.timeline import MAX_ROWS
+
+    page = IncidentsPage()
+    qtbot.addWidget(page)
+    page.resize(1366, 768)
+    page.show()
+    qtbot.waitExposed(page)
+    page.set_incidents([incident("low", f"f{i}", float(i)) for i in range(MAX_ROWS + 5)])
+    timeline = page.timeline
+    step = timeline.label_step()
+    (ticks,) = timeline.plot.getAxis("left")._tickLevels
+    assert step > 1 and len(ticks) == -(-MAX_ROWS // step)  # one row in `step`, from the top
+    assert f"1 row in {step} labelled" in timeline.plot.getPlotItem().titleLabel.text
+    assert "most severe of 205 incidents" in timeline.plot.getPlotItem().titleLabel.text
+
+    page.set_incidents([incident("high", "exploit", 0.0), incident("low", "scan", 20.0)])
+    (ticks,) = timeline.plot.getAxis("left")._tickLevels
+    assert timeline.label_step() == 1 and len(ticks) == 2
+    title = timeline.plot.getPlotItem().titleLabel  # setTitle(None) hides it, text kept
+    assert not title.isVisible() or "labelled" not in title.text

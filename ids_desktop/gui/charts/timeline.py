@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ids_desktop.core.incidents import Incident
@@ -22,8 +24,9 @@ SEVERITY_COLOURS: dict[str, tuple[int, int, int]] = {
 }
 #: The colour of a severity the table does not know (never red).
 OTHER_COLOUR = (120, 120, 120)
-#: Rows drawn at most: the most severe incidents (the list holds them all). A row label each
-#: stays readable, and a file with thousands of incidents does not stall the window.
+#: Rows drawn at most: the most severe incidents (the list holds them all), so a file with
+#: thousands of incidents does not stall the window. Rows are labelled as densely as a line of
+#: text fits (:meth:`IncidentTimeline.label_step`).
 MAX_ROWS = 200
 #: An incident shorter than this share of the whole span is drawn this wide, so it shows.
 MIN_WIDTH_SHARE = 0.006
@@ -72,6 +75,8 @@ class IncidentTimeline(QWidget):
         layout.addWidget(self.overview)
         self.incidents: list[Incident] = []
         self.left_out = 0  # incidents past MAX_ROWS, not drawn
+        self._total = 0
+        self.plot.getViewBox().sigResized.connect(lambda _box: self._label_rows())
         self.selected: int | None = None
         self._bars: pg.BarGraphItem | None = None
         self._spans = np.zeros((0, 2))
@@ -95,18 +100,14 @@ class IncidentTimeline(QWidget):
                 self.plot.showAxis(name, False)
             self.overview.hide()
             return
-        self.plot.setTitle(f"The {MAX_ROWS} most severe of {len(incidents):,} incidents"
-                           if self.left_out else None)
+        self._total = len(incidents)
         for name in ("left", "bottom"):
             self.plot.showAxis(name, True)
         self.overview.show()
         lo, hi = float(spans[timed, 0].min()), float(spans[timed, 1].max())
         whole = max(hi - lo, 1.0)
         n = len(self.incidents)
-        ticks: list[tuple[float, str]] = [
-            (n - 1 - i, incident_label(inc)) for i, inc in enumerate(self.incidents)
-        ]
-        set_category_ticks(self.plot, "left", ticks)
+        self._label_rows()
         self._draw()
         small = pg.BarGraphItem(**self._bar_args(whole, height=0.9))
         self.overview.addItem(small)
@@ -118,6 +119,33 @@ class IncidentTimeline(QWidget):
         self.overview.addItem(self.region)
         self.plot.setYRange(-0.6, n - 0.4, padding=0)
         self.plot.setXRange(lo - pad, hi + pad, padding=0)
+
+    def label_step(self) -> int:
+        """Label every k-th row: 1 while a line of text fits each row at the plot's height,
+        more when rows are closer (200 labels on a laptop's chart were a black block)."""
+        n = len(self.incidents)
+        height = self.plot.getViewBox().height()
+        if n == 0 or height <= 0:
+            return 1
+        line = QFontMetrics(self.plot.getAxis("left").font()).height() + 2
+        return max(1, math.ceil(n * line / height))
+
+    def _label_rows(self) -> None:
+        """Row labels that fit (:meth:`label_step`), and a title that says what is drawn."""
+        n = len(self.incidents)
+        if not n or not np.isfinite(self._spans).all(axis=1).any():
+            return  # nothing drawn: set_incidents' title stands
+        step = self.label_step()
+        set_category_ticks(self.plot, "left", [
+            (n - 1 - i, incident_label(inc)) for i, inc in enumerate(self.incidents)
+            if i % step == 0])
+        parts = []
+        if self.left_out:
+            parts.append(f"{MAX_ROWS} most severe of {self._total:,} incidents")
+        if step > 1:
+            parts.append(f"1 row in {step} labelled")
+        # small: the chart has half a laptop window's width
+        self.plot.setTitle("; ".join(parts) or None, size="9pt")
 
     def _bar_args(self, whole: float, height: float, selected: int | None = None) -> dict[str, Any]:
         spans = np.nan_to_num(self._spans, nan=0.0)
