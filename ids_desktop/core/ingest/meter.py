@@ -20,7 +20,9 @@ __all__ = ["MeterRun", "meter_arguments", "streamer_settings"]
 
 #: How long one wait for the meters' queue lasts before ``cancel`` is checked again (s).
 POLL_S = 0.2
-#: Flows a meter sends in one message at most, and the longest it holds one back (s).
+#: Flows a meter sends in one message at most; and the age (s) of its last message past
+#: which the next flow goes out at once with those held (checked when a flow comes, so a
+#: flow may wait longer for the next one, or for the end marker, on a capture of few flows).
 FLOWS_PER_MESSAGE = 128
 FLUSH_S = 0.25
 
