@@ -31,6 +31,7 @@ import pandas as pd
 
 from ids_desktop.core import severity as S
 from ids_desktop.core.detect.finding import Finding, names, span
+from ids_desktop.core.detect.flows import TCP, UDP, floats
 
 #: Flows of one source and family further apart than this are separate incidents.
 GAP_S = 1800.0
@@ -114,7 +115,8 @@ def group(flows: pd.DataFrame, findings: Sequence[Finding], *, file_sha256: str 
     src = (flows["src_ip"].astype("string").fillna(UNKNOWN) if "src_ip" in flows.columns
            else pd.Series(UNKNOWN, index=flows.index)).to_numpy(dtype=object)
     fam = flows["pred_class"].astype("string").fillna("anomaly").to_numpy(dtype=object)
-    start = pd.to_numeric(flows["first_seen"], errors="coerce").to_numpy(dtype=np.float64)
+    cols = _Columns(flows)
+    start = cols.first
     owner = np.full(n, -1, dtype=np.int64)
     groups: list[_Group] = []
     for f in sorted(findings, key=lambda f: (f.first_seen, f.detector)):
@@ -138,7 +140,6 @@ def group(flows: pd.DataFrame, findings: Sequence[Finding], *, file_sha256: str 
             open_group[key] = found
         found.rows.append(int(r))
         found.t0, found.t1 = min(found.t0, t), max(found.t1, t)
-    cols = _Columns(flows)
     out = [_incident(cols, g, file_sha256, model_sha256)
            for g in groups if g.rows or g.finding is not None]
     return tuple(sorted(out, key=lambda i: (S.ORDER.index(i.severity), _time(i.first_seen) or 0.0,
@@ -154,19 +155,12 @@ def incident_ids(incidents: Sequence[Incident], n: int) -> pd.api.extensions.Ext
 
 
 class _Columns:
-    """The flow-table columns an incident reads , converted once as numpy
-    arrays: per incident only its rows are taken. (Converting pandas slices per incident cost
-    about 9 ms each, 3 of 4.5 s on a capture with 1,677 mostly one-flow incidents.)"""
+    """The flow-table columns an incident reads, converted once as numpy arrays: per incident
+    only its rows are taken. (Converting pandas slices per incident cost about 9 ms each, 3 of
+    4.5 s on a capture with 1,677 mostly one-flow incidents.) Text columns keep ``None`` for a
+    missing cell, which an incident leaves out (the detectors' ``FlowView`` reads ``""``)."""
 
     def __init__(self, flows: pd.DataFrame) -> None:
-        n = len(flows)
-
-        def numeric(name: str) -> np.ndarray:
-            if name not in flows.columns:
-                return np.full(n, np.nan)
-            values = pd.to_numeric(flows[name], errors="coerce")
-            return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
-
         def text(name: str) -> np.ndarray | None:
             if name not in flows.columns:
                 return None
@@ -175,14 +169,13 @@ class _Columns:
         self.dst = text("dst_ip")
         self.flagged_by = text("flagged_by")
         self.severity = text("severity")
-        has_protocol = "protocol" in flows.columns
-        self.ported = (np.isin(numeric("protocol"), [6, 17]) if has_protocol
-                       else np.ones(n, dtype=bool))
-        self.port = numeric("dst_port") if "dst_port" in flows.columns else None
-        self.first = numeric("first_seen")
-        self.last = numeric("last_seen")
-        self.packets = np.nan_to_num(numeric("bidirectional_packets"), nan=0.0)
-        self.bytes = np.nan_to_num(numeric("bidirectional_bytes"), nan=0.0)
+        self.ported = (np.isin(floats(flows, "protocol"), [TCP, UDP])
+                       if "protocol" in flows.columns else np.ones(len(flows), dtype=bool))
+        self.port = floats(flows, "dst_port") if "dst_port" in flows.columns else None
+        self.first = floats(flows, "first_seen")
+        self.last = floats(flows, "last_seen")
+        self.packets = floats(flows, "bidirectional_packets", 0.0)
+        self.bytes = floats(flows, "bidirectional_bytes", 0.0)
 
 
 def _incident(cols: _Columns, g: _Group, file_sha: str, model_sha: str) -> Incident:

@@ -37,21 +37,21 @@ class FlowView:
         self.sport = _ints(frame, "src_port")
         self.dport = _ints(frame, "dst_port")
         self.proto = _ints(frame, "protocol")
-        self.start = _floats(frame, "first_seen")
-        self.end = _floats(frame, "last_seen")
+        self.start = floats(frame, "first_seen")
+        self.end = floats(frame, "last_seen")
         self.application = _text(frame, "application")
         self.app = np.array([a.split(".", 1)[0] for a in self.application], dtype=object)
-        self.s2d_packets = _floats(frame, "src2dst_packets", 0.0)
-        self.d2s_packets = _floats(frame, "dst2src_packets", 0.0)
-        self.s2d_bytes = _floats(frame, "src2dst_bytes", 0.0)
-        self.d2s_bytes = _floats(frame, "dst2src_bytes", 0.0)
-        self.packets = _floats(frame, "bidirectional_packets", 0.0)
-        self.bytes = _floats(frame, "bidirectional_bytes", 0.0)
-        self.duration_s = _floats(frame, "bidirectional_duration_ms", 0.0) / 1000.0
-        self.s2d_syn = _floats(frame, "src2dst_syn_packets", 0.0)
-        self.s2d_ack = _floats(frame, "src2dst_ack_packets", 0.0)
-        self.d2s_syn = _floats(frame, "dst2src_syn_packets", 0.0)
-        self.d2s_rst = _floats(frame, "dst2src_rst_packets", 0.0)
+        self.s2d_packets = floats(frame, "src2dst_packets", 0.0)
+        self.d2s_packets = floats(frame, "dst2src_packets", 0.0)
+        self.s2d_bytes = floats(frame, "src2dst_bytes", 0.0)
+        self.d2s_bytes = floats(frame, "dst2src_bytes", 0.0)
+        self.packets = floats(frame, "bidirectional_packets", 0.0)
+        self.bytes = floats(frame, "bidirectional_bytes", 0.0)
+        self.duration_s = floats(frame, "bidirectional_duration_ms", 0.0) / 1000.0
+        self.s2d_syn = floats(frame, "src2dst_syn_packets", 0.0)
+        self.s2d_ack = floats(frame, "src2dst_ack_packets", 0.0)
+        self.d2s_syn = floats(frame, "dst2src_syn_packets", 0.0)
+        self.d2s_rst = floats(frame, "dst2src_rst_packets", 0.0)
         self.name = _text(frame, "requested_server_name")
 
     def failed_tcp(self) -> np.ndarray:
@@ -143,7 +143,9 @@ def _ints(frame: pd.DataFrame, name: str) -> np.ndarray:
     return np.asarray(pd.to_numeric(frame[name], errors="coerce").fillna(-1), dtype=np.int64)
 
 
-def _floats(frame: pd.DataFrame, name: str, missing: float = np.nan) -> np.ndarray:
+def floats(frame: pd.DataFrame, name: str, missing: float = np.nan) -> np.ndarray:
+    """Column ``name`` of ``frame`` as float64, ``missing`` for cells that are not numbers and
+    for every row when the column is absent."""
     if name not in frame.columns:
         return np.full(len(frame), missing, dtype=np.float64)
     return np.asarray(pd.to_numeric(frame[name], errors="coerce").fillna(missing), dtype=np.float64)
