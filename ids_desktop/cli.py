@@ -74,8 +74,6 @@ def _print_json(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj, default=json_default) + "\n")
 
 
-
-
 def _warn(lines: Sequence[str]) -> None:
     for line in lines:
         print(f"warning: {line}", file=sys.stderr)

@@ -201,7 +201,6 @@ class MeterRun:
         get = self.channel.get
         remaining = self.n_meters
         is_set = getattr(cancel, "is_set", None)
-        seen = 0
         while remaining:
             if not wait():
                 if is_set is not None and is_set():
@@ -214,7 +213,6 @@ class MeterRun:
             recv = get()
             if recv.__class__ is list:  # flows, each as (numbers, strings); see _TupleChannel
                 yield from recv
-                seen += len(recv)
                 if is_set is not None and is_set():
                     raise CancelledError("cancelled by the user")
             elif recv is None:

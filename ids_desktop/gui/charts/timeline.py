@@ -75,7 +75,6 @@ class IncidentTimeline(QWidget):
         layout.addWidget(self.overview)
         self.incidents: list[Incident] = []
         self.left_out = 0  # incidents past MAX_ROWS, not drawn
-        self._total = 0
         self.plot.getViewBox().sigResized.connect(lambda _box: self._label_rows())
         self.selected: int | None = None
         self._bars: pg.BarGraphItem | None = None
@@ -100,7 +99,6 @@ class IncidentTimeline(QWidget):
                 self.plot.showAxis(name, False)
             self.overview.hide()
             return
-        self._total = len(incidents)
         for name in ("left", "bottom"):
             self.plot.showAxis(name, True)
         self.overview.show()
@@ -141,7 +139,7 @@ class IncidentTimeline(QWidget):
             if i % step == 0])
         parts = []
         if self.left_out:
-            parts.append(f"{MAX_ROWS} most severe of {self._total:,} incidents")
+            parts.append(f"{n} most severe of {n + self.left_out:,} incidents")
         if step > 1:
             parts.append(f"1 row in {step} labelled")
         # small: the chart has half a laptop window's width
