@@ -117,12 +117,16 @@ def run_sampled(cmd: list[str], per_worker: bool) -> tuple[float, str, dict[str,
     return wall, out, peaks
 
 
+def analyze_command(path: Path) -> list[str]:
+    """What an analyst runs on one file: ``ids-desktop-cli analyze FILE --json``."""
+    return [sys.executable, "-m", "ids_desktop.cli", "analyze", str(path), "--json"]
+
+
 def run_loop(paths: list[Path]) -> dict[str, float]:
     wall = flows = flagged = cpu = 0.0
     peak = 0.0
     for path in paths:
-        seconds, out, peaks = run_sampled(
-            [sys.executable, "-m", "ids_desktop.cli", "analyze", str(path), "--json"], False)
+        seconds, out, peaks = run_sampled(analyze_command(path), False)
         summary = json.loads(out.strip().splitlines()[-1])
         wall += seconds
         cpu += peaks["cpu"]
@@ -155,8 +159,7 @@ def run_pairs(paths: list[Path]) -> tuple[float, float]:
     the two side by side (the pair's wall seconds summed)."""
     serial = side = 0.0
     for a, b in zip(paths[0::2], paths[1::2], strict=False):
-        cmds = [[sys.executable, "-m", "ids_desktop.cli", "analyze", str(p), "--json"]
-                for p in (a, b)]
+        cmds = [analyze_command(a), analyze_command(b)]
         for cmd in cmds:
             t0 = time.perf_counter()
             subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, cwd=tempfile.gettempdir())
