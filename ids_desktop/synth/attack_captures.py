@@ -243,6 +243,35 @@ def write_ping_sweep(path: Path, hosts: int = 20, answered: int = 5, *, seed: in
     return cap.write(path)
 
 
+#: Flags of the odd probes of :func:`write_stealth_scan` (FIN, SYN, RST, PSH, ACK, URG bits).
+TCP_URG = 0x20
+STEALTH_FLAGS = {"NULL": 0, "FIN": TCP_FIN, "Xmas": TCP_FIN | TCP_PSH | TCP_URG,
+                 "SYN+FIN": TCP_SYN | TCP_FIN | TCP_PSH | TCP_URG}
+
+
+def write_stealth_scan(path: Path, kinds: tuple[str, ...] = ("NULL", "SYN+FIN", "Xmas"),
+                       ports: tuple[int, ...] = (135, 41296), *, seed: int = 16) -> Path:
+    """:data:`ATTACKER` probes :data:`TARGET` as nmap's OS detection does: for each of
+    ``kinds`` (keys of :data:`STEALTH_FLAGS`) one probe from a fresh port, sent twice, to the
+    ports in turn; closed ports (all but the first) reset. With one kind and many ports this is
+    a NULL, FIN or Xmas scan."""
+    cap = Capture(seed)
+    am, tm, ai, ti = host_mac(ATTACKER), host_mac(TARGET), socket.inet_aton(ATTACKER), \
+        socket.inet_aton(TARGET)
+    t = T0
+    for i, kind in enumerate(kinds):
+        for port in ports if len(kinds) == 1 else (ports[i % len(ports)],):
+            sport = cap.port()
+            probe = tcp_frame(am, tm, ai, ti, sport, port, 1000, 0, STEALTH_FLAGS[kind])
+            for retry in range(2):
+                cap.add(t + retry * 200_000, probe)
+            if port != ports[0]:
+                cap.add(t + 400, tcp_frame(tm, am, ti, ai, port, sport, 0, 1001,
+                                           TCP_RST | TCP_ACK))
+            t += cap.rng.randint(1_000, 20_000)
+    return cap.write(path)
+
+
 def write_traceroute(path: Path, hops: int = 8, probes: int = 3, *, seed: int = 15) -> Path:
     """:data:`CLIENT` traces the route to :data:`TARGET` as Linux ``traceroute`` does: ``probes``
     UDP datagrams per hop to ports 33434, 33435, ...; the routers (10.0.k.1) answer ICMP time

@@ -10,6 +10,7 @@ detector                family           module (thresholds and their pedigree t
 ======================  ===============  ==================================================
 port_scan, host_sweep,  scan             :mod:`.scans` (Zeek's scan policy)
 ping_sweep
+stealth_scan            scan             :mod:`.scans` (Snort's NULL, FIN, SYN FIN, XMAS rules)
 ssh_guessing, ...       brute_force      :mod:`.guessing` (Zeek's SSH and FTP policies)
 http_guessing           brute_force      :mod:`.web`
 syn_flood, udp_flood,   dos / ddos       :mod:`.floods`

@@ -16,6 +16,15 @@ client that connects to many services or peers is not a scanner):
   threshold, as ICMP has no ports) distinct hosts within 5 min. The shared captures of
   everyday applications reach 3. The flow table carries no ICMP type, so an ICMP flow that
   answers a flow its destination opened (a port-unreachable error) is not a ping.
+- **Stealth scan**: one source sends at least :data:`STEALTH_PROBES` (2) TCP probe flows whose
+  every packet carries a flag combination that no TCP connection uses: no flag at all (NULL),
+  SYN with FIN, FIN with PSH and URG and no ACK (Xmas), or a bare FIN without ACK. These are
+  nmap's NULL, FIN and Xmas scans (``-sN``, ``-sF``, ``-sX``) and the odd probes of its OS
+  detection (``-O``), and what the classic Snort scan rules match (``SCAN NULL``, sid 623;
+  ``SCAN SYN FIN``, 624; ``SCAN FIN``, 621; ``SCAN nmap XMAS``, 1228). They carry no SYN, so
+  Zeek's count of failed attempts above does not see them. One such packet alone is what a
+  fuzzer or a damaged capture holds (Zeek logs it as a "weird", not a notice), so a scan takes
+  two probes; flows with port 0 on either side are fragments, not probes.
 """
 
 from __future__ import annotations
@@ -24,7 +33,15 @@ import numpy as np
 import pandas as pd
 
 from ids_desktop.core.detect.finding import Finding, names, span
-from ids_desktop.core.detect.flows import ICMP, ICMP6, TCP, FlowView, densest_window, top
+from ids_desktop.core.detect.flows import (
+    ICMP,
+    ICMP6,
+    TCP,
+    FlowView,
+    densest_window,
+    floats,
+    top,
+)
 
 WINDOW_S = 300.0
 PORT_SCAN_PORTS = 15
@@ -36,6 +53,9 @@ PROBE_PACKETS = 4
 REPLY_PORTS = (53, 123, 161, 1900, 11211, 19, 389, 3702, 5683, 17, 111, 137, 27015, 5353, 67)
 #: Linux traceroute's UDP probes go to consecutive ports from 33434 (one per hop and try).
 TRACEROUTE_PORTS = (33434, 33534)
+STEALTH_PROBES = 2
+#: nfstream's client-to-server flag counters, in the flow tables of captures.
+_FLAGS = ("syn", "fin", "psh", "urg", "ack", "rst", "ece", "cwr")
 
 
 def detect(view: FlowView) -> list[Finding]:
@@ -51,6 +71,7 @@ def detect(view: FlowView) -> list[Finding]:
     icmp = np.isin(view.proto, (ICMP, ICMP6)) & (view.s2d_packets > 0)
     echo = icmp & ~view.answers_back() if icmp.sum() >= PING_SWEEP_HOSTS else icmp
     out += _sweeps(view, echo, "ping_sweep", PING_SWEEP_HOSTS)
+    out += _stealth_scans(view)
     return out
 
 
@@ -149,6 +170,67 @@ def _sweeps(view: FlowView, mask: np.ndarray, detector: str, threshold: int) -> 
                 summary,
                 target_count=k,
                 port_count=0 if ping else 1,
+            )
+        )
+    return out
+
+
+def stealth_kinds(view: FlowView) -> np.ndarray:
+    """Per flow, the odd flag combination every one of its client's packets carries (``NULL``,
+    ``SYN+FIN``, ``Xmas``, ``FIN``), or ``""``. All ``""`` when the table has no flag counters
+    (a dataset's table, not a capture's)."""
+    kinds = np.full(view.n, "", dtype=object)
+    columns = [f"src2dst_{flag}_packets" for flag in _FLAGS]
+    if not set(columns) <= set(view.frame.columns):
+        return kinds
+    c = {flag: floats(view.frame, col, 0.0) for flag, col in zip(_FLAGS, columns, strict=True)}
+    n = view.s2d_packets
+    probe = (view.proto == TCP) & (n > 0) & (view.sport > 0) & (view.dport > 0)
+    every = {flag: c[flag] == n for flag in _FLAGS}
+    no_ack = c["ack"] == 0
+    kinds[probe & (sum(c.values()) == 0)] = "NULL"
+    kinds[probe & every["fin"] & no_ack & (c["syn"] == 0)] = "FIN"
+    kinds[probe & every["fin"] & every["psh"] & every["urg"] & no_ack & (c["syn"] == 0)] = "Xmas"
+    kinds[probe & every["syn"] & every["fin"]] = "SYN+FIN"
+    return kinds
+
+
+def _stealth_scans(view: FlowView) -> list[Finding]:
+    kinds = stealth_kinds(view)
+    at = np.flatnonzero(kinds != "")
+    if len(at) < STEALTH_PROBES:
+        return []
+    out = []
+    for src in dict.fromkeys(view.src[at]):
+        rows = at[view.src[at] == src]
+        if len(rows) < STEALTH_PROBES:
+            continue
+        rows = rows[np.argsort(view.start[rows], kind="stable")]
+        t0, t1 = float(np.nanmin(view.start[rows])), float(np.nanmax(view.end[rows]))
+        hosts, ports = top(view.dst[rows], 10), top(view.dport[rows], 10)
+        n_hosts, n_ports = len(set(view.dst[rows])), len(set(view.dport[rows]))
+        used = ", ".join(f"{int((kinds[rows] == k).sum()):,} {k}"
+                         for k in ("NULL", "FIN", "Xmas", "SYN+FIN") if (kinds[rows] == k).any())
+        where = (f"{n_ports:,} port{'s' if n_ports > 1 else ''} of {names(hosts)}"
+                 if n_hosts <= 3 else f"{n_hosts:,} hosts ({names(hosts)})")
+        summary = (
+            f"{src} sent {len(rows):,} TCP probes with flags no connection uses ({used}) to "
+            f"{where} in {span(t1 - t0)}, as nmap's NULL, FIN and Xmas scans and its OS "
+            "detection do"
+        )
+        out.append(
+            Finding(
+                "stealth_scan",
+                "scan",
+                (src,),
+                tuple(hosts),
+                tuple(int(p) for p in ports),
+                t0,
+                t1,
+                rows,
+                summary,
+                target_count=n_hosts,
+                port_count=n_ports,
             )
         )
     return out

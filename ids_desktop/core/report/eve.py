@@ -50,7 +50,7 @@ SOURCES = (
     "ldap_guessing", "imap_guessing", "pop3_guessing", "smtp_guessing", "vnc_guessing",
     "http_guessing", "syn_flood", "udp_flood", "icmp_flood", "reflection", "beacon",
     "dns_tunnel", "dns_exfiltration", "zone_transfer", "arp_spoofing", "arp_scan",
-    "dhcp_starvation", "tls_heartbleed", "web_attack_uri",
+    "dhcp_starvation", "tls_heartbleed", "web_attack_uri", "stealth_scan",
 )
 _FAMILY_ORDER = (*FAMILIES, "anomaly")
 

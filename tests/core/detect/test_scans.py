@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from ids_desktop.core.detect.scans import PING_SWEEP_HOSTS, PORT_SCAN_PORTS, SWEEP_HOSTS
+import pandas as pd
+
+from ids_desktop.core.detect.flows import FlowView
+from ids_desktop.core.detect.scans import (
+    PING_SWEEP_HOSTS,
+    PORT_SCAN_PORTS,
+    SWEEP_HOSTS,
+    stealth_kinds,
+)
 from ids_desktop.synth.attack_captures import (
     ATTACKER,
+    STEALTH_FLAGS,
     TARGET,
     write_busy_client,
     write_host_sweep,
     write_ping_sweep,
     write_port_scan,
     write_reflection,
+    write_stealth_scan,
     write_traceroute,
 )
 from tests.core.detect import named, only
@@ -68,3 +78,31 @@ def test_port_unreachable_answers_to_many_hosts_are_no_ping_sweep(detect) -> Non
     hosts = PING_SWEEP_HOSTS + 5
     findings = detect(write_reflection, reflectors=hosts, packets=10 * hosts, unreachable=2 * hosts)
     assert named(findings, "ping_sweep") == []
+
+
+def test_nmap_os_detection_probes_are_a_stealth_scan(detect) -> None:
+    found = only(detect(write_stealth_scan), "stealth_scan")
+    assert found.family == "scan"
+    assert found.sources == (ATTACKER,) and found.targets == (TARGET,)
+    assert len(found.rows) == 3 and found.port_count == 2
+    assert found.summary.startswith(
+        f"{ATTACKER} sent 3 TCP probes with flags no connection uses (1 NULL, 1 Xmas, "
+        f"1 SYN+FIN) to 2 ports of {TARGET} in ")
+
+
+def test_a_null_scan_is_found_though_it_sends_no_syn(detect) -> None:
+    found = only(detect(write_stealth_scan, kinds=("NULL",), ports=tuple(range(20, 60))),
+                 "stealth_scan")
+    assert found.port_count == 40 and "(40 NULL)" in found.summary
+
+
+def test_one_odd_packet_alone_is_no_scan(detect) -> None:
+    for kind in STEALTH_FLAGS:
+        assert detect(write_stealth_scan, kinds=(kind,), ports=(80,)) == ()
+
+
+def test_a_dataset_table_without_flag_counters_has_no_stealth_probes() -> None:
+    view = FlowView(pd.DataFrame({"protocol": [6, 6], "src_ip": ["a", "a"], "dst_ip": ["b", "b"],
+                                  "src_port": [1, 2], "dst_port": [3, 4],
+                                  "src2dst_packets": [1, 1]}))
+    assert list(stealth_kinds(view)) == ["", ""]

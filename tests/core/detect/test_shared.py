@@ -25,6 +25,7 @@ ATTACKS = {
     "zeek_heartbleed.pcap": "tls_heartbleed",
     "WebattackSQLinj.pcap": "web_attack_uri",
     "http_dvwa_sqlinjection.pcapng": "web_attack_uri",
+    "activeosfingerprinting.pcapng": "stealth_scan",
 }
 BENIGN_FOLDERS = ("benign", "benign-apps")
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
