@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, nargs="+", default=[0],
                         help="one or more seeds (each gives its own split and initialisation); "
                              "with several, a mean row follows each variant's rows")
+    parser.add_argument("--confusion", action="store_true",
+                        help="after the table, each run's validation flows per true class and "
+                             "verdict")
     args = parser.parse_args(argv)
 
     temporal = args.format == "pcap"
@@ -44,9 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| variant | options | seed | val attack F1 | val FAR | val ROC-AUC | val recall "
           "| val macro-F1 | val log-loss | epochs | seconds |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    confusions = []
     for name, fields in json.loads(args.variants).items():
-        rows = [score_variant(frame, args.format, fields, seed, temporal).as_row()
-                for seed in args.seed]
+        scores = [score_variant(frame, args.format, fields, seed, temporal) for seed in args.seed]
+        confusions += [(name, seed, s.confusion) for seed, s in zip(args.seed, scores, strict=True)]
+        rows = [s.as_row() for s in scores]
         for seed, r in zip(args.seed, rows):
             print(f"| {name} | `{json.dumps(fields)}` | {seed} | {r[0]:.4f} | {r[1]:.4f} "
                   f"| {r[2]:.4f} | {r[3]:.4f} | {r[4]:.4f} | {r[5]:.4f} | {r[6]} | {r[7]:.0f} |",
@@ -57,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"| {m[2]:.4f} | {m[3]:.4f} | {m[4]:.4f} | {m[5]:.4f} | {m[6]:.0f} "
                   f"| {m[7]:.0f} |",
                   flush=True)
+    for name, seed, table in confusions if args.confusion else []:
+        print(f"\n{name}, seed {seed}: validation flows, true class (rows) by verdict\n")
+        print(table.to_string())
     return 0
 
 

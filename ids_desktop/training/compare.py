@@ -44,6 +44,8 @@ class VariantScore:
     log_loss: float
     epochs: int
     seconds: float
+    #: Validation flows per (true class, predicted class): rows the truth, columns the verdict.
+    confusion: pd.DataFrame | None = None
 
     def as_row(self) -> tuple[float, ...]:
         """The figures in the table's column order."""
@@ -83,9 +85,11 @@ def score_variant(frame: pd.DataFrame, fmt: str, fields: Mapping[str, Any], seed
     scores = ctx.score(fitted, val)
     flagged, _ = ctx.decide(fitted, scores)
     b = M.binary_metrics(ctx.is_attack[val], flagged, scores["p_attack"])
-    macro = M.macro_f1(M.per_class(*ctx.class_names(fitted, val)))
+    truth, pred = ctx.class_names(fitted, val)
+    macro = M.macro_f1(M.per_class(truth, pred))
+    confusion = pd.crosstab(pd.Series(truth, name="truth"), pd.Series(pred, name="verdict"))
     p = np.clip(scores["p_attack"], 1e-7, 1 - 1e-7)
     y = ctx.is_attack[val]
     loss = float(-np.mean(np.where(y, np.log(p), np.log(1 - p))))
     return VariantScore(b["f1"], b["far"], b["roc_auc"], b["recall"], macro, loss, fitted.epochs,
-                        time.perf_counter() - t0)
+                        time.perf_counter() - t0, confusion)
