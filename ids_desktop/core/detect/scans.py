@@ -54,6 +54,8 @@ REPLY_PORTS = (53, 123, 161, 1900, 11211, 19, 389, 3702, 5683, 17, 111, 137, 270
 #: Linux traceroute's UDP probes go to consecutive ports from 33434 (one per hop and try).
 TRACEROUTE_PORTS = (33434, 33534)
 STEALTH_PROBES = 2
+#: More sources than this, each with its probes, make one finding (spoofed or distributed).
+STEALTH_MAX_SOURCES = 20
 #: nfstream's client-to-server flag counters, in the flow tables of captures.
 _FLAGS = ("syn", "fin", "psh", "urg", "ack", "rst", "ece", "cwr")
 
@@ -200,37 +202,32 @@ def _stealth_scans(view: FlowView) -> list[Finding]:
     at = np.flatnonzero(kinds != "")
     if len(at) < STEALTH_PROBES:
         return []
-    out = []
-    for src in dict.fromkeys(view.src[at]):
-        rows = at[view.src[at] == src]
-        if len(rows) < STEALTH_PROBES:
-            continue
-        rows = rows[np.argsort(view.start[rows], kind="stable")]
-        t0, t1 = float(np.nanmin(view.start[rows])), float(np.nanmax(view.end[rows]))
-        hosts, ports = top(view.dst[rows], 10), top(view.dport[rows], 10)
-        n_hosts, n_ports = len(set(view.dst[rows])), len(set(view.dport[rows]))
-        used = ", ".join(f"{int((kinds[rows] == k).sum()):,} {k}"
-                         for k in ("NULL", "FIN", "Xmas", "SYN+FIN") if (kinds[rows] == k).any())
-        where = (f"{n_ports:,} port{'s' if n_ports > 1 else ''} of {names(hosts)}"
-                 if n_hosts <= 3 else f"{n_hosts:,} hosts ({names(hosts)})")
-        summary = (
-            f"{src} sent {len(rows):,} TCP probes with flags no connection uses ({used}) to "
-            f"{where} in {span(t1 - t0)}, as nmap's NULL, FIN and Xmas scans and its OS "
-            "detection do"
-        )
-        out.append(
-            Finding(
-                "stealth_scan",
-                "scan",
-                (src,),
-                tuple(hosts),
-                tuple(int(p) for p in ports),
-                t0,
-                t1,
-                rows,
-                summary,
-                target_count=n_hosts,
-                port_count=n_ports,
-            )
-        )
-    return out
+    sizes = pd.Series(view.src[at]).groupby(view.src[at], sort=False).transform("size")
+    at = at[sizes.to_numpy() >= STEALTH_PROBES]
+    sources = list(dict.fromkeys(view.src[at]))
+    if len(sources) > STEALTH_MAX_SOURCES:
+        # spoofed or distributed: one finding, not one per source
+        return [_stealth_finding(view, kinds, at)]
+    return [_stealth_finding(view, kinds, at[view.src[at] == src]) for src in sources]
+
+
+def _stealth_finding(view: FlowView, kinds: np.ndarray, rows: np.ndarray) -> Finding:
+    rows = rows[np.argsort(view.start[rows], kind="stable")]
+    t0, t1 = float(np.nanmin(view.start[rows])), float(np.nanmax(view.end[rows]))
+    srcs, hosts, ports = (top(view.src[rows], 10), top(view.dst[rows], 10),
+                          top(view.dport[rows], 10))
+    n_srcs = len(set(view.src[rows]))
+    n_hosts, n_ports = len(set(view.dst[rows])), len(set(view.dport[rows]))
+    used = ", ".join(f"{int((kinds[rows] == k).sum()):,} {k}"
+                     for k in ("NULL", "FIN", "Xmas", "SYN+FIN") if (kinds[rows] == k).any())
+    where = (f"{n_ports:,} port{'s' if n_ports > 1 else ''} of {names(hosts)}"
+             if n_hosts <= 3 else f"{n_hosts:,} hosts ({names(hosts)})")
+    who = srcs[0] if n_srcs == 1 else f"{n_srcs:,} sources ({names(srcs)})"
+    summary = (
+        f"{who} sent {len(rows):,} TCP probes with flags no connection uses ({used}) to "
+        f"{where} in {span(t1 - t0)}, as nmap's NULL, FIN and Xmas scans and its OS "
+        "detection do"
+    )
+    return Finding("stealth_scan", "scan", tuple(srcs), tuple(hosts),
+                   tuple(int(p) for p in ports), t0, t1, rows, summary,
+                   target_count=n_hosts, port_count=n_ports)

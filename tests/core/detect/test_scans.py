@@ -106,3 +106,20 @@ def test_a_dataset_table_without_flag_counters_has_no_stealth_probes() -> None:
                                   "src_port": [1, 2], "dst_port": [3, 4],
                                   "src2dst_packets": [1, 1]}))
     assert list(stealth_kinds(view)) == ["", ""]
+
+
+def test_odd_probes_from_many_sources_make_one_finding_not_one_each() -> None:
+    from ids_desktop.core.detect.scans import STEALTH_MAX_SOURCES, _stealth_scans
+
+    n = 2 * (STEALTH_MAX_SOURCES + 10)
+    frame = pd.DataFrame({
+        "src_ip": [f"198.51.100.{i // 2}" for i in range(n)], "dst_ip": TARGET,
+        "src_port": [40000 + i for i in range(n)], "dst_port": [1 + i for i in range(n)],
+        "protocol": 6, "first_seen": [i / 10 for i in range(n)],
+        "last_seen": [i / 10 for i in range(n)], "src2dst_packets": 1,
+        **{f"src2dst_{f}_packets": 0 for f in ("syn", "fin", "psh", "urg", "ack", "rst", "ece",
+                                               "cwr")},
+    })
+    (found,) = _stealth_scans(FlowView(frame))
+    assert len(found.rows) == n and len(found.sources) == 10
+    assert found.summary.startswith(f"{STEALTH_MAX_SOURCES + 10} sources (198.51.100.0, ")
