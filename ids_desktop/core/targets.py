@@ -38,3 +38,7 @@ DEMO_ATTACKER_MIN = 0.5
 APPS_ALERT_LIMIT = 0.02
 #: ... and flows that are alerts or unusual together, at most.
 APPS_FLAGGED_LIMIT = 0.05
+
+#: Capture to verdicts against bare nfstream on the same file, paired wall times (issue 5 set
+#: 1.5x; issues 32 and 33 tightened it to 1.2x with the detectors in).
+CAPTURE_TO_VERDICTS_RATIO = 1.2
