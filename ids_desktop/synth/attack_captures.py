@@ -18,6 +18,7 @@ from ids_desktop.synth.packets import (
     TCP_PSH,
     TCP_RST,
     TCP_SYN,
+    TCP_URG,
     TcpPeers,
     dns_name,
     ip_checksum,
@@ -243,8 +244,7 @@ def write_ping_sweep(path: Path, hosts: int = 20, answered: int = 5, *, seed: in
     return cap.write(path)
 
 
-#: Flags of the odd probes of :func:`write_stealth_scan` (FIN, SYN, RST, PSH, ACK, URG bits).
-TCP_URG = 0x20
+#: Flags of the odd probes of :func:`write_stealth_scan`, by the kind of probe.
 STEALTH_FLAGS = {"NULL": 0, "FIN": TCP_FIN, "Xmas": TCP_FIN | TCP_PSH | TCP_URG,
                  "SYN+FIN": TCP_SYN | TCP_FIN | TCP_PSH | TCP_URG}
 

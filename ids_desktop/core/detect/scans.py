@@ -24,7 +24,9 @@ client that connects to many services or peers is not a scanner):
   ``SCAN SYN FIN``, 624; ``SCAN FIN``, 621; ``SCAN nmap XMAS``, 1228). They carry no SYN, so
   Zeek's count of failed attempts above does not see them. One such packet alone is what a
   fuzzer or a damaged capture holds (Zeek logs it as a "weird", not a notice), so a scan takes
-  two probes; flows with port 0 on either side are fragments, not probes.
+  two probes; flows with port 0 on either side are fragments, not probes. More than
+  :data:`STEALTH_MAX_SOURCES` (20) sources with probes, spoofed or distributed, make one
+  finding that counts them, not one finding each.
 """
 
 from __future__ import annotations
@@ -185,10 +187,12 @@ def stealth_kinds(view: FlowView) -> np.ndarray:
     columns = [f"src2dst_{flag}_packets" for flag in _FLAGS]
     if not set(columns) <= set(view.frame.columns):
         return kinds
-    c = {flag: floats(view.frame, col, 0.0) for flag, col in zip(_FLAGS, columns, strict=True)}
+    c = {flag: floats(view.frame, col, 0.0) for flag, col in zip(_FLAGS, columns, strict=True)
+         if flag not in ("syn", "ack")}
+    c["syn"], c["ack"] = view.s2d_syn, view.s2d_ack  # read already by the view
     n = view.s2d_packets
     probe = (view.proto == TCP) & (n > 0) & (view.sport > 0) & (view.dport > 0)
-    every = {flag: c[flag] == n for flag in _FLAGS}
+    every = {flag: c[flag] == n for flag in ("syn", "fin", "psh", "urg")}
     no_ack = c["ack"] == 0
     kinds[probe & (sum(c.values()) == 0)] = "NULL"
     kinds[probe & every["fin"] & no_ack & (c["syn"] == 0)] = "FIN"
