@@ -8,7 +8,8 @@ its metrics are read from ``models/NAME/metadata.json`` when that bundle was tra
 current recipe and seed; the other seeds are trained into a scratch folder and thrown away.
 
 Prints, per dataset, one row per seed and the mean and minimum over seeds of the attack F1 and
-FAR of the hybrid, the two trees, the (unshipped) average of the hybrid and a tree, and the
+FAR of the hybrid, the two trees, the average of the hybrid and a tree (shipped where the
+recipe has `blend` and validation says so), and the
 ceiling (the majority label of each feature vector), with the hybrid's figure per distinct
 feature vector for comparison. ``--json PATH`` writes the rows; ``--record`` writes them into
 each bundle's metadata (``seed_spread``) and regenerates its MODEL_CARD.md. Each trained

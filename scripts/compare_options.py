@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confusion", action="store_true",
                         help="after the table, each run's validation flows per true class and "
                              "verdict")
+    parser.add_argument("--trees", action="store_true",
+                        help="also fit the RandomForest and HistGradientBoosting baselines on "
+                             "each run's rows, and print a second table: their validation F1 "
+                             "and FAR beside the hybrid's and those of the hybrid + tree average")
     args = parser.parse_args(argv)
 
     temporal = args.format == "pcap"
@@ -47,10 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     print("| variant | options | seed | val attack F1 | val FAR | val ROC-AUC | val recall "
           "| val macro-F1 | val log-loss | epochs | seconds |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    confusions = []
+    confusions: list = []
+    tree_rows: list = []
     for name, fields in json.loads(args.variants).items():
-        scores = [score_variant(frame, args.format, fields, seed, temporal) for seed in args.seed]
+        scores = [score_variant(frame, args.format, fields, seed, temporal, args.trees)
+                  for seed in args.seed]
         confusions += [(name, seed, s.confusion) for seed, s in zip(args.seed, scores, strict=True)]
+        tree_rows += [(name, seed, s) for seed, s in zip(args.seed, scores, strict=True)]
         rows = [s.as_row() for s in scores]
         for seed, r in zip(args.seed, rows):
             print(f"| {name} | `{json.dumps(fields)}` | {seed} | {r[0]:.4f} | {r[1]:.4f} "
@@ -62,10 +69,35 @@ def main(argv: list[str] | None = None) -> int:
                   f"| {m[2]:.4f} | {m[3]:.4f} | {m[4]:.4f} | {m[5]:.4f} | {m[6]:.0f} "
                   f"| {m[7]:.0f} |",
                   flush=True)
+    if args.trees:
+        print_tree_table(tree_rows)
     for name, seed, table in confusions if args.confusion else []:
         print(f"\n{name}, seed {seed}: validation flows, true class (rows) by verdict\n")
         print(table.to_string())
     return 0
+
+
+def print_tree_table(rows: list) -> None:
+    """Validation F1 / FAR of the hybrid, both trees and their average, per run, then means."""
+    import numpy as np
+
+    cols = (("hybrid", None), ("RandomForest", "tree"), ("HistGB", "boosting"),
+            ("hybrid+tree avg", "blend"), ("avg + hybrid's anomaly flags", "blend_anomaly"))
+    print("\n| variant | seed | " + " | ".join(f"{c} F1 | {c} FAR" for c, _ in cols)
+          + " | avg's tree |")
+    print("|---" * (2 + 2 * len(cols) + 1) + "|")
+    per_variant: dict[str, list[list[float]]] = {}
+    for name, seed, s in rows:
+        vals = [s.f1, s.far] + [s.trees[k][m] for _, k in cols[1:] for m in ("f1", "far")]
+        per_variant.setdefault(name, []).append(vals)
+        print(f"| {name} | {seed} | " + " | ".join(f"{v:.4f}" for v in vals)
+              + f" | {s.trees['blend_tree']} |")
+    for name, vals in per_variant.items():
+        a = np.array(vals)
+        worst = [a[:, i].min() if i % 2 == 0 else a[:, i].max() for i in range(a.shape[1])]
+        print(f"| **{name}** | mean of {len(a)} | "
+              + " | ".join(f"{v:.4f}" for v in a.mean(axis=0)) + " | |")
+        print(f"| **{name}** | worst | " + " | ".join(f"{v:.4f}" for v in worst) + " | |")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ids_desktop.core.model.bundle import read_metadata, resolve_bundle_path
+from ids_desktop.core.model.bundle import read_metadata, resolve_bundle_path, shipped_metrics
 from ids_desktop.core.options import MAX_LIME_SAMPLES, MAX_TIMEOUT_S, AnalysisOptions
 from ids_desktop.errors import IdsError, InputError
 from ids_desktop.gui.errors import show_error
@@ -62,7 +62,7 @@ def bundle_facts(entry: str | Mapping[str, Any]) -> BundleFacts:
     families = [c for c in meta.get("classes", []) if c != "benign"]
     rows = meta.get("rows", {})
     trained = rows.get("input") if isinstance(rows, dict) else None
-    binary = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
+    binary = shipped_metrics(meta)
     parts = [f"reads {FORMAT_TEXT.get(fmt, fmt)}", f"{len(families)} attack families"]
     if isinstance(trained, int):
         parts.append(f"trained on {trained:,} flows")

@@ -37,6 +37,8 @@ def write_bundle(
     *,
     background: np.ndarray | None = None,
     check_inputs: np.ndarray | None = None,
+    tree: Any = None,
+    tree_check: np.ndarray | None = None,
 ) -> None:
     """Save ``model.keras``, its checked ONNX export, the background, metadata and card.
 
@@ -56,6 +58,10 @@ def write_bundle(
         The validation windows, where the ONNX export must match Keras (see
         :func:`ids_desktop.core.model.runtime.export_onnx`); without them no export is
         written.
+    tree, tree_check
+        The blend's fitted scikit-learn tree when the bundle ships one (``meta["blend"]``
+        names it), and the scaled rows ``(n, F)`` its ONNX export must match scikit-learn on
+        (:func:`ids_desktop.training.tree_export.export_tree`).
     """
     from ids_desktop.core.model.runtime import export_to_bundle
     from ids_desktop.training.card import model_card
@@ -67,6 +73,18 @@ def write_bundle(
     meta["model_sha256"] = sha256_file(model_path)
     if check_inputs is not None:
         meta.update(export_to_bundle(model, out_dir, check_inputs))
+    if tree is not None:
+        from ids_desktop.training.tree_export import export_tree
+
+        if tree_check is None or not len(tree_check):
+            raise ValueError("a blend's tree is exported only with rows to check it on")
+        blend = dict(meta["blend"])
+        tree_path = out_dir / str(blend["file"])
+        diff = export_tree(tree, tree_path, tree_check)
+        blend["sha256"] = sha256_file(tree_path)
+        blend["check"] = {"inputs": "validation split", "rows": int(len(tree_check)),
+                          "max_abs_prob_diff": diff}
+        meta["blend"] = blend
     if background is not None:
         bg_path = out_dir / BACKGROUND_FILE
         np.save(bg_path, background.astype(np.float32), allow_pickle=False)

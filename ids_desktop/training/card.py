@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ids_desktop.core.model.runtime import TREE_NAMES
 from ids_desktop.core.targets import STABILITY_TARGET
 
 
@@ -16,7 +17,7 @@ def _f(v: Any, digits: int = 4) -> str:
 
 
 #: Metric keys of the tree baselines -> the names the card gives them.
-TREE_BASELINES = {"tree": "RandomForest", "boosting": "HistGradientBoosting"}
+TREE_BASELINES = TREE_NAMES
 #: Metric keys of the networks and the tree baselines -> the names the card's tables give them.
 MODEL_LABELS = {"hybrid": "hybrid ConvLSTM-Seq2Seq", "seq2seq": "plain Seq2Seq (LSTM)",
                 **TREE_BASELINES}
@@ -51,9 +52,18 @@ def results_table(meta: dict[str, Any]) -> list[str]:
                                 "weights are made)", refit, "n/a"))
     blend = meta["metrics"].get("blend")
     if blend:
-        rows.append(_result_row(f"not shipped: average of the hybrid and "
+        rows.append(_result_row(f"{blend_label(blend)}: average of the hybrid and "
                                 f"{TREE_BASELINES[blend['tree']]}", blend, "n/a"))
+    blend_refit = meta["metrics"].get("blend_refit_check")
+    if blend_refit:
+        rows.append(_result_row("the same average, both trained again on train + validation "
+                                "(how the shipped blend is made)", blend_refit, "n/a"))
     return rows
+
+
+def blend_label(blend: dict[str, Any]) -> str:
+    """``shipped (the app's verdicts)`` or ``not shipped`` for a run's blend metrics."""
+    return "shipped (the app's verdicts)" if blend.get("shipped") else "not shipped"
 
 
 def _result_row(label: str, m: dict[str, Any], speed: str) -> str:
@@ -80,6 +90,10 @@ def seed_row(meta: dict[str, Any]) -> dict[str, Any]:
     bar = better_tree(m)
     if bar is not None:
         row["ahead"] = bar[2]
+        if m.get("blend"):
+            b, t = m["blend"]["binary"], bar[1]["binary"]
+            row["blend_ahead"] = b["f1"] >= t["f1"] and b["far"] <= t["far"]
+            row["blend_shipped"] = bool(m["blend"].get("shipped"))
     return row
 
 
@@ -88,11 +102,17 @@ def seed_spread_table(rows: list[dict[str, Any]]) -> list[str]:
     cols = [(f"{label} F1", f"{key}_f1") for label, key in SEED_MODELS]
     cols += [(f"{label} FAR", f"{key}_far") for label, key in SEED_MODELS[:4]]
     cols += [("hybrid F1, each vector once", "hybrid_distinct_f1")]
-    out = ["| seed | " + " | ".join(c for c, _ in cols) + " | hybrid ahead |",
-           "|---" * (len(cols) + 2) + "|"]
-    for r in rows:
+    out = ["| seed | " + " | ".join(c for c, _ in cols) + " | hybrid ahead | hybrid+tree avg "
+           "ahead (shipped?) |", "|---" * (len(cols) + 3) + "|"]
+
+    def yes(v: Any) -> str:
+        return "n/a" if v is None else "yes" if v else "no"
+
+    for r in rows:  # rows recorded before the average could ship lack its columns: n/a
+        shipped = "" if "blend_shipped" not in r else (
+            " (shipped)" if r["blend_shipped"] else " (not shipped)")
         out.append(f"| {r['seed']} | " + " | ".join(_f(r.get(k)) for _, k in cols)
-                   + f" | {'yes' if r.get('ahead') else 'no'} |")
+                   + f" | {yes(r.get('ahead'))} | {yes(r.get('blend_ahead'))}{shipped} |")
     for label in ("mean", "min"):
         cells = []
         for _, k in cols:
@@ -104,8 +124,11 @@ def seed_spread_table(rows: list[dict[str, Any]]) -> list[str]:
             else:  # the worst seed: lowest F1, highest FAR
                 cells.append(_f(max(vals) if k.endswith("_far") else min(vals)))
         ahead = sum(bool(r.get("ahead")) for r in rows)
+        judged = [r for r in rows if "blend_ahead" in r]
+        b_ahead = (f"{sum(bool(r['blend_ahead']) for r in judged)} of {len(judged)}"
+                   if judged else "n/a")
         out.append(f"| {label} | " + " | ".join(cells)
-                   + (f" | {ahead} of {len(rows)} |" if label == "mean" else " | |"))
+                   + (f" | {ahead} of {len(rows)} | {b_ahead} |" if label == "mean" else " | | |"))
     return out
 
 
@@ -113,7 +136,8 @@ def distinct_table(meta: dict[str, Any]) -> list[str]:
     """Markdown rows of the test figures with each feature vector and label counted once."""
     rows = ["| model | attack precision | attack recall | attack F1 | FAR | test rows |",
             "|---|---|---|---|---|---|"]
-    labels = {**MODEL_LABELS, "blend": "not shipped: hybrid + tree average"}
+    blend = meta["metrics"].get("blend") or {}
+    labels = {**MODEL_LABELS, "blend": f"{blend_label(blend)}: hybrid + tree average"}
     for key, label in labels.items():
         m = meta["metrics"].get(key, {}).get("distinct")
         if not m:
@@ -164,6 +188,23 @@ def target_lines(meta: dict[str, Any]) -> list[str]:
                    f"one's, at a FAR no worse): **{'yes' if ok else 'NO'}** "
                    f"(hybrid {_f(hyb['f1'])} at FAR {_f(hyb['far'])}; {name} {_f(b['f1'])} at "
                    f"FAR {_f(b['far'])}).")
+    blend = meta["metrics"].get("blend")
+    if bar is not None and blend and blend.get("shipped"):
+        key, best, _ = bar
+        b, t = blend["binary"], best["binary"]
+        ok = b["f1"] >= t["f1"] and b["far"] <= t["far"]
+        v = blend["validation"]
+        out.append(f"- The shipped blend (the app's verdicts) ahead of the tree ensembles per "
+                   f"flow: **{'yes' if ok else 'NO'}** (blend {_f(b['f1'])} at FAR "
+                   f"{_f(b['far'])}; {TREE_BASELINES[key]} {_f(t['f1'])} at FAR "
+                   f"{_f(t['far'])}). It shipped because on the validation split its attack "
+                   f"F1 {_f(v['blend']['f1'])} at FAR {_f(v['blend']['far'])} was at least the "
+                   f"hybrid's {_f(v['hybrid']['f1'])} and {TREE_BASELINES[blend['tree']]}'s "
+                   f"{_f(v['tree']['f1'])}, at a FAR no higher than the tree's "
+                   f"{_f(v['tree']['far'])}.")
+        if (t_f1 := t_targets(meta)) is not None:
+            out.append(f"- Attack-class F1 target {t_f1} for the shipped blend: "
+                       f"**{'met' if b['f1'] >= t_f1 else 'NOT met'}** ({_f(b['f1'])}).")
     lofo = [r for r in meta.get("lofo", []) if r.get("tree")]
     if lofo:
         def ahead(r: dict[str, Any]) -> bool:
@@ -176,6 +217,12 @@ def target_lines(meta: dict[str, Any]) -> list[str]:
                    f"(detects at least as many at a FAR no worse): **{len(won)} of {len(lofo)}**"
                    + (f" ({', '.join(won)})" if won else "") + ".")
     return out
+
+
+def t_targets(meta: dict[str, Any]) -> float | None:
+    """The bundle's attack-F1 target, if it has one."""
+    v = meta.get("targets", {}).get("attack_f1")
+    return None if v is None else float(v)
 
 
 def ceiling_lines(meta: dict[str, Any]) -> list[str]:
@@ -205,13 +252,29 @@ def _refit_lines(meta: dict[str, Any]) -> list[str]:
 def _runtime_lines(meta: dict[str, Any]) -> list[str]:
     check = meta.get("onnx_check")
     if not check:
-        return ["- Runtime: Keras (`model.keras`); no ONNX export in this bundle."]
-    return [
-        f"- Runtime: the app scores `model.onnx` with onnxruntime (no TensorFlow at run time). "
-        f"`model.keras` stays the source of truth; the export was checked on "
-        f"{check['windows']:,} {check['inputs']} windows: max |P_onnx - P_keras| = "
-        f"{check['max_abs_prob_diff']:.1e} (limit 1e-5)."
-    ]
+        out = ["- Runtime: Keras (`model.keras`); no ONNX export in this bundle."]
+    else:
+        out = [
+            f"- Runtime: the app scores `model.onnx` with onnxruntime (no TensorFlow at run "
+            f"time). `model.keras` stays the source of truth; the export was checked on "
+            f"{check['windows']:,} {check['inputs']} windows: max |P_onnx - P_keras| = "
+            f"{check['max_abs_prob_diff']:.1e} (limit 1e-5)."
+        ]
+    blend = meta.get("blend")
+    if blend:
+        name = TREE_BASELINES.get(blend["tree"], blend["tree"])
+        tc = blend.get("check", {})
+        out.append(
+            f"- **Shipped as a blend** (issue 34): the app's class probabilities are the plain "
+            f"average of the hybrid ConvLSTM-Seq2Seq's and a {name}'s (`{blend['file']}`, "
+            f"weight {blend['weight']:g} each), both trained again on every labelled row. The "
+            f"hybrid stays in every verdict, and its own "
+            f"figures are the 'hybrid ConvLSTM-Seq2Seq' rows below. The tree's ONNX export "
+            f"(skl2onnx) was checked on {tc.get('rows', 0):,} {tc.get('inputs', '?')} rows: "
+            f"max |P_onnx - P_sklearn| = {tc.get('max_abs_prob_diff', float('nan')):.1e} "
+            f"(limit 1e-4)."
+        )
+    return out
 
 
 def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
@@ -550,15 +613,20 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- Classes: {', '.join(meta['classes'])}.",
         *_refit_lines(meta),
         *_runtime_lines(meta),
-        f"- Decision: flagged when P(attack) >= {_f(meta['threshold'])} or the anomaly score >= "
-        f"{_f(meta['anomaly_threshold'])}; "
-        + ("both thresholds chosen on the validation split." if "calibrated_threshold" not in meta
+        (f"- Decision: flagged when the blend's P(attack) >= {_f(meta['threshold'])}, chosen "
+         f"on the validation split. The hybrid's anomaly score is computed and shown with each "
+         f"flow but flags nothing: the blend decides by its classifier alone (the hybrid alone "
+         f"also flags at anomaly score >= {_f(meta.get('hybrid_anomaly_threshold'))})."
+         if meta.get("blend") else
+         f"- Decision: flagged when P(attack) >= {_f(meta['threshold'])} or the anomaly score >= "
+         f"{_f(meta['anomaly_threshold'])}; "
+         + ("both thresholds chosen on the validation split." if "calibrated_threshold" not in meta
            else f"the anomaly threshold chosen on the validation split; P(attack)'s raised from "
                 f"the validation split's {_f(meta['calibrated_threshold'])} to the alert "
                 f"operating point: "
                 f"{meta.get('capture_validation', {}).get('alert_threshold_rule', '?')}. "
                 f"The test-split figures below were measured at the validation split's "
-                f"threshold, before that raise."),
+                f"threshold, before that raise.")),
         "",
         "## Data and split",
         "",

@@ -46,6 +46,11 @@ class VariantScore:
     seconds: float
     #: Validation flows per (true class, predicted class): rows the truth, columns the verdict.
     confusion: pd.DataFrame | None = None
+    #: With ``trees``: validation ``{"f1", "far"}`` of each tree baseline (``tree``,
+    #: ``boosting``), of the hybrid + tree average (``blend``, with ``blend_tree`` the tree
+    #: it averages), as :func:`ids_desktop.training.evaluation.choose_blend` judges them, and
+    #: ``blend_anomaly``: the same average with the hybrid's anomaly score also flagging.
+    trees: dict[str, Any] | None = None
 
     def as_row(self) -> tuple[float, ...]:
         """The figures in the table's column order."""
@@ -74,8 +79,12 @@ def base_options(fmt: str) -> TrainOptions:
 
 
 def score_variant(frame: pd.DataFrame, fmt: str, fields: Mapping[str, Any], seed: int,
-                  temporal: bool = False) -> VariantScore:  # fmt: skip
-    """Train one variant's hybrid with ``seed`` and score it on the validation split."""
+                  temporal: bool = False, trees: bool = False) -> VariantScore:  # fmt: skip
+    """Train one variant's hybrid with ``seed`` and score it on the validation split.
+
+    ``trees``: also fit the two tree baselines on the same rows and score them, and the
+    average of the hybrid and the tree whose average scores better (:attr:`VariantScore.trees`).
+    """
     opts = replace(base_options(fmt), **fields)
     t0 = time.perf_counter()
     ctx, _, _ = prepare_run(frame, fmt, temporal=temporal, opts=opts, seed=seed)
@@ -92,4 +101,24 @@ def score_variant(frame: pd.DataFrame, fmt: str, fields: Mapping[str, Any], seed
     y = ctx.is_attack[val]
     loss = float(-np.mean(np.where(y, np.log(p), np.log(1 - p))))
     return VariantScore(b["f1"], b["far"], b["roc_auc"], b["recall"], macro, loss, fitted.epochs,
-                        time.perf_counter() - t0, confusion)
+                        time.perf_counter() - t0, confusion,
+                        tree_scores(ctx, fitted) if trees else None)
+
+
+def tree_scores(ctx: Any, fitted: Any) -> dict[str, Any]:
+    """Validation attack F1 and FAR of both tree baselines and of the hybrid + tree average."""
+    from ids_desktop.training.evaluation import choose_blend
+
+    val = ctx.split.val
+    fitted_trees = {"tree": ctx.fit_tree(), "boosting": ctx.fit_tree(kind="boosting")}
+    out: dict[str, Any] = {}
+    for name, tree in fitted_trees.items():
+        p = 1 - ctx.tree_proba(tree, val)[:, ctx.benign]
+        b = M.binary_metrics(ctx.is_attack[val], p >= tree.threshold_, p)
+        out[name] = {"f1": float(b["f1"]), "far": float(b["far"])}
+    blend = choose_blend(ctx, fitted, fitted_trees)
+    out["blend"] = blend.validation["blend"]
+    out["blend_tree"] = blend.tree_name
+    out["blend_anomaly"] = choose_blend(ctx, fitted, fitted_trees,
+                                        anomaly=True).validation["blend"]
+    return out

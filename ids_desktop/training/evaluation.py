@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -95,32 +96,100 @@ def evaluate_tree(ctx: FitContext, tree: Any) -> dict[str, Any]:
     })
 
 
-def evaluate_blend(ctx: FitContext, fitted: Fitted, trees: dict[str, Any]) -> dict[str, Any]:
-    """Test metrics of a plain average of the hybrid's and a tree's class probabilities.
+@dataclass
+class Blend:
+    """The average of the hybrid and a tree, chosen on the validation split (issue 34).
 
-    Issue 34 allows shipping such a blend when it beats both. The tree is the one (of
-    ``trees``, name -> fitted baseline) whose blend scores the higher attack F1 on the
-    validation rows; the threshold is chosen there too, by the run's own rule and budget. The
-    blend flags by its classifier alone (no anomaly score), so it is compared on that footing.
-    Reported, not shipped: the bundle holds the hybrid alone.
+    ``tree_name``/``tree``: the tree (of the run's baselines) whose average with the hybrid
+    scores the higher validation attack F1; ``threshold``: the blend's decision threshold
+    on P(attack), chosen there by the run's own rule and budget, with the hybrid's anomaly
+    flags counted as the hybrid's threshold counts them. ``validation``: attack F1 and FAR on
+    the validation split of the blend, the hybrid alone and that tree alone.
     """
-    va, te = ctx.split.val, ctx.split.test
-    hv, ht = ctx.score(fitted, va)["probs"], ctx.score(fitted, te)["probs"]
-    best: tuple[float, str, float] | None = None
+
+    tree_name: str
+    tree: Any
+    threshold: float
+    validation: dict[str, dict[str, float]]
+    #: Whether the hybrid's anomaly score also flags (the hybrid's own rule), or the
+    #: averaged classifier decides alone (what a shipped blend does).
+    anomaly: bool = False
+
+    @property
+    def beats_both(self) -> bool:
+        """Whether, on validation, the blend's attack F1 is at least the hybrid's and the
+        tree's at a false-alarm rate no higher than the tree's: the condition on which a
+        recipe with ``blend`` ships it."""
+        v = self.validation
+        return (v["blend"]["f1"] >= max(v["hybrid"]["f1"], v["tree"]["f1"])
+                and v["blend"]["far"] <= v["tree"]["far"])
+
+    def deciding(self, fitted: Fitted) -> Fitted:
+        """``fitted`` with the blend's thresholds (no anomaly flags unless :attr:`anomaly`)."""
+        return replace(fitted, threshold=self.threshold,
+                       anomaly_threshold=fitted.anomaly_threshold if self.anomaly else 1e30)
+
+
+def blend_scores(ctx: FitContext, fitted: Fitted, tree: Any, rows: np.ndarray) -> dict[str, Any]:
+    """The hybrid's scores of ``rows`` with its class probabilities averaged with ``tree``'s
+    (what :class:`~ids_desktop.core.model.runtime.BlendedRunner` gives in the app)."""
+    s = ctx.score(fitted, rows)
+    probs = (s["probs"] + ctx.tree_proba(tree, rows)) / 2
+    return {**s, "probs": probs, "p_attack": 1.0 - probs[:, ctx.benign]}
+
+
+def choose_blend(ctx: FitContext, fitted: Fitted, trees: dict[str, Any], *,
+                 anomaly: bool = False) -> Blend:
+    """The tree and threshold of the hybrid + tree average, both chosen on validation.
+
+    ``trees``: name -> fitted baseline. The blend flags by its averaged P(attack) at its own
+    threshold; ``anomaly=True`` also flags by the hybrid's anomaly score, as the hybrid does
+    (``scripts/compare_options.py --trees`` reports both; on cic-ids2017 the anomaly flags
+    cost the blend validation F1 in each of five seeds, bench/RESULTS.md).
+    """
+    va = ctx.split.val
+    y = ctx.is_attack[va]
+    s_h = ctx.score(fitted, va)
+    h_flag, _ = ctx.decide(fitted, s_h)
+    best: Blend | None = None
     for name, tree in trees.items():
-        pv_att = 1 - ((hv + ctx.tree_proba(tree, va)) / 2)[:, ctx.benign]
-        thr = M.choose_threshold(ctx.is_attack[va], pv_att,
-                                 max_far=ctx.far_target * ctx.opts.far_margin)
-        f1 = M.binary_metrics(ctx.is_attack[va], pv_att >= thr, pv_att)["f1"]
-        if best is None or f1 > best[0]:
-            best = (f1, name, thr)
+        s = blend_scores(ctx, fitted, tree, va)
+        extra = (s["anomaly"] >= fitted.anomaly_threshold
+                 if anomaly and "anomaly" in s else None)
+        thr = M.choose_threshold(y, s["p_attack"], max_far=ctx.far_target * ctx.opts.far_margin,
+                                 extra_flags=extra, rule=ctx.opts.threshold_rule)
+        candidate = Blend(name, tree, float(thr), {}, anomaly)
+        flagged, _ = ctx.decide(candidate.deciding(fitted), s)
+        p_tree = 1 - ctx.tree_proba(tree, va)[:, ctx.benign]
+        candidate.validation.update({"blend": _f1_far(y, flagged, s["p_attack"]),
+                                     "hybrid": _f1_far(y, h_flag, s_h["p_attack"]),
+                                     "tree": _f1_far(y, p_tree >= tree.threshold_, p_tree)})
+        if best is None or candidate.validation["blend"]["f1"] > best.validation["blend"]["f1"]:
+            best = candidate
     assert best is not None
-    _, name, thr = best
-    p = (ht + ctx.tree_proba(trees[name], te)) / 2
-    p_att = 1 - p[:, ctx.benign]
-    flagged = p_att >= thr
-    return report(ctx, te, flagged, named_verdicts(ctx, p, flagged), p_att, 0,
-                  {"threshold": thr, "tree": name})
+    return best
+
+
+def _f1_far(y: np.ndarray, flagged: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    b = M.binary_metrics(y, flagged, score)
+    return {"f1": float(b["f1"]), "far": float(b["far"])}
+
+
+def evaluate_blend(ctx: FitContext, fitted: Fitted, blend: Blend, *, shipped: bool,
+                   tree: Any = None) -> dict[str, Any]:
+    """Test-split metrics of the hybrid + tree average at the blend's validation threshold.
+
+    ``tree``: the tree to average with (default ``blend.tree``; the refit check passes the
+    tree fitted again on train + validation, with ``fitted`` the hybrid fitted the same way).
+    ``shipped``: whether the bundle ships this blend (recorded for the card).
+    """
+    te = ctx.split.test
+    s = blend_scores(ctx, fitted, blend.tree if tree is None else tree, te)
+    flagged, pred = ctx.decide(blend.deciding(fitted), s)
+    return report(ctx, te, flagged, pred, s["p_attack"], 0,
+                  {"threshold": blend.threshold, "tree": blend.tree_name,
+                   "anomaly_flags": blend.anomaly, "validation": blend.validation,
+                   "shipped": shipped})
 
 
 def named_verdicts(ctx: FitContext, probs: np.ndarray, flagged: np.ndarray) -> np.ndarray:

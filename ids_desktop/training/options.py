@@ -71,6 +71,12 @@ class TrainOptions:
         (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each
         value that is spread evenly however skewed or discrete the column is, which the
         dense layers can cut as sharply as a tree splits.
+    blend
+        Ship the plain average of the hybrid's and a tree baseline's class probabilities
+        (issue 34) when, on the validation split, it scores an attack F1 at least as high as
+        both the hybrid's and that tree's (:func:`ids_desktop.training.evaluation.evaluate_blend`).
+        The tree is refit on the rows the shipped hybrid is, exported to ONNX beside it
+        (:mod:`ids_desktop.training.tree_export`). Needs ``baselines``.
     """
 
     max_rows: int = 120_000
@@ -101,6 +107,7 @@ class TrainOptions:
     min_confidence: float = 0.0
     explain_fixed: tuple[str, ...] = ()
     refit: bool = False
+    blend: bool = False
 
     def to_metadata(self) -> dict[str, Any]:
         """The options as a bundle's ``metadata.json`` records them (tuples as lists)."""

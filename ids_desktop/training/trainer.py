@@ -17,6 +17,7 @@ from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import FORMAT_VERSION
 from ids_desktop.core.model.preprocess import Preprocessor
+from ids_desktop.core.model.runtime import TREE_FILE
 from ids_desktop.core.targets import DEFAULT_FAR_TARGET, F1_TARGETS, FAR_TARGETS
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel, no_progress
 from ids_desktop.errors import ModelError
@@ -141,7 +142,7 @@ def train_frame(
         hybrid = ctx.fit_hybrid(1, stage="training the hybrid")
 
     results: dict[str, Any] = {"hybrid": E.evaluate_hybrid(ctx, hybrid)}
-    tree = None
+    tree, blend = None, None
     if opts.baselines:
         s2s = ctx.fit_seq2seq(seq_len)
         results["seq2seq"] = E.evaluate_seq2seq(ctx, s2s)
@@ -149,18 +150,30 @@ def train_frame(
         results["tree"] = E.evaluate_tree(ctx, tree)
         boosting = ctx.fit_tree(kind="boosting")
         results["boosting"] = E.evaluate_tree(ctx, boosting)
-        results["blend"] = E.evaluate_blend(ctx, hybrid, {"tree": tree, "boosting": boosting})
+        blend = E.choose_blend(ctx, hybrid, {"tree": tree, "boosting": boosting})
+    # Issue 34: the average of the hybrid and a tree ships when validation says it beats both.
+    ship_blend = (blend if opts.blend and blend is not None and blend.beats_both
+                  and len(blend.tree.classes_) > 1 else None)
+    if blend is not None:
+        results["blend"] = E.evaluate_blend(ctx, hybrid, blend, shipped=ship_blend is not None)
     # The RandomForest is the tree the subsample check measures beside the hybrid.
     results["subsample_20pct"] = E.subsample_check(ctx, hybrid, tree)
     results["ceiling"] = E.ceiling(ctx, split.test)
     lofo = [E.leave_one_family_out(ctx, fam) for fam in opts.lofo_families if fam in classes]
     shipped, refit_info = hybrid, None
+    ship_tree = ship_blend.tree if ship_blend is not None else None
     if opts.refit:
         seen = np.sort(np.concatenate([split.train, split.val]))
         check = ctx.refit(hybrid, seen, stage="refit check: train + validation")
         results["refit_check"] = E.evaluate_refit(ctx, check, len(seen))
+        if ship_blend is not None:
+            results["blend_refit_check"] = E.evaluate_blend(
+                ctx, check, ship_blend, shipped=True,
+                tree=ship_blend.tree.refit(ctx.x[seen], ctx.y[seen]))
         every = np.sort(np.concatenate([split.train, split.val, split.test]))
         shipped = ctx.refit(hybrid, every, stage="the shipped weights: every row")
+        if ship_blend is not None:
+            ship_tree = ship_blend.tree.refit(ctx.x[every], ctx.y[every])
         refit_info = {"rows": int(len(every)), "epochs": hybrid.best_epoch}
 
     meta = {
@@ -176,8 +189,14 @@ def train_frame(
         "seq_len": seq_len,
         "stride": seq_len,
         "seq_len_scores": {str(k): v for k, v in t_scores.items()},
-        "threshold": hybrid.threshold,
-        "anomaly_threshold": hybrid.anomaly_threshold,
+        # With a blend, the app's threshold is the blend's; the hybrid's own is kept beside it.
+        "threshold": ship_blend.threshold if ship_blend is not None else hybrid.threshold,
+        **({"hybrid_threshold": hybrid.threshold} if ship_blend is not None else {}),
+        # A shipped blend flags by its averaged classifier alone (evaluation.Blend.anomaly).
+        "anomaly_threshold": (ship_blend.deciding(hybrid).anomaly_threshold
+                              if ship_blend is not None else hybrid.anomaly_threshold),
+        **({"hybrid_anomaly_threshold": hybrid.anomaly_threshold}
+           if ship_blend is not None else {}),
         **({"temperature": hybrid.temperature} if hybrid.temperature != 1.0 else {}),
         **({"min_confidence": hybrid.min_confidence} if hybrid.min_confidence else {}),
         **({"distance": hybrid.distance.to_json()} if hybrid.distance is not None else {}),
@@ -190,12 +209,17 @@ def train_frame(
         "lofo": lofo,
         **({"refit": refit_info} if refit_info else {}),
         "targets": {"attack_f1": F1_TARGETS.get(feature_format), "far": ctx.far_target},
+        **({"blend": {"tree": ship_blend.tree_name, "weight": 0.5, "file": TREE_FILE,
+                      "columns": [int(c) for c in ship_tree.model_.classes_]}}
+           if ship_blend is not None and ship_tree is not None else {}),
         "versions": library_versions(),
         "train_seconds": round(time.perf_counter() - t_start, 1),
     }
     if out_dir is not None:
         write_bundle(Path(out_dir), shipped.model, meta, background=ctx.background(seq_len),
-                     check_inputs=ctx.tensors(ctx.windows(split.val, seq_len))[0])
+                     check_inputs=ctx.tensors(ctx.windows(split.val, seq_len))[0],
+                     tree=ship_tree.model_ if ship_tree is not None else None,
+                     tree_check=ctx.x[split.val])
     return TrainResult(meta, shipped.model)
 
 

@@ -92,7 +92,7 @@ class Bundle:
     """
 
     def __init__(self, path: Path, runner: Any, metadata: dict[str, Any], *,
-                 backend: str = "onnx", model: Any = None) -> None:
+                 backend: str = "onnx", model: Any = None, tree: Any = None) -> None:
         self.path = path
         self.runner = runner
         self.backend = backend
@@ -112,6 +112,14 @@ class Bundle:
         self.distance = Distance.from_json(distance) if distance else None
         if self.temperature != 1.0:
             self.runner = CalibratedRunner(runner, self.temperature)
+        #: The blend's tree (:class:`~ids_desktop.core.model.runtime.TreeRunner`) when the
+        #: bundle ships the average of the network and a tree (issue 34), else ``None``.
+        self.tree = tree
+        if tree is not None:
+            from ids_desktop.core.model.runtime import BlendedRunner
+
+            self.runner = BlendedRunner(self.runner, tree,
+                                        float(metadata["blend"].get("weight", 0.5)))
 
     @property
     def name(self) -> str:
@@ -326,6 +334,32 @@ def verify_bundle(path: Path, meta: dict[str, Any]) -> None:
                          f"preprocessing gives {pre.n_outputs}")
 
 
+def load_blend_tree(path: Path, meta: dict[str, Any]) -> Any:
+    """The bundle's tree (:class:`~ids_desktop.core.model.runtime.TreeRunner`) when its
+    metadata names a blend, verified against the recorded SHA-256; else ``None``."""
+    from ids_desktop.core.model.runtime import TREE_FILE, TreeRunner
+
+    blend = meta.get("blend")
+    if not blend:
+        return None
+    tree_path = path / str(blend.get("file", TREE_FILE))
+    if not tree_path.is_file():
+        raise ModelError(f"{path}: the bundle ships a blend but lacks {tree_path.name}; "
+                         "restore the bundle or retrain it")
+    digest = sha256_file(tree_path)
+    if digest != blend.get("sha256"):
+        raise ModelError(
+            f"{tree_path}: SHA-256 {digest[:12]}... does not match the bundle's metadata; the "
+            "tree file was changed or corrupted. Retrain the bundle or restore it."
+        )
+    tree = TreeRunner(tree_path, list(blend["columns"]), len(meta["classes"]))
+    pre = Preprocessor.from_json(meta["preprocessing"])
+    if tree.n_features is not None and tree.n_features != pre.n_outputs:
+        raise ModelError(f"{path}: the tree reads {tree.n_features} features, "
+                         f"the preprocessing gives {pre.n_outputs}")
+    return tree
+
+
 def load_bundle(path: str | Path, backend: str = "auto") -> Bundle:
     """Load and verify the bundle folder ``path``.
 
@@ -367,7 +401,7 @@ def load_bundle(path: str | Path, backend: str = "auto") -> Bundle:
         shape = runner.input_shape
         if len(shape) != 4 or shape[1] != int(meta["seq_len"]) or shape[2] != pre.n_outputs:
             raise ModelError(f"{path}: model input shape does not match the bundle's metadata")
-        return Bundle(path, runner, meta, backend="onnx")
+        return Bundle(path, runner, meta, backend="onnx", tree=load_blend_tree(path, meta))
     from ids_desktop.core.model.runtime import KerasRunner
     from ids_desktop.core.tf_import import keras as quiet_keras
 
@@ -386,7 +420,18 @@ def load_bundle(path: str | Path, backend: str = "auto") -> Bundle:
     n_in = int(model.inputs[0].shape[2])
     if n_in != pre.n_outputs or int(model.inputs[0].shape[1]) != int(meta["seq_len"]):
         raise ModelError(f"{path}: model input shape does not match the bundle's metadata")
-    return Bundle(path, KerasRunner(model), meta, backend="keras", model=model)
+    return Bundle(path, KerasRunner(model), meta, backend="keras", model=model,
+                  tree=load_blend_tree(path, meta))
+
+
+def shipped_metrics(meta: dict[str, Any]) -> dict[str, Any]:
+    """The test-split binary metrics of the verdicts the bundle gives: the blend's when it
+    ships one (issue 34), else the hybrid's."""
+    metrics = meta.get("metrics", {})
+    blend = metrics.get("blend") or {}
+    key = "blend" if meta.get("blend") and blend.get("shipped") else "hybrid"
+    binary: dict[str, Any] = metrics.get(key, {}).get("binary", {})
+    return binary
 
 
 def list_bundles(models_dir: str | Path | None = None) -> list[dict[str, Any]]:
@@ -398,7 +443,7 @@ def list_bundles(models_dir: str | Path | None = None) -> list[dict[str, Any]]:
             meta = read_metadata(folder)
         except ModelError:
             continue
-        hybrid = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
+        hybrid = shipped_metrics(meta)
         out.append(
             {
                 "name": meta["name"],

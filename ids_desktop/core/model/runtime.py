@@ -20,6 +20,11 @@ import numpy as np
 from ids_desktop.errors import ModelError
 
 ONNX_FILE = "model.onnx"
+#: A tree ensemble's ONNX export, averaged with the network when the bundle ships a blend
+#: (issue 34; :class:`BlendedRunner`).
+TREE_FILE = "tree.onnx"
+#: The tree ensembles a bundle may blend with: training's baseline keys -> their names.
+TREE_NAMES = {"tree": "RandomForest", "boosting": "HistGradientBoosting"}
 #: Largest tolerated |p_onnx - p_keras| on the check inputs.
 MAX_ABS_DIFF = 1e-5
 #: Windows per runtime call; bounds the activations' memory.
@@ -100,6 +105,79 @@ class OnnxRunner:
         return [np.concatenate([p[k] for p in parts]) for k in range(len(self.output_names))]
 
 
+class TreeRunner:
+    """A tree ensemble exported to ONNX (``TreeEnsembleClassifier``, skl2onnx with
+    ``zipmap`` off): ``runner(x)`` -> class probabilities ``(n, C)`` for flat features
+    ``(n, F)``, one column per bundle class.
+
+    ``columns``: the bundle class index of each of the export's output columns (the tree
+    was trained on class indices, and a class absent from its training rows has no column).
+    """
+
+    def __init__(self, path: str | Path, columns: list[int], n_classes: int) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover - onnxruntime is a dependency
+            raise ModelError(f"onnxruntime is not installed ({exc})") from None
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        # The ensemble's own threads split the rows; it is one op, unlike the network.
+        opts.intra_op_num_threads = available_cores()
+        try:
+            self.session = ort.InferenceSession(
+                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+            raise ModelError(f"{path}: onnxruntime cannot load it ({exc})") from None
+        names = [o.name for o in self.session.get_outputs()]
+        if "probabilities" not in names:
+            raise ModelError(f"{path}: not a tree export with a 'probabilities' output")
+        self.input_name = self.session.get_inputs()[0].name
+        n_in = self.session.get_inputs()[0].shape[-1]
+        self.n_features = int(n_in) if isinstance(n_in, int) else None
+        self.columns = np.asarray(columns, dtype=np.int64)
+        self.n_classes = int(n_classes)
+        if len(self.columns) and (self.columns.min() < 0 or self.columns.max() >= n_classes):
+            raise ModelError(f"{path}: tree columns {columns} do not fit {n_classes} classes")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.zeros((len(x), self.n_classes), dtype=np.float32)
+        if len(x):
+            p = self.session.run(["probabilities"], {self.input_name: x})[0]
+            if p.shape[1] != len(self.columns):
+                raise ModelError(f"the tree export gives {p.shape[1]} columns, "
+                                 f"its metadata names {len(self.columns)}")
+            out[:, self.columns] = p
+        return out
+
+
+class BlendedRunner:
+    """The network's runner with its class probabilities averaged with a tree's.
+
+    ``runner(x)`` for model inputs ``(n, T, F, 2)`` gives the network's outputs with the
+    first (class probabilities ``(n, T, C)``) replaced by ``(1 - w) * network + w * tree``,
+    the tree reading each position's own scaled features (channel 0). Reconstructions, and so
+    the anomaly score, stay the network's. Wraps the calibrated runner: the average is of
+    the probabilities the network's thresholds were chosen on.
+    """
+
+    def __init__(self, runner: Any, tree: TreeRunner, weight: float = 0.5) -> None:
+        self.runner = runner
+        self.tree = tree
+        self.weight = float(weight)
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        out = list(self.runner(x))
+        n, t, f = x.shape[0], x.shape[1], x.shape[2]
+        p_tree = self.tree(np.asarray(x[..., 0]).reshape(n * t, f)).reshape(n, t, -1)
+        out[0] = ((1.0 - self.weight) * out[0] + self.weight * p_tree).astype(np.float32)
+        return out
+
+    def __getattr__(self, name: str) -> Any:  # input_shape and the like
+        return getattr(self.runner, name)
+
+
 class KerasRunner:
     """The Keras model behind the same call shape as :class:`OnnxRunner` (training, checks)."""
 
@@ -155,13 +233,18 @@ def export_onnx(model: Any, path: str | Path, check_inputs: np.ndarray) -> float
         except Exception as exc:  # noqa: BLE001 - tf2onnx raises many types
             raise ModelError(f"ONNX export failed ({exc})") from None
         diff = max_prob_diff(KerasRunner(model), OnnxRunner(tmp), check_inputs)
-        if not diff <= MAX_ABS_DIFF:
-            raise ModelError(f"the ONNX export differs from the Keras model by {diff:.2e} "
-                             f"(> {MAX_ABS_DIFF:.0e})")
-        os.replace(tmp, path)
-        return diff
+        return accept_export(tmp, path, diff, MAX_ABS_DIFF, "the Keras model")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def accept_export(tmp: Path, path: Path, diff: float, limit: float, source: str) -> float:
+    """Rename the checked export ``tmp`` to ``path`` and return ``diff``, its largest
+    probability difference from ``source``; refuse it (``ModelError``) above ``limit``."""
+    if not diff <= limit:
+        raise ModelError(f"the ONNX export differs from {source} by {diff:.2e} (> {limit:.0e})")
+    os.replace(tmp, path)
+    return diff
 
 
 def export_to_bundle(model: Any, folder: str | Path, check_inputs: np.ndarray) -> dict[str, Any]:

@@ -109,8 +109,11 @@ class ReportData:
     incidents: list[IncidentItem] = field(default_factory=list)
     #: What happened, in one sentence (:func:`headline`).
     headline: str = ""
-    #: The bundle's anomaly-score threshold (flows at or above it are flagged).
+    #: The bundle's anomaly-score threshold (flows at or above it are flagged); ``None`` when
+    #: the anomaly score flags nothing (a blend).
     anomaly_threshold: float | None = None
+    #: How the bundle's verdicts differ from the hybrid alone (a blend, issue 34), or "".
+    model_note: str = ""
 
 
 def _top(series: pd.Series, n: int) -> list[tuple[str, int]]:
@@ -156,6 +159,7 @@ def build_report(
     flows = analysis.flows
     bundle = analysis.run.bundle
     meta = bundle.metadata
+    blend = meta.get("blend") or {}
     source = analysis.path
     flagged_mask = flows["flagged"].fillna(False).astype(bool).to_numpy()
     at = np.flatnonzero(flagged_mask)
@@ -226,8 +230,21 @@ def build_report(
         findings=[f.summary for f in analysis.findings],
         incidents=items,
         headline=headline(incidents),
-        anomaly_threshold=_float(getattr(bundle, "anomaly_threshold", None)),
+        anomaly_threshold=(None if blend else _float(getattr(bundle, "anomaly_threshold", None))),
+        model_note=blend_note(blend) if blend else "",
     )
+
+
+def blend_note(blend: dict[str, Any]) -> str:
+    """One paragraph on a bundle that ships the average of the hybrid and a tree."""
+    from ids_desktop.core.model.runtime import TREE_NAMES
+
+    tree = TREE_NAMES.get(str(blend.get("tree")), str(blend.get("tree")))
+    return (f"This bundle's verdicts come from a blend: the plain average of the hybrid's class "
+            f"probabilities and those of a {tree} tree ensemble trained on the same flows, "
+            f"because on validation data the average was at least as accurate as either model "
+            f"alone at no more false alarms. The anomaly score is the hybrid's and is shown, but "
+            f"it flags nothing in this bundle. Explanations are of the blend's probabilities.")
 
 
 #: Sources that are the model's verdicts, not a host-level detector's rule.
@@ -337,8 +354,11 @@ def _clause(sentence: str) -> str:
 
 
 def headline_metrics(meta: dict[str, Any]) -> dict[str, float]:
-    """A bundle's test-split headline (hybrid attack F1, FAR, ROC-AUC) from its metadata."""
-    binary = meta.get("metrics", {}).get("hybrid", {}).get("binary", {})
+    """A bundle's test-split headline (attack F1, FAR, ROC-AUC of the verdicts it gives: the
+    hybrid's, or its blend's) from its metadata."""
+    from ids_desktop.core.model.bundle import shipped_metrics
+
+    binary = shipped_metrics(meta)
     return {
         k: float(binary[k])
         for k in ("f1", "far", "roc_auc")

@@ -371,6 +371,8 @@ def write_pdf(
     step(5, "appendix")
     story += [PageBreak(), Paragraph("Appendix: method", h2),
               _p(METHOD_TEXT, body, PARAGRAPH_CHARS), Spacer(1, 2 * mm)]
+    if report.model_note:
+        story += [_p(report.model_note, body, PARAGRAPH_CHARS), Spacer(1, 2 * mm)]
     story += [Paragraph("How to read an explanation", h2), _p(READING_TEXT, body, PARAGRAPH_CHARS)]
     if report.model_card_summary:
         story += [Paragraph("Model card", h2)]
