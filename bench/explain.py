@@ -38,7 +38,7 @@ Usage: .venv/bin/python bench/explain.py [--flows 50] [--samples 250,500,1000,20
        [--only NAME ...]
        .venv/bin/python bench/explain.py --t1-curve [--flows 30] [--seeds 3]
        [--samples 500,1000,2000,3000,5000,10000] [--neighbourhood ...] [--only NAME ...]
-       [--models-dir DIR]
+       [--models-dir DIR] [--network-only]
 """
 
 from __future__ import annotations
@@ -161,6 +161,9 @@ def main() -> int:
                         help="each flow's Jaccard and top weights")
     parser.add_argument("--models-dir", default=None,
                         help="bundles folder (default: the app's models/)")
+    parser.add_argument("--network-only", action="store_true",
+                        help="explain a blended bundle's network alone, without its tree "
+                             "(issue 34; what the blend costs, measured in one run)")
     args = parser.parse_args()
     curve_mode = bool(args.t1_curve)
     n_flows = args.flows or (30 if curve_mode else 50)
@@ -191,6 +194,8 @@ def main() -> int:
         for samples in sample_sizes:
             explainer = BundleExplainer.for_analysis(analysis, num_samples=samples,
                                                      neighbourhood=args.neighbourhood)
+            if args.network_only and getattr(explainer.bundle, "tree", None) is not None:
+                explainer.bundle.runner = explainer.bundle.runner.runner  # BlendedRunner's
             explainer.explain_row(rows[0])  # warm-up: traces the compiled predict function
             m = curve[samples] = measure(explainer, rows, seeds,
                                          flows if args.per_flow else None)

@@ -59,6 +59,8 @@ def bench_one(name: str, rows: int) -> dict:
     xt = sequences.to_tensor(x, w)
     bundle.runner(xt[:8192])  # the app's runtime (onnxruntime)
     t_model = _best_of(lambda: bundle.runner(xt))
+    # A blended bundle (issue 34): the network alone in the same run, for the blend's cost.
+    t_network = _best_of(lambda: bundle.runner.runner(xt)) if bundle.tree is not None else None
     keras_run = load_bundle(bundle.path, backend="keras").runner  # TF, for comparison
     keras_run(xt[:8192])
     t_keras = _best_of(lambda: keras_run(xt))
@@ -75,6 +77,7 @@ def bench_one(name: str, rows: int) -> dict:
         "flows": rows,
         "seq_len": bundle.seq_len,
         "model_flows_s": rows / t_model,
+        "network_flows_s": rows / t_network if t_network else None,
         "keras_flows_s": rows / t_keras,
         "end_to_end_flows_s": rows / t_e2e,
         "tree_flows_s": rows / t_tree,
@@ -90,8 +93,12 @@ def table(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        # a blend's forward pass is the network's and its tree's; the network alone beside it
+        alone = (f" (blend; network alone {r['network_flows_s']:,.0f})"
+                 if r.get("network_flows_s") else "")
         lines.append(
-            f"| {r['bundle']} | {r['flows']:,} | {r['seq_len']} | {r['model_flows_s']:,.0f} | "
+            f"| {r['bundle']} | {r['flows']:,} | {r['seq_len']} | "
+            f"{r['model_flows_s']:,.0f}{alone} | "
             f"{r['keras_flows_s']:,.0f} | "
             f"{r['end_to_end_flows_s']:,.0f} | {r['tree_flows_s']:,.0f} |"
         )
