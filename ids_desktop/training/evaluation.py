@@ -102,9 +102,9 @@ class Blend:
 
     ``tree_name``/``tree``: the tree (of the run's baselines) whose average with the hybrid
     scores the higher validation attack F1; ``threshold``: the blend's decision threshold
-    on P(attack), chosen there by the run's own rule and budget, with the hybrid's anomaly
-    flags counted as the hybrid's threshold counts them. ``validation``: attack F1 and FAR on
-    the validation split of the blend, the hybrid alone and that tree alone.
+    on P(attack), chosen there by the run's own rule and budget (counting the hybrid's
+    anomaly flags only when :attr:`anomaly`). ``validation``: attack F1 and FAR on the
+    validation split of the blend, the hybrid alone and that tree alone.
     """
 
     tree_name: str
