@@ -107,15 +107,11 @@ def score_variant(frame: pd.DataFrame, fmt: str, fields: Mapping[str, Any], seed
 
 def tree_scores(ctx: Any, fitted: Any) -> dict[str, Any]:
     """Validation attack F1 and FAR of both tree baselines and of the hybrid + tree average."""
-    from ids_desktop.training.evaluation import choose_blend
+    from ids_desktop.training.evaluation import choose_blend, tree_validation
 
-    val = ctx.split.val
     fitted_trees = {"tree": ctx.fit_tree(), "boosting": ctx.fit_tree(kind="boosting")}
-    out: dict[str, Any] = {}
-    for name, tree in fitted_trees.items():
-        p = 1 - ctx.tree_proba(tree, val)[:, ctx.benign]
-        b = M.binary_metrics(ctx.is_attack[val], p >= tree.threshold_, p)
-        out[name] = {"f1": float(b["f1"]), "far": float(b["far"])}
+    out: dict[str, Any] = {name: tree_validation(ctx, tree)
+                           for name, tree in fitted_trees.items()}
     blend = choose_blend(ctx, fitted, fitted_trees)
     out["blend"] = blend.validation["blend"]
     out["blend_tree"] = blend.tree_name

@@ -35,6 +35,10 @@ def set_determinism(seed: int) -> None:
         pass
 
 
+#: An anomaly threshold no score reaches: the anomaly score flags nothing.
+NEVER_FLAGS = 1e30
+
+
 @dataclass
 class Fitted:
     """A fitted network and the thresholds chosen for it on its validation rows."""
@@ -42,7 +46,7 @@ class Fitted:
     model: Any
     seq_len: int
     threshold: float = 0.5
-    anomaly_threshold: float = 1e30
+    anomaly_threshold: float = NEVER_FLAGS
     epochs: int = 0
     has_recon: bool = True
     #: The epoch whose weights were kept (early stopping on the validation loss).
@@ -310,7 +314,7 @@ class FitContext:
             benign_anom = s["anomaly"][~y_att]
             fitted.anomaly_threshold = (
                 float(np.quantile(benign_anom, 1 - self.opts.anomaly_far)) * 1.0 + 1e-9
-                if len(benign_anom) else 1e30
+                if len(benign_anom) else NEVER_FLAGS
             )
             extra = s["anomaly"] >= fitted.anomaly_threshold
         fitted.threshold = M.choose_threshold(

@@ -11,7 +11,7 @@ import numpy as np
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model import sequences
 from ids_desktop.core.schema import BENIGN
-from ids_desktop.training.context import FitContext, Fitted
+from ids_desktop.training.context import NEVER_FLAGS, FitContext, Fitted
 
 
 def report(ctx: FitContext, rows: np.ndarray, flagged: np.ndarray, pred: np.ndarray,
@@ -127,15 +127,27 @@ class Blend:
     def deciding(self, fitted: Fitted) -> Fitted:
         """``fitted`` with the blend's thresholds (no anomaly flags unless :attr:`anomaly`)."""
         return replace(fitted, threshold=self.threshold,
-                       anomaly_threshold=fitted.anomaly_threshold if self.anomaly else 1e30)
+                       anomaly_threshold=fitted.anomaly_threshold if self.anomaly else NEVER_FLAGS)
 
 
 def blend_scores(ctx: FitContext, fitted: Fitted, tree: Any, rows: np.ndarray) -> dict[str, Any]:
     """The hybrid's scores of ``rows`` with its class probabilities averaged with ``tree``'s
     (what :class:`~ids_desktop.core.model.runtime.BlendedRunner` gives in the app)."""
-    s = ctx.score(fitted, rows)
-    probs = (s["probs"] + ctx.tree_proba(tree, rows)) / 2
+    return _averaged(ctx, ctx.score(fitted, rows), ctx.tree_proba(tree, rows))
+
+
+def _averaged(ctx: FitContext, s: dict[str, Any], tree_probs: np.ndarray) -> dict[str, Any]:
+    probs = (s["probs"] + tree_probs) / 2
     return {**s, "probs": probs, "p_attack": 1.0 - probs[:, ctx.benign]}
+
+
+def tree_validation(ctx: FitContext, tree: Any, probs: np.ndarray | None = None
+                    ) -> dict[str, float]:  # fmt: skip
+    """A tree baseline's validation attack F1 and FAR at its own threshold (``probs``: its
+    class probabilities of the validation rows, when already computed)."""
+    va = ctx.split.val
+    p = 1 - (ctx.tree_proba(tree, va) if probs is None else probs)[:, ctx.benign]
+    return _f1_far(ctx.is_attack[va], p >= tree.threshold_, p)
 
 
 def choose_blend(ctx: FitContext, fitted: Fitted, trees: dict[str, Any], *,
@@ -153,17 +165,17 @@ def choose_blend(ctx: FitContext, fitted: Fitted, trees: dict[str, Any], *,
     h_flag, _ = ctx.decide(fitted, s_h)
     best: Blend | None = None
     for name, tree in trees.items():
-        s = blend_scores(ctx, fitted, tree, va)
+        p_tree = ctx.tree_proba(tree, va)
+        s = _averaged(ctx, s_h, p_tree)
         extra = (s["anomaly"] >= fitted.anomaly_threshold
                  if anomaly and "anomaly" in s else None)
         thr = M.choose_threshold(y, s["p_attack"], max_far=ctx.far_target * ctx.opts.far_margin,
                                  extra_flags=extra, rule=ctx.opts.threshold_rule)
         candidate = Blend(name, tree, float(thr), {}, anomaly)
         flagged, _ = ctx.decide(candidate.deciding(fitted), s)
-        p_tree = 1 - ctx.tree_proba(tree, va)[:, ctx.benign]
         candidate.validation.update({"blend": _f1_far(y, flagged, s["p_attack"]),
                                      "hybrid": _f1_far(y, h_flag, s_h["p_attack"]),
-                                     "tree": _f1_far(y, p_tree >= tree.threshold_, p_tree)})
+                                     "tree": tree_validation(ctx, tree, p_tree)})
         if best is None or candidate.validation["blend"]["f1"] > best.validation["blend"]["f1"]:
             best = candidate
     assert best is not None

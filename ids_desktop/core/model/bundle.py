@@ -334,9 +334,10 @@ def verify_bundle(path: Path, meta: dict[str, Any]) -> None:
                          f"preprocessing gives {pre.n_outputs}")
 
 
-def load_blend_tree(path: Path, meta: dict[str, Any]) -> Any:
+def load_blend_tree(path: Path, meta: dict[str, Any], n_inputs: int) -> Any:
     """The bundle's tree (:class:`~ids_desktop.core.model.runtime.TreeRunner`) when its
-    metadata names a blend, verified against the recorded SHA-256; else ``None``."""
+    metadata names a blend, verified against the recorded SHA-256 and the ``n_inputs``
+    scaled features the preprocessing gives; else ``None``."""
     from ids_desktop.core.model.runtime import TREE_FILE, TreeRunner
 
     blend = meta.get("blend")
@@ -353,10 +354,9 @@ def load_blend_tree(path: Path, meta: dict[str, Any]) -> Any:
             "tree file was changed or corrupted. Retrain the bundle or restore it."
         )
     tree = TreeRunner(tree_path, list(blend["columns"]), len(meta["classes"]))
-    pre = Preprocessor.from_json(meta["preprocessing"])
-    if tree.n_features is not None and tree.n_features != pre.n_outputs:
+    if tree.n_features is not None and tree.n_features != n_inputs:
         raise ModelError(f"{path}: the tree reads {tree.n_features} features, "
-                         f"the preprocessing gives {pre.n_outputs}")
+                         f"the preprocessing gives {n_inputs}")
     return tree
 
 
@@ -401,7 +401,8 @@ def load_bundle(path: str | Path, backend: str = "auto") -> Bundle:
         shape = runner.input_shape
         if len(shape) != 4 or shape[1] != int(meta["seq_len"]) or shape[2] != pre.n_outputs:
             raise ModelError(f"{path}: model input shape does not match the bundle's metadata")
-        return Bundle(path, runner, meta, backend="onnx", tree=load_blend_tree(path, meta))
+        return Bundle(path, runner, meta, backend="onnx",
+                      tree=load_blend_tree(path, meta, pre.n_outputs))
     from ids_desktop.core.model.runtime import KerasRunner
     from ids_desktop.core.tf_import import keras as quiet_keras
 
@@ -421,7 +422,7 @@ def load_bundle(path: str | Path, backend: str = "auto") -> Bundle:
     if n_in != pre.n_outputs or int(model.inputs[0].shape[1]) != int(meta["seq_len"]):
         raise ModelError(f"{path}: model input shape does not match the bundle's metadata")
     return Bundle(path, KerasRunner(model), meta, backend="keras", model=model,
-                  tree=load_blend_tree(path, meta))
+                  tree=load_blend_tree(path, meta, pre.n_outputs))
 
 
 def shipped_metrics(meta: dict[str, Any]) -> dict[str, Any]:
