@@ -15,16 +15,19 @@ highest scores, and explains them with LIME:
 ``--t1-curve`` is the case of the T = 1 bundles (issue 34, part 5): every bundle with
 sequences of one flow, over a seeded random sample of its input's flagged flows (30 by
 default; not the top-scored ones, which are near-copies of one flow), 3 seeds, and the sample
-counts 500-10,000. It prints the curve with the load average, then per bundle the smallest
+counts 500-10,000 (``--flow-seed`` draws other flows, to check a choice on flows it was not
+made on). It prints the curve with the load average, then per bundle the smallest
 count that meets the targets of ``ids_desktop.core.targets`` (top-5 features Jaccard and the
 median CPU seconds per explanation, a bound on the wall seconds on an idle 2-core machine) and
 sits on the plateau (R² within 0.02 and Jaccard within 0.03 of the largest count's), and the
 count that serves them all. ``--samples default`` measures each bundle's own default
 (``default_samples``).
 
-``--neighbourhood`` overrides the bundle's neighbourhood (``default_neighbourhood``: ``local``
+``--neighbourhood`` overrides the bundle's neighbourhood (``default_neighbourhood``: ``paired``
 for T = 1, ``stratified`` otherwise): ``stratified`` redraws every column of every sample, a
-Latin hypercube per column; ``local`` redraws a random share of the columns per sample;
+Latin hypercube per column; ``paired`` keeps the flow's bin in half the samples per column and
+pairs every sample with its complement; ``local`` redraws a random share of the columns per
+sample;
 ``iid`` keeps the one-pass sampler but draws i.i.d. like LIME (other samples, so the Jaccard
 columns differ); ``lime`` draws with LIME's own per-column loop (the i.i.d. samples, so only
 the seconds may differ).
@@ -38,7 +41,7 @@ Usage: .venv/bin/python bench/explain.py [--flows 50] [--samples 250,500,1000,20
        [--only NAME ...]
        .venv/bin/python bench/explain.py --t1-curve [--flows 30] [--seeds 3]
        [--samples 500,1000,2000,3000,5000,10000] [--neighbourhood ...] [--only NAME ...]
-       [--models-dir DIR] [--network-only]
+       [--models-dir DIR] [--network-only] [--flow-seed N]
 """
 
 from __future__ import annotations
@@ -155,12 +158,17 @@ def main() -> int:
     parser.add_argument("--neighbourhood", choices=NEIGHBOURHOODS, default=None,
                         help="how LIME's neighbourhood is drawn (default: the bundle's, "
                              "default_neighbourhood; stratified: every column redrawn, a Latin "
-                             "hypercube; local: a random share of the columns redrawn; iid: "
+                             "hypercube; paired: half the samples keep each column, in "
+                             "complementary pairs; local: a random share of the columns "
+                             "redrawn; iid: "
                              "LIME's own draws in one pass; lime: LIME's per-column loop)")
     parser.add_argument("--per-flow", action="store_true",
                         help="each flow's Jaccard and top weights")
     parser.add_argument("--models-dir", default=None,
                         help="bundles folder (default: the app's models/)")
+    parser.add_argument("--flow-seed", type=int, default=0,
+                        help="--t1-curve: the seed that draws the flagged flows (0; another "
+                             "seed gives flows no choice was made on)")
     parser.add_argument("--network-only", action="store_true",
                         help="explain a blended bundle's network alone, without its tree "
                              "(issue 34; what the blend costs, measured in one run)")
@@ -186,7 +194,8 @@ def main() -> int:
             sample_sizes = [int(s) for s in samples_arg.split(",")]
         analysis = run_analysis(path, AnalysisOptions(model=name), models_dir=args.models_dir)
         flows = analysis.flows
-        rows = sample_rows(flows, n_flows) if curve_mode else top_flagged(flows, n_flows)
+        rows = (sample_rows(flows, n_flows, args.flow_seed) if curve_mode
+                else top_flagged(flows, n_flows))
         if not rows:
             print(f"{name:<12} no flagged flows in {path.name}")
             continue

@@ -460,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="auto",
                    help="bundle name or folder (default: by input format)")
     p.add_argument("--samples", type=int,
-                   help="LIME samples (default: 6000 for T = 1 bundles, 10000 / T and at "
+                   help="LIME samples (default: 4000 for T = 1 bundles, 10000 / T and at "
                         "least 3000 otherwise: core/explain/service.default_samples)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--png", help="draw the explanation chart to this PNG")

@@ -70,7 +70,7 @@ def _options(**fields: Any) -> Mapping[str, Any]:
 #: without them left web attacks unlearnt (validation attack F1 0.9650; with them 0.9919), and
 #: over seeds 0-4 they raise the validation mean from 0.9903 to 0.9960 and the worst seed from
 #: 0.9650 to 0.9919 at the same FAR (2026-12-06, bench/RESULTS.md), while T = 1 explanations
-#: now take 6,000 samples. cic-ids2017's 32 ConvLSTM filters without class weights: the best mean
+#: now take 4,000 samples. cic-ids2017's 32 ConvLSTM filters without class weights: the best mean
 #: validation attack F1 of ten variants over three seeds (2026-12-05; 0.9964 against the
 #: defaults' 0.9866). ton-iot's 512-unit head: mean validation attack F1 0.9969 against 0.9955
 #: over two seeds (2026-12-05, exact thresholds); unsw-nb15's: 0.9516 against 0.9488 over
