@@ -2,7 +2,7 @@
 sample count: on each of the gate's inputs (the demo capture and the lab's attack capture,
 ``training.gate.stability_inputs``), the top-5 features Jaccard over the 50 highest-scored
 flagged flows and 5 seeds (``core.explain.stability.feature_stability``'s measure) and the
-median wall seconds of seed 0's explanations.
+median wall seconds of seed 0's explanations (``bench/explain.py``'s ``measure``).
 
 Usage: .venv/bin/python bench/explain_gate.py
        [--runs stratified:3000,paired:2000,paired:3000] [--model pcap] [--flows 50] [--seeds 5]
@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -26,8 +24,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
+    from explain import measure  # bench/explain.py: seed 0's seconds and the Jaccard indices
+
     from ids_desktop.core.explain.service import BundleExplainer
-    from ids_desktop.core.explain.stability import mean_jaccard, top_flagged
+    from ids_desktop.core.explain.stability import top_flagged
     from ids_desktop.core.options import AnalysisOptions
     from ids_desktop.core.workflow import run_analysis
     from ids_desktop.synth.demo_capture import write_demo
@@ -53,17 +53,9 @@ def main() -> int:
                 explainer = BundleExplainer.for_analysis(analysis, num_samples=n,
                                                          neighbourhood=hood)
                 explainer.explain_row(rows[0])  # warm-up
-                times, jaccards = [], []
-                for row in rows:
-                    t0 = time.perf_counter()
-                    first = explainer.explain_row(row, seed=0)
-                    times.append(time.perf_counter() - t0)
-                    runs_ = [first] + [explainer.explain_row(row, seed=s)
-                                       for s in range(1, args.seeds)]
-                    jaccards.append(mean_jaccard([set(list(e.by_feature)[:5]) for e in runs_]))
-                print(f"{path.name:<20} {hood:<13} {n:>7} {len(rows):>5} "
-                      f"{statistics.median(times):>9.3f} {statistics.mean(jaccards):>16.3f} "
-                      f"{os.getloadavg()[0]:>5.2f}", flush=True)
+                m = measure(explainer, rows, args.seeds)
+                print(f"{path.name:<20} {hood:<13} {n:>7} {len(rows):>5} {m['median']:>9.3f} "
+                      f"{m['features']:>16.3f} {os.getloadavg()[0]:>5.2f}", flush=True)
     return 0
 
 

@@ -385,6 +385,18 @@ def latin_hypercube(random_state: np.random.RandomState, columns: int, n: int) -
     return (strata + random_state.random_sample((columns, n))) / n
 
 
+def inverse_cdf(values: np.ndarray, cdf: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Row i's values drawn at the uniforms ``rank[i]`` ``(rows, n)``: ``values[i, j]`` where j
+    counts the entries of ``cdf[i]`` (cumulative shares, last entry 1) at or below the uniform,
+    as ``random_state.choice(values, p=...)`` picks. Uniforms are below 1, so the last entry
+    never counts."""
+    idx = np.zeros(rank.shape, dtype=np.intp)
+    for k in range(cdf.shape[1] - 1):
+        idx += cdf[:, k : k + 1] <= rank
+    drawn: np.ndarray = values[np.arange(len(values))[:, None], idx]
+    return drawn
+
+
 class NeighbourhoodSampler:
     """LIME's private ``__data_inverse`` for a discretising explainer, one pass over all columns.
 
@@ -471,11 +483,7 @@ class NeighbourhoodSampler:
         inverse = np.empty((n_cols, num_samples))
         data = np.empty((n_cols, num_samples))
         for cols, values, cdf in self.groups:
-            rank = u[cols]
-            idx = np.zeros(rank.shape, dtype=np.intp)
-            for k in range(cdf.shape[1] - 1):  # u < 1 = cdf[-1]: the last entry never counts
-                idx += cdf[:, k : k + 1] <= rank
-            drawn = values[np.arange(len(cols))[:, None], idx]
+            drawn = inverse_cdf(values, cdf, u[cols])
             inverse[cols] = drawn
             data[cols] = drawn == first_row[cols][:, None]
         if self.local:  # sample j redraws a column with probability r_j, else keeps the flow's bin
@@ -515,11 +523,7 @@ class NeighbourhoodSampler:
             fixed = mass[:, -1] <= 0.0  # one bin in training: nothing else to draw
             # exactly 1.0 from the last bin with mass on, so a draw never lands past it
             other = mass / np.where(fixed, 1.0, mass[:, -1])[:, None]
-            rank = u[cols]
-            idx = np.zeros(rank.shape, dtype=np.intp)
-            for k in range(other.shape[1] - 1):
-                idx += other[:, k : k + 1] <= rank
-            drawn = values[np.arange(len(cols))[:, None], idx]
+            drawn = inverse_cdf(values, other, u[cols])
             keep[cols[fixed]] = True
             bins[cols] = np.where(keep[cols], first_row[cols][:, None], drawn)
         return keep.astype(np.float64), bins
