@@ -6,6 +6,7 @@ The recipe (sources, oversampling, folds, per-capture validation, the shipping g
 
     python scripts/train_pcap.py --compare            # ~1 h on 2 cores: measure, choose, ship
     python scripts/train_pcap.py --source lab+apps    # train and validate one choice
+    python scripts/train_pcap.py --recheck-explanations  # after the app's LIME setting changed
 
 Flows are cached (Parquet, outside the repository) in ``$IDS_FLOW_CACHE`` or
 ``../flow-cache`` so repeated runs skip re-extraction.
@@ -49,7 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--options", type=json.loads, default={},
                     help="JSON of TrainOptions fields over the defaults, "
                          'e.g. \'{"head_layers": 2}\'')
+    ap.add_argument("--recheck-explanations", action="store_true",
+                    help="rerun the shipping gate's explanation check on the bundle in --out "
+                         "with the app's current LIME setting and, when it passes, record it "
+                         "in the bundle's metadata and card (nothing is retrained)")
     args = ap.parse_args(argv)
+    if args.recheck_explanations:
+        return recheck(args.out, args.lab)
 
     from ids_desktop.training.console import logger
     from ids_desktop.training.pcap import PcapRun, build_pcap_bundle
@@ -68,6 +75,26 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     return 1 if run.ship and outcome.metadata is None else 0
+
+
+def recheck(bundle_dir: Path, lab: Path) -> int:
+    """``--recheck-explanations``: 0 when the check passed and was recorded, 1 otherwise."""
+    from ids_desktop.training.console import logger
+    from ids_desktop.training.gate import (
+        recheck_explanations,
+        record_explanation_check,
+        shipped_demo,
+    )
+
+    log = logger()
+    check = recheck_explanations(bundle_dir, lab, shipped_demo().path, log)
+    log(f"explanation check: {json.dumps(check)}")
+    if not check["passed"]:
+        log(f"below the target: {bundle_dir} left alone")
+        return 1
+    record_explanation_check(bundle_dir, check)
+    log(f"recorded in {bundle_dir}")
+    return 0
 
 
 if __name__ == "__main__":

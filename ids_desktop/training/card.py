@@ -451,7 +451,8 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         ]
     attempts = meta.get("shipping_attempts") or []
     if attempts:
-        lines += _shipping_gate(attempts, meta.get("shipping_gate", {}))
+        lines += _shipping_gate(attempts, meta.get("shipping_gate", {}),
+                                meta.get("explanation_check"))
     return lines
 
 
@@ -543,9 +544,11 @@ def _seed_spread(seeds: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _shipping_gate(attempts: list[dict[str, Any]], gate: dict[str, Any]) -> list[str]:
+def _shipping_gate(attempts: list[dict[str, Any]], gate: dict[str, Any],
+                   check: dict[str, Any] | None = None) -> list[str]:
     """The capture bundle's shipping gate (benign fit, demo capture, explanation stability),
-    per seed; ``gate`` holds its bounds as the training run recorded them."""
+    per seed; ``gate`` holds its bounds as the training run recorded them, ``check`` the
+    explanation check rerun since (:func:`_explanation_check`)."""
 
     def checks(a: dict[str, Any]) -> str:
         """The later checks' figures, as far as the gate got (it stops at the first miss)."""
@@ -555,8 +558,8 @@ def _shipping_gate(attempts: list[dict[str, Any]], gate: dict[str, Any]) -> list
             said.append(f"demo capture's office flows {demo['office']:.1%} flagged, its "
                         f"attacker's {demo['attacker']:.1%}")
         if steady:
-            said.append("explanations' top-5 features Jaccard " + ", ".join(
-                f"{'n/a' if j is None else f'{j:.3f}'} on `{name}`" for name, j in steady.items()))
+            said.append("explanations' top-5 features Jaccard " + jaccards(steady)
+                        + setting(a.get("explanation_setting")))
         return ", ".join(said) or "not checked further"
 
     tried = "; ".join(f"seed {a['seed']}: {a['found']} attack captures found, "
@@ -576,6 +579,33 @@ def _shipping_gate(attempts: list[dict[str, Any]], gate: dict[str, Any]) -> list
         "misses any of these is repeated with the next seed (the per-capture table above "
         f"comes from the fold models and does not depend on it): {tried}. "
         f"Shipped: seed {attempts[-1]['seed']}.",
+        "",
+        *_explanation_check(check),
+    ]
+
+
+def jaccards(steady: dict[str, float | None]) -> str:
+    return ", ".join(f"{'n/a' if j is None else f'{j:.3f}'} on `{name}`"
+                     for name, j in steady.items())
+
+
+def setting(how: dict[str, Any] | None) -> str:
+    """`` (LIME's `paired` neighbourhood, 2,000 samples)``, or nothing when not recorded."""
+    return (f" (LIME's `{how['neighbourhood']}` neighbourhood, {how['num_samples']:,} samples)"
+            if how else "")
+
+
+def _explanation_check(check: dict[str, Any] | None) -> list[str]:
+    """The gate's explanation check rerun on the shipped bundle (``gate.recheck_explanations``)
+    after the app's explanation setting changed."""
+    if not check:
+        return []
+    return [
+        f"The gate's explanation check was rerun on the shipped bundle on {check['date']} with "
+        f"the app's setting then, LIME's `{check['neighbourhood']}` neighbourhood and "
+        f"{check['num_samples']:,} samples (`scripts/train_pcap.py --recheck-explanations`): "
+        f"top-5 features Jaccard {jaccards(check['explanation_stability'])}; "
+        + ("met." if check["passed"] else "NOT met."),
         "",
     ]
 

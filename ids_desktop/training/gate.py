@@ -14,15 +14,21 @@ when it
 
 When no seed passes, nothing is shipped. The per-capture table comes from the fold models and
 never depends on this. The bounds are :mod:`ids_desktop.core.targets`'.
+
+When the app's explanation setting for the bundle changes (LIME's neighbourhood or sample
+count, ``core.explain.service``), :func:`recheck_explanations` reruns the last check on the
+shipped bundle, so its card says how its explanations behave as the app draws them.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ids_desktop.core.model.bundle import CARD_FILE, METADATA_FILE
 from ids_desktop.core.targets import (
     BENIGN_FLAG_LIMIT,
     DEMO_ATTACKER_MIN,
@@ -99,6 +105,39 @@ def explanation_stability(bundle_dir: Path, inputs: list[Path],
     return out
 
 
+def explanation_setting(bundle_dir: Path) -> dict[str, Any]:
+    """The neighbourhood and sample count the app explains the bundle's flows with."""
+    from ids_desktop.core.explain.service import default_neighbourhood, default_samples
+
+    seq_len = int(json.loads((bundle_dir / METADATA_FILE).read_text())["seq_len"])
+    return {"neighbourhood": default_neighbourhood(seq_len),
+            "num_samples": default_samples(seq_len)}
+
+
+def recheck_explanations(bundle_dir: Path, lab: Path, demo: Path,
+                         log: Log) -> dict[str, Any]:  # fmt: skip
+    """The gate's explanation check, rerun on a shipped bundle with the app's current setting.
+
+    Returns the record a bundle keeps as ``explanation_check``: the date, the setting
+    (:func:`explanation_setting`), the Jaccard index per input and whether every one met
+    the target.
+    """
+    steady = explanation_stability(bundle_dir, stability_inputs(lab, demo), log)
+    return {"date": datetime.date.today().isoformat(), **explanation_setting(bundle_dir),
+            "explanation_stability": steady,
+            "passed": all(j is not None and j >= STABILITY_TARGET for j in steady.values())}
+
+
+def record_explanation_check(bundle_dir: Path, check: dict[str, Any]) -> None:
+    """Keep ``check`` in the bundle's metadata as ``explanation_check``; rewrite its card."""
+    from ids_desktop.training.card import model_card
+
+    meta = json.loads((bundle_dir / METADATA_FILE).read_text())
+    meta["explanation_check"] = check
+    (bundle_dir / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    (bundle_dir / CARD_FILE).write_text(model_card(meta))
+
+
 def shipping_gate(shipped: dict[str, Any], bundle_dir: Path, lab: Path, demo: DemoCapture,
                   log: Log) -> tuple[dict[str, Any], bool]:  # fmt: skip
     """One seed's record for ``shipping_attempts`` and whether its bundle may ship.
@@ -117,6 +156,8 @@ def shipping_gate(shipped: dict[str, Any], bundle_dir: Path, lab: Path, demo: De
     attempt = {"found": shipped["found"], "benign_flagged": shipped["benign_flagged"],
                "benign_flag_rate": shipped["benign_flag_rate"],
                "demo_flag_rate": flags, "explanation_stability": steady}
+    if steady:
+        attempt["explanation_setting"] = explanation_setting(bundle_dir)
     return attempt, fits and all(j is not None and j >= STABILITY_TARGET for j in steady.values())
 
 

@@ -134,6 +134,9 @@ def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(
     monkeypatch.setattr(gate, "explanation_stability",
                         lambda b, inputs, log: calls.append("explain") or dict(steady))
     the_demo = gate.DemoCapture(tmp_path / "demo.pcap", "203.0.113.66")
+    (tmp_path / "metadata.json").write_text('{"seq_len": 8}')
+    setting = gate.explanation_setting(tmp_path)
+    assert set(setting) == {"neighbourhood", "num_samples"}
 
     def run_gate(rate: float):
         calls.clear()
@@ -144,7 +147,8 @@ def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(
         return attempt, passed, list(calls)
 
     assert run_gate(0.03) == ({"found": 13, "benign_flagged": 4, "benign_flag_rate": 0.03,
-                           "demo_flag_rate": demo, "explanation_stability": steady}, True,
+                           "demo_flag_rate": demo, "explanation_stability": steady,
+                           "explanation_setting": setting}, True,
                           ["demo", "explain"])
     attempt, passed, ran = run_gate(0.06)  # over the benign limit: nothing else measured
     assert not passed and ran == []
@@ -158,6 +162,51 @@ def test_shipping_gate_runs_its_checks_cheapest_first_and_stops_at_a_miss(
     assert run_gate(0.03)[1:] == (False, ["demo", "explain"])
     steady["attacks-only.pcap"] = None  # nothing flagged there
     assert run_gate(0.03)[1:] == (False, ["demo", "explain"])
+
+
+def test_an_explanation_recheck_is_recorded_in_the_bundle_and_its_card(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``scripts/train_pcap.py --recheck-explanations``: the gate's explanation check with the
+    app's current setting, kept beside the shipping attempts; a miss is refused."""
+    import json
+    import shutil
+
+    from ids_desktop.core.explain.service import default_neighbourhood, default_samples
+    from ids_desktop.training.card import model_card
+
+    repo = Path(__file__).resolve().parents[2]
+    bundle = tmp_path / "pcap"
+    bundle.mkdir()
+    for name in ("metadata.json", "MODEL_CARD.md"):
+        shutil.copy(repo / "models" / "pcap" / name, bundle / name)
+    meta = json.loads((bundle / "metadata.json").read_text())
+    meta.pop("explanation_check", None)
+    (bundle / "metadata.json").write_text(json.dumps(meta))
+    steady = {"demo.pcap": 0.87, "attacks-only.pcap": 0.91}
+    seen = []
+    monkeypatch.setattr(gate, "explanation_stability",
+                        lambda b, inputs, log: seen.append(inputs) or dict(steady))
+    check = gate.recheck_explanations(bundle, tmp_path / "lab", tmp_path / "demo.pcap",
+                                      lambda msg: None)
+    assert seen and seen[0][0] == tmp_path / "demo.pcap"
+    seq_len = meta["seq_len"]
+    assert check["passed"] and check["explanation_stability"] == steady
+    assert (check["neighbourhood"], check["num_samples"]) == (
+        default_neighbourhood(seq_len), default_samples(seq_len))
+    gate.record_explanation_check(bundle, check)
+    meta = json.loads((bundle / "metadata.json").read_text())
+    assert meta["explanation_check"] == check
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert card == model_card(meta)
+    assert (f"explanation check was rerun on the shipped bundle on {check['date']} with the "
+            f"app's setting then, LIME's `{check['neighbourhood']}` neighbourhood and "
+            f"{check['num_samples']:,} samples (`scripts/train_pcap.py --recheck-explanations`): "
+            "top-5 features Jaccard 0.870 on `demo.pcap`, 0.910 on `attacks-only.pcap`; met."
+            ) in card
+    steady["attacks-only.pcap"] = 0.79
+    assert not gate.recheck_explanations(bundle, tmp_path, tmp_path / "demo.pcap",
+                                         lambda msg: None)["passed"]
 
 
 def _swept(

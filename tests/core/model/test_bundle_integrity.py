@@ -264,6 +264,21 @@ def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability()
             "explanations'") in card
 
 
+def test_the_capture_bundle_s_explanations_were_checked_at_the_app_s_setting() -> None:
+    """The shipping gate (or its rerun, ``--recheck-explanations``) measured the explanations
+    with the neighbourhood and sample count the app uses now: a change to the defaults in
+    ``core.explain.service`` needs a new check before the card's figures hold again."""
+    from ids_desktop.training.gate import explanation_setting
+
+    meta = json.loads((REPO / "models" / "pcap" / "metadata.json").read_text())
+    checked = meta.get("explanation_check") or meta["shipping_attempts"][-1]
+    assert checked.get("explanation_stability"), "the explanations were never checked"
+    assert {k: checked.get(k, checked.get("explanation_setting", {}).get(k))
+            for k in ("neighbourhood", "num_samples")} == explanation_setting(
+        REPO / "models" / "pcap")
+    assert checked.get("passed", True)
+
+
 def test_pcap_card_prints_the_operating_points_when_measured() -> None:
     import copy
 
