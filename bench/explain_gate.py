@@ -2,13 +2,17 @@
 sample count: on each of the gate's inputs (the demo capture and the lab's attack capture,
 ``training.gate.stability_inputs``), the top-5 features Jaccard over the 50 highest-scored
 flagged flows and 5 seeds (``core.explain.stability.feature_stability``'s measure) and the
-median wall seconds of seed 0's explanations (``bench/explain.py``'s ``measure``).
+median wall seconds of seed 0's explanations (``bench/explain.py``'s ``measure``), beside the
+top-5 (feature, timestep) Jaccard (which earlier flows the explanation names) and the
+surrogate's median R².
 
 Usage: .venv/bin/python bench/explain_gate.py
        [--runs stratified:3000,paired:2000,paired:3000] [--model pcap] [--flows 50] [--seeds 5]
+       [--inputs CAPTURE ...]
 
 The lab run is read from ``$IDS_LAB_DATA`` (default ``../lab-data``); without one, only the
-demo capture is measured.
+demo capture is measured. ``--inputs`` measures other captures instead of the gate's, the check
+of a setting chosen on the gate's inputs.
 """
 
 from __future__ import annotations
@@ -39,14 +43,16 @@ def main() -> int:
     parser.add_argument("--model", default="pcap")
     parser.add_argument("--flows", type=int, default=50)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--inputs", type=Path, nargs="+", default=None,
+                        help="captures to measure instead of the gate's two")
     args = parser.parse_args()
     runs = [(hood, int(n)) for hood, n in (r.split(":") for r in args.runs.split(","))]
     lab = Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data"))
     print(f"{'input':<20} {'neighbourhood':<13} {'samples':>7} {'flows':>5} {'median s':>9} "
-          f"{'top5 features J':>16} {'load':>5}")
+          f"{'top5 features J':>16} {'top5 (feature, t) J':>20} {'R2':>5} {'load':>5}")
     with tempfile.TemporaryDirectory() as tmp:
         demo = write_demo(Path(tmp) / "demo.pcap")
-        for path in stability_inputs(lab, demo):
+        for path in args.inputs or stability_inputs(lab, demo):
             analysis = run_analysis(path, AnalysisOptions(model=args.model))
             rows = top_flagged(analysis.flows, args.flows)
             for hood, n in runs:
@@ -55,7 +61,8 @@ def main() -> int:
                 explainer.explain_row(rows[0])  # warm-up
                 m = measure(explainer, rows, args.seeds)
                 print(f"{path.name:<20} {hood:<13} {n:>7} {len(rows):>5} {m['median']:>9.3f} "
-                      f"{m['features']:>16.3f} {os.getloadavg()[0]:>5.2f}", flush=True)
+                      f"{m['features']:>16.3f} {m['jaccard']:>20.3f} {m['r2']:>5.2f} "
+                      f"{os.getloadavg()[0]:>5.2f}", flush=True)
     return 0
 
 
