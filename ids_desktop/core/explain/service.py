@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import asdict
@@ -29,7 +30,8 @@ from ids_desktop.errors import ModelError
 #: RST packets ≥ 1", "protocol is TCP".
 #: 9: T = 1 bundles explained from 6,000 samples, not 10,000 (issue 34).
 #: 10: T = 1 bundles explained from 4,000 samples of the ``paired`` neighbourhood.
-CACHE_VERSION = 10
+#: 11: TCP flag counts keep their own values on UDP and ICMP flows (:data:`TCP_FLAG`).
+CACHE_VERSION = 11
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
 MIN_SAMPLES = 3000
@@ -68,9 +70,10 @@ def default_samples(seq_len: int) -> int:
     on the lab's attack capture at 3,000 samples (0.822 / 0.883 at 4,000), over the shipping
     gate's 50 flows each, at a median 0.43 s (0.58 s at 4,000): so at least 3,000. On three
     shared attack captures the gate does not read, 3,000 samples keep only 0.87 / 0.68 / 0.58
-    (synscan, malicious-ssh-bruteforce, test7-malicious), and 2,000 (``stratified`` or
-    ``paired``) less still on the last two, so 2,000 was not taken although it is faster
-    (``bench/explain_gate.py``, 2026-12-07). A change here for T > 1 needs
+    (synscan, malicious-ssh-bruteforce, test7-malicious; 0.75 on the last once flows that are
+    not TCP kept their flag counts), and 2,000 (``stratified`` or ``paired``) less still on
+    the last two, so 2,000 was not taken although it is faster; ``paired`` at 3,000 kept
+    0.72 / 0.65 / 0.62 there (``bench/explain_gate.py``, 2026-12-07). A change here for T > 1 needs
     ``scripts/train_pcap.py --recheck-explanations``: the capture bundle records the setting
     its explanations were checked at.
     """
@@ -95,6 +98,12 @@ def default_neighbourhood(seq_len: int) -> str:
     target was met (cic-ids2017 0.92 -> 0.76 at 5,000 samples).
     """
     return "paired" if int(seq_len) <= 1 else "stratified"
+
+#: nfstream's TCP flag counts: on a flow that is not TCP they are 0 and cannot be anything else,
+#: so LIME's samples keep them at the flow's own value there (see ``BundleExplainer``).
+TCP_FLAG = re.compile(r"(bidirectional|src2dst|dst2src)_(syn|cwr|ece|urg|ack|psh|rst|fin)_packets")
+#: IANA protocol number of TCP.
+TCP = 6
 
 #: (name hint, unit) for time features: a suffix (``_ms``, nfstream) or a CIC name part (µs).
 _TIME_UNITS = (("_ms", "ms"), ("Duration", "µs"), ("IAT", "µs"), ("Active", "µs"), ("Idle", "µs"))
@@ -230,6 +239,16 @@ class BundleExplainer:
         self.x = bundle.features(frame, temporal) if features is None else features
         pre = bundle.preprocessor
         self._numeric = pre.numeric
+        # A sample that gave a UDP or ICMP flow "CWR packets >= 1" asked the model about a flow
+        # that cannot exist, and LIME then credited "CWR packets = 0" with the verdict: on
+        # the 17 shared attack captures a TCP flag count was among the chart's top 3 terms of
+        # explanations of DNS, QUIC and ICMP flows. Flows that are not TCP keep their own flag
+        # counts in every sample (the surrogate then gives those terms no weight).
+        self._tcp_flags = np.array([i for i, c in enumerate(pre.numeric)
+                                    if TCP_FLAG.fullmatch(c["name"])], dtype=np.int64)
+        self._protocol = (pd.to_numeric(frame["protocol"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan)
+            if len(self._tcp_flags) and "protocol" in frame.columns else None)
         # LIME works on the source's columns, not the model's one-hot slots: a categorical
         # column is one feature whose values are category codes. Perturbing one-hot slots
         # independently made impossible inputs and unstable explanations (top-5 Jaccard
@@ -380,16 +399,34 @@ class BundleExplainer:
         tensor[..., 1] = mask[None, :, None]
         return tensor
 
-    def _predict_fn(self, window_x: np.ndarray, mask: np.ndarray, position: int) -> Any:
+    def _not_tcp(self, window: np.ndarray) -> np.ndarray:
+        """Positions of ``window`` (frame rows) whose flow is known not to be TCP."""
+        if self._protocol is None:
+            return np.zeros(len(window), dtype=bool)
+        proto = np.full(len(window), np.nan)
+        real = window != sequences.PAD
+        proto[real] = self._protocol[window[real]]
+        out: np.ndarray = np.isfinite(proto) & (proto != TCP)
+        return out
+
+    def _predict_fn(self, window_x: np.ndarray, mask: np.ndarray, position: int,
+                    not_tcp: np.ndarray | None = None) -> Any:  # fmt: skip
         """LIME samples ``(n, L, F)`` of the last ``L`` positions -> the class probabilities
         the network gives the flow at ``position``.
 
         The ``T - L`` padded positions before them are passed exactly as the analysis built
-        them (``window_x``, model space).
+        them (``window_x``, model space). At the positions ``not_tcp`` marks (of the ``T``),
+        the TCP flag counts keep ``window_x``'s values whatever the sample says.
         """
         pad = self.seq_len - int(mask.sum())
+        hold = (np.flatnonzero(not_tcp[pad:]) if not_tcp is not None
+                else np.zeros(0, dtype=np.int64))
+        flags = self._tcp_flags
 
         def predict(z: np.ndarray) -> np.ndarray:
+            if len(hold) and len(flags):
+                z = z.copy()  # LIME space: numeric columns are the model's own first columns
+                z[:, hold[:, None], flags[None, :]] = window_x[pad + hold[:, None], flags[None, :]]
             x = np.empty((len(z), *window_x.shape), dtype=np.float32)
             x[:, :pad] = window_x[:pad]
             x[:, pad:] = self.from_lime(z, window_x[pad:])
@@ -440,7 +477,7 @@ class BundleExplainer:
         host = self.frame["src_ip"].iloc[int(row)] if "src_ip" in self.frame.columns else None
         exp = self.explainer_for(self.seq_len - pad).explain(
             instance,
-            self._predict_fn(window_x, mask, position),
+            self._predict_fn(window_x, mask, position, self._not_tcp(window)),
             seed=seed,
             anchor=position - pad,
             context_flows=position - pad,

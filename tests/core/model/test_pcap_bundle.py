@@ -120,6 +120,40 @@ def test_per_capture_validation_on_shared_captures() -> None:
     assert point["apps_flag_rate"] <= APPS_FLAGGED_LIMIT
 
 
+def test_tcp_flag_counts_stay_put_on_flows_that_are_not_tcp(demo: Path) -> None:
+    """LIME never asks the model about a DNS flow with CWR packets: the flag counts of a UDP
+    or ICMP flow keep its own values in every sample, those of a TCP flow move."""
+    from ids_desktop.core.explain.service import TCP_FLAG, BundleExplainer
+    from ids_desktop.core.model import sequences
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.workflow import run_analysis
+
+    analysis = run_analysis(demo, AnalysisOptions(model="pcap"))
+    explainer = BundleExplainer.for_analysis(analysis)
+    names = [c["name"] for c in analysis.bundle.preprocessor.numeric]
+    flags = [i for i, n in enumerate(names) if TCP_FLAG.fullmatch(n)]
+    assert {"src2dst_cwr_packets", "bidirectional_syn_packets"} <= {names[i] for i in flags}
+    proto = analysis.flows["protocol"].to_numpy()
+
+    def moved(row: int) -> float:
+        """The change in the model's output when the flow's flag counts are pushed up."""
+        window, position = explainer.window_for(row)
+        window_x = sequences.gather(explainer.x, window[None])[0]
+        mask = (window != sequences.PAD).astype(np.float32)
+        pad = explainer.seq_len - int(mask.sum())
+        predict = explainer._predict_fn(window_x, mask, position, explainer._not_tcp(window))
+        z = np.repeat(explainer.to_lime(window_x[pad:])[None], 2, axis=0).astype(np.float64)
+        z[1, position - pad, flags] += 3.0  # thousands of flags, in log1p-standardised units
+        probs = predict(z)
+        return float(np.abs(probs[1] - probs[0]).max())
+
+    udp = [r for r in range(len(proto)) if proto[r] == 17][:5]
+    tcp = [r for r in range(len(proto)) if proto[r] == 6][:5]
+    assert udp and tcp
+    assert all(moved(r) == 0.0 for r in udp)
+    assert any(moved(r) > 1e-3 for r in tcp)
+
+
 def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: Path) -> None:
     """A flow is explained in the window that gave its verdict, over its real flows only."""
     from ids_desktop.core.explain.service import BundleExplainer
