@@ -224,6 +224,7 @@ class FlowExplainer:
                                                local=neighbourhood == "local",
                                                paired=neighbourhood == "paired")
                 setattr(self._lime, NeighbourhoodSampler.METHOD, sampler)
+                self._sampler = sampler
 
     def explain(
         self,
@@ -236,6 +237,7 @@ class FlowExplainer:
         context_flows: int = 0,
         later_flows: int = 0,
         source_host: str | None = None,
+        hold: np.ndarray | None = None,
         cancel: Cancel | None = None,
     ) -> Explanation:
         """Explain the model's verdict on ``instance`` ``(T, F)``.
@@ -253,6 +255,11 @@ class FlowExplainer:
             timesteps count from it, positive before and negative after.
         context_flows, later_flows, source_host
             For the sentence: how many flows from which host came before and after it.
+        hold
+            ``(T, F)`` mask of terms that keep the flow's own bin in every sample (values that
+            cannot be anything else there, such as a UDP flow's TCP flag counts); the
+            surrogate gives them no weight. ``predict`` must hold their values too: only the
+            bin is held here. Ignored by the ``lime`` neighbourhood.
         """
         check_cancel(cancel)
         instance = np.asarray(instance, dtype=np.float64)
@@ -275,12 +282,20 @@ class FlowExplainer:
             return log_odds(np.asarray(predict(x), dtype=np.float64), label)
 
         n_flat = self.seq_len * self.n_features
-        exp = lime.explain_instance(
-            instance,
-            batched,
-            num_features=n_flat,
-            num_samples=self.num_samples,
-        )
+        sampler = getattr(self, "_sampler", None)
+        if sampler is not None and hold is not None:
+            # LIME's flat columns run feature-major: column f * T + t
+            sampler.hold = np.flatnonzero(np.asarray(hold, dtype=bool).T.reshape(-1))
+        try:
+            exp = lime.explain_instance(
+                instance,
+                batched,
+                num_features=n_flat,
+                num_samples=self.num_samples,
+            )
+        finally:
+            if sampler is not None:
+                sampler.hold = None
         # In regression mode LIME stores the weights under key 1 and their negation under 0.
         pairs = exp.local_exp[1]
         flat_rows = lime.discretizer.discretize(
@@ -449,6 +464,8 @@ class NeighbourhoodSampler:
     def __init__(self, lime: object, *, stratified: bool = True, local: bool = False,
                  paired: bool = False) -> None:
         self.lime = lime
+        #: Flat columns kept in the explained row's bin in every sample (set per explanation).
+        self.hold: np.ndarray | None = None
         self.stratified = bool(stratified)
         self.local = bool(local)
         self.paired = bool(paired)
@@ -497,6 +514,10 @@ class NeighbourhoodSampler:
                 inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Column-major ``(columns, n)`` bins -> LIME's ``(n, columns)`` binary rows and values,
         row 0 the explained row itself."""
+        if self.hold is not None and len(self.hold):
+            first_row = self.lime.discretizer.discretize(data_row)  # type: ignore[attr-defined]
+            data[self.hold] = 1.0
+            inverse[self.hold] = first_row[self.hold][:, None]
         data, inverse = np.ascontiguousarray(data.T), np.ascontiguousarray(inverse.T)
         data[0] = 1.0  # the explained row matches itself in every column
         inverse[1:] = self.lime.discretizer.undiscretize(inverse[1:])  # type: ignore[attr-defined]

@@ -475,14 +475,18 @@ class BundleExplainer:
         pad = self.seq_len - int(mask.sum())  # windows are padded on the left only
         instance = self.to_lime(window_x[pad:].astype(np.float64))
         host = self.frame["src_ip"].iloc[int(row)] if "src_ip" in self.frame.columns else None
+        not_tcp = self._not_tcp(window)
+        hold = np.zeros(instance.shape, dtype=bool)
+        hold[np.ix_(not_tcp[pad:], self._tcp_flags)] = True
         exp = self.explainer_for(self.seq_len - pad).explain(
             instance,
-            self._predict_fn(window_x, mask, position, self._not_tcp(window)),
+            self._predict_fn(window_x, mask, position, not_tcp),
             seed=seed,
             anchor=position - pad,
             context_flows=position - pad,
             later_flows=self.seq_len - 1 - position,
             source_host=None if host is None or pd.isna(host) else str(host),
+            hold=hold if hold.any() else None,
             cancel=cancel,
         )
         self._state_verdict(exp, window_x, mask, position)

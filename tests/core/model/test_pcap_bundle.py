@@ -152,6 +152,15 @@ def test_tcp_flag_counts_stay_put_on_flows_that_are_not_tcp(demo: Path) -> None:
     assert udp and tcp
     assert all(moved(r) == 0.0 for r in udp)
     assert any(moved(r) > 1e-3 for r in tcp)
+    # and the surrogate gives them no weight: they never leave the flow's bin in a sample
+    from ids_desktop.core import vocabulary
+
+    terms = {vocabulary.term(names[i]) for i in flags}
+    every = BundleExplainer.for_analysis(analysis, num_samples=500, top_k=10_000)
+    for row in udp[:2]:
+        own = [c for c in every.explain_row(row).contributions
+               if c.timestep == 0 and c.feature in terms]
+        assert len(own) == len(flags) and all(c.weight == 0.0 for c in own)
 
 
 def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: Path) -> None:
