@@ -200,6 +200,8 @@ class FlowExplainer:
             for f, names in self.category_names.items()
             for i in range(t)
         }
+        #: The neighbourhood sampler installed in LIME (``None``: LIME's own, ``lime``).
+        self._sampler: NeighbourhoodSampler | None = None
         self._lime = RecurrentTabularExplainer(
             background.astype(np.float64),
             # Regression on the log-odds of the explained class, not on its probability: most
@@ -282,7 +284,7 @@ class FlowExplainer:
             return log_odds(np.asarray(predict(x), dtype=np.float64), label)
 
         n_flat = self.seq_len * self.n_features
-        sampler = getattr(self, "_sampler", None)
+        sampler = self._sampler
         if sampler is not None and hold is not None:
             # LIME's flat columns run feature-major: column f * T + t
             sampler.hold = np.flatnonzero(np.asarray(hold, dtype=bool).T.reshape(-1))

@@ -73,9 +73,9 @@ def default_samples(seq_len: int) -> int:
     (synscan, malicious-ssh-bruteforce, test7-malicious; 0.75 on the last once flows that are
     not TCP kept their flag counts), and 2,000 (``stratified`` or ``paired``) less still on
     the last two, so 2,000 was not taken although it is faster; ``paired`` at 3,000 kept
-    0.72 / 0.65 / 0.62 there (``bench/explain_gate.py``, 2026-12-07). A change here for T > 1 needs
-    ``scripts/train_pcap.py --recheck-explanations``: the capture bundle records the setting
-    its explanations were checked at.
+    0.72 / 0.65 / 0.62 there (``bench/explain_gate.py``, 2026-12-07). A change here for T > 1
+    needs ``scripts/train_pcap.py --recheck-explanations``: the capture bundle records the
+    setting its explanations were checked at.
     """
     if int(seq_len) <= 1:
         return T1_SAMPLES
@@ -400,7 +400,8 @@ class BundleExplainer:
         return tensor
 
     def _not_tcp(self, window: np.ndarray) -> np.ndarray:
-        """Positions of ``window`` (frame rows) whose flow is known not to be TCP."""
+        """A mask over ``window``'s positions (frame rows, ``PAD`` for none): True where the
+        flow is known not to be TCP."""
         if self._protocol is None:
             return np.zeros(len(window), dtype=bool)
         proto = np.full(len(window), np.nan)
