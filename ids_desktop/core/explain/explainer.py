@@ -493,7 +493,7 @@ class NeighbourhoodSampler:
         # One uniform block in LIME's order: column by column, num_samples each.
         rs = lime.random_state  # type: ignore[attr-defined]
         if self.paired:
-            return self._finish(data_row, *self._paired(first_row, num_samples, rs))
+            return self._finish(data_row, first_row, *self._paired(first_row, num_samples, rs))
         if self.stratified:
             u = latin_hypercube(rs, n_cols, num_samples)
         else:
@@ -510,14 +510,13 @@ class NeighbourhoodSampler:
             keep = rs.random_sample((n_cols, num_samples)) >= r[None, :]
             inverse = np.where(keep, first_row[:, None], inverse)
             data = (inverse == first_row[:, None]).astype(np.float64)
-        return self._finish(data_row, data, inverse)
+        return self._finish(data_row, first_row, data, inverse)
 
-    def _finish(self, data_row: np.ndarray, data: np.ndarray,
+    def _finish(self, data_row: np.ndarray, first_row: np.ndarray, data: np.ndarray,
                 inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Column-major ``(columns, n)`` bins -> LIME's ``(n, columns)`` binary rows and values,
-        row 0 the explained row itself."""
+        row 0 the explained row itself (``first_row``: its bins)."""
         if self.hold is not None and len(self.hold):
-            first_row = self.lime.discretizer.discretize(data_row)  # type: ignore[attr-defined]
             data[self.hold] = 1.0
             inverse[self.hold] = first_row[self.hold][:, None]
         data, inverse = np.ascontiguousarray(data.T), np.ascontiguousarray(inverse.T)
