@@ -61,14 +61,16 @@ def spec_from_pairs(pairs: list[tuple[str, float]], title: str = "") -> ChartSpe
     return ChartSpec(title, bars, ())
 
 
-def render_png(spec: ChartSpec, out: str | Path, *, width_in: float = 7.0) -> Path:
-    """Draw ``spec`` to a PNG with matplotlib's Agg backend (no display needed)."""
+def figure(spec: ChartSpec, *, width_in: float = 7.0) -> Any:
+    """``spec`` drawn on a matplotlib figure with the Agg backend (no display needed).
+
+    Every text stays inside the figure however long the bar labels are: long labels push
+    the axes right, so the strip's title is set in two short lines.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ids_desktop.core.atomic import atomic_path
 
     n = max(1, len(spec.bars))
     has_strip = len(spec.strip) > 1
@@ -90,10 +92,20 @@ def render_png(spec: ChartSpec, out: str | Path, *, width_in: float = 7.0) -> Pa
         steps = [step_label(t) for t, _ in spec.strip]
         sx.bar(steps, [s for _, s in spec.strip], color="#7f8c8d")
         sx.set_ylabel("share", fontsize=8)
-        sx.set_title("evidence per flow of the sequence (t-0 is the explained flow, "
+        sx.set_title("evidence per flow of the sequence\n(t-0 is the explained flow, "
                      "t+k came after it)", fontsize=8)
         sx.tick_params(labelsize=7)
     fig.tight_layout()
+    return fig
+
+
+def render_png(spec: ChartSpec, out: str | Path, *, width_in: float = 7.0) -> Path:
+    """Draw ``spec`` to a PNG (:func:`figure`)."""
+    import matplotlib.pyplot as plt
+
+    from ids_desktop.core.atomic import atomic_path
+
+    fig = figure(spec, width_in=width_in)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)

@@ -163,6 +163,25 @@ def test_chart_spec_orders_colours_and_strip(explainer: FlowExplainer, tmp_path)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_chart_keeps_every_text_inside_the_picture() -> None:
+    """Long bar labels push the axes right; the strip's title must not run off the PNG (it
+    did: "... t+k came after it)" was cut at the right edge of an SSH brute-force chart)."""
+    from ids_desktop.core.explain.chart import TOWARDS, ChartSpec, figure
+
+    labels = [f"client → server shortest gap between packets > {i} µs @ t-6" for i in range(10)]
+    spec = ChartSpec("brute_force, P(brute_force) = 1.00",
+                     tuple((label, 1.0, TOWARDS) for label in labels),
+                     tuple((t, 1 / 8) for t in range(0, -8, -1)))
+    fig = figure(spec)
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    texts = [t for ax in fig.axes for t in (ax.title, *ax.get_yticklabels()) if t.get_text()]
+    assert len(texts) > 10
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, text.get_text()
+
+
 def test_sentence_names_the_rule_that_flagged_the_flow(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Anomaly-only flags and sub-threshold leans are not described as "Flagged as <family>"."""
     from pathlib import Path
