@@ -10,7 +10,9 @@ capture once) and prints, per seed and as mean and minimum:
   point (the lowest swept threshold at which the held-out applications stay within 2 % alerts
   and 5 % alerts or unusual flows, chosen per seed from benign flows only);
 - the held-out everyday applications' flows raising an alert, and alerts or unusual flows;
-- the shared benign captures' flows flagged.
+- the shared benign captures' flows flagged;
+- per attack capture, in how many seeds the model alone, and the model with the detectors,
+  missed it at the operating point.
 
     python bench/capture_seeds.py [--seeds 0 1 2] [--dir ../flow-cache]
 """
@@ -48,6 +50,25 @@ def seed_row(report: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def misses(report: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The attack captures missed at the alert operating point: by the model alone, and by the
+    model and the detectors together."""
+    thr = report.get("alert_threshold")
+    model: set[str] = set()
+    both: set[str] = set()
+    for r in report.get("rows") or []:
+        if r["kind"] != "attack":
+            continue
+        at = (r.get("sweep") or {}).get(str(thr)) if thr is not None else None
+        found_by_model, found = (at["found_by_model"], at["found"]) if at else (
+            r["found_by_model"], r["found"])
+        if not found_by_model:
+            model.add(r["capture"])
+        if not found:
+            both.add(r["capture"])
+    return model, both
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.2f} %"
 
@@ -76,13 +97,20 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     folder = args.dir or flow_cache_dir()
     rows = {}
+    missed: dict[str, list[int]] = {}
     for seed in args.seeds:
         path = folder / f"pcap-validation-{seed}.json"
         if not path.is_file():
             print(f"no {path}: run scripts/train_pcap.py --source lab+apps+captures "
                   f"--apps-folds --no-ship --seed {seed}", file=sys.stderr)
             return 2
-        rows[seed] = seed_row(json.loads(path.read_text()))
+        report = json.loads(path.read_text())
+        rows[seed] = seed_row(report)
+        model, both = misses(report)
+        for capture in model | both:
+            counts = missed.setdefault(capture, [0, 0])
+            counts[0] += capture in model
+            counts[1] += capture in both
     n = {r["captures"] for r in rows.values()}
     print(f"attack captures per seed: {', '.join(map(str, sorted(n)))}; "
           "'@': at the alert operating point")
@@ -104,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("min: the worst seed per column (fewest captures found, most flows flagged); "
           "max: the best.")
+    print()
+    print(f"missed at the alert operating point, in how many of {len(rows)} seeds:")
+    print()
+    print("| capture | model alone | model + detectors |")
+    print("|---|---|---|")
+    for capture, (by_model, by_both) in sorted(missed.items()):
+        print(f"| {capture} | {by_model} | {by_both} |")
     if args.record is not None:
         from ids_desktop.core.model.bundle import CARD_FILE, METADATA_FILE
         from ids_desktop.training.card import model_card
