@@ -14,6 +14,8 @@ other feature left as it was:
   many does the model start flagging, as if the same applications ran on a system without it.
 
 Only the model's own verdict (``Bundle.score``) is counted; detectors do not read ECN.
+Since 2026-12-07 the capture bundle does not read CWR or ECE (``PCAP_DROPS``); every alert
+then keeps its family, and this is the check that a bundle stays that way.
 
     python bench/ecn_flip.py [--model pcap] [--data ../shared/data] [--lab ../lab-data]
 """

@@ -298,6 +298,7 @@ def test_pcap_card_prints_the_operating_points_when_measured() -> None:
     ]
     for i, r in enumerate(v["rows"]):
         r["threshold"] = (0.31, 0.52)[i % 2]
+    v["alert_threshold"] = 0.5  # neither swept point: no row is marked shipped
     card = model_card(swept)
     assert "### Operating points: the same models' scores at fixed thresholds" in card
     assert ("calibrated on its own validation split (here 0.31-0.52), "
