@@ -32,6 +32,12 @@ def test_selftest_writes_screenshot(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 10_000
+    # The window has the size the app gives it on this screen (never more than its default),
+    # not a size of the selftest's own that a laptop's screen could not show.
+    from ids_desktop.gui.main_window import DEFAULT_SIZE
+
+    width, height = (int.from_bytes(out.read_bytes()[i:i + 4], "big") for i in (16, 20))
+    assert width <= DEFAULT_SIZE[0] and height <= DEFAULT_SIZE[1]
 
 
 def test_selftest_fails_cleanly_on_bad_input(tmp_path: Path) -> None:
