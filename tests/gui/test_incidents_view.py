@@ -20,6 +20,7 @@ from ids_desktop.core.tasks import CancelToken  # noqa: E402
 from ids_desktop.gui import tab_tasks  # noqa: E402
 from ids_desktop.gui.analysis_tab import AnalysisTab  # noqa: E402
 from ids_desktop.gui.incidents_view import (  # noqa: E402
+    MODEL_SOURCES,
     SOURCE,
     TARGETS,
     IncidentsPage,
@@ -40,16 +41,38 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Analysis, tab_tasks.
                                       cancel=CancelToken())
 
 
-@pytest.fixture
-def tab(qtbot, demo, monkeypatch) -> AnalysisTab:  # type: ignore[no-untyped-def]
+def open_tab(qtbot, analysis: Analysis, view: tab_tasks.ViewData,  # type: ignore[no-untyped-def]
+             monkeypatch) -> AnalysisTab:
     asked: list[int] = []
     monkeypatch.setattr(AnalysisTab, "explain", lambda self, row: asked.append(row))
-    analysis, view = demo
     tab = AnalysisTab(analysis.path)
     qtbot.addWidget(tab)
     tab.show_analysis(analysis, view)
     tab.asked = asked  # type: ignore[attr-defined]
     return tab
+
+
+@pytest.fixture
+def tab(qtbot, demo, monkeypatch) -> AnalysisTab:  # type: ignore[no-untyped-def]
+    return open_tab(qtbot, *demo, monkeypatch)
+
+
+def without_the_model(analysis: Analysis, family: str) -> Analysis:
+    """``analysis`` as if neither the model nor the anomaly score had flagged any flow of its
+    ``family`` incident: the detectors' part alone (the demo's SSH brute force was that with
+    the bundle of 2026-12-06; the bundle of 2026-12-07 names most of its flows too)."""
+    import dataclasses
+
+    position, incident = by_family(analysis, family)
+    flows = analysis.flows.copy()
+    rows = np.asarray(incident.rows, dtype=np.int64)
+    col = flows.columns.get_loc("flagged_by")
+    flows.iloc[rows, col] = [",".join(x for x in str(v).split(",") if x not in MODEL_SOURCES)
+                             for v in flows.iloc[rows, col]]
+    alone = dataclasses.replace(
+        incident, flagged_by=tuple(x for x in incident.flagged_by if x not in MODEL_SOURCES))
+    incidents = (*analysis.incidents[:position], alone, *analysis.incidents[position + 1:])
+    return dataclasses.replace(analysis, flows=flows, incidents=incidents)
 
 
 def by_family(analysis: Analysis, family: str) -> tuple[int, Incident]:
@@ -94,9 +117,13 @@ def test_selecting_an_incident_filters_its_flows_and_clearing_shows_all(tab: Ana
     assert tab.model.rowCount() == len(analysis.flows)
 
 
-def test_a_detector_incident_is_explained_by_the_detectors_reason(tab: AnalysisTab) -> None:
-    analysis = tab.analysis
-    assert analysis is not None
+def test_a_detector_incident_is_explained_by_the_detectors_reason(  # type: ignore[no-untyped-def]
+    qtbot, demo, monkeypatch,
+) -> None:
+    analysis, view = demo
+    assert "ssh_guessing" in by_family(analysis, "brute_force")[1].flagged_by
+    analysis = without_the_model(analysis, "brute_force")
+    tab = open_tab(qtbot, analysis, view, monkeypatch)
     position, brute = by_family(analysis, "brute_force")
     assert brute.flagged_by == ("ssh_guessing",)
     tab.incidents.select(position)
