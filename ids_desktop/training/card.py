@@ -610,6 +610,26 @@ def _explanation_check(check: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _left_out_lines(meta: dict[str, Any]) -> list[str]:
+    """For the capture bundle: the flow columns the capture ingest gives that it does not read."""
+    if meta["feature_format"] != "pcap":
+        return []
+    from ids_desktop.core.model.preprocess import PCAP_DROPS
+
+    left = sorted(c for c in PCAP_DROPS if c not in set(meta["features"]))
+    if not left:
+        return []
+    ecn = [c for c in left if c.endswith(("_cwr_packets", "_ece_packets"))]
+    return [
+        f"- Flow columns it does not read (`PCAP_DROPS`): {', '.join(f'`{c}`' for c in left)}: "
+        "meter bookkeeping, the network environment, nDPI's confidence in its guess and strings "
+        "an attacker controls"
+        + (", and the ECN flag counts (CWR, ECE), because whether two TCP stacks negotiate "
+           "explicit congestion notification is a setting of their operating systems, not "
+           "behaviour (`bench/ecn_flip.py`)" if ecn else "") + "."
+    ]
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The full model card text for ``meta`` (a bundle's metadata)."""
     rows = meta["rows"]
@@ -640,6 +660,7 @@ def model_card(meta: dict[str, Any]) -> str:
            + ". So every flow's sequence is the flow alone (T = 1); the convolution still runs "
            "across the feature axis."),
         f"- Classes: {', '.join(meta['classes'])}.",
+        *_left_out_lines(meta),
         *_refit_lines(meta),
         *_runtime_lines(meta),
         (f"- Decision: flagged when the blend's P(attack) >= {_f(meta['threshold'])}, chosen "

@@ -353,3 +353,24 @@ def test_pcap_card_prints_the_seed_spread_with_mean_and_worst() -> None:
     assert "| mean | 10.5 | 15 | 2.00% |" in card and "| worst | 9 | 15 | 3.00% |" in card
     spread.pop("validation_seeds")
     assert "Over training seeds" not in model_card(spread)
+
+
+def test_pcap_card_names_the_flow_columns_it_does_not_read_and_why_ecn_is_one() -> None:
+    import copy
+
+    from ids_desktop.core.model.preprocess import PCAP_DROPS
+    from ids_desktop.training.card import model_card
+
+    meta = json.loads((REPO / "models" / "pcap" / "metadata.json").read_text())
+    card = model_card(meta)
+    line = next(x for x in card.splitlines() if x.startswith("- Flow columns it does not read"))
+    assert all(f"`{c}`" in line for c in PCAP_DROPS if c not in meta["features"])
+    assert "`src2dst_ece_packets`" in line and "explicit congestion notification" in line
+    # a bundle that reads the ECN counts (the one of 2026-12-06) is not said to leave them out
+    older = copy.deepcopy(meta)
+    older["features"] = [*meta["features"], "src2dst_cwr_packets", "src2dst_ece_packets",
+                         "bidirectional_cwr_packets", "bidirectional_ece_packets",
+                         "dst2src_cwr_packets", "dst2src_ece_packets"]
+    older_line = next(x for x in model_card(older).splitlines()
+                      if x.startswith("- Flow columns it does not read"))
+    assert "ece" not in older_line and "congestion" not in older_line
