@@ -616,7 +616,8 @@ def _left_out_lines(meta: dict[str, Any]) -> list[str]:
         return []
     from ids_desktop.core.model.preprocess import PCAP_DROPS
 
-    left = sorted(c for c in PCAP_DROPS if c not in set(meta["features"]))
+    read = set(meta["features"])
+    left = sorted(c for c in PCAP_DROPS if c not in read)
     if not left:
         return []
     ecn = [c for c in left if c.endswith(("_cwr_packets", "_ece_packets"))]
