@@ -34,6 +34,7 @@ import pandas as pd
 
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.model.bundle import load_bundle, resolve_bundle_path
+from ids_desktop.core.model.preprocess import ECN_COLUMNS
 from ids_desktop.training import locations, truth
 
 #: A connection that negotiated ECN: the client's SYN with ECE and CWR, the SYN-ACK with ECE.
@@ -41,8 +42,6 @@ NEGOTIATED = {"src2dst_cwr_packets": 1, "src2dst_ece_packets": 1, "dst2src_ece_p
               "bidirectional_cwr_packets": 1, "bidirectional_ece_packets": 2}
 #: Verdicts that name no family.
 NOT_A_FAMILY = ("benign", "anomaly")
-ECN_COLUMNS = ("src2dst_cwr_packets", "src2dst_ece_packets", "dst2src_ece_packets",
-               "bidirectional_cwr_packets", "bidirectional_ece_packets", "dst2src_cwr_packets")
 
 
 def rescored(bundle: object, frame: pd.DataFrame, temporal: bool, rows: np.ndarray,

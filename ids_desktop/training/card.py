@@ -614,13 +614,13 @@ def _left_out_lines(meta: dict[str, Any]) -> list[str]:
     """For the capture bundle: the flow columns the capture ingest gives that it does not read."""
     if meta["feature_format"] != "pcap":
         return []
-    from ids_desktop.core.model.preprocess import PCAP_DROPS
+    from ids_desktop.core.model.preprocess import ECN_COLUMNS, PCAP_DROPS
 
     read = set(meta["features"])
     left = sorted(c for c in PCAP_DROPS if c not in read)
     if not left:
         return []
-    ecn = [c for c in left if c.endswith(("_cwr_packets", "_ece_packets"))]
+    ecn = set(ECN_COLUMNS) & set(left)
     return [
         f"- Flow columns it does not read (`PCAP_DROPS`): {', '.join(f'`{c}`' for c in left)}: "
         "meter bookkeeping, the network environment, nDPI's confidence in its guess and strings "

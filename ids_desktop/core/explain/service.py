@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import asdict
@@ -17,6 +16,7 @@ from ids_desktop.core import vocabulary
 from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
 from ids_desktop.core.ingest.digest import sha256_file
+from ids_desktop.core.ingest.flowtable import flag_columns
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
 from ids_desktop.core.schema import BENIGN
@@ -30,7 +30,7 @@ from ids_desktop.errors import ModelError
 #: RST packets ≥ 1", "protocol is TCP".
 #: 9: T = 1 bundles explained from 6,000 samples, not 10,000 (issue 34).
 #: 10: T = 1 bundles explained from 4,000 samples of the ``paired`` neighbourhood.
-#: 11: TCP flag counts keep their own values on UDP and ICMP flows (:data:`TCP_FLAG`).
+#: 11: TCP flag counts keep their own values on UDP and ICMP flows (:data:`TCP_FLAG_COLUMNS`).
 CACHE_VERSION = 11
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
@@ -101,7 +101,7 @@ def default_neighbourhood(seq_len: int) -> str:
 
 #: nfstream's TCP flag counts: on a flow that is not TCP they are 0 and cannot be anything else,
 #: so LIME's samples keep them at the flow's own value there (see ``BundleExplainer``).
-TCP_FLAG = re.compile(r"(bidirectional|src2dst|dst2src)_(syn|cwr|ece|urg|ack|psh|rst|fin)_packets")
+TCP_FLAG_COLUMNS: frozenset[str] = frozenset(flag_columns())
 #: IANA protocol number of TCP.
 TCP = 6
 
@@ -245,7 +245,7 @@ class BundleExplainer:
         # explanations of DNS, QUIC and ICMP flows. Flows that are not TCP keep their own flag
         # counts in every sample (the surrogate then gives those terms no weight).
         self._tcp_flags = np.array([i for i, c in enumerate(pre.numeric)
-                                    if TCP_FLAG.fullmatch(c["name"])], dtype=np.int64)
+                                    if c["name"] in TCP_FLAG_COLUMNS], dtype=np.int64)
         self._protocol = (pd.to_numeric(frame["protocol"], errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan)
             if len(self._tcp_flags) and "protocol" in frame.columns else None)

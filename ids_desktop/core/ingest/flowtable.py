@@ -21,15 +21,28 @@ __all__ = [
     "PACKETS_AT",
     "STRING_FEATURES",
     "STR_FIELDS",
+    "SIDES",
+    "TCP_FLAGS",
     "TUNNEL_AT",
     "VLAN_AT",
     "Chunk",
     "build_table",
     "capture_community_ids",
     "chunk_arrays",
+    "flag_columns",
     "dedupe_ids",
     "rehash_id",
 ]
+
+#: nfstream's flow directions and the TCP flags it counts packets of, in its column order.
+SIDES: tuple[str, ...] = ("bidirectional", "src2dst", "dst2src")
+TCP_FLAGS: tuple[str, ...] = ("syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin")
+
+
+def flag_columns(flags: tuple[str, ...] = TCP_FLAGS) -> tuple[str, ...]:
+    """nfstream's packet-count columns of ``flags`` in every direction, side by side."""
+    return tuple(f"{side}_{flag}_packets" for side in SIDES for flag in flags)
+
 
 #: nfstream flow attributes turned into float64 feature columns, under nfstream's names.
 NUMERIC_FEATURES: tuple[str, ...] = (
@@ -37,26 +50,10 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "ip_version",
     "vlan_id",
     "tunnel_id",
-    *(
-        f"{side}_{stat}"
-        for side in ("bidirectional", "src2dst", "dst2src")
-        for stat in ("duration_ms", "packets", "bytes")
-    ),
-    *(
-        f"{side}_{stat}_ps"
-        for side in ("bidirectional", "src2dst", "dst2src")
-        for stat in ("min", "mean", "stddev", "max")
-    ),
-    *(
-        f"{side}_{stat}_piat_ms"
-        for side in ("bidirectional", "src2dst", "dst2src")
-        for stat in ("min", "mean", "stddev", "max")
-    ),
-    *(
-        f"{side}_{flag}_packets"
-        for side in ("bidirectional", "src2dst", "dst2src")
-        for flag in ("syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin")
-    ),
+    *(f"{side}_{stat}" for side in SIDES for stat in ("duration_ms", "packets", "bytes")),
+    *(f"{side}_{stat}_ps" for side in SIDES for stat in ("min", "mean", "stddev", "max")),
+    *(f"{side}_{stat}_piat_ms" for side in SIDES for stat in ("min", "mean", "stddev", "max")),
+    *flag_columns(),
     "application_is_guessed",
     "application_confidence",
 )

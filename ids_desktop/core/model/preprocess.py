@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ids_desktop.core.ingest.flowtable import flag_columns
 from ids_desktop.core.ingest.tables import CIC_CLEANED_DROPPED
 from ids_desktop.core.schema import feature_columns
 from ids_desktop.errors import SchemaError
@@ -37,12 +38,11 @@ IDENTITY_FEATURES: dict[str, tuple[str, ...]] = {
 #: hosts do, so the model learnt "ECE packets = 0" as evidence of attack: rescored with
 #: negotiated-ECN counts, every TCP attack alert of the shared and lab captures lost its
 #: family (``bench/ecn_flip.py``).
+ECN_COLUMNS: tuple[str, ...] = flag_columns(("cwr", "ece"))
 PCAP_DROPS: frozenset[str] = frozenset(
     {"expiration_id", "ip_version", "vlan_id", "tunnel_id", "application_is_guessed",
      "application_confidence", "application_category_name", "requested_server_name",
-     "client_fingerprint", "server_fingerprint", "user_agent", "content_type",
-     *(f"{side}_{flag}_packets" for side in ("bidirectional", "src2dst", "dst2src")
-       for flag in ("cwr", "ece"))}
+     "client_fingerprint", "server_fingerprint", "user_agent", "content_type", *ECN_COLUMNS}
 )
 
 #: Feature names that must never reach a model whatever the adapter calls them.

@@ -123,7 +123,7 @@ def test_per_capture_validation_on_shared_captures() -> None:
 def test_tcp_flag_counts_stay_put_on_flows_that_are_not_tcp(demo: Path) -> None:
     """LIME never asks the model about a DNS flow with RST packets: the flag counts of a UDP
     or ICMP flow keep its own values in every sample, those of a TCP flow move."""
-    from ids_desktop.core.explain.service import TCP_FLAG, BundleExplainer
+    from ids_desktop.core.explain.service import TCP_FLAG_COLUMNS, BundleExplainer
     from ids_desktop.core.model import sequences
     from ids_desktop.core.options import AnalysisOptions
     from ids_desktop.core.workflow import run_analysis
@@ -131,7 +131,7 @@ def test_tcp_flag_counts_stay_put_on_flows_that_are_not_tcp(demo: Path) -> None:
     analysis = run_analysis(demo, AnalysisOptions(model="pcap"))
     explainer = BundleExplainer.for_analysis(analysis)
     names = [c["name"] for c in analysis.bundle.preprocessor.numeric]
-    flags = [i for i, n in enumerate(names) if TCP_FLAG.fullmatch(n)]
+    flags = [i for i, n in enumerate(names) if n in TCP_FLAG_COLUMNS]
     assert {"src2dst_rst_packets", "bidirectional_syn_packets"} <= {names[i] for i in flags}
     proto = analysis.flows["protocol"].to_numpy()
 
