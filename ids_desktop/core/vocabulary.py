@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from ids_desktop.core.ingest.flowtable import SIDES, TCP_FLAGS
+
 __all__ = [
     "IDENTITY_COLUMNS",
     "PROTOCOL_NAMES",
@@ -108,8 +110,8 @@ _STATS: dict[str, tuple[str, str]] = {
     "stddev_piat_ms": ("std dev of gaps between packets", "ms"),
     "max_piat_ms": ("longest gap between packets", "ms"),
 }
-_NFSTREAM = re.compile(r"^(bidirectional|src2dst|dst2src)_(.+)$")
-_FLAG = re.compile(r"^(syn|cwr|ece|urg|ack|psh|rst|fin)_packets$")
+_NFSTREAM = re.compile(rf"^({'|'.join(SIDES)})_(.+)$")
+_FLAG = re.compile(rf"^({'|'.join(TCP_FLAGS)})_packets$")
 #: CIC-style time features in microseconds (CICFlowMeter's unit).
 _CIC_TIME = ("Duration", "IAT", "Active", "Idle")
 

@@ -44,6 +44,7 @@ from ids_desktop.core.detect.flows import (
     floats,
     top,
 )
+from ids_desktop.core.ingest.flowtable import TCP_FLAGS
 
 WINDOW_S = 300.0
 PORT_SCAN_PORTS = 15
@@ -58,8 +59,6 @@ TRACEROUTE_PORTS = (33434, 33534)
 STEALTH_PROBES = 2
 #: More sources than this, each with its probes, make one finding (spoofed or distributed).
 STEALTH_MAX_SOURCES = 20
-#: nfstream's client-to-server flag counters, in the flow tables of captures.
-_FLAGS = ("syn", "fin", "psh", "urg", "ack", "rst", "ece", "cwr")
 
 
 def detect(view: FlowView) -> list[Finding]:
@@ -184,10 +183,10 @@ def stealth_kinds(view: FlowView) -> np.ndarray:
     ``SYN+FIN``, ``Xmas``, ``FIN``), or ``""``. All ``""`` when the table has no flag counters
     (a dataset's table, not a capture's)."""
     kinds = np.full(view.n, "", dtype=object)
-    columns = [f"src2dst_{flag}_packets" for flag in _FLAGS]
+    columns = [f"src2dst_{flag}_packets" for flag in TCP_FLAGS]
     if not set(columns) <= set(view.frame.columns):
         return kinds
-    c = {flag: floats(view.frame, col, 0.0) for flag, col in zip(_FLAGS, columns, strict=True)
+    c = {flag: floats(view.frame, col, 0.0) for flag, col in zip(TCP_FLAGS, columns, strict=True)
          if flag not in ("syn", "ack")}
     c["syn"], c["ack"] = view.s2d_syn, view.s2d_ack  # read already by the view
     n = view.s2d_packets
