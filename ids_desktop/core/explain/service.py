@@ -16,10 +16,9 @@ from ids_desktop.core import vocabulary
 from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
 from ids_desktop.core.ingest.digest import sha256_file
-from ids_desktop.core.ingest.flowtable import direction_sums, flag_columns
+from ids_desktop.core.ingest.flowtable import flag_columns
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
-from ids_desktop.core.model.preprocess import signed_log1p
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Cancel
 from ids_desktop.errors import ModelError
@@ -32,9 +31,7 @@ from ids_desktop.errors import ModelError
 #: 9: T = 1 bundles explained from 6,000 samples, not 10,000 (issue 34).
 #: 10: T = 1 bundles explained from 4,000 samples of the ``paired`` neighbourhood.
 #: 11: TCP flag counts keep their own values on UDP and ICMP flows (:data:`TCP_FLAG_COLUMNS`).
-#: 12: a flow's bidirectional counts are the sums of its two directions' in every sample
-#: (:meth:`BundleExplainer._summed`).
-CACHE_VERSION = 12
+CACHE_VERSION = 11
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
 MIN_SAMPLES = 3000
@@ -242,8 +239,6 @@ class BundleExplainer:
         self.x = bundle.features(frame, temporal) if features is None else features
         pre = bundle.preprocessor
         self._numeric = pre.numeric
-        self._mean = np.array([c["mean"] for c in pre.numeric], dtype=np.float64)
-        self._std = np.array([c["std"] for c in pre.numeric], dtype=np.float64)
         # A sample that gave a UDP or ICMP flow "CWR packets >= 1" asked the model about a flow
         # that cannot exist, and LIME then credited "CWR packets = 0" with the verdict: on
         # the 17 shared attack captures a TCP flag count was among the chart's top 3 terms of
@@ -251,16 +246,6 @@ class BundleExplainer:
         # counts in every sample (the surrogate then gives those terms no weight).
         self._tcp_flags = np.array([i for i, c in enumerate(pre.numeric)
                                     if c["name"] in TCP_FLAG_COLUMNS], dtype=np.int64)
-        # nfstream's bidirectional packet, byte and flag counts are the sums of the two
-        # directions'. Drawn from their own bins, a sample paired "URG packets = 0" with
-        # "client → server URG packets ≥ 1", and LIME split one fact into two terms of opposite
-        # weight (the SSH brute force's chart, 2026-12-07). The sums keep the flow's bin in
-        # every sample (no weight of their own) and the model gets them recomputed from the
-        # sampled directions, so the directions carry the evidence.
-        at = {c["name"]: i for i, c in enumerate(pre.numeric)}
-        self._sums = [(at[total], np.array([at[p] for p in parts if p in at], dtype=np.int64))
-                      for total, parts in direction_sums().items()
-                      if total in at and any(p in at for p in parts)]
         self._protocol = (pd.to_numeric(frame["protocol"], errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan)
             if len(self._tcp_flags) and "protocol" in frame.columns else None)
@@ -344,30 +329,12 @@ class BundleExplainer:
             out[..., self._quantile_at :] = self._pre.quantile_copies(z[..., :n_num])
         return out
 
-    def _raw(self, index: int | np.ndarray, scaled: np.ndarray | float) -> np.ndarray:
-        """Scaled model values of numeric input ``index`` back in the source's units (an array
-        of indices reads the last axis of ``scaled``)."""
-        z = np.asarray(scaled, dtype=np.float64) * self._std[index] + self._mean[index]
+    def _raw(self, index: int, scaled: np.ndarray | float) -> np.ndarray:
+        """Scaled model values of numeric input ``index`` back in the source's units."""
+        spec = self._numeric[index]
+        z = np.asarray(scaled, dtype=np.float64) * spec["std"] + spec["mean"]
         raw: np.ndarray = np.sign(z) * np.expm1(np.minimum(np.abs(z), 700.0))
         return raw
-
-    def _scaled(self, index: int, raw: np.ndarray) -> np.ndarray:
-        """Source values of numeric input ``index`` -> the model's scaled values (the inverse of
-        :meth:`_raw`, clipped as the preprocessor clips)."""
-        z = (signed_log1p(raw) - self._mean[index]) / self._std[index]
-        out: np.ndarray = np.clip(z, -self._pre.clip, self._pre.clip)
-        return out
-
-    def _summed(self, z: np.ndarray, own: np.ndarray) -> np.ndarray:
-        """LIME samples ``z`` ``(n, L, F)`` with every bidirectional count replaced by the flow's
-        own count plus what the sample changed in its directions (``own``: the flow's model
-        inputs ``(L, F_model)``). A direction the bundle does not read keeps the flow's value."""
-        z = z.copy()
-        for total, parts in self._sums:
-            change = (self._raw(parts, z[..., parts]) - self._raw(parts, own[:, parts])).sum(-1)
-            raw = np.maximum(self._raw(total, own[:, total]) + change, 0.0)
-            z[..., total] = np.where(change == 0.0, own[:, total], self._scaled(total, raw))
-        return z
 
     def _value_text(self, index: int, scaled: float) -> str:
         if index >= len(self._numeric):
@@ -461,8 +428,6 @@ class BundleExplainer:
             if len(hold) and len(flags):
                 z = z.copy()  # LIME space: numeric columns are the model's own first columns
                 z[:, hold[:, None], flags[None, :]] = window_x[pad + hold[:, None], flags[None, :]]
-            if self._sums:
-                z = self._summed(z, window_x[pad:])
             x = np.empty((len(z), *window_x.shape), dtype=np.float32)
             x[:, :pad] = window_x[:pad]
             x[:, pad:] = self.from_lime(z, window_x[pad:])
@@ -514,7 +479,6 @@ class BundleExplainer:
         not_tcp = self._not_tcp(window)
         hold = np.zeros(instance.shape, dtype=bool)
         hold[np.ix_(not_tcp[pad:], self._tcp_flags)] = True
-        hold[:, [total for total, _ in self._sums]] = True
         exp = self.explainer_for(self.seq_len - pad).explain(
             instance,
             self._predict_fn(window_x, mask, position, not_tcp),

@@ -27,7 +27,6 @@ __all__ = [
     "VLAN_AT",
     "Chunk",
     "build_table",
-    "direction_sums",
     "capture_community_ids",
     "chunk_arrays",
     "flag_columns",
@@ -43,15 +42,6 @@ TCP_FLAGS: tuple[str, ...] = ("syn", "cwr", "ece", "urg", "ack", "psh", "rst", "
 def flag_columns(flags: tuple[str, ...] = TCP_FLAGS) -> tuple[str, ...]:
     """nfstream's packet-count columns of ``flags`` in every direction, side by side."""
     return tuple(f"{side}_{flag}_packets" for side in SIDES for flag in flags)
-
-
-def direction_sums() -> dict[str, tuple[str, str]]:
-    """nfstream's counts whose ``bidirectional`` value is the sum of the two directions':
-    ``{bidirectional_<count>: (src2dst_<count>, dst2src_<count>)}`` (packets, bytes and every
-    TCP flag's packets)."""
-    both, out, back = SIDES
-    counts = ("packets", "bytes", *(f"{flag}_packets" for flag in TCP_FLAGS))
-    return {f"{both}_{c}": (f"{out}_{c}", f"{back}_{c}") for c in counts}
 
 
 #: nfstream flow attributes turned into float64 feature columns, under nfstream's names.

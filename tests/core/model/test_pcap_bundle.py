@@ -163,52 +163,6 @@ def test_tcp_flag_counts_stay_put_on_flows_that_are_not_tcp(demo: Path) -> None:
         assert len(own) == len(flags) and all(c.weight == 0.0 for c in own)
 
 
-def test_every_sample_keeps_a_flows_bidirectional_counts_the_sum_of_its_directions(
-    demo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """LIME never shows the model a flow with 3 packets client → server, 2 back and 40 in all:
-    the bidirectional counts follow the sampled directions, and get no weight of their own."""
-    from ids_desktop.core import vocabulary
-    from ids_desktop.core.explain.service import BundleExplainer
-    from ids_desktop.core.ingest.flowtable import direction_sums
-    from ids_desktop.core.model import sequences
-    from ids_desktop.core.options import AnalysisOptions
-    from ids_desktop.core.workflow import run_analysis
-
-    analysis = run_analysis(demo, AnalysisOptions(model="pcap"))
-    explainer = BundleExplainer.for_analysis(analysis, num_samples=400, top_k=10_000)
-    names = [c["name"] for c in analysis.bundle.preprocessor.numeric]
-    at = {n: i for i, n in enumerate(names)}
-    sums = {t: [at[p] for p in parts if p in at] for t, parts in direction_sums().items()
-            if t in at}
-    assert {"bidirectional_packets", "bidirectional_bytes",
-            "bidirectional_urg_packets"} <= sums.keys()
-    seen: list[np.ndarray] = []
-    runner = analysis.bundle.runner
-
-    def spy(x: np.ndarray) -> object:
-        seen.append(x[..., 0].copy())
-        return runner(x)
-
-    monkeypatch.setattr(analysis.bundle, "runner", spy)
-    row = int(analysis.flows.index[analysis.flows["protocol"] == 6][0])
-    window, position = explainer.window_for(row)
-    pad = int((window == sequences.PAD).sum())
-    exp = explainer.explain_row(row)
-    x = np.concatenate(seen)[:, pad:, :]  # every sample the model saw, real positions only
-    moved = 0
-    for total, parts in sums.items():
-        want = sum(explainer._raw(p, x[..., p]) for p in parts)
-        if len(parts) == 2:  # with a direction the bundle does not read, the gap is the flow's
-            assert np.allclose(explainer._raw(at[total], x[..., at[total]]), want,
-                               rtol=1e-3, atol=0.5), total
-        moved += int(np.ptp(x[..., at[total]]) > 0)
-    assert moved  # the sums did follow the sampled directions
-    for c in exp.contributions:
-        if c.feature in {vocabulary.term(t) for t in sums}:
-            assert c.weight == 0.0, c
-
-
 def test_explanations_follow_the_analysis_window_and_never_credit_padding(demo: Path) -> None:
     """A flow is explained in the window that gave its verdict, over its real flows only."""
     from ids_desktop.core.explain.service import BundleExplainer
