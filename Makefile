@@ -94,9 +94,11 @@ lab-deps: $(STAMP)
 	bash scripts/lab/install-deps.sh
 	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
 
-# full dataset from a seed into $$IDS_LAB_DATA (default ../lab-data); rewrites scripts/lab/SUMMARY.md
+# full dataset from a seed into $$IDS_LAB_DATA (default ../lab-data), then the benign
+# peer-to-peer run beside it; rewrites scripts/lab/SUMMARY.md and SUMMARY-p2p.md
 lab: $(STAMP) lab-deps
 	$(LAB_PY) -m scripts.lab full --seed $(LAB_SEED) --summary scripts/lab/SUMMARY.md
+	$(LAB_PY) -m scripts.lab p2p --seed $(LAB_SEED) --summary scripts/lab/SUMMARY-p2p.md
 
 # smoke scenario alone; last stdout line: {"flows":..,"benign":..,"attack":..,"families":[..]}
 lab-smoke: $(STAMP)

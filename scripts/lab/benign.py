@@ -791,6 +791,119 @@ class User:
                     n * gap + 15)
         self.done["sensor"] += 1
 
+    # -- peer-to-peer and real-time media (p2p.py) ----------------------------------------
+    def _aria2(self, torrents: list[str], folder: str, secs: float, extra: list[str]) -> None:
+        p = self.cfg["p2p"]
+        for ip in p["seeders"]:
+            if ipaddress.ip_address(ip) not in LAB_NET:
+                raise SystemExit(f"refusing non-lab peer {ip}")
+        self.sh(["aria2c", "--dir", folder, "--allow-overwrite=true", "--file-allocation=none",
+                 "--summary-interval=0", "--console-log-level=error", "--check-certificate=false",
+                 "--bt-tracker-connect-timeout=5", "--bt-stop-timeout=60",
+                 f"--stop={max(5, int(secs))}", *extra, *torrents], secs + 10)
+
+    def _transmission(self, torrent: str, folder: str, secs: float, port: int,
+                      wait: bool = True) -> subprocess.Popen | None:
+        """transmission-cli on one torrent: uTP and TCP peers, peer exchange, local peer
+        discovery on some; no DHT (its bootstrap nodes are outside the lab) and no port
+        mapping."""
+        cfg = tempfile.mkdtemp(prefix="tr-", dir=self.tmp)
+        with open(os.path.join(cfg, "settings.json"), "w") as f:
+            json.dump({"dht-enabled": False, "utp-enabled": self.rng.random() < 0.85,
+                       "pex-enabled": True, "lpd-enabled": self.rng.random() < 0.4,
+                       "port-forwarding-enabled": False, "peer-port": port,
+                       "speed-limit-up-enabled": self.rng.random() < 0.3,
+                       "speed-limit-up": self.rng.choice([100, 500, 2000])}, f)
+        cmd = ["transmission-cli", "-g", cfg, "-w", folder, "-p", str(port), "-M", torrent]
+        if wait:
+            self.sh(cmd, secs)
+            return None
+        limit = max(1.0, min(secs, self.left() + 2))
+        return subprocess.Popen(["timeout", "-k", "2", f"{limit:.0f}", *cmd],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def seeder(self) -> None:
+        """A peer with every file, seeding them all for the rest of the mix: the last seeder
+        with transmission-cli (uTP), the others with aria2c (DHT on, with the other seeders
+        as entry points; local peer discovery on some)."""
+        p = self.cfg["p2p"]
+        me = self.ip()
+        if me == p["seeders"][-1]:
+            secs = max(5.0, self.left() - 3)
+            procs = [self._transmission(t, p["content"], secs, p["seed_port"] + 1 + i, False)
+                     for i, t in enumerate(p["torrents"])]
+            for proc in procs:
+                if proc is not None:
+                    self.bg.append(proc)
+            for proc in procs:
+                if proc is not None:
+                    try:
+                        proc.wait(timeout=secs + 10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+            self.done["seeder"] += 1
+            return
+        others = [ip for ip in p["seeders"] if ip != me] or [me]
+        extra = ["--seed-ratio=0.0", "--check-integrity=true", "--enable-dht=true",
+                 f"--dht-listen-port={p['seed_port']}", f"--listen-port={p['seed_port']}",
+                 f"--dht-entry-point={self.rng.choice(others)}:{p['seed_port']}",
+                 f"--bt-enable-lpd={'true' if self.rng.random() < 0.5 else 'false'}",
+                 f"--max-upload-limit={self.rng.choice(['0', '2M', '500K'])}"]
+        self._aria2(p["torrents"], p["content"], max(5.0, self.left() - 3), extra)
+        self.done["seeder"] += 1
+
+    def torrent(self) -> None:
+        """Download one torrent from the swarm (aria2c or transmission-cli), then seed it for
+        a while or leave."""
+        p = self.cfg["p2p"]
+        folder = tempfile.mkdtemp(prefix="bt-", dir=self.tmp)
+        port = self.rng.randint(6900, 6999)
+        secs = min(self.rng.uniform(40, 200), max(5.0, self.left() - 5))
+        if self.rng.random() < 0.4:
+            self._transmission(self.rng.choice(p["torrents"]), folder, secs, port)
+            shutil.rmtree(folder, ignore_errors=True)
+            self.done["torrent_transmission"] += 1
+            return
+        dht = self.rng.random() < 0.6
+        extra = [f"--listen-port={port}", f"--enable-dht={'true' if dht else 'false'}",
+                 f"--bt-max-peers={self.rng.choice([5, 20, 55])}",
+                 f"--max-upload-limit={self.rng.choice(['0', '100K', '1M'])}",
+                 f"--seed-time={self.rng.choice([0, 0, 0.5, 1, 2])}",
+                 f"--bt-enable-lpd={'true' if self.rng.random() < 0.3 else 'false'}"]
+        if dht:
+            extra += [f"--dht-listen-port={port}",
+                      f"--dht-entry-point={self.rng.choice(p['seeders'])}:{p['seed_port']}"]
+        self._aria2([self.rng.choice(p["torrents"])], folder, secs, extra)
+        shutil.rmtree(folder, ignore_errors=True)
+        self.done["torrent"] += 1
+
+    def call(self) -> None:
+        """A call relayed by the TURN server: RTP- and RTCP-like UDP (or TCP) streams with an
+        audio pace (20 ms, small packets) or a video one (larger, faster)."""
+        p = self.cfg["p2p"]
+        video = self.rng.random() < 0.4
+        size = self.rng.randint(700, 1200) if video else self.rng.randint(90, 220)
+        gap = self.rng.choice([10, 16, 33]) if video else 20
+        secs = min(self.rng.uniform(10, 90), max(3.0, self.left() - 3))
+        cmd = ["turnutils_uclient", "-u", p["turn_user"], "-w", p["turn_pass"],
+               "-p", str(p["turn_port"]), "-e", p["turn"], "-r", str(p["peer_port"]),
+               "-n", str(max(10, int(secs * 1000 / gap))), "-z", str(gap), "-l", str(size),
+               "-m", str(self.rng.choice([1, 1, 2]))]
+        if self.rng.random() < 0.15:
+            cmd.append("-t")  # TURN over TCP, as clients behind strict firewalls do
+        if self.rng.random() < 0.5:
+            cmd.append("-c")  # no RTCP allocation
+        self.sh([*cmd, p["turn"]], secs + 15)
+        self.done["call"] += 1
+
+    def stun(self) -> None:
+        """NAT checks: a STUN binding request or a few."""
+        p = self.cfg["p2p"]
+        for _ in range(self.rng.randint(1, 3)):
+            self.sh(["turnutils_stunclient", "-p", str(p["turn_port"]), p["turn"]], 8)
+            time.sleep(self.rng.uniform(0.05, 2.0))
+        self.done["stun"] += 1
+
     def run(self) -> None:
         acts = self.cfg["weights"]
         names = list(acts)
@@ -851,6 +964,9 @@ PROFILES = {
     "secondary": {"zone_sync": 1},
     "hmi": {"hmi": 1},
     "sensor": {"sensor": 1},
+    # peer-to-peer file sharing and calls (p2p.py), with some DNS
+    "p2p": {"torrent": 6, "call": 4, "stun": 2, "dns": 2},
+    "seeder": {"seeder": 1},
     # office: every new service once or more (the lab's "office" scenario)
     "office_probe": {k: 1 for k in OFFICE} | {"modbus": 1, "vnc": 1, "snmp": 1},
 }

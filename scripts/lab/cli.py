@@ -38,6 +38,9 @@ TOOLS_OFFICE = ["swaks", "dovecot", "slapd", "slapadd", "ldapsearch", "krb5kdc",
                 "redis-server", "redis-cli", "smbd", "smbclient", "smbpasswd", "rsync",
                 "rsyslogd", "logger", "mosquitto", "mosquitto_pub", "mosquitto_sub", "dhclient",
                 "avahi-daemon", "sipp", "Xvnc", "lftp", "wget", "nc", "sshpass"]
+#: Peer-to-peer file sharing and relayed calls (``p2p.py``).
+TOOLS_P2P = ["opentracker", "mktorrent", "aria2c", "transmission-cli", "turnserver",
+             "turnutils_uclient", "turnutils_peer", "turnutils_stunclient"]
 
 
 def default_out() -> Path:
@@ -70,7 +73,8 @@ def extract(pcap: Path):
 
 def run(args) -> dict:
     preflight({"smoke": TOOLS_SMOKE, "probe": TOOLS_PROBE,
-               "office": TOOLS_SMOKE + TOOLS_OFFICE}.get(args.scenario, TOOLS_FULL + TOOLS_OFFICE))
+               "office": TOOLS_SMOKE + TOOLS_OFFICE,
+               "p2p": TOOLS_SMOKE + TOOLS_P2P}.get(args.scenario, TOOLS_FULL + TOOLS_OFFICE))
     if args.scenario in ("office", "full"):
         _python_packages()
     repo = Path(__file__).resolve().parents[2]
@@ -92,8 +96,10 @@ def run(args) -> dict:
         plan = SC.probe_plan(rng)
     elif args.scenario == "office":
         plan = SC.office_plan(rng)
+    elif args.scenario == "p2p":
+        plan = SC.p2p_plan(rng, scale=args.scale, clients=args.clients or 12)
     else:
-        plan = SC.full_plan(rng, scale=args.scale, clients=args.clients)
+        plan = SC.full_plan(rng, scale=args.scale, clients=args.clients or 52)
         if args.mixes:
             keep = set(args.mixes.split(","))
             plan.mixes = [m for m in plan.mixes if m.name in keep]
@@ -280,20 +286,22 @@ def summary_markdown(s: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m scripts.lab", description=__doc__)
-    ap.add_argument("scenario", choices=["smoke", "probe", "office", "full", "cleanup"])
+    ap.add_argument("scenario", choices=["smoke", "probe", "office", "p2p", "full", "cleanup"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(default_out()),
                     help="data folder outside the repo "
                     "(default $IDS_LAB_DATA, else lab-data beside the repo)")
-    ap.add_argument("--scale", type=float, default=1.0, help="full: scale the mix durations")
-    ap.add_argument("--clients", type=int, default=52, help="full: benign client hosts")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="full and p2p: scale the mix durations")
+    ap.add_argument("--clients", type=int,
+                    help="full and p2p: benign client hosts (default 52 and 12)")
     ap.add_argument("--mixes", help="full: run only these mixes (comma-separated)")
     ap.add_argument("--think", type=float, help="with --mixes: benign think-time median (s)")
     ap.add_argument("--force", action="store_true",
                     help="cleanup: also remove the namespaces of a run that is still alive")
     ap.add_argument("--summary", help="also write the markdown summary to this path")
     args = ap.parse_args(argv)
-    if not 1 <= args.clients <= 79:
+    if args.clients is not None and not 1 <= args.clients <= 79:
         ap.error("--clients must be between 1 and 79 (the lab's address plan)")
     if args.scenario == "cleanup":
         if os.geteuid() != 0:

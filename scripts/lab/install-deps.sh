@@ -22,6 +22,8 @@ PKGS=(
   isc-dhcp-client avahi-daemon
   mosquitto mosquitto-clients sip-tester tigervnc-standalone-server
   chromium
+  # benign peer-to-peer file sharing and relayed calls (the p2p scenario, issue 32)
+  opentracker mktorrent aria2 transmission-cli coturn
 )
 
 if [ "$(id -u)" != 0 ]; then

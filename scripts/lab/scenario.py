@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import attacks as A
 from . import office as O
+from . import p2p as P
 from . import servers as S
 from .netns import Host, Lab
 
@@ -128,6 +129,19 @@ def office_plan(rng: random.Random) -> Plan:
                 devices={k: v for k, v in OFFICE_DEVICES.items() if k in ("iot0", "iot1", "lap0")},
                 laptops=["lap0"], mdns={k: v for k, v in OFFICE_MDNS.items()
                                         if k in ("infra", "nas", "lap0", "c0")})
+
+
+#: Peer-to-peer seeders (``p2p.py``): benign hosts that seed every torrent for the whole mix.
+P2P_SEEDERS = {"seed0": "10.213.0.30", "seed1": "10.213.0.31", "seed2": "10.213.0.32"}
+
+
+def p2p_plan(rng: random.Random, scale: float = 1.0, clients: int = 12) -> Plan:
+    """Benign peer-to-peer file sharing and relayed calls, no attacks (``python -m scripts.lab
+    p2p``, about six minutes): a tracker and TURN server, three seeders and ``clients`` peers
+    that download, seed, call and check their NAT, beside DNS lookups."""
+    mix = Mix("benign-p2p", 300.0 * scale, clients, profile_mix=("p2p",), think=4.0)
+    return Plan("p2p", clients, 0, {"dns": ["dns"], "tracker": ["tracker", "turn"]}, {}, [mix],
+                workers=[(h, "seeder", 1.0) for h in P2P_SEEDERS], devices=dict(P2P_SEEDERS))
 
 
 def full_plan(rng: random.Random, scale: float = 1.0, clients: int = 52) -> Plan:
@@ -380,7 +394,9 @@ FIXED_IPS = {"dns": "10.213.0.2", "www": "10.213.0.3", "app": "10.213.0.4",
              # office and server room (issue 32)
              "mail": "10.213.0.7", "dc": "10.213.0.8", "db": "10.213.0.9", "nas": "10.213.0.10",
              "infra": "10.213.0.11", "plc": "10.213.0.12", "dns2": "10.213.0.13",
-             "mon": "10.213.0.14", "hmi": "10.213.0.15"}
+             "mon": "10.213.0.14", "hmi": "10.213.0.15",
+             # peer-to-peer and calls (p2p.py)
+             "tracker": "10.213.0.16"}
 
 
 def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float,
@@ -406,6 +422,8 @@ def build(lab: Lab, plan: Plan, work: Path, rng: random.Random, total: float,
         extra += S.zone_args(work, random.Random(rng.random()),
                              [h.ip for h in hosts.values() if h.role == "client"], names)
     hostsfile = S.dns_hosts(work, names)
+    if "tracker" in hosts:
+        assets["p2p"] = P.prepare(assets, seed, hosts["tracker"].ip)
     for name, services in plan.servers.items():
         h = hosts[name]
         for svc in services:
@@ -443,7 +461,7 @@ def start_office(lab: Lab, plan: Plan, h: Host, svc: str, assets: dict, limit: f
              "mariadb": O.start_mariadb, "postgres": O.start_postgres, "redis": O.start_redis,
              "smb": O.start_samba, "rsyncd": O.start_rsyncd, "syslog": O.start_syslog,
              "mqtt": O.start_mqtt, "sip": O.start_sip, "vnc": O.start_vnc, "ws": O.start_ws,
-             "modbus": O.start_modbus}
+             "modbus": O.start_modbus, "tracker": P.start_tracker, "turn": P.start_turn}
     if svc == "dhcp":
         O.start_dhcp(lab, h, assets, off, limit, hosts["dns"].ip,
                      hosts["dc"].ip if "dc" in hosts else hosts["dns"].ip)
@@ -496,6 +514,9 @@ def office_cfg(plan: Plan, hosts: dict, net: dict) -> dict:
              "dc": [389, 88], "db": [3306, 5432, 6379], "nas": [445, 873, 22],
              "infra": [514, 1883, O.VNC_PORT], "plc": [502], "app": [8080]}
     out["checks"] = [(hosts[n].ip, p) for n, ps in ports.items() if n in hosts for p in ps]
+    if "p2p" in assets:
+        seeders = [hosts[h].ip for h, profile, _ in plan.workers if profile == "seeder"]
+        out.update(P.user_config(assets, hosts["tracker"].ip, seeders))
     return out
 
 
