@@ -53,7 +53,9 @@ class User:
             f.write(self.rng.randbytes(self.rng.randint(5_000, 300_000)))
         self.pages = cfg["pages"]
         self.svc = cfg.get("svc", {})
-        for ip in [*cfg["server_ips"], *self.svc.values()]:
+        p2p = cfg.get("p2p", {})
+        for ip in [*cfg["server_ips"], *self.svc.values(), *p2p.get("seeders", []),
+                   *([p2p["turn"]] if p2p else [])]:
             if ipaddress.ip_address(ip) not in LAB_NET:
                 raise SystemExit(f"refusing non-lab server {ip}")
 
@@ -793,20 +795,15 @@ class User:
 
     # -- peer-to-peer and real-time media (p2p.py) ----------------------------------------
     def _aria2(self, torrents: list[str], folder: str, secs: float, extra: list[str]) -> None:
-        p = self.cfg["p2p"]
-        for ip in p["seeders"]:
-            if ipaddress.ip_address(ip) not in LAB_NET:
-                raise SystemExit(f"refusing non-lab peer {ip}")
         self.sh(["aria2c", "--dir", folder, "--allow-overwrite=true", "--file-allocation=none",
                  "--summary-interval=0", "--console-log-level=error", "--check-certificate=false",
                  "--bt-tracker-connect-timeout=5", "--bt-stop-timeout=60",
                  f"--stop={max(5, int(secs))}", *extra, *torrents], secs + 10)
 
-    def _transmission(self, torrent: str, folder: str, secs: float, port: int,
-                      wait: bool = True) -> subprocess.Popen | None:
-        """transmission-cli on one torrent: uTP and TCP peers, peer exchange, local peer
-        discovery on some; no DHT (its bootstrap nodes are outside the lab) and no port
-        mapping."""
+    def _transmission(self, torrent: str, folder: str, port: int) -> list[str]:
+        """The transmission-cli command for one torrent: uTP and TCP peers, peer exchange,
+        local peer discovery on some; no DHT (its bootstrap nodes are outside the lab) and no
+        port mapping."""
         cfg = tempfile.mkdtemp(prefix="tr-", dir=self.tmp)
         with open(os.path.join(cfg, "settings.json"), "w") as f:
             json.dump({"dht-enabled": False, "utp-enabled": self.rng.random() < 0.85,
@@ -814,13 +811,7 @@ class User:
                        "port-forwarding-enabled": False, "peer-port": port,
                        "speed-limit-up-enabled": self.rng.random() < 0.3,
                        "speed-limit-up": self.rng.choice([100, 500, 2000])}, f)
-        cmd = ["transmission-cli", "-g", cfg, "-w", folder, "-p", str(port), "-M", torrent]
-        if wait:
-            self.sh(cmd, secs)
-            return None
-        limit = max(1.0, min(secs, self.left() + 2))
-        return subprocess.Popen(["timeout", "-k", "2", f"{limit:.0f}", *cmd],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return ["transmission-cli", "-g", cfg, "-w", folder, "-p", str(port), "-M", torrent]
 
     def seeder(self) -> None:
         """A peer with every file, seeding them all for the rest of the mix: the last seeder
@@ -828,19 +819,19 @@ class User:
         as entry points; local peer discovery on some)."""
         p = self.cfg["p2p"]
         me = self.ip()
-        if me == p["seeders"][-1]:
+        if me == p["seeders"][-1]:  # one transmission-cli per torrent, all at once
             secs = max(5.0, self.left() - 3)
-            procs = [self._transmission(t, p["content"], secs, p["seed_port"] + 1 + i, False)
-                     for i, t in enumerate(p["torrents"])]
+            procs = [subprocess.Popen(
+                ["timeout", "-k", "2", f"{secs:.0f}",
+                 *self._transmission(t, p["content"], p["seed_port"] + 1 + i)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for i, t in enumerate(p["torrents"])]
+            self.bg += procs
             for proc in procs:
-                if proc is not None:
-                    self.bg.append(proc)
-            for proc in procs:
-                if proc is not None:
-                    try:
-                        proc.wait(timeout=secs + 10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
+                try:
+                    proc.wait(timeout=secs + 10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
             self.done["seeder"] += 1
             return
         others = [ip for ip in p["seeders"] if ip != me] or [me]
@@ -860,7 +851,7 @@ class User:
         port = self.rng.randint(6900, 6999)
         secs = min(self.rng.uniform(40, 200), max(5.0, self.left() - 5))
         if self.rng.random() < 0.4:
-            self._transmission(self.rng.choice(p["torrents"]), folder, secs, port)
+            self.sh(self._transmission(self.rng.choice(p["torrents"]), folder, port), secs)
             shutil.rmtree(folder, ignore_errors=True)
             self.done["torrent_transmission"] += 1
             return

@@ -115,7 +115,7 @@ def start_turn(lab: Lab, host: Host, assets: dict, off: dict, limit: float) -> N
 def user_config(assets: dict, tracker_ip: str, seeders: list[str]) -> dict:
     """The part of a benign user's config the ``p2p`` and ``seeder`` activities read."""
     p2p = assets["p2p"]
-    return {"p2p": {"tracker": tracker_ip, "torrents": p2p["torrents"],
+    return {"p2p": {"torrents": p2p["torrents"],
                     "content": p2p["content"], "seeders": seeders, "seed_port": SEED_PORT,
                     "turn": tracker_ip, "turn_port": TURN_PORT, "peer_port": PEER_PORT,
                     "turn_user": TURN_USER, "turn_pass": TURN_PASS}}
