@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ids_desktop.training.capture_sources import EVERYDAY_FOLDERS
 from ids_desktop.training.locations import flow_cache_dir
 from ids_desktop.training.pcap import alert_operating_point
 
@@ -47,6 +48,10 @@ def seed_row(report: dict[str, Any]) -> dict[str, Any]:
                    op_apps_alerts=at.get("apps_alert_rate"),
                    op_apps_flagged=at.get("apps_flag_rate"),
                    op_benign_flagged=at.get("benign_flag_rate"))
+        for folder in EVERYDAY_FOLDERS:  # each everyday folder apart, when the folds held both
+            if f"{folder}_flows" in at:
+                row[f"op_{folder}_alerts"] = at[f"{folder}_alert_rate"]
+                row[f"op_{folder}_flagged"] = at[f"{folder}_flag_rate"]
     return row
 
 
@@ -87,6 +92,15 @@ COLUMNS = (
 )
 
 
+def columns(rows: list[dict[str, Any]]) -> tuple[tuple[str, str, Any], ...]:
+    """:data:`COLUMNS`, and each everyday folder's own figures when the reports hold them."""
+    apart = tuple((f"{folder} {what} @", f"op_{folder}_{key}", _pct)
+                  for folder in EVERYDAY_FOLDERS
+                  for what, key in (("alerts", "alerts"), ("alerts+unusual", "flagged"))
+                  if any(r.get(f"op_{folder}_{key}") is not None for r in rows))
+    return COLUMNS + apart
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -115,13 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"attack captures per seed: {', '.join(map(str, sorted(n)))}; "
           "'@': at the alert operating point")
     print()
-    print("| seed | " + " | ".join(c for c, _, _ in COLUMNS) + " |")
-    print("|---" * (len(COLUMNS) + 1) + "|")
+    cols = columns(list(rows.values()))
+    print("| seed | " + " | ".join(c for c, _, _ in cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
     for seed, r in rows.items():
-        print(f"| {seed} | " + " | ".join(f(r.get(k)) for _, k, f in COLUMNS) + " |")
+        print(f"| {seed} | " + " | ".join(f(r.get(k)) for _, k, f in cols) + " |")
     for label, agg in (("mean", statistics.mean), ("min", min), ("max", max)):
         cells = []
-        for _, k, f in COLUMNS:
+        for _, k, f in cols:
             vals = [r[k] for r in rows.values() if r.get(k) is not None]
             if label != "mean" and f is _pct:
                 agg_v = (max if label == "min" else min)(vals) if vals else None  # worst first

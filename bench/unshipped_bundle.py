@@ -10,7 +10,7 @@ and the benches read it with ``IDS_DESKTOP_MODELS=OUT`` (or ``bench/false_alarms
 OUT``). It has no model card and no validation; it is not for shipping.
 
     python bench/unshipped_bundle.py --lab ../lab-data ../lab-p2p --out ../unshipped [--seed 0]
-        [--threshold 0.9]
+        [--threshold 0.9] [--everyday benign-apps]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ids_desktop.training import locations
 from ids_desktop.training.capture_sources import (
+    EVERYDAY_FOLDERS,
     FlowReader,
     lab_runs,
     load_sources,
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threshold", type=float, default=0.9,
                     help="the alert threshold (the shipped bundle's operating point)")
+    ap.add_argument("--everyday", nargs="+", default=list(EVERYDAY_FOLDERS), metavar="FOLDER",
+                    help="folders of everyday captures to train on (the shipped bundle's "
+                         "are its metadata's everyday_folders)")
     args = ap.parse_args(argv)
     out = args.out.resolve() / "pcap"
     if out.resolve() == (locations.models_dir() / "pcap").resolve():
@@ -53,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print("lab runs:", ", ".join(sorted(p.name for p in runs.iterdir())), flush=True)
         over = Oversampling()
         reader = FlowReader()
-        lab, apps, attack, benign = load_sources(runs, args.data, args.seed, over, reader)
+        lab, apps, attack, benign = load_sources(runs, args.data, args.seed, over, reader,
+                                             tuple(args.everyday))
         parts, _ = source_parts("lab+apps+captures", lab, apps, attack + benign)
         info = training_info(parts, reader.sha256)
         out.mkdir(parents=True, exist_ok=True)

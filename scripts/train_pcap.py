@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ids_desktop.errors import IdsError
 from ids_desktop.training import locations
-from ids_desktop.training.capture_sources import SOURCES
+from ids_desktop.training.capture_sources import EVERYDAY_FOLDERS, SOURCES
 from ids_desktop.training.oversampling import Oversampling
 from ids_desktop.training.pcap import EPOCHS, RECIPE
 
@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--apps-folds", action="store_true",
                     help="the captures source's folds also hold out the benign-apps captures "
                          "and report their flows flagged out of fold (apart from the benign rate)")
+    ap.add_argument("--everyday", nargs="+", default=list(EVERYDAY_FOLDERS),
+                    metavar="FOLDER",
+                    help="folders of everyday captures under pcaps/ that the apps source "
+                         f"reads (default: {' '.join(EVERYDAY_FOLDERS)})")
     ap.add_argument("--folds", type=lambda v: v if v == "loco" else int(v), default="loco",
                     help='folds of the captures source: "loco" (leave one attack capture out, '
                          'the default) or a number of random folds')
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         lab=args.lab, data=args.data, out=args.out, seed=args.seed, epochs=args.epochs,
         sources=SOURCES if args.compare else (args.source or "lab+apps",),
         ship=not args.no_ship, overrides=args.options, folds=args.folds,
-        apps_folds=args.apps_folds,
+        apps_folds=args.apps_folds, everyday=tuple(args.everyday),
         oversampling=Oversampling(min_attack_flows=args.min_attack_flows,
                                   min_tool_flows=args.min_tool_flows),
     )

@@ -2,7 +2,8 @@
 
 - ``lab``: flow-labelled captures of the traffic lab (``scripts/lab``; real attack tools
   against real servers in network namespaces), read from ``$IDS_LAB_DATA/<run>/flows``;
-- ``apps``: ``../shared/data/pcaps/benign-apps`` (177 captures of everyday applications);
+- ``apps``: the everyday captures of :data:`EVERYDAY_FOLDERS` under ``../shared/data/pcaps``
+  (``benign-apps``: 177 captures of everyday applications; ``benign-more``: 253 more);
 - ``captures``: the shared attack and benign captures, labelled per flow by
   :mod:`ids_desktop.training.truth`.
 """
@@ -30,6 +31,11 @@ from ids_desktop.training.oversampling import (
 SOURCES = ("lab", "lab+apps", "lab+apps+captures")
 #: Captures never trained on: no flow-visible attack, or ground truth in dispute.
 NEVER_TRAIN = {"arppoison.pcapng", "dos_win98_smb_netbeui.pcap"}
+#: The shared folders of everyday captures the ``apps`` source trains on (and, with
+#: ``--apps-folds``, holds out by folds); a bundle records its own as ``everyday_folders``.
+EVERYDAY_FOLDERS = ("benign-apps", "benign-more")
+#: What a bundle that records no ``everyday_folders`` trained on (bundles before benign-more).
+EVERYDAY_BEFORE = ("benign-apps",)
 
 
 class FlowReader:
@@ -89,6 +95,10 @@ class FlowReader:
             out.append((f"{kind}/{path.name}", labelled))
         return out
 
+    def everyday_parts(self, data: Path, folders: tuple[str, ...]) -> list[Part]:
+        """The everyday captures of ``folders`` (each all benign), folder by folder."""
+        return [p for kind in folders for p in self.shared_parts(data, kind)]
+
     def lab_training_parts(self, lab: Path, seed: int, over: Oversampling) -> list[Part]:
         """The lab's flows as training parts: capped per family, rare attacks repeated."""
         parts = cap_lab(self.lab_parts(lab), over.lab_class_cap, seed)
@@ -112,15 +122,17 @@ def lab_runs(lab: Path) -> list[Path]:
 
 
 def load_sources(lab: Path, data: Path, seed: int, over: Oversampling | None = None,
-                 reader: FlowReader | None = None) -> Sources:  # fmt: skip
-    """Read every source: the lab's training parts, benign apps, attack and benign captures.
+                 reader: FlowReader | None = None,
+                 everyday: tuple[str, ...] = EVERYDAY_FOLDERS) -> Sources:  # fmt: skip
+    """Read every source: the lab's training parts, everyday captures, attack and benign ones.
 
     ``over`` weighs the lab's parts (default: the shipped bundle's :class:`Oversampling`);
-    ``reader`` collects the files' digests (default: a fresh one).
+    ``reader`` collects the files' digests (default: a fresh one); ``everyday``: the folders
+    of everyday captures (the ``apps`` source).
     """
     reader = reader or FlowReader()
     return Sources(reader.lab_training_parts(lab, seed, over or Oversampling()),
-                   reader.shared_parts(data, "benign-apps"), reader.shared_parts(data, "attack"),
+                   reader.everyday_parts(data, everyday), reader.shared_parts(data, "attack"),
                    reader.shared_parts(data, "benign"))
 
 
@@ -137,16 +149,19 @@ def source_parts(source: str, lab: list[Part], apps: list[Part],
 
 
 def training_info(parts: list[Part], sha256: dict[str, str]) -> list[dict[str, Any]]:
-    """The bundle's ``training_data`` entries: each part once, the everyday applications as one."""
+    """The bundle's ``training_data`` entries: each part once, each everyday folder as one."""
+    def folder(name: str) -> str:
+        return name.split("/", 1)[0]
+
     info = [{"file": name, "sha256": sha256.get(name, ""), "rows": len(f), "format": "pcap"}
             for name, f in parts
-            if not name.startswith("benign-apps/") and "#" not in name]  # copies: listed once
-    n_apps = sum(1 for name, _ in parts if name.startswith("benign-apps/"))
-    if n_apps:
-        info.append({"file": f"benign-apps/* ({n_apps} captures)",
-                     "sha256": "(per file in PROVENANCE.md)",
-                     "rows": sum(len(f) for name, f in parts if name.startswith("benign-apps/")),
-                     "format": "pcap"})
+            if folder(name) not in EVERYDAY_FOLDERS and "#" not in name]  # copies: listed once
+    for kind in EVERYDAY_FOLDERS:
+        mine = [f for name, f in parts if folder(name) == kind]
+        if mine:
+            info.append({"file": f"{kind}/* ({len(mine)} captures)",
+                         "sha256": "(per file in PROVENANCE.md)",
+                         "rows": sum(len(f) for f in mine), "format": "pcap"})
     return info
 
 
@@ -163,7 +178,8 @@ def load_training_flows(meta: dict[str, Any], lab: Path, data: Path) -> pd.DataF
     seed = int(meta.get("training_oversampling", {}).get("lab_sample_seed", meta.get("seed", 0)))
     lab_parts = reader.lab_training_parts(lab, seed, over)
     chosen = meta.get("training_source", "lab+apps")
-    apps = reader.shared_parts(data, "benign-apps") if "apps" in chosen else []
+    everyday = tuple(meta.get("everyday_folders", EVERYDAY_BEFORE))
+    apps = reader.everyday_parts(data, everyday) if "apps" in chosen else []
     reported = (reader.shared_parts(data, "attack") + reader.shared_parts(data, "benign")
                 if "captures" in chosen else [])
     parts, seen = source_parts(chosen, lab_parts, apps, reported)

@@ -19,6 +19,7 @@ from ids_desktop.core.detect import Finding, detect_all
 from ids_desktop.core.ingest import ingest
 from ids_desktop.core.model.verdicts import UNUSUAL
 from ids_desktop.training import truth
+from ids_desktop.training.capture_sources import EVERYDAY_FOLDERS
 from ids_desktop.training.locations import shared_data_dir
 from ids_desktop.training.oversampling import Part
 
@@ -151,8 +152,11 @@ def operating_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                  "found_by_model": sum(r["sweep"][key].get("found_by_model", False)
                                        for r in att),
                  "attack_captures": len(att)}
-        for kind, label in (("benign", "benign"), ("benign-apps", "apps")):
-            part = [r for r in rows if r["kind"] == kind and "sweep" in r]
+        groups = [("benign", ("benign",)), ("apps", EVERYDAY_FOLDERS)]
+        if len({r["kind"] for r in rows if r["kind"] in EVERYDAY_FOLDERS}) > 1:
+            groups += [(kind, (kind,)) for kind in EVERYDAY_FOLDERS]  # and each folder apart
+        for label, kinds in groups:
+            part = [r for r in rows if r["kind"] in kinds and "sweep" in r]
             if part:
                 flows = sum(r["flows"] for r in part)
                 flagged = sum(r["sweep"][key]["flagged"] for r in part)
@@ -181,12 +185,17 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     att = [r for r in rows if r["kind"] == "attack"]
     visible = [r for r in att if r["flow_visible"] and not r["disputed"]]
     ben = [r for r in rows if r["kind"] == "benign"]
-    apps = [r for r in rows if r["kind"] == "benign-apps"]
-    extra = {}
+    apps = [r for r in rows if r["kind"] in EVERYDAY_FOLDERS]
+    extra: dict[str, Any] = {}
     if apps:  # held out by the folds (run_source): everyday applications, out of sample
         fams = pd.Series([r["top_family"] for r in apps if r["flagged"]]).value_counts()
         extra = {"apps_captures": len(apps), **flag_stats(apps, "apps"),
                  "apps_top_families": {str(k): int(n) for k, n in fams.items()}}
+        kinds = sorted({r["kind"] for r in apps})
+        if len(kinds) > 1:  # each everyday folder apart (``<folder>_...`` keys)
+            for kind in kinds:
+                mine = [r for r in apps if r["kind"] == kind]
+                extra.update({f"{kind}_captures": len(mine), **flag_stats(mine, kind)})
     return {
         "attack_captures": len(att),
         "found": sum(r["found"] for r in att),

@@ -6,6 +6,7 @@ from typing import Any
 
 from ids_desktop.core.model.runtime import TREE_NAMES
 from ids_desktop.core.targets import STABILITY_TARGET
+from ids_desktop.training.capture_sources import EVERYDAY_BEFORE, EVERYDAY_FOLDERS
 
 
 def _f(v: Any, digits: int = 4) -> str:
@@ -401,14 +402,20 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
                          f"{r['top_family'] or '-'} |")
     if chosen.get("apps_flows"):
         fams = ", ".join(f"{f} {n}" for f, n in (chosen.get("apps_top_families") or {}).items())
+        folders = meta.get("everyday_folders") or list(EVERYDAY_BEFORE)
         lines += [
             "",
-            f"Everyday applications (`pcaps/benign-apps`), held out by the same folds: "
+            f"Everyday applications ({', '.join(f'`pcaps/{f}`' for f in folders)}), held out "
+            f"by the same folds: "
             f"{chosen['apps_flagged']:,} of {chosen['apps_flows']:,} flows flagged "
             f"({chosen['apps_flag_rate']:.2%}), in {chosen['apps_captures_with_flags']} of "
             f"{chosen['apps_captures']} captures"
             + (f" (top family per capture: {fams})." if fams else "."),
         ]
+        lines += [f"- `{f}`: {chosen[f + '_flagged']:,} of {chosen[f + '_flows']:,} flows "
+                  f"flagged ({chosen[f + '_flag_rate']:.2%}), {chosen[f + '_alerts']:,} of them "
+                  f"alerts ({chosen[f + '_alert_rate']:.2%})"
+                  for f in folders if chosen.get(f + "_flows")]
     lines += _operating_points(v)
     lines += _seed_spread(meta.get("validation_seeds") or {})
     seen = meta.get("training_captures_seen") or []
@@ -417,8 +424,9 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         "### Captures the shipped bundle saw in training",
         "",
         ("- " + ", ".join(f"`{c}`" for c in seen)) if seen else
-        "- None of the reported captures (attack/ and benign/); `pcaps/benign-apps/*` and the "
-        "traffic lab's captures only." if "apps" in meta.get("training_source", "") else
+        "- None of the reported captures (attack/ and benign/); "
+        + ", ".join(f"`pcaps/{f}/*`" for f in meta.get("everyday_folders") or EVERYDAY_BEFORE)
+        + " and the traffic lab's captures only." if "apps" in meta.get("training_source", "") else
         "- None of the shared captures; the traffic lab's captures only.",
         "",
     ]
@@ -516,11 +524,16 @@ def _seed_spread(seeds: dict[str, dict[str, Any]]) -> list[str]:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.2%}"
 
-    cols = (("model alone", "op_model", str), ("model + detectors", "op_both", str),
-            ("everyday-application alerts", "op_apps_alerts", pct),
-            ("alerts + unusual", "op_apps_flagged", pct),
-            ("benign-capture flows flagged", "op_benign_flagged", pct),
-            ("alert threshold", "op", lambda x: f"{x:g}"))
+    apart = [f for f in EVERYDAY_FOLDERS
+             if any(r.get(f"op_{f}_alerts") is not None for r in seeds.values())]
+    cols: tuple[tuple[str, str, Any], ...] = (
+        ("model alone", "op_model", str), ("model + detectors", "op_both", str),
+        ("everyday-application alerts", "op_apps_alerts", pct),
+        ("alerts + unusual", "op_apps_flagged", pct),
+        *((c, f"op_{f}_{k}", pct) for f in apart
+          for c, k in ((f"{f} alerts", "alerts"), (f"{f} alerts + unusual", "flagged"))),
+        ("benign-capture flows flagged", "op_benign_flagged", pct),
+        ("alert threshold", "op", lambda x: f"{x:g}"))
     lines = ["", "### Over training seeds (the spread, not the best seed)", "",
              "The validation above repeated with other training seeds, each at its own alert "
              "operating point: attack captures found (of "

@@ -36,6 +36,7 @@ from ids_desktop.core.model.bundle import CARD_FILE, METADATA_FILE
 from ids_desktop.core.targets import APPS_ALERT_LIMIT, APPS_FLAGGED_LIMIT, BENIGN_FLAG_LIMIT
 from ids_desktop.errors import InputError
 from ids_desktop.training.capture_sources import (
+    EVERYDAY_FOLDERS,
     NEVER_TRAIN,
     FlowReader,
     Sources,
@@ -96,6 +97,9 @@ class PcapRun:
         How the training frame weighs its sources.
     demo
         The demo capture the shipping gate checks; ``None``: the one ``make run`` opens.
+    everyday
+        The shared folders of everyday captures the ``apps`` source reads
+        (:data:`~ids_desktop.training.capture_sources.EVERYDAY_FOLDERS` by default).
     """
 
     lab: Path
@@ -110,6 +114,7 @@ class PcapRun:
     apps_folds: bool = False
     oversampling: Oversampling = field(default_factory=Oversampling)
     demo: DemoCapture | None = None
+    everyday: tuple[str, ...] = EVERYDAY_FOLDERS
 
 
 @dataclass(frozen=True)
@@ -180,8 +185,9 @@ def run_source(source: str, sources: Sources, *, epochs: int, seed: int,
                data: Path | None = None, log: Log = print) -> dict[str, Any]:  # fmt: skip
     """Validation rows for one training source (by folds when it trains on the captures).
 
-    ``apps_folds``: the fold split also holds out the everyday-application captures, each
-    scored as kind ``benign-apps`` by the one fold model that did not train on it.
+    ``apps_folds``: the fold split also holds out the everyday captures, each scored as its
+    folder's kind (``benign-apps``, ``benign-more``) by the one fold model that did not train
+    on it.
     ``oversampling`` weighs each training frame (default: the shipped bundle's).
     """
     lab, apps, attack, benign = sources
@@ -299,7 +305,7 @@ def build_pcap_bundle(run: PcapRun, log: Log = print) -> PcapOutcome:
     t0 = time.perf_counter()
     log("reading flows (cached after the first run)")
     reader = FlowReader()
-    sources = load_sources(run.lab, run.data, run.seed, run.oversampling, reader)
+    sources = load_sources(run.lab, run.data, run.seed, run.oversampling, reader, run.everyday)
     lab, apps, attack, benign = sources
     if not lab:
         raise InputError(f"no traffic-lab flows under {run.lab}; run `make lab` first")
@@ -358,7 +364,8 @@ def build_pcap_bundle(run: PcapRun, log: Log = print) -> PcapOutcome:
 
         on_disk = json.loads((tmp / METADATA_FILE).read_text())
         on_disk.update(capture_validation=report, training_captures_seen=seen,
-                       training_source=chosen, shipped_on_reported_captures=shipped,
+                       training_source=chosen, everyday_folders=list(run.everyday),
+                       shipped_on_reported_captures=shipped,
                        shipping_attempts=attempts,
                        shipping_gate=gate_metadata(),
                        training_oversampling=run.oversampling.to_metadata(run.seed))

@@ -243,6 +243,42 @@ def test_operating_points_count_captures_found_and_flows_flagged_per_threshold()
     assert cv.operating_points(rows)[0]["apps_flag_rate"] == pytest.approx(0.25)
 
 
+def test_both_everyday_folders_pool_as_apps_and_each_is_reported_apart() -> None:
+    # The alert operating point reads the pooled everyday flows; the card and
+    # bench/capture_seeds.py also report benign-apps (issue 32's target) and benign-more apart.
+    rows = [_swept("benign-apps", 20, flagged={0.05: 5}),
+            _swept("benign-more", 30, flagged={0.05: 3}),
+            _swept("benign", 10, flagged={0.05: 1})]
+    first = cv.operating_points(rows)[0]
+    assert first["apps_flows"] == 50 and first["apps_flagged"] == 8
+    assert first["benign-apps_flag_rate"] == pytest.approx(0.25)
+    assert first["benign-more_flag_rate"] == pytest.approx(0.1)
+    assert first["benign_flows"] == 10  # the reported benign captures stay apart
+    for r in rows:
+        r.update(flagged=r["sweep"]["0.05"]["flagged"], alerts=0, top_family="dos")
+    summary = cv.summarise(rows)
+    assert summary["apps_captures"] == 2 and summary["apps_flagged"] == 8
+    assert summary["benign-more_flagged"] == 3 and summary["benign-apps_flows"] == 20
+    one = cv.summarise(rows[:1])  # one everyday folder: no per-folder keys
+    assert "benign-apps_flows" not in one and one["apps_flows"] == 20
+
+
+def test_a_bundle_rebuilds_its_training_frame_from_the_everyday_folders_it_recorded(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ids_desktop.training import capture_sources as cs
+
+    read: list[tuple[str, ...]] = []
+    monkeypatch.setattr(cs.FlowReader, "lab_training_parts", lambda self, *a: [])
+    monkeypatch.setattr(cs.FlowReader, "everyday_parts",
+                        lambda self, data, folders: read.append(folders) or [])
+    monkeypatch.setattr(cs, "assemble", lambda parts, over: __import__("pandas").DataFrame(
+        {"capture": []}))
+    cs.load_training_flows({"training_source": "lab+apps"}, tmp_path, tmp_path)
+    cs.load_training_flows({"training_source": "lab+apps",
+                            "everyday_folders": ["benign-apps", "benign-more"]}, tmp_path, tmp_path)
+    assert read == [("benign-apps",), ("benign-apps", "benign-more")]
+
+
 def test_the_alert_operating_point_is_the_lowest_threshold_within_the_apps_budgets() -> None:
     from ids_desktop.training.pcap import alert_operating_point
 
