@@ -6,9 +6,11 @@ with a chosen models folder. The table counts flows that raise an *alert* (a kno
 calibrated confidence, or a detector's finding) and flows marked *unusual* (no confident family),
 per folder, and the captures with at least one alert or incident.
 
-``benign-more`` is the honest check: the capture model never trained on it and no threshold
-was tuned on it. ``benign-apps`` is part of the capture model's training data, so its row here
-is in-sample (the out-of-fold figure comes from ``scripts/train_pcap.py --apps-folds``).
+The shipped capture bundle trains on both everyday folders (``benign-apps`` and, since
+2026-12-07, ``benign-more``; its metadata's ``everyday_folders``), so their rows here are
+in-sample: the out-of-fold figures come from ``scripts/train_pcap.py --apps-folds`` over three
+seeds (``bench/capture_seeds.py``). A folder a bundle never trained on (``--models`` with an
+older bundle, or a capture folder of your own) is the honest check.
 
     python bench/false_alarms.py [--models DIR] [--folders benign-more benign-apps benign]
 """

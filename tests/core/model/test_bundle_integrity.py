@@ -212,10 +212,20 @@ def test_pcap_card_reports_benign_apps_out_of_fold_when_measured() -> None:
     v["sources"][v["chosen"]].update(apps_captures=177, apps_flows=2914, apps_flagged=283,
                                      apps_flag_rate=283 / 2914, apps_captures_with_flags=62,
                                      apps_top_families={"scan": 15, "exploit": 13})
+    with_apps.pop("everyday_folders", None)  # a bundle from before benign-more
     card = model_card(with_apps)
     assert ("Everyday applications (`pcaps/benign-apps`), held out by the same folds: 283 of 2,914 "
             "flows flagged (9.71%), in 62 of 177 captures "
             "(top family per capture: scan 15, exploit 13).") in card
+    with_apps["everyday_folders"] = ["benign-apps", "benign-more"]
+    v["sources"][v["chosen"]].update(**{"benign-more_flows": 2255, "benign-more_flagged": 200,
+                                        "benign-more_flag_rate": 200 / 2255,
+                                        "benign-more_alerts": 80,
+                                        "benign-more_alert_rate": 80 / 2255})
+    card = model_card(with_apps)
+    assert "Everyday applications (`pcaps/benign-apps`, `pcaps/benign-more`), held out" in card
+    assert ("- `benign-more`: 200 of 2,255 flows flagged (8.87%), 80 of them alerts (3.55%)"
+            in card)
 
 
 def test_pcap_card_prints_each_seed_s_shipping_gate_with_explanation_stability() -> None:
