@@ -38,6 +38,12 @@ EVERYDAY_FOLDERS = ("benign-apps", "benign-more")
 EVERYDAY_BEFORE = ("benign-apps",)
 
 
+def bundle_everyday_folders(meta: dict[str, Any]) -> tuple[str, ...]:
+    """The everyday folders a bundle trained on: its ``everyday_folders``, or
+    :data:`EVERYDAY_BEFORE` for a bundle that records none."""
+    return tuple(meta.get("everyday_folders") or EVERYDAY_BEFORE)
+
+
 class FlowReader:
     """Reads the sources' flows, caching captures' flows and noting each file's SHA-256.
 
@@ -178,8 +184,7 @@ def load_training_flows(meta: dict[str, Any], lab: Path, data: Path) -> pd.DataF
     seed = int(meta.get("training_oversampling", {}).get("lab_sample_seed", meta.get("seed", 0)))
     lab_parts = reader.lab_training_parts(lab, seed, over)
     chosen = meta.get("training_source", "lab+apps")
-    everyday = tuple(meta.get("everyday_folders", EVERYDAY_BEFORE))
-    apps = reader.everyday_parts(data, everyday) if "apps" in chosen else []
+    apps = reader.everyday_parts(data, bundle_everyday_folders(meta)) if "apps" in chosen else []
     reported = (reader.shared_parts(data, "attack") + reader.shared_parts(data, "benign")
                 if "captures" in chosen else [])
     parts, seen = source_parts(chosen, lab_parts, apps, reported)

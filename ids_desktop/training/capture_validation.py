@@ -152,9 +152,8 @@ def operating_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                  "found_by_model": sum(r["sweep"][key].get("found_by_model", False)
                                        for r in att),
                  "attack_captures": len(att)}
-        groups = [("benign", ("benign",)), ("apps", EVERYDAY_FOLDERS)]
-        if len({r["kind"] for r in rows if r["kind"] in EVERYDAY_FOLDERS}) > 1:
-            groups += [(kind, (kind,)) for kind in EVERYDAY_FOLDERS]  # and each folder apart
+        groups = [("benign", ("benign",)), ("apps", EVERYDAY_FOLDERS),
+                  *((kind, (kind,)) for kind in everyday_apart(rows))]
         for label, kinds in groups:
             part = [r for r in rows if r["kind"] in kinds and "sweep" in r]
             if part:
@@ -167,6 +166,13 @@ def operating_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                               f"{label}_alert_rate": alerts / max(flows, 1)})
         out.append(point)
     return out
+
+
+def everyday_apart(rows: list[dict[str, Any]]) -> list[str]:
+    """The everyday folders among ``rows`` to report each apart: none when fewer than two are
+    there (their pooled ``apps_...`` figures say it all)."""
+    kinds = [k for k in EVERYDAY_FOLDERS if any(r["kind"] == k for r in rows)]
+    return kinds if len(kinds) > 1 else []
 
 
 def flag_stats(rows: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -191,11 +197,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         fams = pd.Series([r["top_family"] for r in apps if r["flagged"]]).value_counts()
         extra = {"apps_captures": len(apps), **flag_stats(apps, "apps"),
                  "apps_top_families": {str(k): int(n) for k, n in fams.items()}}
-        kinds = sorted({r["kind"] for r in apps})
-        if len(kinds) > 1:  # each everyday folder apart (``<folder>_...`` keys)
-            for kind in kinds:
-                mine = [r for r in apps if r["kind"] == kind]
-                extra.update({f"{kind}_captures": len(mine), **flag_stats(mine, kind)})
+        for kind in everyday_apart(apps):  # ``<folder>_...`` keys
+            mine = [r for r in apps if r["kind"] == kind]
+            extra.update({f"{kind}_captures": len(mine), **flag_stats(mine, kind)})
     return {
         "attack_captures": len(att),
         "found": sum(r["found"] for r in att),

@@ -6,7 +6,7 @@ from typing import Any
 
 from ids_desktop.core.model.runtime import TREE_NAMES
 from ids_desktop.core.targets import STABILITY_TARGET
-from ids_desktop.training.capture_sources import EVERYDAY_BEFORE, EVERYDAY_FOLDERS
+from ids_desktop.training.capture_sources import EVERYDAY_FOLDERS, bundle_everyday_folders
 
 
 def _f(v: Any, digits: int = 4) -> str:
@@ -402,7 +402,7 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
                          f"{r['top_family'] or '-'} |")
     if chosen.get("apps_flows"):
         fams = ", ".join(f"{f} {n}" for f, n in (chosen.get("apps_top_families") or {}).items())
-        folders = meta.get("everyday_folders") or list(EVERYDAY_BEFORE)
+        folders = bundle_everyday_folders(meta)
         lines += [
             "",
             f"Everyday applications ({', '.join(f'`pcaps/{f}`' for f in folders)}), held out "
@@ -425,7 +425,7 @@ def capture_validation_lines(meta: dict[str, Any]) -> list[str]:
         "",
         ("- " + ", ".join(f"`{c}`" for c in seen)) if seen else
         "- None of the reported captures (attack/ and benign/); "
-        + ", ".join(f"`pcaps/{f}/*`" for f in meta.get("everyday_folders") or EVERYDAY_BEFORE)
+        + ", ".join(f"`pcaps/{f}/*`" for f in bundle_everyday_folders(meta))
         + " and the traffic lab's captures only." if "apps" in meta.get("training_source", "") else
         "- None of the shared captures; the traffic lab's captures only.",
         "",
