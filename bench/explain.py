@@ -28,6 +28,9 @@ for T = 1, ``stratified`` otherwise): ``stratified`` redraws every column of eve
 Latin hypercube per column; ``paired`` keeps the flow's bin in half the samples per column and
 pairs every sample with its complement; ``local`` redraws a random share of the columns per
 sample;
+``grouped`` draws the direction views of one nfstream measure together from one background
+flow, one term per unit; ``context`` keeps or replaces each other flow of the window whole, one
+term per flow (both tried for the capture bundle, not kept);
 ``iid`` keeps the one-pass sampler but draws i.i.d. like LIME (other samples, so the Jaccard
 columns differ); ``lime`` draws with LIME's own per-column loop (the i.i.d. samples, so only
 the seconds may differ).
@@ -37,8 +40,8 @@ seed 0's seven largest feature weights (log-odds), to see where rankings trade p
 retrained set).
 
 Usage: .venv/bin/python bench/explain.py [--flows 50] [--samples 250,500,1000,2000|default]
-       [--seeds 5] [--neighbourhood stratified|local|iid|lime] [--per-flow] [--models-dir DIR]
-       [--only NAME ...]
+       [--seeds 5] [--neighbourhood stratified|local|paired|grouped|context|iid|lime]
+       [--per-flow] [--models-dir DIR] [--only NAME ...]
        .venv/bin/python bench/explain.py --t1-curve [--flows 30] [--seeds 3]
        [--samples 500,1000,2000,3000,5000,10000] [--neighbourhood ...] [--only NAME ...]
        [--models-dir DIR] [--network-only] [--flow-seed N]
@@ -74,15 +77,28 @@ CURVE_SAMPLES = "500,1000,2000,3000,5000,10000"
 PLATEAU_R2, PLATEAU_JACCARD = 0.02, 0.03
 
 
-def measure(explainer: Any, rows: list[int], seeds: int, flows: Any = None) -> dict[str, float]:
+def unit_top(by_feature: dict[str, float], unit_of: dict[str, str], k: int = 5) -> set[str]:
+    """The ``k`` largest explanation units of a spatial summary: each feature's weight added
+    to its unit's (``unit_of``: feature name -> unit name; other features are their own)."""
+    summed: dict[str, float] = {}
+    for name, weight in by_feature.items():
+        summed[unit_of.get(name, name)] = summed.get(unit_of.get(name, name), 0.0) + weight
+    return set(sorted(summed, key=lambda u: -abs(summed[u]))[:k])
+
+
+def measure(explainer: Any, rows: list[int], seeds: int, flows: Any = None,
+            unit_of: dict[str, str] | None = None) -> dict[str, float]:
     """Explain ``rows`` with seeds ``0 .. seeds-1``: seconds, R² and Jaccard indices.
 
     Seconds are seed 0's explanation (the explainer built and warmed up already). With
     ``flows`` (the analysis' flow table) each flow's Jaccard and top weights are printed.
+    ``units`` is the top-5 Jaccard of the spatial summary with each feature's weight added to
+    its unit's (``unit_of``; the ``grouped`` neighbourhood's units, whatever the run's).
     """
     from ids_desktop.core.explain.stability import mean_jaccard
 
-    times, cpus, r2s, jac, jac_f, jac_f3 = [], [], [], [], [], []
+    unit_of = unit_of or {}
+    times, cpus, r2s, jac, jac_f, jac_f3, jac_u = [], [], [], [], [], [], []
     for row in rows:
         t0, c0 = time.perf_counter(), time.process_time()
         exp = explainer.explain_row(row, seed=0)
@@ -93,6 +109,7 @@ def measure(explainer: Any, rows: list[int], seeds: int, flows: Any = None) -> d
         jac.append(mean_jaccard([set(e.top_features(5)) for e in runs]))
         jac_f.append(mean_jaccard([set(list(e.by_feature)[:5]) for e in runs]))
         jac_f3.append(mean_jaccard([set(list(e.by_feature)[:3]) for e in runs]))
+        jac_u.append(mean_jaccard([unit_top(e.by_feature, unit_of) for e in runs]))
         if flows is not None:
             top = " ".join(f"{k}:{v:+.2f}" for k, v in list(exp.by_feature.items())[:7])
             print(f"  row {row} {flows.at[row, 'pred_class']} P={exp.probability:.4f} "
@@ -106,6 +123,7 @@ def measure(explainer: Any, rows: list[int], seeds: int, flows: Any = None) -> d
         "jaccard": statistics.mean(jac),
         "features": statistics.mean(jac_f),
         "features3": statistics.mean(jac_f3),
+        "units": statistics.mean(jac_u),
     }
 
 

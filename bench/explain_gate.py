@@ -4,7 +4,12 @@ sample count: on each of the gate's inputs (the demo capture and the lab's attac
 flagged flows and 5 seeds (``core.explain.stability.feature_stability``'s measure) and the
 median wall seconds of seed 0's explanations (``bench/explain.py``'s ``measure``), beside the
 top-5 (feature, timestep) Jaccard (which earlier flows the explanation names) and the
-surrogate's median R².
+surrogate's median R². "top5 units J" is the top-5 Jaccard with each feature's weight added to
+its ``grouped`` unit's (the three direction views of one nfstream measure), so that the
+``grouped`` neighbourhood, whose terms are those units, is compared at its own granularity.
+Neighbourhoods: ``explain.explainer.NEIGHBOURHOODS`` (``grouped`` and ``context`` were tried
+for the capture bundle and not kept: ``bench/RESULTS.md``, "Tried and not kept: explanation
+units").
 
 Usage: .venv/bin/python bench/explain_gate.py
        [--runs stratified:3000,paired:2000,paired:3000] [--model pcap] [--flows 50] [--seeds 5]
@@ -49,7 +54,8 @@ def main() -> int:
     runs = [(hood, int(n)) for hood, n in (r.split(":") for r in args.runs.split(","))]
     lab = Path(os.environ.get("IDS_LAB_DATA", REPO.parent / "lab-data"))
     print(f"{'input':<20} {'neighbourhood':<13} {'samples':>7} {'flows':>5} {'median s':>9} "
-          f"{'top5 features J':>16} {'top5 (feature, t) J':>20} {'R2':>5} {'load':>5}")
+          f"{'top5 features J':>16} {'top5 units J':>13} {'top5 (feature, t) J':>20} {'R2':>5} "
+          f"{'load':>5}")
     with tempfile.TemporaryDirectory() as tmp:
         demo = write_demo(Path(tmp) / "demo.pcap")
         for path in args.inputs or stability_inputs(lab, demo):
@@ -59,9 +65,10 @@ def main() -> int:
                 explainer = BundleExplainer.for_analysis(analysis, num_samples=n,
                                                          neighbourhood=hood)
                 explainer.explain_row(rows[0])  # warm-up
-                m = measure(explainer, rows, args.seeds)
+                m = measure(explainer, rows, args.seeds, unit_of=explainer.unit_of())
                 print(f"{path.name:<20} {hood:<13} {n:>7} {len(rows):>5} {m['median']:>9.3f} "
-                      f"{m['features']:>16.3f} {m['jaccard']:>20.3f} {m['r2']:>5.2f} "
+                      f"{m['features']:>16.3f} {m['units']:>13.3f} {m['jaccard']:>20.3f} "
+                      f"{m['r2']:>5.2f} "
                       f"{os.getloadavg()[0]:>5.2f}", flush=True)
     return 0
 

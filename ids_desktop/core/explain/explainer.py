@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +29,13 @@ Predict = Callable[[np.ndarray], np.ndarray]
 #: sampler with LIME's own i.i.d. draws (bit-for-bit LIME's neighbourhood); ``lime``: LIME's
 #: own per-column loop; ``paired``: each column keeps the flow's bin in half the samples and
 #: takes another bin in the rest, and every sample comes with its complement
-#: (:class:`NeighbourhoodSampler`, ``paired``). ``bench/explain.py --neighbourhood`` compares
-#: them.
-NEIGHBOURHOODS = ("stratified", "local", "iid", "lime", "paired")
+#: (:class:`NeighbourhoodSampler`, ``paired``); ``grouped``: ``stratified``, but the features
+#: of one explanation unit (``FlowExplainer(units=...)``) are drawn together from one
+#: background flow and get one weight (:class:`NeighbourhoodSampler`, ``units``); ``context``:
+#: the explained flow's features as ``stratified`` draws them, each other flow of the window
+#: one unit, kept whole or replaced whole (:class:`NeighbourhoodSampler`, ``switch``).
+#: ``bench/explain.py --neighbourhood`` and ``bench/explain_gate.py --runs`` compare them.
+NEIGHBOURHOODS = ("stratified", "local", "iid", "lime", "paired", "grouped", "context")
 
 
 @dataclass
@@ -130,6 +135,9 @@ class Explanation:
 
 Formatter = Callable[[int, float], str]
 
+#: The term of a whole flow of the window (the ``context`` neighbourhood).
+WHOLE_FLOW = "whole flow"
+
 
 class FlowExplainer:
     """LIME for one model: reuse across flows (the discretiser is built once).
@@ -157,6 +165,12 @@ class FlowExplainer:
         feature that only takes whole numbers (packet, byte and flag counts), ``None`` for
         other features. Conditions on such features read ``SYN packets ≥ 1`` rather than
         ``SYN packets > 0.0235`` (a quartile edge between two counts).
+    units
+        ``{name: feature indices}``: features explained as one unit by the ``grouped``
+        neighbourhood (ignored by the others), e.g. the three direction views of one nfstream
+        measure. A unit is redrawn as a whole from one background flow, so a sample never
+        pairs one view's value with another flow's view of the same measure, and its members'
+        surrogate weights are reported summed under the unit's name.
     """
 
     def __init__(
@@ -172,6 +186,7 @@ class FlowExplainer:
         top_k: int = 10,
         whole_numbers: Callable[[int, float], float | None] | None = None,
         neighbourhood: str = "stratified",
+        units: dict[str, Sequence[int]] | None = None,
     ) -> None:
         from lime.lime_tabular import RecurrentTabularExplainer  # imported late: slow import
 
@@ -202,6 +217,14 @@ class FlowExplainer:
         }
         #: The neighbourhood sampler installed in LIME (``None``: LIME's own, ``lime``).
         self._sampler: NeighbourhoodSampler | None = None
+        #: feature index -> (unit name, member feature indices), ``grouped`` only
+        self._unit_of: dict[int, tuple[str, tuple[int, ...]]] = {}
+        self.neighbourhood = neighbourhood
+        if neighbourhood == "grouped":
+            for unit_name, members in (units or {}).items():
+                group = tuple(sorted(int(m) for m in members))
+                for m in group:
+                    self._unit_of[m] = (str(unit_name), group)
         self._lime = RecurrentTabularExplainer(
             background.astype(np.float64),
             # Regression on the log-odds of the explained class, not on its probability: most
@@ -222,9 +245,17 @@ class FlowExplainer:
         if self._lime.discretizer is not None:
             self._lime.discretizer.undiscretize = BinSampler(self._lime.discretizer)
             if neighbourhood != "lime" and hasattr(self._lime, NeighbourhoodSampler.METHOD):
+                flat_units = [np.array([m * t + i for m in group], dtype=np.int64)
+                              for group in sorted({g for _, g in self._unit_of.values()})
+                              for i in range(t)]
+                flat_background = (np.transpose(background, (0, 2, 1)).reshape(
+                    len(background), t * self.n_features).astype(np.float64)
+                    if neighbourhood in ("grouped", "context") else None)
                 sampler = NeighbourhoodSampler(self._lime, stratified=neighbourhood != "iid",
                                                local=neighbourhood == "local",
-                                               paired=neighbourhood == "paired")
+                                               paired=neighbourhood == "paired",
+                                               units=flat_units,
+                                               background=flat_background)
                 setattr(self._lime, NeighbourhoodSampler.METHOD, sampler)
                 self._sampler = sampler
 
@@ -288,6 +319,10 @@ class FlowExplainer:
         if sampler is not None and hold is not None:
             # LIME's flat columns run feature-major: column f * T + t
             sampler.hold = np.flatnonzero(np.asarray(hold, dtype=bool).T.reshape(-1))
+        whole = self.neighbourhood == "context"
+        if sampler is not None and whole:
+            sampler.switch = [np.arange(self.n_features, dtype=np.int64) * self.seq_len + i
+                              for i in range(self.seq_len) if i != anchor]
         try:
             exp = lime.explain_instance(
                 instance,
@@ -298,30 +333,41 @@ class FlowExplainer:
         finally:
             if sampler is not None:
                 sampler.hold = None
+                sampler.switch = []
         # In regression mode LIME stores the weights under key 1 and their negation under 0.
         pairs = exp.local_exp[1]
         flat_rows = lime.discretizer.discretize(
             np.transpose(instance[None], (0, 2, 1)).reshape(1, n_flat)
         )[0] if lime.discretizer is not None else None
-        contributions = []
         by_feature: dict[str, float] = {}
         by_timestep: dict[int, float] = {}
+        # (feature or unit name, step) -> [weight, first flat column, member features]
+        terms: dict[tuple[str, int], list[Any]] = {}
         for flat, weight in pairs:
             f, i = divmod(int(flat), self.seq_len)
             step = anchor - i
-            name = self.feature_names[f]
-            by_feature[name] = by_feature.get(name, 0.0) + float(weight)
+            members: tuple[int, ...]
+            if whole and step != 0:  # a whole earlier or later flow: one term, no feature
+                name, members = WHOLE_FLOW, ()
+            else:
+                name, members = self._unit_of.get(f, (self.feature_names[f], (f,)))
+                by_feature[name] = by_feature.get(name, 0.0) + float(weight)
             by_timestep[step] = by_timestep.get(step, 0.0) + float(weight)
-            contributions.append((abs(weight), f, step, float(weight), int(flat)))
-        contributions.sort(key=lambda c: (-c[0], c[4]))
+            term = terms.setdefault((name, step), [0.0, int(flat), members])
+            term[0] += float(weight)
+            term[1] = min(term[1], int(flat))
+        contributions = sorted(terms.items(), key=lambda kv: (-abs(kv[1][0]), kv[1][1]))
         top = [
             Contribution(
-                feature=self.feature_names[f],
+                feature=name,
                 timestep=step,
                 weight=w,
-                condition=self._condition(f, flat, instance[anchor - step, f], flat_rows),
+                condition="; ".join(
+                    self._condition(m, m * self.seq_len + anchor - step,
+                                    instance[anchor - step, m], flat_rows)
+                    for m in members) or "the flow as it was",
             )
-            for _, f, step, w, flat in contributions[: self.top_k]
+            for (name, step), (w, _, members) in contributions[: self.top_k]
         ]
         explanation = Explanation(
             predicted_class=self.class_names[label],
@@ -458,14 +504,41 @@ class NeighbourhoodSampler:
     interactions. A column with a single bin in training cannot be changed and is kept.
     The surrogate's weight of a column is then the mean change in log-odds when that column
     leaves the flow's bin for another one that training flows have.
+
+    With ``units`` (the ``grouped`` neighbourhood; lists of flat columns, one list per unit
+    and timestep) the columns of a unit are drawn together instead: each sample takes all of
+    them from one ``background`` row (flat LIME-space values, row drawn at random), bins and
+    values alike, so a sample pairs, say, a flow's SYN count with that same flow's
+    client → server SYN count, never with another flow's. Drawn one by one, the three
+    direction views of one nfstream measure made flows that cannot exist (2 SYN packets in
+    all, 0 each way), and the model's answer to one view was damped by the two it still had:
+    the views split the measure's weight between them and traded places from seed to seed.
+    A unit is "in the flow's bins" (LIME's 1) only when all its columns are, so its columns
+    are identical in the surrogate's design; the ridge splits their weight evenly and the
+    explainer adds it up again.
     """
 
     #: The name-mangled attribute of ``LimeTabularExplainer.__data_inverse``.
     METHOD = "_LimeTabularExplainer__data_inverse"
 
     def __init__(self, lime: object, *, stratified: bool = True, local: bool = False,
-                 paired: bool = False) -> None:
+                 paired: bool = False, units: Sequence[np.ndarray] = (),
+                 background: np.ndarray | None = None) -> None:
         self.lime = lime
+        self.units = [np.asarray(u, dtype=np.int64) for u in units if len(u)]
+        if self.units and background is None:
+            raise ValueError("units need the background rows they are drawn from")
+        #: flat LIME-space background rows and their bins (``units`` only)
+        self.background = background
+        self.background_bins = (
+            lime.discretizer.discretize(background)  # type: ignore[attr-defined]
+            if background is not None else None)
+        #: Flat columns of whole flows, each kept whole in half the samples and replaced
+        #: whole by a background flow at that position otherwise (set per explanation).
+        self.switch: list[np.ndarray] = []
+        #: per unit (columns, background row per sample, kept samples or None: none) of the
+        #: last call, for ``_finish``
+        self._drawn: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
         #: Flat columns kept in the explained row's bin in every sample (set per explanation).
         self.hold: np.ndarray | None = None
         self.stratified = bool(stratified)
@@ -505,6 +578,11 @@ class NeighbourhoodSampler:
             drawn = inverse_cdf(values, cdf, u[cols])
             inverse[cols] = drawn
             data[cols] = drawn == first_row[cols][:, None]
+        self._drawn = []
+        if self.units:
+            self._draw_units(first_row, data, inverse, rs)
+        if self.switch:
+            self._switch_flows(first_row, data, inverse, rs)
         if self.local:  # sample j redraws a column with probability r_j, else keeps the flow's bin
             r = latin_hypercube(rs, 1, num_samples)[0]
             keep = rs.random_sample((n_cols, num_samples)) >= r[None, :]
@@ -522,8 +600,49 @@ class NeighbourhoodSampler:
         data, inverse = np.ascontiguousarray(data.T), np.ascontiguousarray(inverse.T)
         data[0] = 1.0  # the explained row matches itself in every column
         inverse[1:] = self.lime.discretizer.undiscretize(inverse[1:])  # type: ignore[attr-defined]
+        assert self.background is not None or not self._drawn
+        for cols, rows, kept in self._drawn:  # a unit's values are its background row's
+            values = self.background[np.ix_(rows[1:], cols)]  # type: ignore[index]
+            if kept is not None:  # ... or, where kept whole, the flow's own
+                values = np.where(kept[1:, None], data_row[cols][None, :], values)
+            inverse[1:, cols] = values
         inverse[0] = data_row
         return data, inverse
+
+    def _draw_units(self, first_row: np.ndarray, data: np.ndarray, inverse: np.ndarray,
+                    rs: np.random.RandomState) -> None:
+        """Redraw each unit's columns together from one background row per sample (in place;
+        ``data``/``inverse`` column-major). Units with a held column are left to ``hold``."""
+        assert self.background_bins is not None
+        held = set() if self.hold is None else {int(c) for c in self.hold}
+        n = data.shape[1]
+        for cols in self.units:
+            rows = np.asarray(rs.randint(0, len(self.background_bins), size=n), dtype=np.int64)
+            if held.intersection(cols.tolist()):
+                continue
+            drawn = self.background_bins[np.ix_(rows, cols)].T  # (unit columns, n)
+            inverse[cols] = drawn
+            data[cols] = np.all(drawn == first_row[cols][:, None], axis=0)[None, :]
+            self._drawn.append((cols, rows, None))
+
+    def _switch_flows(self, first_row: np.ndarray, data: np.ndarray, inverse: np.ndarray,
+                      rs: np.random.RandomState) -> None:
+        """``switch``: each whole flow kept in half the samples (within one), replaced by the
+        same position of a background window that holds a real flow there otherwise. Held
+        columns are left to ``hold``."""
+        assert self.background is not None and self.background_bins is not None
+        n = data.shape[1]
+        for cols in self.switch:
+            if self.hold is not None:
+                cols = np.setdiff1d(cols, self.hold)
+            real = np.flatnonzero(np.any(self.background[:, cols] != 0.0, axis=1))
+            kept = latin_hypercube(rs, 1, n)[0] < 0.5
+            rows = (real[np.asarray(rs.randint(0, len(real), size=n), dtype=np.int64)]
+                    if len(real) else np.zeros(n, dtype=np.int64))
+            drawn = self.background_bins[np.ix_(rows, cols)].T
+            inverse[cols] = np.where(kept[None, :], first_row[cols][:, None], drawn)
+            data[cols] = kept[None, :]
+            self._drawn.append((cols, rows, kept))
 
     def _paired(self, first_row: np.ndarray, num_samples: int,
                 rs: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:

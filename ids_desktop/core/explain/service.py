@@ -109,6 +109,27 @@ TCP = 6
 _TIME_UNITS = (("_ms", "ms"), ("Duration", "µs"), ("IAT", "µs"), ("Active", "µs"), ("Idle", "µs"))
 
 
+#: nfstream's three views of one measure: both directions, client -> server, server -> client.
+DIRECTIONS = ("bidirectional_", "src2dst_", "dst2src_")
+
+
+def direction_units(names: list[str]) -> dict[str, list[int]]:
+    """The explanation units of the ``grouped`` neighbourhood: ``{unit name: indices}`` of the
+    numeric inputs that are views of one nfstream measure in different directions
+    (``bidirectional_syn_packets``, ``src2dst_syn_packets``, ``dst2src_syn_packets`` -> "SYN
+    packets, in all and each way"). Measures with one view stay features of their own."""
+    by_measure: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        for prefix in DIRECTIONS:
+            if name.startswith(prefix):
+                by_measure.setdefault(name[len(prefix):], []).append(i)
+    units = {}
+    for measure, members in by_measure.items():
+        if len(members) > 1:
+            units[f"{vocabulary.term('bidirectional_' + measure)}, in all and each way"] = members
+    return units
+
+
 def load_background(bundle_path: Path) -> np.ndarray:
     """The ``(n, T, F)`` background sample a bundle saved at training time."""
     path = Path(bundle_path) / BACKGROUND_FILE
@@ -294,6 +315,7 @@ class BundleExplainer:
             num_samples=num_samples or default_samples(int(bundle.seq_len)),
             top_k=top_k,
             neighbourhood=neighbourhood or default_neighbourhood(int(bundle.seq_len)),
+            units=direction_units([c["name"] for c in pre.numeric]),
         )
         self._explainers: dict[int, FlowExplainer] = {}
         # The windows the analysis scored, and where each row's verdict came from in them.
@@ -304,6 +326,12 @@ class BundleExplainer:
         self._position_of = np.full(len(frame), -1, dtype=np.int64)
         self._window_of[own[at_window, at_position]] = at_window
         self._position_of[own[at_window, at_position]] = at_position
+
+    def unit_of(self) -> dict[str, str]:
+        """Feature name -> the name of its ``grouped`` explanation unit (features in a unit)."""
+        names = self._explainer_args["feature_names"]
+        return {names[i]: unit for unit, members in self._explainer_args["units"].items()
+                for i in members}
 
     def to_lime(self, x: np.ndarray) -> np.ndarray:
         """Model inputs ``(..., F_model)`` -> LIME space: one-hot groups become category codes."""

@@ -440,3 +440,98 @@ def test_the_paired_neighbourhood_is_balanced_and_comes_in_complements() -> None
     exp = ours.explain(instance(), predict, seed=2)
     assert exp.contributions[0].feature == "SYN count" and exp.contributions[0].timestep == 0
     assert ours.explain(instance(), predict, seed=2).top_features(5) == exp.top_features(5)
+
+
+def test_the_grouped_neighbourhood_draws_a_unit_from_one_background_flow() -> None:
+    """``grouped``: the features of one unit are redrawn together, all from the same
+    background flow at that timestep (values and bins), the unit is "in the flow's bins" only
+    when all its features are, and the explanation reports one term per unit and timestep
+    under the unit's name, its condition naming every member. Features outside units are
+    drawn as ``stratified`` draws them. A seed still fixes the explanation."""
+    from ids_desktop.core.explain.explainer import NeighbourhoodSampler
+
+    rng = np.random.default_rng(7)
+    bg = rng.normal(size=(300, T, F))
+    bg[..., 3] = rng.integers(0, 2, size=(300, T))
+    bg[..., 4] = 1 - bg[..., 3]
+    units = {"rate and SYN": [1, 2]}
+    ours = FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[3, 4], num_samples=900,
+                         top_k=5, neighbourhood="grouped", units=units)
+    lime = ours._lime
+    sampler = getattr(lime, NeighbourhoodSampler.METHOD)
+    assert isinstance(sampler, NeighbourhoodSampler) and len(sampler.units) == T  # per timestep
+    row = np.transpose(instance()).reshape(-1)
+    first = lime.discretizer.discretize(row)
+    lime.random_state = np.random.RandomState(5)
+    lime.discretizer.random_state = lime.random_state
+    binary, values = sampler(row, 900)
+    assert binary[0].min() == 1.0 and np.array_equal(values[0], row)
+    flat_bg = np.transpose(bg, (0, 2, 1)).reshape(len(bg), -1)
+    for i in range(T):
+        cols = [1 * T + i, 2 * T + i]
+        # each sample's pair of values is one background flow's pair
+        pairs = {tuple(v) for v in np.round(flat_bg[:, cols], 9)}
+        assert all(tuple(v) in pairs for v in np.round(values[1:, cols], 9))
+        assert np.array_equal(binary[:, cols[0]], binary[:, cols[1]])
+        in_bin = np.all(lime.discretizer.discretize(values[1:])[:, cols] == first[cols], axis=1)
+        assert np.array_equal(in_bin, binary[1:, cols[0]] == 1.0)
+    # features outside the unit keep the stratified draws: not all from the same flows
+    assert not np.array_equal(binary[:, 0 * T + T - 1], binary[:, 1 * T + T - 1])
+
+    exp = ours.explain(instance(), predict, seed=2)
+    assert exp.contributions[0].feature == "rate and SYN" and exp.contributions[0].timestep == 0
+    assert "SYN count" in exp.contributions[0].condition
+    assert "Flow Bytes/s" in exp.contributions[0].condition
+    assert "SYN count" not in exp.by_feature and "rate and SYN" in exp.by_feature
+    assert ours.explain(instance(), predict, seed=2).top_features(5) == exp.top_features(5)
+
+
+def test_direction_units_group_the_views_of_one_measure() -> None:
+    """The ``grouped`` units of the capture bundle: nfstream's both-ways, client → server and
+    server → client views of one measure; a measure with one view stays a feature."""
+    from ids_desktop.core.explain.service import direction_units
+
+    names = ["bidirectional_syn_packets", "src2dst_syn_packets", "dst2src_syn_packets",
+             "bidirectional_bytes", "src2dst_bytes", "ctx_failed", "protocol_x"]
+    assert direction_units(names) == {"SYN packets, in all and each way": [0, 1, 2],
+                                      "bytes, in all and each way": [3, 4]}
+
+
+def test_the_context_neighbourhood_keeps_or_replaces_each_other_flow_whole() -> None:
+    """``context``: each flow of the window other than the explained one is kept whole (its own
+    values, exactly) in half the samples and otherwise replaced whole by the same position of
+    one background window; the explained flow's features are drawn as ``stratified`` draws
+    them. The surrogate then has one term per feature of the explained flow and one per other
+    flow, which is what the nudge at t-2 comes out as."""
+    from ids_desktop.core.explain.explainer import WHOLE_FLOW, NeighbourhoodSampler
+
+    rng = np.random.default_rng(8)
+    bg = rng.normal(size=(300, T, F))
+    bg[..., 3] = rng.integers(0, 2, size=(300, T))
+    bg[..., 4] = 1 - bg[..., 3]
+    ours = FlowExplainer(bg, NAMES, ["benign", "scan"], categorical=[3, 4], num_samples=1001,
+                         top_k=8, neighbourhood="context")
+    sampler = getattr(ours._lime, NeighbourhoodSampler.METHOD)
+    assert isinstance(sampler, NeighbourhoodSampler)
+    row = np.transpose(instance()).reshape(-1)
+    sampler.switch = [np.arange(F) * T + i for i in range(T - 1)]
+    ours._lime.random_state = np.random.RandomState(5)
+    ours._lime.discretizer.random_state = ours._lime.random_state
+    binary, values = sampler(row, 1001)
+    sampler.switch = []
+    flat_bg = np.transpose(bg, (0, 2, 1)).reshape(len(bg), -1)
+    for i in range(T - 1):
+        cols = np.arange(F) * T + i
+        kept = binary[1:, cols[0]] == 1.0
+        assert all(np.array_equal(binary[:, c], binary[:, cols[0]]) for c in cols)
+        assert abs(kept.sum() - 500) <= 1
+        assert np.array_equal(values[1:][kept][:, cols], np.tile(row[cols], (kept.sum(), 1)))
+        rows = {tuple(v) for v in np.round(flat_bg[:, cols], 9)}
+        assert all(tuple(v) in rows for v in np.round(values[1:][~kept][:, cols], 9))
+
+    exp = ours.explain(instance(), predict, seed=3)
+    assert exp.contributions[0].feature == "SYN count" and exp.contributions[0].timestep == 0
+    flows = [c for c in exp.contributions if c.feature == WHOLE_FLOW]
+    assert flows and flows[0].timestep == 2 and flows[0].weight > 0
+    assert all(c.timestep == 0 for c in exp.contributions if c.feature != WHOLE_FLOW)
+    assert WHOLE_FLOW not in exp.by_feature and set(exp.by_timestep) == {0, 1, 2, 3}
