@@ -50,6 +50,7 @@ from ids_desktop.training.console import Log, stage_logger
 from ids_desktop.training.gate import (
     SHIP_SEEDS,
     DemoCapture,
+    explanations_beyond_gate,
     gate_metadata,
     shipped_demo,
     shipping_gate,
@@ -362,12 +363,14 @@ def build_pcap_bundle(run: PcapRun, log: Log = print) -> PcapOutcome:
             return PcapOutcome(report, attempts_file=failed)
         from ids_desktop.training.card import model_card
 
+        beyond = explanations_beyond_gate(tmp, run.data, log)
         on_disk = json.loads((tmp / METADATA_FILE).read_text())
         on_disk.update(capture_validation=report, training_captures_seen=seen,
                        training_source=chosen, everyday_folders=list(run.everyday),
                        shipped_on_reported_captures=shipped,
                        shipping_attempts=attempts,
                        shipping_gate=gate_metadata(),
+                       explanations_beyond_gate=beyond,
                        training_oversampling=run.oversampling.to_metadata(run.seed))
         (tmp / METADATA_FILE).write_text(json.dumps(on_disk, indent=2, default=str) + "\n")
         (tmp / CARD_FILE).write_text(model_card(on_disk))

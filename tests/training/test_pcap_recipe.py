@@ -209,6 +209,49 @@ def test_an_explanation_recheck_is_recorded_in_the_bundle_and_its_card(
                                          lambda msg: None)["passed"]
 
 
+def test_explanations_beyond_the_gate_are_measured_and_reported_not_gating(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The gate's measure on shared attack captures it does not read: only those present,
+    ``None`` without any; kept in the metadata and stated in the card with how many meet the
+    target, whatever the figures (it never refuses a bundle)."""
+    import json
+    import shutil
+
+    from ids_desktop.training.card import model_card
+
+    repo = Path(__file__).resolve().parents[2]
+    bundle = tmp_path / "pcap"
+    bundle.mkdir()
+    shutil.copy(repo / "models" / "pcap" / "metadata.json", bundle / "metadata.json")
+    data = tmp_path / "data"
+    assert gate.explanations_beyond_gate(bundle, data, lambda msg: None) is None
+    attack = data / "pcaps" / "attack"
+    attack.mkdir(parents=True)
+    for name in gate.BEYOND_GATE[:2]:
+        (attack / name).write_bytes(b"")
+    seen = []
+    monkeypatch.setattr(gate, "explanation_stability",
+                        lambda b, inputs, log: seen.append(inputs)
+                        or {p.name: j for p, j in zip(inputs, (0.81, 0.52), strict=True)})
+    beyond = gate.explanations_beyond_gate(bundle, data, lambda msg: None)
+    assert seen == [[attack / n for n in gate.BEYOND_GATE[:2]]]
+    assert beyond is not None and set(beyond) == {"date", "neighbourhood", "num_samples",
+                                                  "explanation_stability"}
+    check = {"date": beyond["date"], "neighbourhood": beyond["neighbourhood"],
+             "num_samples": beyond["num_samples"], "passed": True,
+             "explanation_stability": {"demo.pcap": 0.85, "attacks-only.pcap": 0.9}}
+    gate.record_explanation_check(bundle, check, beyond)
+    meta = json.loads((bundle / "metadata.json").read_text())
+    assert meta["explanations_beyond_gate"] == beyond
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert card == model_card(meta)
+    assert (f"top-5 features Jaccard 0.810 on `{gate.BEYOND_GATE[0]}`, 0.520 on "
+            f"`{gate.BEYOND_GATE[1]}`. The target 0.8 is met on 1 of 2") in card
+    meta.pop("explanations_beyond_gate")
+    assert "gate does not read" not in model_card(meta)
+
+
 def _swept(
     kind: str, flows: int, found_at: float | None = None, flagged: dict | None = None
 ) -> dict:
