@@ -127,10 +127,8 @@ def _exfiltration_in_questions(view: FlowView, questions: Sequence[Question]) ->
         if len({n for _, n, _ in seq}) < EXFIL_NAMES:
             continue
         seq.sort()
-        times = np.array([t for t, _, _ in seq])
-        ends = np.searchsorted(times, times + EXFIL_WINDOW_S, side="right")
-        best = int(np.argmax(ends - np.arange(len(seq))))
-        window = seq[best : ends[best]]
+        best, end = _densest(np.array([t for t, _, _ in seq]))
+        window = seq[best:end]
         distinct = {n for _, n, _ in window}
         if len(distinct) < EXFIL_NAMES:
             continue
@@ -143,27 +141,39 @@ def _exfiltration_in_questions(view: FlowView, questions: Sequence[Question]) ->
             & (view.start <= t1)
             & (view.end >= t0)
         )
-        chars = sum(len(n.split(".", 1)[0]) for n in distinct)
-        summary = (
-            f"{src} asked for {len(distinct):,} encoded-looking names under {domain} in "
-            f"{span(t1 - t0)} ({chars:,} characters of data in their first labels)"
-        )
-        out.append(
-            Finding(
-                "dns_exfiltration",
-                "infiltration",
-                (src,),
-                servers,
-                (53,),
-                t0,
-                t1,
-                rows,
-                summary,
-                target_count=len(servers),
-                port_count=1,
-            )
-        )
+        out.append(_exfiltration_finding(src, domain, distinct, servers, t0, t1, rows))
     return out
+
+
+def _densest(times: np.ndarray) -> tuple[int, int]:
+    """``[start, end)`` of the sorted ``times`` holding the most within one
+    :data:`EXFIL_WINDOW_S` (the earliest such window)."""
+    ends = np.searchsorted(times, times + EXFIL_WINDOW_S, side="right")
+    best = int(np.argmax(ends - np.arange(len(times))))
+    return best, int(ends[best])
+
+
+def _exfiltration_finding(src: str, domain: str, names: set[str], servers: tuple[str, ...],
+                          t0: float, t1: float, rows: np.ndarray) -> Finding:
+    """The ``dns_exfiltration`` finding of ``src`` asking for ``names`` under ``domain``."""
+    chars = sum(len(n.split(".", 1)[0]) for n in names)
+    summary = (
+        f"{src} asked for {len(names):,} encoded-looking names under {domain} in "
+        f"{span(t1 - t0)} ({chars:,} characters of data in their first labels)"
+    )
+    return Finding(
+        "dns_exfiltration",
+        "infiltration",
+        (src,),
+        servers,
+        (53,),
+        t0,
+        t1,
+        rows,
+        summary,
+        target_count=len(servers),
+        port_count=1,
+    )
 
 
 def _tunnels(view: FlowView, dns: np.ndarray) -> list[Finding]:
@@ -222,33 +232,13 @@ def _exfiltration(view: FlowView, dns: np.ndarray) -> list[Finding]:
             continue
         rows = group["i"].to_numpy()
         rows = rows[np.argsort(view.start[rows], kind="stable")]
-        times = view.start[rows]
-        ends = np.searchsorted(times, times + EXFIL_WINDOW_S, side="right")
-        best = int(np.argmax(ends - np.arange(len(rows))))
-        covered = rows[best : ends[best]]
-        distinct = len(set(view.name[covered]))
-        if distinct < EXFIL_NAMES:
+        best, end = _densest(view.start[rows])
+        covered = rows[best:end]
+        distinct = set(view.name[covered])
+        if len(distinct) < EXFIL_NAMES:
             continue
         t0, t1 = float(view.start[covered[0]]), float(np.nanmax(view.end[covered]))
-        chars = sum(len(n.split(".", 1)[0]) for n in set(view.name[covered]))
-        summary = (
-            f"{src} asked for {distinct:,} encoded-looking names under {domain} in "
-            f"{span(t1 - t0)} ({chars:,} characters of data in their first labels)"
-        )
         servers = tuple(sorted(set(view.dst[covered])))
-        out.append(
-            Finding(
-                "dns_exfiltration",
-                "infiltration",
-                (src,),
-                servers,
-                (53,),
-                t0,
-                t1,
-                covered,
-                summary,
-                target_count=len(servers),
-                port_count=1,
-            )
-        )
+        out.append(_exfiltration_finding(str(src), str(domain), distinct, servers, t0, t1,
+                                         covered))
     return out

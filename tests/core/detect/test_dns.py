@@ -63,3 +63,21 @@ def test_an_axfr_question_over_tcp_is_a_zone_transfer(detect) -> None:
 
 def test_an_ordinary_question_over_tcp_is_no_zone_transfer(detect) -> None:
     assert detect(write_zone_transfer, qtype=DNS_A) == ()
+
+
+def test_a_flow_table_without_packets_finds_exfiltration_from_its_names(tmp_path) -> None:
+    """A flow table has no DNS questions, only each flow's requested name: the same finding
+    comes from those (``detect(view, None)``), and ordinary names give none."""
+    from ids_desktop.core.detect import dns
+    from ids_desktop.core.detect.flows import FlowView
+    from ids_desktop.core.ingest import ingest
+
+    def findings(**kw: object) -> list:
+        path = write_dns_exfiltration(tmp_path / "x.pcap", names=EXFIL_NAMES + 5, **kw)
+        return dns.detect(FlowView(ingest(path).frame), None)
+
+    found = only(tuple(findings(label_chars=DATA_LABEL_CHARS)), "dns_exfiltration")
+    assert found.family == "infiltration" and found.ports == (53,)
+    assert re.match(rf"\S+ asked for {EXFIL_NAMES + 5} encoded-looking names under "
+                    rf"{re.escape(EXFIL_DOMAIN)} in ", found.summary)
+    assert findings(encoded=False) == []
