@@ -229,7 +229,7 @@ class User:
         self.done["ftp_failed" if failed else "ftp"] += 1
 
     def idle_keepalive(self) -> None:
-        if sum(p.poll() is None for p in self.bg) >= 2:
+        if sum(p.poll() is None and not getattr(p, "ntp_daemon", False) for p in self.bg) >= 2:
             return
         user, pw = self.account()
         host = self.rng.choice(self.cfg["ssh_hosts"])
@@ -542,6 +542,31 @@ class User:
             self.sh(["chronyd", "-Q", "-t", "8", f"pidfile {self.tmp}/chronyd.pid",
                      f"server {dc} iburst maxsamples {self.rng.randint(2, 4)}"], 12)
         self.done["ntp"] += 1
+
+    def ntp_daemon(self) -> None:
+        """A time daemon's polls, as ntpd, chronyd with ``acquisitionport 123`` and Windows'
+        w32time send them: from port 123 to the office's time server every 16-64 s (after four
+        quick ones with ``iburst``, in half the daemons) for as long as the user works, so
+        nfstream sees one flow of a few packets over minutes (``ntp`` is the one-shot query).
+        Started once per user, in the background, bounded by the user's time; chronyd's
+        ``-x``: it never sets the (shared) clock, and ``port 0``: it serves no one."""
+        if not self.has("dc") or any(getattr(p, "ntp_daemon", False) for p in self.bg):
+            return
+        hold = int(self.left() - 3)
+        if hold < 20:
+            return
+        conf = os.path.join(self.tmp, "chrony-client.conf")
+        with open(conf, "w") as f:
+            f.write(f"server {self.svc['dc']} {self.rng.choice(['iburst ', ''])}"
+                    f"minpoll {self.rng.choice([4, 5, 6])} maxpoll 6\n"
+                    "acquisitionport 123\nport 0\ncmdport 0\n"
+                    f"pidfile {self.tmp}/chronyd-client.pid\n")
+        p = subprocess.Popen(["timeout", "-k", "2", str(hold), "chronyd", "-x", "-d", "-f", conf],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL)
+        p.ntp_daemon = True  # type: ignore[attr-defined]
+        self.bg.append(p)
+        self.done["ntp_daemon"] += 1
 
     def syslog(self) -> None:
         if not self.has("infra"):
@@ -926,12 +951,12 @@ class User:
 
 #: The office and server-room services (issue 32) each profile uses besides the original ones.
 OFFICE = {"web_clients": 6, "websocket": 2, "mail_send": 5, "mail_read": 8, "smb": 5,
-          "rsync": 1, "ldap": 3, "kerberos": 3, "database": 2, "ntp": 1, "syslog": 1,
-          "mdns": 2, "mqtt": 1, "sip": 2, "dns2": 3, "ftp_big": 1}
+          "rsync": 1, "ldap": 3, "kerberos": 3, "database": 2, "ntp": 1, "ntp_daemon": 1,
+          "syslog": 1, "mdns": 2, "mqtt": 1, "sip": 2, "dns2": 3, "ftp_big": 1}
 ADMIN = {"web_clients": 3, "websocket": 1, "mail_send": 3, "mail_read": 4, "smb": 4,
-         "rsync": 4, "ldap": 4, "kerberos": 3, "database": 6, "ntp": 2, "syslog": 3,
-         "mdns": 1, "mqtt": 2, "modbus": 2, "sip": 1, "vnc": 3, "snmp": 3, "dns2": 2,
-         "ftp_big": 4}
+         "rsync": 4, "ldap": 4, "kerberos": 3, "database": 6, "ntp": 2, "ntp_daemon": 1,
+         "syslog": 3, "mdns": 1, "mqtt": 2, "modbus": 2, "sip": 1, "vnc": 3, "snmp": 3,
+         "dns2": 2, "ftp_big": 4}
 
 PROFILES = {
     # office worker: mostly web and DNS, some files
@@ -948,7 +973,8 @@ PROFILES = {
     "probe": {"web_page": 5, "dns": 3, "shop": 3, "api_poll": 1},
     # a laptop that got its address by DHCP: office work, no admin tools
     "laptop": {"web_page": 10, "browse": 5, "dns": 6, "mail_read": 6, "mail_send": 3,
-               "smb": 3, "mdns": 4, "kerberos": 2, "ldap": 1, "web_clients": 3, "ntp": 1},
+               "smb": 3, "mdns": 4, "kerberos": 2, "ldap": 1, "web_clients": 3, "ntp": 1,
+               "ntp_daemon": 1},
     # the infrastructure jobs, each on its own host
     "monitor": {"monitor": 1},
     "backup": {"backup": 1},

@@ -131,6 +131,11 @@ def test_lab_office_runs_every_new_service_and_labels_it_benign(tmp_path: Path) 
     assert {"SNMP", "DNS", "Modbus", "MQTT", "DHCP", "MDNS"} <= apps, apps
     assert len(apps) >= 20, apps
     assert summary["dropped"].get("non_lab_address", 0) == 0
+    run = out / "office-seed6"
+    flows = pd.concat(pd.read_parquet(f) for f in (run / "flows").glob("*.parquet"))
+    # a time daemon's polls (``ntp_daemon``): from port 123, several packets in one flow
+    daemon = flows[(flows["src_port"] == 123) & (flows["dst_port"] == 123)]
+    assert len(daemon) and (daemon["bidirectional_packets"] >= 4).all()
     labels = pd.read_csv(out / "office-seed6" / "labels.csv.gz")
     for col in ("src_ip", "dst_ip"):
         ok = labels[col].map(lambda ip: ipaddress.ip_address(ip) in HOST_NET or is_link_scope(ip))
