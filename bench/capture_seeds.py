@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ids_desktop.training.capture_sources import EVERYDAY_FOLDERS
+from ids_desktop.training.capture_sources import EVERYDAY_FOLDERS, seed_folders_apart
 from ids_desktop.training.locations import flow_cache_dir
 from ids_desktop.training.pcap import alert_operating_point
 
@@ -95,9 +95,8 @@ COLUMNS = (
 def columns(rows: list[dict[str, Any]]) -> tuple[tuple[str, str, Any], ...]:
     """:data:`COLUMNS`, and each everyday folder's own figures when the reports hold them."""
     apart = tuple((f"{folder} {what} @", f"op_{folder}_{key}", _pct)
-                  for folder in EVERYDAY_FOLDERS
-                  for what, key in (("alerts", "alerts"), ("alerts+unusual", "flagged"))
-                  if any(r.get(f"op_{folder}_{key}") is not None for r in rows))
+                  for folder in seed_folders_apart(rows)
+                  for what, key in (("alerts", "alerts"), ("alerts+unusual", "flagged")))
     return COLUMNS + apart
 
 

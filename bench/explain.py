@@ -82,7 +82,8 @@ def unit_top(by_feature: dict[str, float], unit_of: dict[str, str], k: int = 5) 
     to its unit's (``unit_of``: feature name -> unit name; other features are their own)."""
     summed: dict[str, float] = {}
     for name, weight in by_feature.items():
-        summed[unit_of.get(name, name)] = summed.get(unit_of.get(name, name), 0.0) + weight
+        unit = unit_of.get(name, name)
+        summed[unit] = summed.get(unit, 0.0) + weight
     return set(sorted(summed, key=lambda u: -abs(summed[u]))[:k])
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,6 +43,14 @@ def bundle_everyday_folders(meta: dict[str, Any]) -> tuple[str, ...]:
     """The everyday folders a bundle trained on: its ``everyday_folders``, or
     :data:`EVERYDAY_BEFORE` for a bundle that records none."""
     return tuple(meta.get("everyday_folders") or EVERYDAY_BEFORE)
+
+
+def seed_folders_apart(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """The everyday folders with figures of their own in per-seed validation rows
+    (``op_<folder>_alerts`` and ``op_<folder>_flagged``, which ``bench/capture_seeds.py``
+    writes when the folds held out more than one folder); the card and that bench read them."""
+    rows = list(rows)
+    return [f for f in EVERYDAY_FOLDERS if any(r.get(f"op_{f}_alerts") is not None for r in rows)]
 
 
 class FlowReader:

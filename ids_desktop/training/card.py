@@ -6,7 +6,7 @@ from typing import Any
 
 from ids_desktop.core.model.runtime import TREE_NAMES
 from ids_desktop.core.targets import STABILITY_TARGET
-from ids_desktop.training.capture_sources import EVERYDAY_FOLDERS, bundle_everyday_folders
+from ids_desktop.training.capture_sources import bundle_everyday_folders, seed_folders_apart
 
 
 def _f(v: Any, digits: int = 4) -> str:
@@ -527,8 +527,7 @@ def _seed_spread(seeds: dict[str, dict[str, Any]]) -> list[str]:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.2%}"
 
-    apart = [f for f in EVERYDAY_FOLDERS
-             if any(r.get(f"op_{f}_alerts") is not None for r in seeds.values())]
+    apart = seed_folders_apart(seeds.values())
     cols: tuple[tuple[str, str, Any], ...] = (
         ("model alone", "op_model", str), ("model + detectors", "op_both", str),
         ("everyday-application alerts", "op_apps_alerts", pct),

@@ -47,6 +47,8 @@ class User:
         self.deadline = time.time() + cfg["duration"]
         self.done: Counter = Counter()
         self.bg: list[subprocess.Popen] = []
+        #: the time daemon (``ntp_daemon``), also in ``bg``; ``None`` until started
+        self.ntpd: subprocess.Popen | None = None
         self.tmp = tempfile.mkdtemp(prefix="idslab-user-")
         self.upload = os.path.join(self.tmp, "up.bin")
         with open(self.upload, "wb") as f:
@@ -229,7 +231,7 @@ class User:
         self.done["ftp_failed" if failed else "ftp"] += 1
 
     def idle_keepalive(self) -> None:
-        if sum(p.poll() is None and not getattr(p, "ntp_daemon", False) for p in self.bg) >= 2:
+        if sum(p.poll() is None and p is not self.ntpd for p in self.bg) >= 2:
             return
         user, pw = self.account()
         host = self.rng.choice(self.cfg["ssh_hosts"])
@@ -550,7 +552,7 @@ class User:
         nfstream sees one flow of a few packets over minutes (``ntp`` is the one-shot query).
         Started once per user, in the background, bounded by the user's time; chronyd's
         ``-x``: it never sets the (shared) clock, and ``port 0``: it serves no one."""
-        if not self.has("dc") or any(getattr(p, "ntp_daemon", False) for p in self.bg):
+        if not self.has("dc") or self.ntpd is not None:
             return
         hold = int(self.left() - 3)
         if hold < 20:
@@ -561,11 +563,10 @@ class User:
                     f"minpoll {self.rng.choice([4, 5, 6])} maxpoll 6\n"
                     "acquisitionport 123\nport 0\ncmdport 0\n"
                     f"pidfile {self.tmp}/chronyd-client.pid\n")
-        p = subprocess.Popen(["timeout", "-k", "2", str(hold), "chronyd", "-x", "-d", "-f", conf],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             stdin=subprocess.DEVNULL)
-        p.ntp_daemon = True  # type: ignore[attr-defined]
-        self.bg.append(p)
+        self.ntpd = subprocess.Popen(["timeout", "-k", "2", str(hold), "chronyd", "-x", "-d",
+                                      "-f", conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.bg.append(self.ntpd)
         self.done["ntp_daemon"] += 1
 
     def syslog(self) -> None:

@@ -16,7 +16,7 @@ from ids_desktop.core import vocabulary
 from ids_desktop.core.analysis import Analysis
 from ids_desktop.core.explain.explainer import Contribution, Explanation, FlowExplainer
 from ids_desktop.core.ingest.digest import sha256_file
-from ids_desktop.core.ingest.flowtable import flag_columns
+from ids_desktop.core.ingest.flowtable import SIDES, flag_columns
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
 from ids_desktop.core.schema import BENIGN
@@ -109,10 +109,6 @@ TCP = 6
 _TIME_UNITS = (("_ms", "ms"), ("Duration", "µs"), ("IAT", "µs"), ("Active", "µs"), ("Idle", "µs"))
 
 
-#: nfstream's three views of one measure: both directions, client -> server, server -> client.
-DIRECTIONS = ("bidirectional_", "src2dst_", "dst2src_")
-
-
 def direction_units(names: list[str]) -> dict[str, list[int]]:
     """The explanation units of the ``grouped`` neighbourhood: ``{unit name: indices}`` of the
     numeric inputs that are views of one nfstream measure in different directions
@@ -120,14 +116,11 @@ def direction_units(names: list[str]) -> dict[str, list[int]]:
     packets, in all and each way"). Measures with one view stay features of their own."""
     by_measure: dict[str, list[int]] = {}
     for i, name in enumerate(names):
-        for prefix in DIRECTIONS:
-            if name.startswith(prefix):
-                by_measure.setdefault(name[len(prefix):], []).append(i)
-    units = {}
-    for measure, members in by_measure.items():
-        if len(members) > 1:
-            units[f"{vocabulary.term('bidirectional_' + measure)}, in all and each way"] = members
-    return units
+        side, _, measure = name.partition("_")
+        if side in SIDES and measure:
+            by_measure.setdefault(measure, []).append(i)
+    return {f"{vocabulary.term(f'{SIDES[0]}_{measure}')}, in all and each way": members
+            for measure, members in by_measure.items() if len(members) > 1}
 
 
 def load_background(bundle_path: Path) -> np.ndarray:
