@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import random
 import struct
 from typing import BinaryIO
 
@@ -93,3 +95,38 @@ class CaptureWriter:
             self.fh.write(b"".join(self._parts))
             self._parts.clear()
             self._pending = 0
+
+
+class TimeOrdered:
+    """Packets made out of order (interleaved conversations), written in time order.
+
+    A heap of ``(timestamp, sequence, frame)``: :meth:`push` queues a frame, :meth:`flush_until`
+    writes every queued frame due before a time, so memory holds only the conversations still
+    in progress. Frames with equal timestamps keep the order they were pushed in. The base of
+    the large synthetic captures' generators, which also share :meth:`payload` (slices of one
+    random pool drawn from ``rng`` when the queue is made).
+    """
+
+    def __init__(self, writer: CaptureWriter, rng: random.Random) -> None:
+        self.writer = writer
+        self.rng = rng
+        self.heap: list[tuple[int, int, bytes]] = []
+        self.seq = 0
+        self.pool = rng.randbytes(1 << 16)
+
+    def push(self, ts: int, frame: bytes) -> None:
+        """Queue ``frame`` at ``ts`` (microseconds since the epoch)."""
+        self.seq += 1
+        heapq.heappush(self.heap, (ts, self.seq, frame))
+
+    def flush_until(self, ts: int | None) -> None:
+        """Write every queued packet with a timestamp before ``ts`` (all when ``None``)."""
+        heap, write, pop = self.heap, self.writer.write, heapq.heappop
+        while heap and (ts is None or heap[0][0] < ts):
+            t, _, frame = pop(heap)
+            write(t, frame)
+
+    def payload(self, size: int) -> bytes:
+        """``size`` bytes of the random pool, from a random offset."""
+        off = self.rng.randrange(0, len(self.pool) - size)
+        return self.pool[off : off + size]

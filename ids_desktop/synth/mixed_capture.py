@@ -6,26 +6,23 @@ transfers make about 7 KiB per conversation (see :mod:`.scale_capture` for many 
 
 from __future__ import annotations
 
-import heapq
 import random
 import socket
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ids_desktop.synth.capture_writer import CaptureWriter
+from ids_desktop.synth.capture_writer import CaptureWriter, TimeOrdered
 from ids_desktop.synth.packets import (
     BASE_TIME,
     TCP_ACK,
     TCP_FIN,
     TCP_PSH,
-    TCP_RST,
     TCP_SYN,
     TcpPeers,
-    dns_name,
+    dns_a_exchange,
     mac,
-    tcp_frame,
+    syn_port_scan,
     udp_frame,
 )
 
@@ -42,15 +39,11 @@ class MixedStats:
     seconds_to_write: float
 
 
-class _Mixer:
+class _Mixer(TimeOrdered):
     """Generates interleaved conversations and writes them in time order."""
 
     def __init__(self, writer: CaptureWriter, rng: random.Random) -> None:
-        self.writer = writer
-        self.rng = rng
-        self.heap: list[tuple[int, int, bytes]] = []
-        self.seq = 0
-        self.pool = rng.randbytes(1 << 16)
+        super().__init__(writer, rng)
         self.clients = [
             (socket.inet_aton(f"10.{1 + i // 250 % 8}.{i // 8 % 250}.{1 + i % 250}"), mac(i))
             for i in range(0, 4000 * 8, 8)
@@ -61,44 +54,25 @@ class _Mixer:
         self.ntp = socket.inet_aton("192.0.2.123")
         self.gw = mac(0xFFFF)
 
-    def _push(self, ts: int, frame: bytes) -> None:
-        self.seq += 1
-        heapq.heappush(self.heap, (ts, self.seq, frame))
-
-    def flush_until(self, ts: int | None) -> None:
-        """Write every queued packet with a timestamp before ``ts`` (all when ``None``)."""
-        heap, write = self.heap, self.writer.write
-        while heap and (ts is None or heap[0][0] < ts):
-            t, _, frame = heapq.heappop(heap)
-            write(t, frame)
-
-    def _payload(self, size: int) -> bytes:
-        off = self.rng.randrange(0, len(self.pool) - size)
-        return self.pool[off : off + size]
-
     def _client(self) -> tuple[bytes, bytes, int]:
         ip, cmac = self.clients[self.rng.randrange(len(self.clients))]
         return ip, cmac, self.rng.randrange(32768, 61000)
 
     def dns(self, t: int, n: int) -> None:
         cip, cmac, cport = self._client()
-        qname = dns_name(f"host{n % 5000}.example.com")
-        txid = n & 0xFFFF
-        query = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + qname + b"\0\x01\0\x01"
-        answer = (
-            struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + qname + b"\0\x01\0\x01"
-            + b"\xc0\x0c\0\x01\0\x01\0\0\x0e\x10\0\x04" + self.web[n % len(self.web)]
-        )  # fmt: skip
-        self._push(t, udp_frame(cmac, self.gw, cip, self.resolver, cport, 53, query))
+        query, answer = dns_a_exchange(
+            n & 0xFFFF, f"host{n % 5000}.example.com", self.web[n % len(self.web)]
+        )
+        self.push(t, udp_frame(cmac, self.gw, cip, self.resolver, cport, 53, query))
         rtt = self.rng.randrange(1_000, 30_000)
-        self._push(t + rtt, udp_frame(self.gw, cmac, self.resolver, cip, 53, cport, answer))
+        self.push(t + rtt, udp_frame(self.gw, cmac, self.resolver, cip, 53, cport, answer))
 
     def ntp_exchange(self, t: int) -> None:
         cip, cmac, cport = self._client()
         req = b"\x23" + b"\0" * 47
-        resp = b"\x24\x02" + self._payload(46)
-        self._push(t, udp_frame(cmac, self.gw, cip, self.ntp, cport, 123, req))
-        self._push(t + 15_000, udp_frame(self.gw, cmac, self.ntp, cip, 123, cport, resp))
+        resp = b"\x24\x02" + self.payload(46)
+        self.push(t, udp_frame(cmac, self.gw, cip, self.ntp, cport, 123, req))
+        self.push(t + 15_000, udp_frame(self.gw, cmac, self.ntp, cip, 123, cport, resp))
 
     def tcp(
         self,
@@ -115,7 +89,7 @@ class _Mixer:
         sip = self.web[rng.randrange(len(self.web))]
         rtt = rng.randrange(2_000, 80_000)
         cseq, sseq = rng.randrange(1 << 32), rng.randrange(1 << 32)
-        push = self._push
+        push = self.push
         peers = TcpPeers(
             lambda ts, frame, _: push(ts, frame), cmac, self.gw, cip, sip, cport, dport, cseq, sseq
         )
@@ -127,14 +101,14 @@ class _Mixer:
         c2s(t, TCP_ACK)
         for i, (req, resp) in enumerate(zip(requests, responses, strict=False)):
             t += 300
-            c2s(t, TCP_PSH | TCP_ACK, first if (i == 0 and first) else self._payload(req))
+            c2s(t, TCP_PSH | TCP_ACK, first if (i == 0 and first) else self.payload(req))
             t += rtt
             body = reply if (i == 0 and reply) else b""
             remaining = resp
             seg = 0
             while remaining > 0 or body:
                 size = min(1448, remaining) if not body else len(body)
-                data = body or self._payload(size)
+                data = body or self.payload(size)
                 body = b""
                 s2c(t, TCP_ACK | (TCP_PSH if remaining <= size else 0), data)
                 remaining -= len(data)
@@ -168,24 +142,8 @@ class _Mixer:
 
     def port_scan(self, t: int) -> int:
         """A SYN scan of ports 1-1024 from 192.0.2.66 against 10.0.9.9; returns packets."""
-        sip, smac = socket.inet_aton("192.0.2.66"), mac(0x6666)
-        tip, tmac = socket.inet_aton("10.0.9.9"), mac(0x0909)
-        open_ports = {22, 80, 443}
-        count = 0
-        for port in range(1, 1025):
-            ts = t + port * 1_000
-            sport = 40000 + (port % 7)
-            self._push(ts, tcp_frame(smac, tmac, sip, tip, sport, port, 77, 0, TCP_SYN))
-            if port in open_ports:
-                syn_ack = tcp_frame(tmac, smac, tip, sip, port, sport, 9, 78, TCP_SYN | TCP_ACK)
-                self._push(ts + 300, syn_ack)
-                self._push(ts + 600, tcp_frame(smac, tmac, sip, tip, sport, port, 78, 0, TCP_RST))
-                count += 3
-            else:
-                rst = tcp_frame(tmac, smac, tip, sip, port, sport, 0, 78, TCP_RST | TCP_ACK)
-                self._push(ts + 300, rst)
-                count += 2
-        return count
+        scanner = (socket.inet_aton("192.0.2.66"), mac(0x6666))
+        return syn_port_scan(self.push, t, scanner, (socket.inet_aton("10.0.9.9"), mac(0x0909)))
 
 
 def write_mixed_capture(

@@ -150,3 +150,43 @@ class TcpPeers:
                           self.sseq, self.cseq, flags, payload)  # fmt: skip
         self.send(ts, frame, False)
         self.sseq += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
+
+
+def dns_a_exchange(txid: int, name: str, address: bytes) -> tuple[bytes, bytes]:
+    """The DNS payloads of one A lookup of ``name`` answered with ``address`` (TTL 3600 s):
+    ``(query, answer)``."""
+    qname = dns_name(name)
+    query = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + qname + b"\0\x01\0\x01"
+    answer = (
+        struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + qname + b"\0\x01\0\x01"
+        + b"\xc0\x0c\0\x01\0\x01\0\0\x0e\x10\0\x04" + address
+    )  # fmt: skip
+    return query, answer
+
+
+def syn_port_scan(
+    push: Callable[[int, bytes], None],
+    t: int,
+    scanner: tuple[bytes, bytes],
+    target: tuple[bytes, bytes],
+    open_ports: frozenset[int] = frozenset({22, 80, 443}),
+) -> int:
+    """A SYN scan of ports 1-1024, one port a millisecond from ``t``, sent through ``push``.
+
+    ``scanner`` and ``target`` are ``(IPv4 address, MAC)``. Open ports answer SYN+ACK and the
+    scanner resets them; closed ports answer RST+ACK. Returns the packets pushed.
+    """
+    (sip, smac), (tip, tmac) = scanner, target
+    count = 0
+    for port in range(1, 1025):
+        ts = t + port * 1_000
+        sport = 40000 + (port % 7)
+        push(ts, tcp_frame(smac, tmac, sip, tip, sport, port, 77, 0, TCP_SYN))
+        if port in open_ports:
+            push(ts + 300, tcp_frame(tmac, smac, tip, sip, port, sport, 9, 78, TCP_SYN | TCP_ACK))
+            push(ts + 600, tcp_frame(smac, tmac, sip, tip, sport, port, 78, 0, TCP_RST))
+            count += 3
+        else:
+            push(ts + 300, tcp_frame(tmac, smac, tip, sip, port, sport, 0, 78, TCP_RST | TCP_ACK))
+            count += 2
+    return count

@@ -18,15 +18,13 @@ timeouts, not on the file size. Deterministic: the same seed and size give the s
 
 from __future__ import annotations
 
-import heapq
 import random
 import socket
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ids_desktop.synth.capture_writer import CaptureWriter
+from ids_desktop.synth.capture_writer import CaptureWriter, TimeOrdered
 from ids_desktop.synth.packets import (
     BASE_TIME,
     TCP_ACK,
@@ -35,7 +33,8 @@ from ids_desktop.synth.packets import (
     TCP_RST,
     TCP_SYN,
     TcpPeers,
-    dns_name,
+    dns_a_exchange,
+    syn_port_scan,
     tcp_frame,
     udp_frame,
 )
@@ -62,15 +61,11 @@ def _mac(n: int) -> bytes:
     return b"\x02\x01" + n.to_bytes(4, "big")
 
 
-class _Gen:
+class _Gen(TimeOrdered):
     """Generates conversations into a time-ordered heap and writes what is due."""
 
     def __init__(self, writer: CaptureWriter, rng: random.Random) -> None:
-        self.w = writer
-        self.rng = rng
-        self.heap: list[tuple[int, int, bytes]] = []
-        self.seq = 0
-        self.pool = rng.randbytes(1 << 16)
+        super().__init__(writer, rng)
         self.clients = [
             (socket.inet_aton(f"10.{10 + i // 62500}.{i // 250 % 250}.{1 + i % 250}"), _mac(i))
             for i in range(0, 8000 * 97, 97)
@@ -82,20 +77,6 @@ class _Gen:
         self.ntp = socket.inet_aton("192.0.2.123")
         self.gw = _mac(0xFFFFFF)
 
-    def push(self, ts: int, frame: bytes) -> None:
-        self.seq += 1
-        heapq.heappush(self.heap, (ts, self.seq, frame))
-
-    def flush_until(self, ts: int | None) -> None:
-        heap, write, pop = self.heap, self.w.write, heapq.heappop
-        while heap and (ts is None or heap[0][0] < ts):
-            t, _, frame = pop(heap)
-            write(t, frame)
-
-    def payload(self, size: int) -> bytes:
-        off = self.rng.randrange(0, len(self.pool) - size)
-        return self.pool[off : off + size]
-
     def client(self) -> tuple[bytes, bytes, int]:
         ip, mac = self.clients[self.rng.randrange(len(self.clients))]
         return ip, mac, self.rng.randrange(1024, 65535)
@@ -106,13 +87,7 @@ class _Gen:
     # --- UDP ---------------------------------------------------------------------------------
     def dns(self, t: int, n: int) -> None:
         cip, cmac, cport = self.client()
-        qname = dns_name(f"h{n % 20011}.example.com")
-        txid = n & 0xFFFF
-        query = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + qname + b"\0\x01\0\x01"
-        answer = (
-            struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + qname + b"\0\x01\0\x01"
-            + b"\xc0\x0c\0\x01\0\x01\0\0\x0e\x10\0\x04" + self.server()
-        )  # fmt: skip
+        query, answer = dns_a_exchange(n & 0xFFFF, f"h{n % 20011}.example.com", self.server())
         res = self.resolvers[n & 1]
         self.push(t, udp_frame(cmac, self.gw, cip, res, cport, 53, query))
         reply = udp_frame(self.gw, cmac, res, cip, 53, cport, answer)
@@ -189,20 +164,8 @@ class _Gen:
         c2s(t + rtt + 100, TCP_ACK)
 
     def port_scan(self, t: int) -> None:
-        sip, smac = socket.inet_aton(SCANNER), _mac(0x6666)
-        tip, tmac = socket.inet_aton(SCAN_TARGET), _mac(0x0909)
-        open_ports = {22, 80, 443}
-        for port in range(1, 1025):
-            ts = t + port * 1_000
-            sport = 40000 + (port % 7)
-            self.push(ts, tcp_frame(smac, tmac, sip, tip, sport, port, 77, 0, TCP_SYN))
-            if port in open_ports:
-                syn_ack = tcp_frame(tmac, smac, tip, sip, port, sport, 9, 78, TCP_SYN | TCP_ACK)
-                self.push(ts + 300, syn_ack)
-                self.push(ts + 600, tcp_frame(smac, tmac, sip, tip, sport, port, 78, 0, TCP_RST))
-            else:
-                rst = tcp_frame(tmac, smac, tip, sip, port, sport, 0, 78, TCP_RST | TCP_ACK)
-                self.push(ts + 300, rst)
+        scanner = (socket.inet_aton(SCANNER), _mac(0x6666))
+        syn_port_scan(self.push, t, scanner, (socket.inet_aton(SCAN_TARGET), _mac(0x0909)))
 
 
 def write_scale_capture(
