@@ -13,6 +13,9 @@ from ids_desktop.synth.capture_writer import CaptureWriter
 from ids_desktop.synth.demo_capture import client_hello
 from ids_desktop.synth.packets import (
     BASE_TIME,
+    DNS_A,
+    DNS_AXFR,
+    DNS_TXT,
     TCP_ACK,
     TCP_FIN,
     TCP_PSH,
@@ -21,6 +24,8 @@ from ids_desktop.synth.packets import (
     TCP_URG,
     TcpPeers,
     dns_name,
+    dns_question,
+    dns_reply,
     ip_checksum,
     mac,
     tcp_frame,
@@ -44,7 +49,6 @@ ZONE = "corp.example"
 T0 = BASE_TIME * 1_000_000
 SECOND = 1_000_000
 ICMP_ECHO_REPLY, ICMP_ECHO = 0, 8
-DNS_A, DNS_TXT, DNS_AXFR = 1, 16, 252
 
 
 def host_mac(ip: str) -> bytes:
@@ -94,21 +98,6 @@ def arp_frame(op: int, sender_mac: str, sender_ip: str, target_mac: str, target_
             + socket.inet_aton(target_ip))
     dst = b"\xff" * 6 if op == 1 else tha
     return dst + sha + b"\x08\x06" + body + bytes(18)
-
-
-def dns_question(qid: int, name: str, qtype: int = DNS_A) -> bytes:
-    """A DNS query message (recursion desired) with one question."""
-    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + dns_name(name) + struct.pack(
-        "!HH", qtype, 1)
-
-
-def dns_reply(qid: int, name: str, qtype: int = DNS_A, rdata: bytes = b"", rcode: int = 0) -> bytes:
-    """A DNS response echoing the question, with one answer of ``rdata`` when given."""
-    head = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, 1 if rdata else 0, 0, 0)
-    msg = head + dns_name(name) + struct.pack("!HH", qtype, 1)
-    if rdata:
-        msg += struct.pack("!HHHIH", 0xC00C, qtype, 1, 60, len(rdata)) + rdata
-    return msg
 
 
 class Capture:

@@ -22,7 +22,8 @@ from ids_desktop.synth.packets import (
     TCP_RST,
     TCP_SYN,
     TcpPeers,
-    dns_name,
+    dns_question,
+    dns_reply,
     tcp_frame,
     udp_frame,
 )
@@ -107,10 +108,8 @@ class _Demo:
 
     def dns(self, t: int, cip: str, name: str, answer: str) -> None:
         qid = self.rng.randrange(1 << 16)
-        qname = dns_name(name)
-        query = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 1, 1)
-        resp = struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + qname + struct.pack("!HH", 1, 1)
-        resp += struct.pack("!HHHIH", 0xC00C, 1, 1, 300, 4) + socket.inet_aton(answer)
+        query = dns_question(qid, name)
+        resp = dns_reply(qid, name, rdata=socket.inet_aton(answer), ttl=300)
         sport = self.port()
         self.packets.append((t, _udp(cip, RESOLVER, sport, 53, query)))
         reply_at = t + self.rng.randint(300, 4_000)

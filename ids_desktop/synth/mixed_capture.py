@@ -20,7 +20,8 @@ from ids_desktop.synth.packets import (
     TCP_PSH,
     TCP_SYN,
     TcpPeers,
-    dns_a_exchange,
+    dns_question,
+    dns_reply,
     mac,
     syn_port_scan,
     udp_frame,
@@ -60,9 +61,9 @@ class _Mixer(TimeOrdered):
 
     def dns(self, t: int, n: int) -> None:
         cip, cmac, cport = self._client()
-        query, answer = dns_a_exchange(
-            n & 0xFFFF, f"host{n % 5000}.example.com", self.web[n % len(self.web)]
-        )
+        name = f"host{n % 5000}.example.com"
+        query = dns_question(n & 0xFFFF, name)
+        answer = dns_reply(n & 0xFFFF, name, rdata=self.web[n % len(self.web)], ttl=3600)
         self.push(t, udp_frame(cmac, self.gw, cip, self.resolver, cport, 53, query))
         rtt = self.rng.randrange(1_000, 30_000)
         self.push(t + rtt, udp_frame(self.gw, cmac, self.resolver, cip, 53, cport, answer))

@@ -17,6 +17,8 @@ LINKTYPE_LINUX_SLL = 113
 LINKTYPE_LINUX_SLL2 = 276
 
 TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+#: DNS query types.
+DNS_A, DNS_TXT, DNS_AXFR = 1, 16, 252
 
 _ETH_IP_TCP = struct.Struct("!6s6sHBBHHHBBH4s4sHHIIBBHHH")
 _ETH_IP_UDP = struct.Struct("!6s6sHBBHHHBBH4s4sHHHH")
@@ -152,16 +154,21 @@ class TcpPeers:
         self.sseq += len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)
 
 
-def dns_a_exchange(txid: int, name: str, address: bytes) -> tuple[bytes, bytes]:
-    """The DNS payloads of one A lookup of ``name`` answered with ``address`` (TTL 3600 s):
-    ``(query, answer)``."""
-    qname = dns_name(name)
-    query = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + qname + b"\0\x01\0\x01"
-    answer = (
-        struct.pack("!HHHHHH", txid, 0x8180, 1, 1, 0, 0) + qname + b"\0\x01\0\x01"
-        + b"\xc0\x0c\0\x01\0\x01\0\0\x0e\x10\0\x04" + address
-    )  # fmt: skip
-    return query, answer
+def dns_question(qid: int, name: str, qtype: int = DNS_A) -> bytes:
+    """A DNS query message (recursion desired) with one question."""
+    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + dns_name(name) + struct.pack(
+        "!HH", qtype, 1)
+
+
+def dns_reply(qid: int, name: str, qtype: int = DNS_A, rdata: bytes = b"", rcode: int = 0,
+              ttl: int = 60) -> bytes:
+    """A DNS response echoing the question, with one answer of ``rdata`` (``ttl`` seconds)
+    when given."""
+    head = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, 1 if rdata else 0, 0, 0)
+    msg = head + dns_name(name) + struct.pack("!HH", qtype, 1)
+    if rdata:
+        msg += struct.pack("!HHHIH", 0xC00C, qtype, 1, ttl, len(rdata)) + rdata
+    return msg
 
 
 def syn_port_scan(

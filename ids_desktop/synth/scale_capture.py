@@ -33,7 +33,8 @@ from ids_desktop.synth.packets import (
     TCP_RST,
     TCP_SYN,
     TcpPeers,
-    dns_a_exchange,
+    dns_question,
+    dns_reply,
     syn_port_scan,
     tcp_frame,
     udp_frame,
@@ -87,7 +88,9 @@ class _Gen(TimeOrdered):
     # --- UDP ---------------------------------------------------------------------------------
     def dns(self, t: int, n: int) -> None:
         cip, cmac, cport = self.client()
-        query, answer = dns_a_exchange(n & 0xFFFF, f"h{n % 20011}.example.com", self.server())
+        name = f"h{n % 20011}.example.com"
+        query = dns_question(n & 0xFFFF, name)
+        answer = dns_reply(n & 0xFFFF, name, rdata=self.server(), ttl=3600)
         res = self.resolvers[n & 1]
         self.push(t, udp_frame(cmac, self.gw, cip, res, cport, 53, query))
         reply = udp_frame(self.gw, cmac, res, cip, 53, cport, answer)
