@@ -4,13 +4,25 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint clean bench train train-pcap bundle smoke-bundle
+# The versions the last green CI run installed on this platform and Python
+# (scripts/lock_constraints.py writes them; `make lock`). Where no file matches, pip resolves
+# pyproject.toml's ranges alone. `make CONSTRAINTS=` ignores the file.
+PYTAG  := $(shell $(PYTHON) -c 'import sys; print(f"{sys.platform}-py{sys.version_info[0]}.{sys.version_info[1]}")' 2>/dev/null)
+CONSTRAINTS ?= $(wildcard constraints/$(PYTAG).txt)
+PIP_C  := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
-$(STAMP): pyproject.toml
+.PHONY: run test setup lint clean bench train train-pcap bundle smoke-bundle lock
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet $(PIP_C) -e '.[dev]'
 	touch $(STAMP)
+
+# Resolve pyproject.toml's ranges afresh (every extra) into constraints/<platform>-py<X.Y>.txt;
+# commit the new file only after `CI=true .ci/run` passed on a clean clone with it.
+lock: $(STAMP)
+	$(BIN)/python scripts/lock_constraints.py
 
 setup: $(STAMP)
 
@@ -65,8 +77,8 @@ bench: $(STAMP)
 # --- installer (issue 9): dist/ids-desktop/ with ids-desktop and ids-desktop-cli ---------------
 BUNDLE_STAMP := $(VENV)/.bundle-installed
 
-$(BUNDLE_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,bundle]'
+$(BUNDLE_STAMP): $(STAMP) pyproject.toml $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet $(PIP_C) -e '.[dev,bundle]'
 	touch $(BUNDLE_STAMP)
 
 # PyInstaller one-folder build from build.spec (TensorFlow left out); prints size and time.
@@ -92,7 +104,7 @@ LAB_PY    = $(abspath $(BIN))/python
 
 lab-deps: $(STAMP)
 	bash scripts/lab/install-deps.sh
-	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	$(BIN)/python -m pip install --quiet $(PIP_C) -e '.[dev,lab]'
 
 # full dataset from a seed into $$IDS_LAB_DATA (default ../lab-data); rewrites scripts/lab/SUMMARY.md
 lab: $(STAMP) lab-deps
