@@ -71,6 +71,11 @@ class TrainOptions:
         (:class:`ids_desktop.core.model.preprocess.Preprocessor`): a second view of each
         value that is spread evenly however skewed or discrete the column is, which the
         dense layers can cut as sharply as a tree splits.
+    recon_balance
+        0, or the power of :func:`ids_desktop.training.context.reconstruction_weights`: each
+        benign training flow's weight in the reconstruction loss is the count of its
+        application's flows to the power ``-recon_balance`` (0.5: inverse square root), so rare
+        benign applications are learnt as ordinary too.
     blend
         Ship the plain average of the hybrid's and a tree baseline's class probabilities
         (issue 34) when, on the validation split, it scores an attack F1 at least as high as
@@ -108,6 +113,7 @@ class TrainOptions:
     explain_fixed: tuple[str, ...] = ()
     refit: bool = False
     blend: bool = False
+    recon_balance: float = 0.0
 
     def to_metadata(self) -> dict[str, Any]:
         """The options as a bundle's ``metadata.json`` records them (tuples as lists)."""
