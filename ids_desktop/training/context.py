@@ -13,7 +13,7 @@ import pandas as pd
 from ids_desktop.core.model import metrics as M
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.calibration import Distance, apply_temperature, fit_temperature
-from ids_desktop.core.model.verdicts import decide
+from ids_desktop.core.model.verdicts import decide, reconstruction_error
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 from ids_desktop.errors import CancelledError
@@ -330,7 +330,8 @@ class FitContext:
             res["unusual"] = fitted.distance.unusual(self.x[rows])
         if fitted.has_recon:
             recon = sequences.scatter(out[1], w_local, len(rows))
-            res["anomaly"] = np.mean((self.x[rows] - recon) ** 2, axis=1)
+            res["anomaly"] = reconstruction_error(self.x[rows], recon,
+                                                  self.opts.anomaly_error_cap or None)
         return res
 
     def _set_thresholds(self, fitted: Fitted, val_rows: np.ndarray) -> None:

@@ -76,6 +76,10 @@ class TrainOptions:
         benign training flow's weight in the reconstruction loss is the count of its
         application's flows to the power ``-recon_balance`` (0.5: inverse square root), so rare
         benign applications are learnt as ordinary too.
+    anomaly_error_cap
+        0, or the most one input's squared reconstruction error counts in the anomaly score
+        (:func:`ids_desktop.core.model.verdicts.reconstruction_error`; recorded in the bundle):
+        a flow is then unusual when many inputs are missed, not when one volume is far out.
     blend
         Ship the plain average of the hybrid's and a tree baseline's class probabilities
         (issue 34) when, on the validation split, it scores an attack F1 at least as high as
@@ -114,6 +118,7 @@ class TrainOptions:
     refit: bool = False
     blend: bool = False
     recon_balance: float = 0.0
+    anomaly_error_cap: float = 0.0
 
     def to_metadata(self) -> dict[str, Any]:
         """The options as a bundle's ``metadata.json`` records them (tuples as lists)."""

@@ -200,6 +200,7 @@ def train_frame(
         **({"temperature": hybrid.temperature} if hybrid.temperature != 1.0 else {}),
         **({"min_confidence": hybrid.min_confidence} if hybrid.min_confidence else {}),
         **({"distance": hybrid.distance.to_json()} if hybrid.distance is not None else {}),
+        **({"anomaly_error_cap": opts.anomaly_error_cap} if opts.anomaly_error_cap else {}),
         **({"explain_fixed": list(opts.explain_fixed)} if opts.explain_fixed else {}),
         "training_data": data_info or [],
         "rows": {**dedup_info, **split.notes},

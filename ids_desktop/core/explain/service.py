@@ -19,6 +19,7 @@ from ids_desktop.core.ingest.digest import sha256_file
 from ids_desktop.core.ingest.flowtable import SIDES, flag_columns
 from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
+from ids_desktop.core.model.verdicts import reconstruction_error
 from ids_desktop.core.schema import BENIGN
 from ids_desktop.core.tasks import Cancel
 from ids_desktop.errors import ModelError
@@ -472,7 +473,9 @@ class BundleExplainer:
         x = window_x[None].astype(np.float32)
         probs, recon = self.bundle.runner(self._model_input(x, mask))[:2]
         p_attack = 1.0 - float(probs[0, position, classes.index(BENIGN)])
-        anomaly = float(np.mean((x[0, position] - recon[0, position]) ** 2)) if x.shape[-1] else 0.0
+        anomaly = (float(reconstruction_error(x[0, position], recon[0, position],
+                                              self.bundle.anomaly_error_cap))
+                   if x.shape[-1] else 0.0)
         thr, a_thr = float(self.bundle.threshold), float(self.bundle.anomaly_threshold)
         text = exp.sentence
         if exp.predicted_class == BENIGN:

@@ -22,7 +22,7 @@ from ids_desktop.core.model.preprocess import (
     PEER_PREV_GAP_FEATURE,
     Preprocessor,
 )
-from ids_desktop.core.model.verdicts import Verdicts, decide
+from ids_desktop.core.model.verdicts import Verdicts, decide, reconstruction_error
 from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 from ids_desktop.errors import ModelError
 
@@ -104,6 +104,10 @@ class Bundle:
         self.stride = int(metadata.get("stride", self.seq_len))
         self.threshold = float(metadata["threshold"])
         self.anomaly_threshold = float(metadata["anomaly_threshold"])
+        #: Each input's squared reconstruction error counts at most this much in the anomaly
+        #: score (:func:`~ids_desktop.core.model.verdicts.reconstruction_error`); ``None``: no cap.
+        self.anomaly_error_cap: float | None = (float(metadata["anomaly_error_cap"])
+                                                if metadata.get("anomaly_error_cap") else None)
         #: Calibration and the distance from the training data (:mod:`.calibration`); bundles
         #: trained before them have neither.
         self.temperature = float(metadata.get("temperature", 1.0))
@@ -251,7 +255,7 @@ class Bundle:
             tensor = sequences.to_tensor(x, part)
             p_w, recon = self.runner(tensor)[:2]
             if x.shape[1]:
-                err = np.mean((tensor[..., 0] - recon) ** 2, axis=-1)
+                err = reconstruction_error(tensor[..., 0], recon, self.anomaly_error_cap)
             else:
                 err = np.zeros(part.shape)
             rows = owner[start : start + step]

@@ -75,6 +75,21 @@ class Verdicts:
         return names
 
 
+def reconstruction_error(x: np.ndarray, recon: np.ndarray,
+                         cap: float | None = None) -> np.ndarray:  # fmt: skip
+    """The anomaly score: the mean over the last axis of the squared reconstruction error.
+
+    ``cap`` (a bundle's ``anomaly_error_cap``): each input's squared error counts at most
+    this much, so a flow scores high when many inputs are missed, not when one volume is far
+    out (a large but ordinary transfer). ``None`` or 0: no cap (bundles before the option).
+    """
+    err = (x - recon) ** 2
+    if cap:
+        err = np.minimum(err, cap)
+    out: np.ndarray = np.mean(err, axis=-1)
+    return out
+
+
 def p_attack(probs: np.ndarray, classes: list[str] | tuple[str, ...]) -> np.ndarray:
     """``1 - P(benign)`` per row of ``probs`` ``(n, C)``; 1 when there is no benign class."""
     if BENIGN in classes:

@@ -1,4 +1,5 @@
-"""Balancing the reconstruction loss over benign applications (TrainOptions.recon_balance)."""
+"""Two anomaly-score options: the reconstruction loss balanced over benign applications
+(TrainOptions.recon_balance) and each input's error capped in the score (anomaly_error_cap)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,35 @@ def test_the_fitting_loop_uses_the_weights(tmp_path) -> None:
         fitted = ctx.fit_hybrid(4, epochs=1)
         weights.append(np.concatenate([v.ravel() for v in fitted.model.get_weights()]))
     assert not np.allclose(weights[0], weights[1])  # same seed: only the loss weights differ
+
+
+def test_a_capped_error_counts_each_input_at_most_the_cap() -> None:
+    from ids_desktop.core.model.verdicts import reconstruction_error
+
+    x = np.array([[0.0, 0.0, 0.0, 0.0], [9.0, 0.0, 0.0, 0.0], [2.0, 2.0, 2.0, 2.0]])
+    recon = np.zeros_like(x)
+    assert np.allclose(reconstruction_error(x, recon), [0.0, 81 / 4, 4.0])
+    # one input far out no longer outweighs every input somewhat off
+    assert np.allclose(reconstruction_error(x, recon, 4.0), [0.0, 1.0, 4.0])
+    assert np.allclose(reconstruction_error(x, recon, 0.0), reconstruction_error(x, recon))
+
+
+@pytest.mark.slow
+def test_a_bundle_records_its_cap_and_scores_with_it(tmp_path) -> None:
+    from ids_desktop.core.model.bundle import load_bundle
+    from ids_desktop.training.options import TrainOptions
+    from ids_desktop.training.trainer import train_frame
+
+    frame = synthetic_frame(n_hosts=6, per_host=30)
+    opts = TrainOptions(epochs=1, patience=1, seq_lens=(4,), baselines=False, filters=4,
+                        batch_size=32, anomaly_error_cap=0.5)
+    meta = train_frame(frame, "ton-iot", tmp_path / "b", temporal=True, seed=2,
+                       options=opts).metadata
+    assert meta["anomaly_error_cap"] == 0.5 and meta["options"]["anomaly_error_cap"] == 0.5
+    bundle = load_bundle(tmp_path / "b")
+    assert bundle.anomaly_error_cap == 0.5
+    capped = bundle.score(frame, temporal=True).anomaly_score
+    bundle.anomaly_error_cap = None
+    plain = bundle.score(frame, temporal=True).anomaly_score
+    assert capped.max() <= 0.5 + 1e-6 and np.all(capped <= plain + 1e-6)
+    assert np.any(capped < plain - 1e-6)
