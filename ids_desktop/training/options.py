@@ -75,11 +75,13 @@ class TrainOptions:
         0, or the power of :func:`ids_desktop.training.context.reconstruction_weights`: each
         benign training flow's weight in the reconstruction loss is the count of its
         application's flows to the power ``-recon_balance`` (0.5: inverse square root), so rare
-        benign applications are learnt as ordinary too.
+        benign applications are learnt as ordinary too. Tried on the capture bundle and not
+        shipped (``bench/RESULTS.md``, issue 32).
     anomaly_error_cap
         0, or the most one input's squared reconstruction error counts in the anomaly score
         (:func:`ids_desktop.core.model.verdicts.reconstruction_error`; recorded in the bundle):
         a flow is then unusual when many inputs are missed, not when one volume is far out.
+        Tried on the capture bundle and not shipped (``bench/RESULTS.md``, issue 32).
     blend
         Ship the plain average of the hybrid's and a tree baseline's class probabilities
         (issue 34) when, on the validation split, it scores an attack F1 at least as high as
