@@ -32,7 +32,8 @@ from ids_desktop.errors import ModelError
 #: 9: T = 1 bundles explained from 6,000 samples, not 10,000 (issue 34).
 #: 10: T = 1 bundles explained from 4,000 samples of the ``paired`` neighbourhood.
 #: 11: TCP flag counts keep their own values on UDP and ICMP flows (:data:`TCP_FLAG_COLUMNS`).
-CACHE_VERSION = 11
+#: 12: a flow flagged by its anomaly score alone names the values the model did not expect.
+CACHE_VERSION = 12
 DEFAULT_SAMPLES = 10000
 #: Floor of the per-bundle default (see :func:`default_samples`).
 MIN_SAMPLES = 3000
@@ -490,7 +491,36 @@ class BundleExplainer:
         if p_attack < thr and anomaly >= a_thr:
             text += (f" Flagged by its anomaly score ({anomaly:.2f} >= {a_thr:.2f}): it is unlike "
                      "the benign flows the model was trained on.")
+            missed = self._missed_inputs(x[0, position], recon[0, position])
+            if missed:
+                text += " Furthest from what it expected: " + "; ".join(missed) + "."
         exp.sentence = text
+
+    def _missed_inputs(self, x_row: np.ndarray, recon_row: np.ndarray, k: int = 3) -> list[str]:
+        """The numeric inputs the reconstruction misses most (by at least one scaled unit),
+        as "name value (about expected expected)": why the anomaly score is high. A big
+        rsync or a long SSH session is flagged for its byte and packet counts, and the
+        analyst should read that, not only a score."""
+        n = len(self._numeric)
+        err = (np.asarray(x_row[:n], dtype=np.float64) - recon_row[:n]) ** 2
+        out = []
+        for j in np.argsort(-err, kind="stable")[:k]:
+            if err[j] < 1.0:
+                break
+            name = self._numeric[j]["name"]
+            seen, expected = (self._plain(int(j), float(v)) for v in (x_row[j], recon_row[j]))
+            out.append(f"{vocabulary.term(name)} {seen} (about {expected} expected)")
+        return out
+
+    def _plain(self, index: int, scaled: float) -> str:
+        """A numeric input's value in its units, to three significant figures (the scaled
+        model value is float32: its last digits are not the capture's)."""
+        name = self._numeric[index]["name"]
+        raw = float(self._raw(index, scaled))
+        if time_unit(name) is not None:
+            return format_quantity(name, raw)
+        text = f"{float(f'{raw:.3g}'):,.0f}" if abs(raw) >= 10 else f"{raw:.2g}"
+        return f"{text} bytes" if vocabulary.unit(name) == "bytes" else text
 
     def explain_row(self, row: int, *, seed: int = 0, cancel: Cancel | None = None) -> Explanation:
         """Explain frame row ``row`` against the bundle's predicted class for it."""

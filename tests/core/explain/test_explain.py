@@ -209,6 +209,30 @@ def test_sentence_names_the_rule_that_flagged_the_flow(tmp_path) -> None:  # typ
         assert ("Flagged by its anomaly score" in exp.sentence) == by_anomaly, exp.sentence
 
 
+@pytest.mark.slow
+def test_an_unusual_flow_says_which_of_its_values_the_model_did_not_expect(demo_analysis) -> None:  # type: ignore[no-untyped-def]
+    """A flow flagged by the anomaly score alone names the inputs the reconstruction missed
+    most, with the flow's value and the value expected; a flow the classifier flagged does
+    not get that clause."""
+    from ids_desktop.core.explain.service import BundleExplainer
+
+    flows = demo_analysis.flows
+    unusual = np.flatnonzero((flows["pred_class"] == "anomaly").to_numpy())
+    by = flows["flagged_by"].astype("string").fillna("")
+    alerts = np.flatnonzero(by.str.split(",").map(lambda names: "model" in names).to_numpy())
+    if not len(unusual) or not len(alerts):
+        pytest.skip("the shipped pcap bundle flags no demo flow by its anomaly score alone")
+    explainer = BundleExplainer.for_analysis(demo_analysis, num_samples=500)
+    text = explainer.explain_row(int(unusual[0])).sentence
+    assert "Flagged by its anomaly score" in text, text
+    parts = text.split("Furthest from what it expected: ", 1)[1].rstrip(".").split("; ")
+    assert 1 <= len(parts) <= 3, text
+    for part in parts:
+        seen, expected = part.split(" (about ")
+        assert expected.endswith(" expected)") and any(ch.isdigit() for ch in seen), part
+    assert "Furthest from" not in explainer.explain_row(int(alerts[0])).sentence
+
+
 def test_bin_sampler_draws_lime_s_truncated_normals_in_one_pass() -> None:
     """Same distributions as LIME's per-feature truncnorm loop, inside the bins, seeded."""
     from lime.discretize import QuartileDiscretizer
