@@ -126,6 +126,7 @@ def _analyse(path: Path, out: Path, options: dict[str, Any], models_dir: str | N
 
     from ids_desktop.core.ingest import write_flows
     from ids_desktop.core.report.eve import write_jsonl
+    from ids_desktop.core.report.export import explain_unusual, unexpected_json
     from ids_desktop.core.workflow import run_analysis
 
     analysis = run_analysis(path, opts, models_dir=models_dir, cancel=cancel)
@@ -136,7 +137,9 @@ def _analyse(path: Path, out: Path, options: dict[str, Any], models_dir: str | N
     bundle = analysis.run.bundle
     write_flows(dataclasses.replace(analysis.result, frame=analysis.flows),
                 O.flows_path(out, stem), cancel=cancel)
-    write_jsonl(analysis.flows, O.alerts_part(out, stem), model=bundle.name, cancel=cancel)
+    unusual = unexpected_json(explain_unusual(analysis, cancel=cancel))
+    write_jsonl(analysis.flows, O.alerts_part(out, stem), model=bundle.name, unexpected=unusual,
+                cancel=cancel)
     check_cancel(cancel)
     manifest = {
         "version": O.MANIFEST_VERSION,

@@ -101,3 +101,23 @@ def test_a_changed_file_is_analysed_again(captures: Path, tmp_path: Path) -> Non
     assert first.files[0]["status"] == second.files[0]["status"] == "analysed"
     assert first.files[0]["sha256"] != second.files[0]["sha256"]
     assert len(list((out / O.FLOWS).glob("*.json"))) == 2  # both versions kept, by digest
+
+
+def test_a_batch_alert_of_an_unusual_incident_says_what_was_unexpected(
+    demo_analysis, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """One file through the batch task (no cluster) writes the same ``ml.unexpected`` as the
+    report export: the top flow of each incident flagged by the anomaly score alone."""
+    from ids_desktop.batch.task import analyse_file
+    from ids_desktop.core.options import AnalysisOptions
+    from ids_desktop.core.report.export import explain_unusual, unexpected_json
+
+    want = unexpected_json(explain_unusual(demo_analysis))
+    if not want:
+        pytest.skip("the shipped pcap bundle flags no demo flow by its anomaly score alone")
+    rec = analyse_file(str(demo_analysis.path), str(tmp_path), AnalysisOptions().to_dict())
+    assert rec["status"] == "analysed", rec
+    part = O.alerts_part(tmp_path, O.output_stem(demo_analysis.path, demo_analysis.file_sha256))
+    alerts = [json.loads(line) for line in part.read_text().splitlines()]
+    got = {a["flow_id"]: a["ml"]["unexpected"] for a in alerts if a["ml"]["unexpected"]}
+    assert got == want

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from ids_desktop.core.model import sequences
 from ids_desktop.core.model.bundle import BACKGROUND_FILE, Bundle
 from ids_desktop.core.model.verdicts import reconstruction_error
 from ids_desktop.core.schema import BENIGN
-from ids_desktop.core.tasks import Cancel
+from ids_desktop.core.tasks import Cancel, check_cancel
 from ids_desktop.errors import ModelError
 
 #: Bumped when explanations of the same flow change meaning; older cache files are not read.
@@ -188,6 +189,33 @@ def _seconds(s: float) -> str:
     if a >= 1e-3:
         return f"{s * 1e3:.3g} ms"
     return f"{s * 1e6:.3g} µs"
+
+
+@dataclass(frozen=True)
+class Unexpected:
+    """One input a flow's reconstruction missed: why its anomaly score is high.
+
+    Attributes
+    ----------
+    feature
+        The model input's name (the flows table's column).
+    text
+        ``"client → server bytes 10,300,000 bytes (about 11,900 bytes expected)"``.
+    value, expected
+        The flow's value and the value the reconstruction expected, in the column's units.
+    """
+
+    feature: str
+    text: str
+    value: float
+    expected: float
+
+
+def unexpected_clause(missed: list[Unexpected]) -> str:
+    """``" Furthest from what it expected: a; b; c."`` (``""`` when nothing was missed)."""
+    if not missed:
+        return ""
+    return " Furthest from what it expected: " + "; ".join(m.text for m in missed) + "."
 
 
 class BundleExplainer:
@@ -491,16 +519,33 @@ class BundleExplainer:
         if p_attack < thr and anomaly >= a_thr:
             text += (f" Flagged by its anomaly score ({anomaly:.2f} >= {a_thr:.2f}): it is unlike "
                      "the benign flows the model was trained on.")
-            missed = self._missed_inputs(x[0, position], recon[0, position])
-            if missed:
-                text += " Furthest from what it expected: " + "; ".join(missed) + "."
+            text += unexpected_clause(self._missed(x[0, position], recon[0, position]))
         exp.sentence = text
 
-    def _missed_inputs(self, x_row: np.ndarray, recon_row: np.ndarray, k: int = 3) -> list[str]:
+    def unexpected(self, rows: Sequence[int], *, cancel: Cancel | None = None,
+                   chunk: int = 256) -> list[list[Unexpected]]:  # fmt: skip
+        """What the model expected least of each frame row in ``rows`` (:meth:`_missed`),
+        from the windows that gave the rows their verdicts, ``chunk`` windows per model call,
+        without LIME: why a flow flagged by its anomaly score alone is unusual, cheaply
+        enough for every unusual incident of a report."""
+        out: list[list[Unexpected]] = []
+        for start in range(0, len(rows), chunk):
+            check_cancel(cancel)
+            part = [self.window_for(int(r)) for r in rows[start:start + chunk]]
+            if not self._numeric:
+                out += [[] for _ in part]
+                continue
+            tensor = sequences.to_tensor(self.x, np.stack([w for w, _ in part]))
+            recon = self.bundle.runner(tensor)[1]
+            out += [self._missed(tensor[i, pos, :, 0], recon[i, pos])
+                    for i, (_, pos) in enumerate(part)]
+        return out
+
+    def _missed(self, x_row: np.ndarray, recon_row: np.ndarray, k: int = 3) -> list[Unexpected]:
         """The numeric inputs the reconstruction misses most (by at least one scaled unit),
-        as "name value (about expected expected)": why the anomaly score is high. A big
-        rsync or a long SSH session is flagged for its byte and packet counts, and the
-        analyst should read that, not only a score."""
+        most missed first: why the anomaly score is high. A big rsync or a long SSH session
+        is flagged for its byte and packet counts, and the analyst should read that, not only
+        a score."""
         n = len(self._numeric)
         err = (np.asarray(x_row[:n], dtype=np.float64) - recon_row[:n]) ** 2
         out = []
@@ -508,8 +553,13 @@ class BundleExplainer:
             if err[j] < 1.0:
                 break
             name = self._numeric[j]["name"]
-            seen, expected = (self._plain(int(j), float(v)) for v in (x_row[j], recon_row[j]))
-            out.append(f"{vocabulary.term(name)} {seen} (about {expected} expected)")
+            value, expected = (float(self._raw(int(j), float(v))) for v in (x_row[j], recon_row[j]))
+            out.append(Unexpected(
+                feature=name,
+                text=(f"{vocabulary.term(name)} {self._plain(int(j), float(x_row[j]))} (about "
+                      f"{self._plain(int(j), float(recon_row[j]))} expected)"),
+                value=value, expected=expected,
+            ))
         return out
 
     def _plain(self, index: int, scaled: float) -> str:

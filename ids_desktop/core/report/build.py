@@ -73,6 +73,10 @@ class IncidentItem:
     confirmed: bool
     top_flows: pd.DataFrame
     explanation: ExplanationItem | None = None
+    #: For an incident flagged by the anomaly score alone: what the model expected least of
+    #: its top flow (``"client → server bytes 10,300,000 bytes (about 11,900 bytes
+    #: expected)"``), most missed first.
+    unexpected: tuple[str, ...] = ()
 
 
 @dataclass
@@ -137,6 +141,7 @@ def build_report(
     evaluation: dict[str, Any] | None = None,
     warnings: list[str] | None = None,
     time_bins: int = 48,
+    unexpected: dict[int, list[str]] | None = None,
 ) -> ReportData:
     """Summarise a scored analysis for a report.
 
@@ -151,6 +156,9 @@ def build_report(
         the file's labels).
     warnings
         Warnings besides the ingest's.
+    unexpected
+        ``flow_id`` -> what the model expected least of that flow (for the top flows of
+        incidents flagged by the anomaly score alone; ``export.explain_unusual``).
     """
     if analysis.run is None:
         from ids_desktop.errors import ReportError
@@ -186,6 +194,7 @@ def build_report(
     incidents = story_order(analysis.incidents)
     per_incident = per_incident_flows(top_n, len(incidents))
     by_flow = {item.flow_id: item for item in explanations or []}
+    unexpected = unexpected or {}
     keys = ranking(flows) if incidents else None
     none = flows.iloc[:0]  # the overview asks for no flows (top_n=0): one empty frame for all
     items = []
@@ -193,6 +202,7 @@ def build_report(
         rows = top_rows(flows, inc.rows, max(per_incident, 1), keys)
         ids = flows["flow_id"].to_numpy()[rows]
         explained = next((by_flow[int(f)] for f in ids if int(f) in by_flow), None)
+        missed = next((unexpected[int(f)] for f in ids if int(f) in unexpected), [])
         items.append(IncidentItem(
             id=inc.id, family=inc.family, severity=inc.severity, sources=inc.sources,
             targets=inc.targets, target_count=inc.target_count, ports=inc.ports,
@@ -200,7 +210,7 @@ def build_report(
             flows=inc.flows, flagged_by=inc.flagged_by, summary=inc.summary,
             confirmed=confirmed(inc),
             top_flows=flows.take(rows[:per_incident]) if per_incident else none,
-            explanation=explained,
+            explanation=explained, unexpected=tuple(missed),
         ))
     return ReportData(
         file_name=source.name,

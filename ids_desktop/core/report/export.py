@@ -28,7 +28,7 @@ from ids_desktop.core.tasks import Cancel, Progress, check_cancel
 
 if TYPE_CHECKING:
     from ids_desktop.core.explain.explainer import Explanation
-    from ids_desktop.core.explain.service import ExplanationCache
+    from ids_desktop.core.explain.service import ExplanationCache, Unexpected
 
 
 @dataclass
@@ -119,6 +119,45 @@ def report_rows(analysis: Analysis, k: int) -> list[int]:
         return [int(r[0]) for r in rows if len(r)][:k]
     flagged = np.flatnonzero(flows["flagged"].fillna(False).to_numpy(dtype=bool))
     return [int(r) for r in top_rows(flows, flagged, k)]
+
+
+def unusual_rows(analysis: Analysis) -> list[int]:
+    """The top flow of each incident flagged by the anomaly score alone, most urgent first:
+    the rows :func:`report_rows` leaves out, whose reports say what the model expected least
+    (:func:`explain_unusual`)."""
+    flows = analysis.flows
+    keys = ranking(flows)
+    rows = [top_rows(flows, inc.rows, 1, keys) for inc in story_order(analysis.incidents)
+            if anomaly_only(inc.flagged_by)]
+    return [int(r[0]) for r in rows if len(r)]
+
+
+def explain_unusual(analysis: Analysis, *, cancel: Cancel | None = None
+                    ) -> dict[int, list[Unexpected]]:  # fmt: skip
+    """``flow_id`` -> the inputs the model expected least, for each anomaly-only incident's
+    top flow (the model's reconstruction, no LIME; empty when the model explains nothing)."""
+    rows = unusual_rows(analysis) if analysis.run is not None else []
+    if not rows:
+        return {}
+    from ids_desktop.core.explain.service import BundleExplainer
+    from ids_desktop.errors import ModelError
+
+    try:
+        explainer = BundleExplainer.for_analysis(analysis)
+    except ModelError:
+        return {}
+    ids = analysis.flows["flow_id"].to_numpy()
+    found = explainer.unexpected(rows, cancel=cancel)
+    return {int(ids[row]): missed for row, missed in zip(rows, found, strict=True) if missed}
+
+
+def unexpected_json(unusual: dict[int, list[Unexpected]]) -> dict[int, list[dict[str, Any]]]:
+    """:func:`explain_unusual`'s answer as the EVE alerts' ``ml.unexpected`` lists."""
+    return {
+        flow_id: [{"feature": m.feature, "value": _json_number(m.value),
+                   "expected": _json_number(m.expected)} for m in missed]
+        for flow_id, missed in unusual.items()
+    }
 
 
 def flow_heading(flows: pd.DataFrame, row: int) -> str:
@@ -276,7 +315,12 @@ def export_reports(
         analysis, request.explain_k, cache=request.cache, cache_key=request.cache_key,
         workers=request.workers, cancel=cancel, progress=progress,
     )
+    from ids_desktop.core.explain.service import unexpected_clause
+
+    unusual = explain_unusual(analysis, cancel=cancel)
     sentences = {item.flow_id: item.sentence for item in items}
+    for flow_id, missed in unusual.items():
+        sentences.setdefault(flow_id, UNUSUAL_SENTENCE + unexpected_clause(missed))
     contributions = {
         item.flow_id: [
             {"feature": label, "weight": round(w, 6)} for label, w in item.contributions[:5]
@@ -297,8 +341,8 @@ def export_reports(
         return Path(name)
 
     try:
-        _write_all(analysis, request, items, warnings, sentences, contributions, stage, progress,
-                   cancel)
+        _write_all(analysis, request, items, warnings, sentences, contributions, unusual, stage,
+                   progress, cancel)
         check_cancel(cancel)
         for tmp, target in staged:
             os.replace(tmp, target)
@@ -317,6 +361,7 @@ def _write_all(
     warnings: list[str],
     sentences: dict[int, str],
     contributions: dict[int, list[dict[str, Any]]],
+    unusual: dict[int, list[Unexpected]],
     stage: Callable[[Path], Path],
     progress: Progress | None,
     cancel: Cancel | None,
@@ -332,12 +377,26 @@ def _write_all(
                   explanations=sentences, progress=progress, cancel=cancel)
     if request.jsonl is not None:
         write_jsonl(analysis.flows, stage(request.jsonl), model=model, contributions=contributions,
-                    progress=progress, cancel=cancel)
+                    unexpected=unexpected_json(unusual), progress=progress, cancel=cancel)
     if request.pdf is not None:
         from ids_desktop.core.report.pdf_writer import write_pdf
 
         check_cancel(cancel)
         report = build_report(analysis, top_n=request.top_n, explanations=items,
-                              evaluation=analysis.evaluation, warnings=warnings)
+                              evaluation=analysis.evaluation, warnings=warnings,
+                              unexpected={f: [m.text for m in ms] for f, ms in unusual.items()})
         write_pdf(report, stage(request.pdf), page_size=request.page_size, progress=progress,
                   cancel=cancel)
+
+
+#: The CSV's explanation of an anomaly-only incident's top flow, before what it expected least.
+UNUSUAL_SENTENCE = ("Flagged by its anomaly score alone: it is unlike the benign flows the model "
+                    "was trained on, and the classifier judged it benign.")
+
+
+def _json_number(value: float) -> float | None:
+    """``value`` to four significant figures for JSON (``None`` when not finite; 0 below
+    1e-6, as the explanation's text shows it: what is left of a zero through the scaling)."""
+    if not np.isfinite(value):
+        return None
+    return 0.0 if abs(value) < 1e-6 else float(f"{value:.4g}")

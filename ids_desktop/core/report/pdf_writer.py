@@ -309,8 +309,8 @@ def write_pdf(
             block: list[Any] = [
                 _p(f"{k}. {inc.family} ({inc.severity}): {_who(inc)}", h4),
                 _p(inc.summary + ".", body, PARAGRAPH_CHARS),
-                _p(f"{_when(inc)} UTC · {inc.flows:,} flows · flagged by "
-                   f"{', '.join(inc.flagged_by) or 'model'} · {inc.id}", meta),
+                _p(f"{_when(inc)} UTC · {inc.flows:,} flow{'' if inc.flows == 1 else 's'} · "
+                   f"flagged by {', '.join(inc.flagged_by) or 'model'} · {inc.id}", meta),
                 Spacer(1, 1.5 * mm),
             ]
             if len(inc.top_flows):
@@ -409,9 +409,14 @@ def _anomaly_note(inc: IncidentItem, threshold: float | None) -> str:
         if np.isfinite(top):
             bar = f" ≥ the threshold {threshold:.2f}" if threshold is not None else ""
             score = f" (top anomaly score {top:.2f}{bar})"
-    return ("Flagged by the anomaly score alone" + score + ": these flows are unlike the "
-            "traffic the model was trained on, while its classifier judged them benign. LIME "
-            "explains the classifier, so no feature chart is drawn for them.")
+    one = inc.flows == 1
+    missed = ("" if not inc.unexpected else (" It" if one else " Its top flow") + " is furthest "
+              "from what the model expected in " + "; ".join(inc.unexpected) + ".")
+    return ("Flagged by the anomaly score alone" + score + (": this flow is" if one else
+            ": these flows are") + " unlike the traffic the model was trained on, while its "
+            "classifier judged " + ("it" if one else "them") + " benign." + missed + " LIME "
+            "explains the classifier, so no feature chart is drawn for "
+            + ("it." if one else "them."))
 
 
 def _no_incidents(report: ReportData) -> str:

@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from ids_desktop.core import severity
 from ids_desktop.core.report.csv_writer import write_csv
 from ids_desktop.core.report.eve import signature_id, write_jsonl
@@ -68,3 +70,63 @@ def test_csv_carries_incident_severity_and_readable_cells(demo_analysis, tmp_pat
     assert all(stamp.fullmatch(r["first_seen"]) and stamp.fullmatch(r["last_seen"]) for r in rows)
     ssh = [r for r in rows if r["flagged_by"] and "ssh_guessing" in r["flagged_by"]]
     assert ssh and all(r["src_ip"] == "203.0.113.66" and r["dst_port"] == "22" for r in ssh)
+
+
+def test_unusual_incidents_say_what_the_model_expected_least(demo_analysis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An incident flagged by the anomaly score alone gets no LIME chart; its top flow's
+    reports still say which inputs the model expected least: the CSV's explanation, the EVE
+    line's ``unexpected`` and the PDF's note. Other flows get none."""
+    from ids_desktop.core.report.build import anomaly_only, build_report
+    from ids_desktop.core.report.export import (
+        ExportRequest,
+        explain_unusual,
+        export_reports,
+        unusual_rows,
+    )
+
+    unusual = [i for i in demo_analysis.incidents if anomaly_only(i.flagged_by)]
+    if not unusual:
+        pytest.skip("the shipped pcap bundle flags no demo flow by its anomaly score alone")
+    rows = unusual_rows(demo_analysis)
+    assert len(rows) == len(unusual)
+    found = explain_unusual(demo_analysis)
+    ids = demo_analysis.flows["flow_id"].to_numpy()
+    assert set(found) == {int(ids[r]) for r in rows}
+    for missed in found.values():
+        assert 1 <= len(missed) <= 3
+        for m in missed:
+            assert m.feature in demo_analysis.run.features or m.feature in demo_analysis.flows
+            assert " (about " in m.text and m.text.endswith(" expected)")
+            assert m.value != pytest.approx(m.expected, rel=0.05)
+
+    export_reports(demo_analysis, ExportRequest(csv=tmp_path / "f.csv", jsonl=tmp_path / "a.jsonl",
+                                                explain_k=0))
+    with (tmp_path / "f.csv").open(encoding="utf-8", newline="") as fh:
+        told = {int(r["flow_id"]): r["explanation"] for r in csv.DictReader(fh)}
+    events = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text("utf-8").splitlines()]
+    for flow_id, missed in found.items():
+        assert told[flow_id].endswith(
+            "Furthest from what it expected: " + "; ".join(m.text for m in missed) + ".")
+    assert all(not text for f, text in told.items() if f not in found)
+    for e in events:
+        listed = e["ml"]["unexpected"]
+        if e["flow_id"] in found:
+            assert [x["feature"] for x in listed] == [m.feature for m in found[e["flow_id"]]]
+            assert all(isinstance(x["value"], float) and isinstance(x["expected"], float)
+                       for x in listed)
+        else:
+            assert listed == []
+
+    report = build_report(demo_analysis, unexpected={
+        f: [m.text for m in ms] for f, ms in found.items()})
+    shown = [i for i in report.incidents if i.unexpected]
+    assert len(shown) == len(found)
+    assert all(anomaly_only(i.flagged_by) for i in shown)
+
+    pypdf = pytest.importorskip("pypdf")
+    from ids_desktop.core.report.pdf_writer import write_pdf
+
+    write_pdf(report, tmp_path / "r.pdf")
+    text = " ".join(" ".join(p.extract_text() or "" for p in pypdf.PdfReader(
+        str(tmp_path / "r.pdf")).pages).split())
+    assert text.count("furthest from what the model expected in") == len(found), text[-3000:]
