@@ -5,7 +5,9 @@ at commit a5fa28f, before the redesign, and the redesign left them unchanged. A 
 change of behaviour re-records them in its own commit, which says why: the host-level detectors
 of issue 33 (flows they cover are flagged; the summary's alerts, unusual, by_flagged_by and
 findings; the CSV's severity, flagged_by and finding; the EVE severity rule and signature ids;
-the anomaly-only verdict named ``anomaly``, not ``attack``).
+the anomaly-only verdict named ``anomaly``, not ``attack``), and the inputs the model expected
+least for the top flow of each incident flagged by the anomaly score alone (the CSV's
+explanation, EVE's ``ml.unexpected``).
 """
 
 from __future__ import annotations
