@@ -8,14 +8,15 @@ import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QLabel,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
-from ids_desktop.gui.charts.explanation import ExplanationChart
+from ids_desktop.core.explain.chart import MAX_BARS
+from ids_desktop.gui.charts.explanation import MIN_BARS, ExplanationChart
 from ids_desktop.gui.flow_table import display_text
 
 if TYPE_CHECKING:
@@ -48,11 +49,26 @@ class DetailPane(QSplitter):
         # the sentence quotes addresses and names from the input: never render it as HTML
         self.explanation_text.setTextFormat(Qt.TextFormat.PlainText)
         self.explanation_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        explain_box = QWidget()
-        explain_layout = QVBoxLayout(explain_box)
-        explain_layout.setContentsMargins(0, 0, 0, 0)
-        explain_layout.addWidget(self.chart, 1)
-        explain_layout.addWidget(self.explanation_text, 0)
+        self.explanation_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # The chart draws the bars its height holds, each label on its own line (squeezed
+        # under a warning banner at 1366x768, all ten were drawn over each other), and gets
+        # most of the height; the sentence scrolls below it, and the analyst can move the
+        # line between them.
+        self.chart.setMinimumHeight(self.chart.height_for(MIN_BARS))
+        text_area = QScrollArea()
+        text_area.setWidget(self.explanation_text)
+        text_area.setWidgetResizable(True)
+        text_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        text_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        line = self.explanation_text.fontMetrics().lineSpacing()
+        text_area.setMinimumHeight(3 * line)
+        explain_box = QSplitter(Qt.Orientation.Vertical)
+        explain_box.setChildrenCollapsible(False)
+        explain_box.addWidget(self.chart)
+        explain_box.addWidget(text_area)
+        explain_box.setStretchFactor(0, 1)
+        explain_box.setStretchFactor(1, 0)
+        explain_box.setSizes([self.chart.height_for(MAX_BARS), 4 * line])
         self.addWidget(self.fields)
         self.addWidget(explain_box)
         self.setStretchFactor(0, 1)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -37,7 +38,8 @@ from PySide6.QtWidgets import (
 from ids_desktop.core import severity as S
 from ids_desktop.core.detect.finding import Finding, span
 from ids_desktop.core.incidents import Incident
-from ids_desktop.gui.charts.explanation import ExplanationChart
+from ids_desktop.core.report.build import anomaly_only
+from ids_desktop.gui.charts.explanation import MIN_BARS, ExplanationChart
 from ids_desktop.gui.charts.timeline import IncidentTimeline, severity_colour
 from ids_desktop.gui.flow_table import SORT_ROLE
 
@@ -259,6 +261,7 @@ class IncidentsPage(QWidget):
         self.reason.setWordWrap(True)
         self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._reason = ""  # the selected incident's reason, above its explanation's sentence
+        self._chart_wanted = False  # the selected incident's chart explains why it was flagged
         self.chart = ExplanationChart()
         self.chart.hide()
         self.show_flows = QPushButton("Show its flows")
@@ -273,10 +276,27 @@ class IncidentsPage(QWidget):
         explain = QWidget()
         explain_layout = QVBoxLayout(explain)
         explain_layout.setContentsMargins(4, 0, 0, 0)
+        # A long reason (an unusual flow's sentence names what the model expected) scrolls in
+        # its own area, and the chart draws the bars its height holds: at 1366x768 with a
+        # warning banner, the labels of a squeezed chart were drawn over each other.
+        reason_area = QScrollArea()
+        reason_area.setWidget(self.reason)
+        reason_area.setWidgetResizable(True)
+        reason_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        reason_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        reason_area.setMinimumHeight(3 * self.reason.fontMetrics().lineSpacing())
+        self.reason.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.chart.setMinimumHeight(self.chart.height_for(MIN_BARS))
+        self.explain_split = QSplitter(Qt.Orientation.Vertical)
+        self.explain_split.setChildrenCollapsible(False)
+        self.explain_split.addWidget(reason_area)
+        self.explain_split.addWidget(self.chart)
+        self.explain_split.setStretchFactor(0, 1)
+        self.explain_split.setStretchFactor(1, 1)
+        line = self.reason.fontMetrics().lineSpacing()
+        self.explain_split.setSizes([4 * line, self.chart.height_for(INCIDENT_BARS)])
         explain_layout.addWidget(self.title)
-        explain_layout.addWidget(self.reason)
-        explain_layout.addWidget(self.chart, 100)
-        explain_layout.addStretch(1)  # takes the room when a detector's incident has no chart
+        explain_layout.addWidget(self.explain_split, 1)  # the reason alone when no chart
         explain_layout.addLayout(buttons)
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(self.timeline)
@@ -389,7 +409,12 @@ class IncidentsPage(QWidget):
     def show_reason(self, incident: Incident, findings: Sequence[Finding], *,
                     explaining: bool) -> None:
         """Title and reason of ``incident``; the chart waits for an explanation if
-        ``explaining`` (the model flagged some of its flows), else it is hidden."""
+        ``explaining`` (the model flagged some of its flows), else it is hidden.
+
+        An incident flagged by the anomaly score alone gets the explanation's sentence (what
+        the model expected least) but no chart, as in the PDF: LIME explains the classifier,
+        which judged its flows benign. The Flows tab still charts that verdict."""
+        self._chart_wanted = explaining and not anomaly_only(incident.flagged_by)
         self.title.setText(
             f"{incident.severity.upper()} {incident.family}: {names(incident.sources)} → "
             f"{listed(incident.targets, incident.target_count) or 'no address'} ({incident.id})"
@@ -400,13 +425,13 @@ class IncidentsPage(QWidget):
         self.reason.setText(text)
         self._reason = reason_text(incident, findings)
         self.chart.set_contributions([])
-        self.chart.setVisible(explaining)
+        self.chart.setVisible(self._chart_wanted)
 
     def show_explanation(self, exp: Explanation) -> None:
         """The LIME explanation of the selected incident's representative flow."""
         from ids_desktop.core.explain.chart import chart_spec
 
-        self.chart.show()
+        self.chart.setVisible(self._chart_wanted)
         # the pane shares the page with the list and the timeline: five bars stay legible
         # at 1366x768 where ten overlapped (the Flows tab's pane shows all of them)
         self.chart.set_spec(chart_spec(exp, max_bars=INCIDENT_BARS))

@@ -333,3 +333,57 @@ def test_the_timeline_labels_only_the_rows_a_line_of_text_fits(qtbot) -> None:  
     assert timeline.label_step() == 1 and len(ticks) == 2
     title = timeline.plot.getPlotItem().titleLabel  # setTitle(None) hides it, text kept
     assert not title.isVisible() or "labelled" not in title.text
+
+
+def test_the_explanation_chart_draws_the_bars_its_height_holds(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Squeezed under a warning banner at 1366x768, ten bar labels were drawn over each
+    other: a short chart draws its largest bars and says how many it left out; grown, it
+    draws them all."""
+    from ids_desktop.core.explain.chart import spec_from_pairs
+    from ids_desktop.gui.charts.explanation import MIN_BARS, ExplanationChart
+
+    chart = ExplanationChart()
+    qtbot.addWidget(chart)
+    chart.resize(500, chart.height_for(4))
+    chart.show()
+    qtbot.waitExposed(chart)
+    pairs = [(f"feature {i}", 1.0 - i / 20) for i in range(10)]
+    chart.set_spec(spec_from_pairs(pairs))
+    assert chart.shown == chart.bars_that_fit() == 4 and len(chart.labels) == 10
+    (ticks,) = chart.plot.getAxis("left")._tickLevels
+    assert sorted(label for _, label in ticks) == [f"feature {i}" for i in range(4)]
+    assert "top 4 of 10" in chart.plot.getPlotItem().titleLabel.text
+    chart.resize(500, chart.height_for(10))
+    qtbot.waitUntil(lambda: chart.shown == 10)
+    title = chart.plot.getPlotItem().titleLabel  # setTitle(None) hides it, text kept
+    assert not title.isVisible() or "top" not in title.text
+    chart.resize(500, chart.height_for(MIN_BARS) // 3)
+    qtbot.waitUntil(lambda: chart.shown == 1)  # never none
+
+
+def test_an_unusual_incident_gets_its_sentence_without_a_chart(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """An incident flagged by the anomaly score alone is explained in words, as in the PDF:
+    the chart would explain the classifier's benign verdict."""
+    from ids_desktop.core.explain.explainer import Contribution
+
+    page = IncidentsPage()
+    qtbot.addWidget(page)
+    page.resize(1366, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    unusual = Incident(
+        id="INC-anomaly", family="anomaly", severity="low", sources=("10.0.0.9",),
+        targets=("10.0.0.1",), ports=(123,), target_count=1, port_count=1, first_seen=0.0,
+        last_seen=1.0, flows=1, packets=2, bytes=100, flagged_by=("anomaly",), summary="s",
+        rows=np.array([0]))
+    exp = Explanation(
+        "benign", 1.0, [Contribution("a", 0, 0.5, "a > 1")], {"a": 0.5}, {0: 0.5}, 0.5, 0, 100,
+        sentence="The classifier judges it benign. Flagged by its anomaly score (1.1 >= 0.8). "
+                 "Furthest from what it expected: bytes 10 (about 1 expected).")
+    page.show_reason(unusual, [], explaining=True)
+    page.show_explanation(exp)
+    assert not page.chart.isVisible()
+    assert "Furthest from what it expected" in page.reason.text()
+    page.show_reason(incident("low", "scan", 0.0), [], explaining=True)
+    page.show_explanation(exp)
+    assert page.chart.isVisible()

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pyqtgraph as pg
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ids_desktop.core.explain.chart import WEIGHT_AXIS, ChartSpec, spec_from_pairs
 from ids_desktop.core.explain.explainer import step_label
 from ids_desktop.gui.charts.theme import ThemedPlot, set_category_ticks
+
+#: Lines of text a bar takes (its label and the gap to the next).
+BAR_LINES = 1.2
+#: Lines the rest of the chart takes: the title, the evidence strip and the weight axis.
+CHROME_LINES = 6
+#: Bars a chart always has room for (its least height): more would keep a small window from
+#: shrinking; fewer, and an explanation shows too little.
+MIN_BARS = 3
 
 
 class ExplanationChart(QWidget):
@@ -27,19 +37,51 @@ class ExplanationChart(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        self.labels: list[str] = []
+        self.labels: list[str] = []  # every bar's label, drawn or not
+        self.shown = 0  # bars drawn: the largest that fit the height (:meth:`bars_that_fit`)
+        self.spec = spec_from_pairs([])
         self.set_contributions([])
+
+    def height_for(self, bars: int) -> int:
+        """The least height at which ``bars`` labels stand on their own lines, with the title,
+        the evidence strip and the weight axis."""
+        line = self.fontMetrics().lineSpacing()
+        return math.ceil(bars * line * BAR_LINES + CHROME_LINES * line)
+
+    def bars_that_fit(self) -> int:
+        """How many bars the chart's height holds with each label on its own line (at least
+        one): squeezed further, pyqtgraph draws the labels over each other."""
+        line = self.fontMetrics().lineSpacing()
+        room = (self.height() - CHROME_LINES * line) / (line * BAR_LINES)
+        return max(1, math.floor(room + 1e-6))  # height_for(k) holds k, whatever the rounding
 
     def set_contributions(self, pairs: Sequence[tuple[str, float]]) -> None:
         """Draw ``(label, weight)`` bars; an empty sequence clears the chart."""
         self.set_spec(spec_from_pairs(list(pairs)))
 
     def set_spec(self, spec: ChartSpec) -> None:
-        """Draw a chart decided by :func:`ids_desktop.core.explain.chart.chart_spec`."""
+        """Draw a chart decided by :func:`ids_desktop.core.explain.chart.chart_spec`: the
+        largest bars that fit the chart's height, and all of them again when it grows."""
+        self.spec = spec
+        self._draw()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if len(self.spec.bars) > 1 and event.size().height() != event.oldSize().height():
+            self._draw()
+
+    def _draw(self) -> None:
+        spec = self.spec
         self.plot.clear()
-        items = list(spec.bars)
-        self.labels = [label for label, _, _ in items]
-        self.plot.setTitle(spec.title or None)
+        items = list(spec.bars)[: self.bars_that_fit()]
+        self.shown = len(items)
+        self.labels = [label for label, _, _ in spec.bars]
+        left_out = len(spec.bars) - len(items)
+        title = spec.title
+        if left_out:
+            note = f"top {len(items)} of {len(spec.bars)}: enlarge to see all"
+            title = f"{title} ({note})" if title else note
+        self.plot.setTitle(title or None)
         strip = ""
         if len(spec.strip) > 1:
             strip = "  ".join(f"{step_label(t)} {share:.0%}" for t, share in spec.strip)
@@ -60,7 +102,7 @@ class ExplanationChart(QWidget):
                                pens=[None] * n)
         self.plot.addItem(bars)
         ticks: list[tuple[float, str]] = [
-            (y, label[:48]) for y, label in zip(ys, self.labels, strict=True)
+            (y, label[:48]) for y, (label, _, _) in zip(ys, items, strict=True)
         ]
         set_category_ticks(self.plot, "left", ticks)
         self.plot.addLine(x=0, pen=pg.mkPen((128, 128, 128), width=1))
