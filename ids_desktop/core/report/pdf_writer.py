@@ -407,7 +407,7 @@ def _anomaly_note(inc: IncidentItem, threshold: float | None) -> str:
     if len(inc.top_flows) and "anomaly_score" in inc.top_flows.columns:
         top = float(pd.to_numeric(inc.top_flows["anomaly_score"], errors="coerce").max())
         if np.isfinite(top):
-            bar = f" ≥ the threshold {threshold:.2f}" if threshold is not None else ""
+            bar = f", at or above the threshold {threshold:.2f}" if threshold is not None else ""
             score = f" (top anomaly score {top:.2f}{bar})"
     one = inc.flows == 1
     missed = ("" if not inc.unexpected else (" It" if one else " Its top flow") + " is furthest "
