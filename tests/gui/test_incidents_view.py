@@ -387,3 +387,23 @@ def test_an_unusual_incident_gets_its_sentence_without_a_chart(qtbot) -> None:  
     page.show_reason(incident("low", "scan", 0.0), [], explaining=True)
     page.show_explanation(exp)
     assert page.chart.isVisible()
+
+
+def test_the_evidence_strip_fits_the_chart_s_width(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Eight flows' shares ran past the right edge at 1366x768: a narrow chart lists the
+    flows carrying most and sums the rest; a wide one lists every flow in time order."""
+    from ids_desktop.gui.charts.explanation import ExplanationChart
+
+    chart = ExplanationChart()
+    qtbot.addWidget(chart)
+    strip = [(-6, 0.08), (-5, 0.10), (-4, 0.10), (-3, 0.17), (-2, 0.05), (-1, 0.05), (0, 0.34),
+             (1, 0.11)]
+    labels = ["server → client RST packets ≥ 1"]
+    chart.resize(2000, 300)
+    wide = chart.strip_text(strip, labels)
+    assert wide.startswith("evidence per flow: t+6 8%") and "others" not in wide
+    chart.resize(640, 300)
+    narrow = chart.strip_text(strip, labels)
+    assert narrow.startswith("evidence per flow: t-0 34%  t+3 17%") and "others" in narrow
+    room = 640 - chart.fontMetrics().horizontalAdvance(labels[0])
+    assert chart.fontMetrics().horizontalAdvance(narrow) <= room

@@ -65,9 +65,33 @@ class ExplanationChart(QWidget):
         self.spec = spec
         self._draw()
 
+    def strip_text(self, strip: Sequence[tuple[int, float]], labels: Sequence[str] = ()
+                   ) -> str:  # fmt: skip
+        """``"evidence per flow: t+1 5%  t-0 60%  t-1 35%"``, in timestep order when it fits
+        the chart's width; else the flows carrying most, largest first, as many as fit, and
+        the rest summed ("… others 18%"), so a long window is not cut at the right edge.
+
+        The text is centred over the bars, right of their ``labels``: that is its room."""
+        head = "evidence per flow: "
+        full = head + "  ".join(f"{step_label(t)} {share:.0%}" for t, share in strip)
+        metrics = self.fontMetrics()
+        left = max((metrics.horizontalAdvance(label) for label in labels), default=0)
+        room = self.width() - left - 4 * metrics.averageCharWidth()
+        if metrics.horizontalAdvance(full) <= room:
+            return full
+        ranked = sorted(strip, key=lambda ts: -ts[1])
+        for k in range(len(ranked) - 1, 0, -1):
+            rest = sum(share for _, share in ranked[k:])
+            text = (head + "  ".join(f"{step_label(t)} {share:.0%}" for t, share in ranked[:k])
+                    + f"  others {rest:.0%}")
+            if metrics.horizontalAdvance(text) <= room:
+                return text
+        return head + f"{step_label(ranked[0][0])} {ranked[0][1]:.0%}"
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        if len(self.spec.bars) > 1 and event.size().height() != event.oldSize().height():
+        if (len(self.spec.bars) > 1 and event.size().height() != event.oldSize().height()) or (
+                len(self.spec.strip) > 1 and event.size().width() != event.oldSize().width()):
             self._draw()
 
     def _draw(self) -> None:
@@ -82,11 +106,10 @@ class ExplanationChart(QWidget):
             note = f"top {len(items)} of {len(spec.bars)}: enlarge to see all"
             title = f"{title} ({note})" if title else note
         self.plot.setTitle(title or None)
-        strip = ""
-        if len(spec.strip) > 1:
-            strip = "  ".join(f"{step_label(t)} {share:.0%}" for t, share in spec.strip)
+        strip = (self.strip_text(spec.strip, [label[:48] for label, _, _ in items])
+                 if len(spec.strip) > 1 else "")
         if strip:
-            self.plot.setLabel("top", f"evidence per flow: {strip}")
+            self.plot.setLabel("top", strip)
             self.plot.getAxis("top").setStyle(showValues=False)
         self.plot.showAxis("top", bool(strip))
         for name in ("left", "bottom"):  # no empty axes and grid while there is nothing to show
