@@ -27,7 +27,33 @@ def library_versions() -> dict[str, str]:
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "scikit-learn": sklearn.__version__,
+        "cpu_isa": cpu_isa(),
     }
+
+
+def cpu_isa() -> str:
+    """The widest x86 vector instruction set this CPU offers (``avx512``, ``avx2``, ``avx``),
+    else the machine's architecture (``aarch64``, or ``x86_64`` without AVX).
+
+    TensorFlow's oneDNN kernels pick their code path by it, and sums computed in another order
+    differ in the last bits, which training compounds. That is the likely reason why, on
+    2026-12-08, an AVX2-only machine with the pinned library versions rebuilt NSL-KDD from its
+    recipe with other weights, where earlier machines had rebuilt it exactly. A bundle
+    records it so that a rebuild can tell a changed recipe from a changed CPU.
+    """
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    for isa, flag in (("avx512", "avx512f"), ("avx2", "avx2"), ("avx", "avx")):
+        if flag in flags:
+            return isa
+    return platform.machine() or "unknown"
 
 
 def write_bundle(

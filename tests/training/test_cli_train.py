@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,7 +132,8 @@ def test_nsl_kdd_recipe_reproduces_the_shipped_bundle(
     assert cli.run(["train", "--recipe", "nsl-kdd", "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == f"wrote {out}"
     got = compare_bundles(MODELS / "nsl-kdd", out)
-    assert got.same_model, got
+    if not got.same_model:
+        _another_cpu_or_fail(got, out)
     # Older shipped bundles predated options (added off by default) and the renaming of the
     # anomaly-only verdict from ``attack`` to ``anomaly`` (issue 33); the figures under the old
     # name are the figures under the new one.
@@ -160,3 +162,25 @@ def test_nsl_kdd_recipe_reproduces_the_shipped_bundle(
         k: v for k, v in new.items() if "/anomaly" in k}
     assert {k: v for k, v in diff.items() if "/attack" not in k and "/anomaly" not in k} == {
         k: ("attack", "anomaly") for k in diff if "labels[" in k}
+
+
+def _another_cpu_or_fail(got: Any, out: Path) -> None:
+    """A rebuild with other weights fails, unless the shipped bundle was trained on a CPU with
+    another vector instruction set (``versions/cpu_isa``; not recorded before 2026-12-08):
+    TensorFlow's oneDNN kernels then sum in another order and training drifts to other weights
+    (an AVX2 machine rebuilt NSL-KDD with ONNX outputs up to 0.91 apart). There the recipe must
+    still give a model as good (test attack F1 and FAR within 0.005), and the exact check is
+    skipped with the reason."""
+    from ids_desktop.core.model.bundle import read_metadata
+    from ids_desktop.training.bundle_writer import cpu_isa
+
+    shipped, rebuilt = read_metadata(MODELS / "nsl-kdd"), read_metadata(out)
+    trained_on, here = shipped["versions"].get("cpu_isa"), cpu_isa()
+    assert trained_on != here, got  # same CPU family, other weights: the recipe changed
+    for key in ("f1", "far"):
+        a = shipped["metrics"]["hybrid"]["binary"][key]
+        b = rebuilt["metrics"]["hybrid"]["binary"][key]
+        assert abs(a - b) <= 0.005, (key, a, b)
+    pytest.skip(f"the shipped bundle was trained on a CPU with {trained_on or 'an unrecorded'} "
+                f"vector set, this one has {here}: TensorFlow trains other weights here, so only "
+                "the model's quality was checked (attack F1 and FAR within 0.005)")
